@@ -1,0 +1,30 @@
+package io.herd.core;
+
+/**
+ * Receives the pool's lifecycle events: metrics, logs and the application's crash handling are
+ * built on it. Every method has an empty default, so implement only what you need.
+ *
+ * <p>Calls come from pool threads and the threads that acquire or close leases, never while the
+ * pool holds a lock, possibly concurrently: implementations must be thread-safe and quick. An
+ * exception thrown by a listener is logged and otherwise ignored.
+ */
+public interface PoolListener {
+
+  /** A session was pinned to a worker. */
+  default void sessionStarted(String key, Worker worker) {}
+
+  /** A session ended; its key may now start a new session. */
+  default void sessionEnded(String key, Worker worker, SessionEndReason reason) {}
+
+  /** A worker became ready and joined the pool. */
+  default void workerStarted(Worker worker) {}
+
+  /** A worker the pool stopped has gone (scale down, recycle, shutdown). */
+  default void workerStopped(Worker worker, WorkerExit exit) {}
+
+  /** A worker exited on its own or failed its health checks and was removed. */
+  default void workerCrashed(Worker worker, WorkerExit exit) {}
+
+  /** A spawn failed; the pool backs off before the next one. */
+  default void spawnFailed(String workerId, Throwable error) {}
+}

@@ -1,0 +1,34 @@
+package io.herd.core;
+
+/**
+ * A point-in-time snapshot of a pool, taken without blocking. The gauges are read one by one, so
+ * under load they may be a few events apart; the counters only grow.
+ *
+ * @param workers live and starting workers ({@code idle + busy + starting})
+ * @param idle ready workers with no session
+ * @param busy workers pinned to a session
+ * @param starting spawns in progress
+ * @param sessions pinned sessions
+ * @param queued sessions waiting for a worker
+ * @param spawns workers started successfully since the pool was created
+ * @param spawnFailures spawns that failed
+ * @param crashes workers that exited on their own or failed health checks
+ * @param evictions sessions ended by {@code evictIdleOnPressure}
+ * @param expirations sessions ended by TTL or {@code maxLifetime}
+ * @param acquireTimeouts acquires that failed after {@code acquireTimeout}
+ * @param queueRejections acquires refused because the queue was full
+ */
+public record PoolStats(
+    int workers,
+    int idle,
+    int busy,
+    int starting,
+    int sessions,
+    int queued,
+    long spawns,
+    long spawnFailures,
+    long crashes,
+    long evictions,
+    long expirations,
+    long acquireTimeouts,
+    long queueRejections) {}

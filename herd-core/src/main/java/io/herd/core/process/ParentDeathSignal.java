@@ -1,0 +1,112 @@
+package io.herd.core.process;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Makes the kernel SIGKILL a worker when the JVM dies, even by SIGKILL or OOM kill, when no
+ * shutdown hook runs: on Linux, workers are started as {@code setpriv --pdeathsig KILL --
+ * <command>} (util-linux). {@code setpriv} sets {@code PR_SET_PDEATHSIG} on itself and then execs
+ * the command, so the worker keeps setpriv's pid and the setting.
+ *
+ * <p>Caveat, and the reason {@link ProcessLauncherThread} exists: the "parent" whose death fires
+ * the signal is the <em>thread</em> that forked the child, not the JVM process. Workers must
+ * therefore be forked from one thread that lives as long as they do.
+ *
+ * <p>Where {@code setpriv} is missing or too old (no {@code --pdeathsig}), commands are left
+ * unwrapped and workers can outlive a JVM that is killed outright; the factory logs a warning.
+ * Also, only the worker itself gets the signal, not the processes it started. Immutable and
+ * thread-safe; detection runs {@code setpriv --help} once per JVM.
+ */
+final class ParentDeathSignal {
+
+  private static final Path[] CANDIDATES = {Path.of("/usr/bin/setpriv"), Path.of("/bin/setpriv")};
+
+  private final Path setpriv;
+
+  private ParentDeathSignal(Path setpriv) {
+    this.setpriv = setpriv;
+  }
+
+  /** The detected support of this machine, computed once. */
+  static ParentDeathSignal detect() {
+    return Detected.INSTANCE;
+  }
+
+  /** A wrapper that never wraps, for systems without setpriv and for tests. */
+  static ParentDeathSignal unavailable() {
+    return new ParentDeathSignal(null);
+  }
+
+  /** Whether commands get wrapped. */
+  boolean available() {
+    return setpriv != null;
+  }
+
+  /** The setpriv binary, when available. */
+  Optional<Path> setpriv() {
+    return Optional.ofNullable(setpriv);
+  }
+
+  /** {@code argv} prefixed so that the worker dies with the thread that starts it. */
+  List<String> wrap(List<String> argv) {
+    if (setpriv == null) {
+      return argv;
+    }
+    List<String> wrapped = new ArrayList<>(argv.size() + 4);
+    wrapped.add(setpriv.toString());
+    wrapped.add("--pdeathsig");
+    wrapped.add("KILL");
+    wrapped.add("--");
+    wrapped.addAll(argv);
+    return wrapped;
+  }
+
+  private static ParentDeathSignal probe() {
+    if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+      return unavailable();
+    }
+    for (Path candidate : CANDIDATES) {
+      if (Files.isExecutable(candidate) && supportsPdeathsig(candidate)) {
+        return new ParentDeathSignal(candidate);
+      }
+    }
+    return unavailable();
+  }
+
+  private static boolean supportsPdeathsig(Path setpriv) {
+    try {
+      Process help = new ProcessBuilder(setpriv.toString(), "--help")
+          .redirectErrorStream(true)
+          .start();
+      help.getOutputStream().close();
+      String text;
+      try (InputStream out = help.getInputStream()) {
+        text = new String(out.readNBytes(64 * 1024), StandardCharsets.UTF_8);
+      }
+      if (!help.waitFor(5, TimeUnit.SECONDS)) {
+        help.destroyForcibly();
+        return false;
+      }
+      return text.contains("--pdeathsig");
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** Lazy holder: the detection process runs on first use only. */
+  private static final class Detected {
+    static final ParentDeathSignal INSTANCE = probe();
+  }
+}

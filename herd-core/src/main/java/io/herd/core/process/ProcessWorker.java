@@ -1,0 +1,258 @@
+package io.herd.core.process;
+
+import io.herd.core.Worker;
+import io.herd.core.WorkerExit;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker that is a local operating-system process listening on {@code 127.0.0.1:<port>}.
+ * Created by {@link ProcessWorkerFactory} the moment its process starts; handed to the pool only
+ * once healthy.
+ *
+ * <p>Output: each stdout and stderr line goes to the loggers {@code io.herd.worker.stdout} and
+ * {@code io.herd.worker.stderr}, tagged {@code [<id>]}, both at INFO. Stderr is not logged at
+ * WARN because most runtimes (Python's logging, Go's log, Node's console.error, the JVM's own
+ * messages) write ordinary logs there, and WARN would cry wolf; what matters for diagnosis is
+ * kept anyway: the last {@value #STDERR_TAIL_LINES} stderr lines go into start-failure messages.
+ * Both loggers sit under {@code io.herd.worker}, so one setting controls both.
+ *
+ * <p>Stopping ({@link #stop()}): the descendants are recorded first, since once the worker dies
+ * its children are re-parented and can no longer be found; then SIGTERM; after {@code
+ * worker.stopTimeout} SIGKILL to the worker and to every descendant recorded or still found.
+ * Descendants left behind by a graceful exit are SIGKILLed too. A worker that crashes on its own
+ * leaves orphans that cannot be found any more; that gap needs process groups or cgroups.
+ *
+ * <p>Thread-safe: {@code stopRequested} flips once (compare-and-set) and {@code exit} completes
+ * once, from the JDK's process-exit notification, which reads the flag; the descendant set only
+ * grows. A crash racing with {@code stop()} is reported as requested, which is what the pool
+ * wanted anyway. Lifetime: until {@link #onExit()} completes.
+ */
+public final class ProcessWorker implements Worker {
+
+  /** Number of stderr lines kept for error messages. */
+  static final int STDERR_TAIL_LINES = 20;
+
+  private static final Logger STDOUT = LoggerFactory.getLogger("io.herd.worker.stdout");
+  private static final Logger STDERR = LoggerFactory.getLogger("io.herd.worker.stderr");
+
+  private final String id;
+  private final Process process;
+  private final int port;
+  private final URI address;
+  private final List<String> command;
+  private final String healthPath;
+  private final Duration stopTimeout;
+  private final HttpHealthProbe probe;
+  private final ScheduledExecutorService timer;
+  private final RecentLines stderrTail = new RecentLines(STDERR_TAIL_LINES);
+  private final CompletableFuture<WorkerExit> exit = new CompletableFuture<>();
+  private final AtomicBoolean stopRequested = new AtomicBoolean();
+  /** Every descendant ever seen while stopping or killing; only grows. */
+  private final Set<ProcessHandle> descendants = ConcurrentHashMap.newKeySet();
+  /** Set when the grace period ran out, before the SIGKILL. */
+  private volatile boolean killedAfterGrace;
+  private volatile ScheduledFuture<?> graceTimer;
+  private volatile CompletableFuture<Void> outputDrained = CompletableFuture.completedFuture(null);
+
+  private ProcessWorker(String id, Process process, int port, List<String> command,
+      ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer) {
+    this.id = id;
+    this.process = process;
+    this.port = port;
+    this.address = URI.create("http://127.0.0.1:" + port);
+    this.command = List.copyOf(command);
+    this.healthPath = config.healthPath();
+    this.stopTimeout = config.stopTimeout();
+    this.probe = probe;
+    this.timer = timer;
+  }
+
+  /**
+   * Wraps a just-started process: closes its stdin (a worker reading it sees end-of-file instead
+   * of blocking), starts the output pumps and watches for its exit.
+   *
+   * @param onGone called once, after {@link #onExit()} completed
+   */
+  static ProcessWorker start(String id, Process process, int port, List<String> command,
+      ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
+      Consumer<ProcessWorker> onGone) {
+    ProcessWorker worker = new ProcessWorker(id, process, port, command, config, probe, timer);
+    try {
+      process.getOutputStream().close();
+    } catch (IOException e) {
+      // the worker may already have exited; its exit is handled below
+    }
+    OutputPump out = OutputPump.start("herd-" + id + "-stdout", process.getInputStream(),
+        line -> STDOUT.info("[{}] {}", id, line));
+    OutputPump err = OutputPump.start("herd-" + id + "-stderr", process.getErrorStream(),
+        line -> {
+          worker.stderrTail.add(line);
+          STDERR.info("[{}] {}", id, line);
+        });
+    worker.outputDrained = CompletableFuture.allOf(out.finished(), err.finished());
+    process.onExit().whenComplete((p, e) -> {
+      try {
+        worker.exited();
+      } finally {
+        onGone.accept(worker);
+      }
+    });
+    return worker;
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public URI address() {
+    return address;
+  }
+
+  @Override
+  public OptionalLong pid() {
+    return OptionalLong.of(process.pid());
+  }
+
+  /** The port the worker listens on, on 127.0.0.1. */
+  public int port() {
+    return port;
+  }
+
+  /**
+   * The command it runs: placeholders replaced, the program resolved to its path; without the
+   * {@code setpriv} prefix, so that it can be run by hand to reproduce a problem.
+   */
+  public List<String> command() {
+    return command;
+  }
+
+  /** Completes as unhealthy at once after exit, or once the factory is closed. */
+  @Override
+  public CompletableFuture<Boolean> checkHealth(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (exit.isDone() || timeout.isNegative() || timeout.isZero()) {
+      return CompletableFuture.completedFuture(false);
+    }
+    return probe.probe(port, healthPath, timeout).handle((r, e) -> e == null && r.healthy());
+  }
+
+  @Override
+  public CompletableFuture<WorkerExit> onExit() {
+    return exit;
+  }
+
+  /**
+   * SIGTERM now, SIGKILL to the whole tree after {@code worker.stopTimeout}. If the factory was
+   * closed already, its timer is gone and SIGKILL follows SIGTERM at once.
+   */
+  @Override
+  public CompletableFuture<WorkerExit> stop() {
+    if (stopRequested.compareAndSet(false, true) && !exit.isDone()) {
+      recordDescendants();
+      process.destroy();
+      try {
+        graceTimer = timer.schedule(this::killIfAlive, stopTimeout.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        kill(); // the factory is closed: no timer for a grace period
+      }
+      if (exit.isDone()) {
+        cancelGraceTimer(); // exited between the check above and the schedule
+      }
+    }
+    return exit;
+  }
+
+  /** SIGKILL to the worker and every descendant, now; for failed starts and JVM shutdown. */
+  void kill() {
+    stopRequested.set(true);
+    recordDescendants();
+    process.destroyForcibly();
+    descendants.forEach(ProcessHandle::destroyForcibly);
+  }
+
+  /** The last stderr lines, oldest first. */
+  List<String> recentStderr() {
+    return stderrTail.snapshot();
+  }
+
+  /** Completes when both output streams have ended (usually just after the exit). */
+  CompletableFuture<Void> outputDrained() {
+    return outputDrained;
+  }
+
+  /** Whether the process is still running. */
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  private void killIfAlive() {
+    if (process.isAlive()) {
+      killedAfterGrace = true;
+      kill();
+    }
+  }
+
+  private void recordDescendants() {
+    process.descendants().forEach(descendants::add);
+  }
+
+  private void cancelGraceTimer() {
+    ScheduledFuture<?> grace = graceTimer;
+    if (grace != null) {
+      grace.cancel(false);
+    }
+  }
+
+  private void exited() {
+    cancelGraceTimer();
+    // Leftovers of a graceful exit: re-parented by now, so only the recorded ones are known.
+    descendants.forEach(ProcessHandle::destroyForcibly);
+    int code = process.exitValue();
+    boolean requested = stopRequested.get();
+    String detail;
+    if (!requested) {
+      detail = describeExit(code);
+    } else if (killedAfterGrace) {
+      detail = "stopped: " + describeExit(code) + " (SIGKILL after the "
+          + stopTimeout.toMillis() + " ms stop timeout)";
+    } else {
+      detail = "stopped: " + describeExit(code);
+    }
+    exit.complete(new WorkerExit(OptionalInt.of(code), requested, detail));
+  }
+
+  /**
+   * {@code "killed by signal 9"} for the JDK's 128+N exit codes of a signalled process, {@code
+   * "exited with code N"} otherwise.
+   */
+  static String describeExit(int code) {
+    if (code > 128 && code < 128 + 65) {
+      return "killed by signal " + (code - 128);
+    }
+    return "exited with code " + code;
+  }
+
+  @Override
+  public String toString() {
+    return "ProcessWorker{" + id + ", pid " + process.pid() + ", " + address + "}";
+  }
+}

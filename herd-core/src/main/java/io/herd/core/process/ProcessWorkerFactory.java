@@ -1,0 +1,226 @@
+package io.herd.core.process;
+
+import io.herd.core.HerdException;
+import io.herd.core.Worker;
+import io.herd.core.WorkerFactory;
+import io.herd.core.WorkerStartException;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts workers as local processes that serve HTTP on 127.0.0.1: any command, given a port
+ * picked from the kernel through {@code {{port}}}/{@code {{.Port}}} in its arguments and
+ * environment and through {@code $PORT}. A spawn completes once {@code GET <health path>}
+ * answers 200: it is probed at once, then with pauses doubling from 1 ms up to 50 ms; a process
+ * that exits meanwhile fails the spawn at once with its exit code and last stderr lines, one that
+ * stays unhealthy past {@code worker.startTimeout} is SIGKILLed with its descendants.
+ *
+ * <p>Workers never outlive the JVM. On Linux each is started as {@code setpriv --pdeathsig KILL
+ * -- <command>}, so the kernel SIGKILLs it when the JVM dies, even by SIGKILL. That signal fires
+ * when the <em>thread</em> that forked the child ends, so every fork happens on one dedicated
+ * launcher thread that lives as long as the workers it started, never on a pool thread that might
+ * retire. In addition a shutdown hook SIGKILLs every live worker tree when the JVM exits normally.
+ * Where setpriv is missing the factory logs a warning and relies on the hook alone.
+ *
+ * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks),
+ * {@code herd-process-timer-N} (probe pauses, deadlines, stop grace periods), {@code
+ * herd-health-probe-N} (the probes' socket I/O), and two {@code herd-<worker id>-std*} output
+ * pumps per live worker. No thread is parked per spawn or per health check; futures complete on
+ * these threads, so their dependents must not block (use the {@code *Async} variants to block).
+ *
+ * <p>Thread-safe. Lifetime: from construction to {@link #close()}, which does <em>not</em> stop
+ * live workers (their pool does that, and closes the factory afterwards).
+ */
+public final class ProcessWorkerFactory implements WorkerFactory {
+
+  private static final Logger log = LoggerFactory.getLogger(ProcessWorkerFactory.class);
+  private static final AtomicInteger SEQUENCE = new AtomicInteger();
+
+  private final ProcessWorkerConfig config;
+  private final ParentDeathSignal parentDeathSignal;
+  private final ProgramLocator programs;
+  private final LoopbackPortPicker ports = new LoopbackPortPicker();
+  private final ProcessLauncherThread launcher;
+  private final ScheduledThreadPoolExecutor timer;
+  private final HttpHealthProbe probe;
+  /** Workers whose process runs, from start until exit: what the shutdown hook kills. */
+  private final Set<ProcessWorker> live = ConcurrentHashMap.newKeySet();
+  /** Starts not yet decided: what close() aborts. */
+  private final Set<WorkerStartup> starting = ConcurrentHashMap.newKeySet();
+  private final Thread shutdownHook;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  /** A factory that uses {@code setpriv --pdeathsig} when this machine has it. */
+  public ProcessWorkerFactory(ProcessWorkerConfig config) {
+    this(config, ParentDeathSignal.detect());
+  }
+
+  ProcessWorkerFactory(ProcessWorkerConfig config, ParentDeathSignal parentDeathSignal) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.parentDeathSignal = parentDeathSignal;
+    this.programs = ProgramLocator.forWorkdir(config.workdir().orElse(null));
+    int n = SEQUENCE.incrementAndGet();
+    this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("herd-process-timer-" + n));
+    this.timer.setRemoveOnCancelPolicy(true);
+    try {
+      this.probe = new HttpHealthProbe(daemonThreads("herd-health-probe-" + n), timer);
+    } catch (IOException e) {
+      timer.shutdownNow();
+      throw new HerdException("cannot start the health probe's I/O thread", e);
+    }
+    this.launcher = new ProcessLauncherThread();
+    this.shutdownHook = new Thread(this::killAllNow, "herd-process-kill-" + n);
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+    if (!parentDeathSignal.available()) {
+      log.warn("setpriv with --pdeathsig is not available: workers of this factory will outlive"
+          + " the JVM if it is killed with SIGKILL (install util-linux to fix this)");
+    }
+  }
+
+  /** This factory's configuration. */
+  public ProcessWorkerConfig config() {
+    return config;
+  }
+
+  /**
+   * Starts a worker. Fails at once, without spawning, when the program cannot be found or the
+   * factory is closed. Cancelling the future SIGKILLs a worker still starting.
+   */
+  @Override
+  public CompletableFuture<Worker> spawn(String workerId) {
+    Objects.requireNonNull(workerId, "workerId");
+    if (closed.get()) {
+      return failed(workerId, "the worker factory is closed", null);
+    }
+    List<String> argv;
+    int port;
+    try {
+      Path program = programs.locate(config.command().get(0));
+      port = ports.pick();
+      argv = config.commandFor(port);
+      argv.set(0, program.toString());
+    } catch (FileNotFoundException e) {
+      return failed(workerId, e.getMessage() + ". Command: " + config.command(), e);
+    } catch (IOException e) {
+      return failed(workerId, "no free port on 127.0.0.1: " + e.getMessage(), e);
+    }
+    List<String> launched = parentDeathSignal.wrap(argv);
+    ProcessBuilder builder = new ProcessBuilder(launched);
+    config.workdir().ifPresent(dir -> builder.directory(dir.toFile()));
+    builder.environment().putAll(config.envFor(port));
+    long startNanos = System.nanoTime();
+    CompletableFuture<Worker> result = new CompletableFuture<>();
+    launcher.launch(builder).whenComplete((process, error) -> {
+      if (error != null) {
+        result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
+            + ": " + error.getMessage() + ". Command: " + argv, error));
+        return;
+      }
+      try {
+        watch(workerId, process, port, argv, startNanos, result);
+      } catch (Throwable t) { // NOPMD: whatever failed, the process must not be left behind
+        process.destroyForcibly();
+        result.completeExceptionally(
+            new WorkerStartException("cannot watch worker " + workerId + ": " + t, t));
+      }
+    });
+    return result;
+  }
+
+  /**
+   * Refuses new spawns, SIGKILLs workers still starting (their spawns fail), removes the shutdown
+   * hook and stops the timer and probe threads. Idempotent.
+   *
+   * <p>Live workers keep running: stopping them is their pool's job, done before this. A worker
+   * stopped after this skips its grace period (the timer is gone) and its health checks answer
+   * {@code false}. The launcher thread lingers, parked, until the last worker it started has
+   * exited, since its end would SIGKILL them all through their parent-death signal.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    starting.forEach(startup -> startup.abort("the worker factory was closed"));
+    launcher.close();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // the JVM is shutting down and runs the hook anyway
+    }
+    probe.close(); // fails probes in flight, which cancels their deadlines
+    timer.shutdown();
+    try {
+      if (!timer.awaitTermination(1, TimeUnit.SECONDS)) {
+        log.warn("worker factory closed with {} timer tasks pending (stop grace periods of workers"
+            + " still stopping); they will still run", timer.getQueue().size());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (!live.isEmpty()) {
+      log.info("worker factory closed while {} workers still run; their pool stops them",
+          live.size());
+    }
+  }
+
+  /** The thread that forks the workers, for tests. */
+  Thread launcherThread() {
+    return launcher.thread();
+  }
+
+  private void watch(String workerId, Process process, int port, List<String> command,
+      long startNanos, CompletableFuture<Worker> result) {
+    ProcessWorker worker = ProcessWorker.start(
+        workerId, process, port, command, config, probe, timer, live::remove);
+    live.add(worker);
+    if (worker.onExit().isDone()) {
+      live.remove(worker); // exited before it was added: onGone found nothing to remove
+    }
+    WorkerStartup startup = new WorkerStartup(worker, config, probe, timer, startNanos, result);
+    starting.add(startup);
+    result.whenComplete((w, e) -> starting.remove(startup));
+    if (closed.get()) {
+      startup.abort("the worker factory was closed"); // close() ran while the process started
+    }
+    startup.begin();
+  }
+
+  private void killAllNow() {
+    for (ProcessWorker worker : live) {
+      try {
+        worker.kill();
+      } catch (RuntimeException e) {
+        // keep killing the others
+      }
+    }
+  }
+
+  private static CompletableFuture<Worker> failed(String workerId, String why, Throwable cause) {
+    return CompletableFuture.failedFuture(
+        new WorkerStartException("cannot start worker " + workerId + ": " + why, cause));
+  }
+
+  private static ThreadFactory daemonThreads(String name) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      int i = count.getAndIncrement();
+      Thread thread = new Thread(runnable, i == 0 ? name : name + "-" + i);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

@@ -1,0 +1,207 @@
+package io.herd.core.process;
+
+import io.herd.core.Worker;
+import io.herd.core.WorkerExit;
+import io.herd.core.WorkerStartException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One worker's way from "process started" to "healthy", or to a {@link WorkerStartException}
+ * that says why not. Lives from the process start until its result future completes (the
+ * future that {@code spawn} returned).
+ *
+ * <p>Readiness: probes {@code GET <health path>} at once, then after 1 ms, doubling the pause up
+ * to {@value #MAX_POLL_DELAY_MILLIS} ms, until HTTP 200. No thread waits: each probe is
+ * asynchronous and the next one is a timer task. Three things end the wait early: the process
+ * exits (fails at once, with its exit code and last stderr lines), the start timeout (the
+ * process tree is SIGKILLed), or the caller cancels the future / the factory closes (likewise).
+ * A failure completes only after the process has exited, so a failed spawn leaves nothing behind.
+ *
+ * <p>Concurrency: {@code outcome} decides once, by compare-and-set, between "ready" and a
+ * failure message; every path (probe, exit, timeout, cancel) goes through it, so exactly one
+ * wins. The probe chain is sequential (each probe schedules the next), so {@code nextDelayNanos}
+ * and {@code probes} are only touched by one task at a time, handed over through the executors.
+ */
+final class WorkerStartup {
+
+  /** Longest pause between two readiness probes. */
+  static final long MAX_POLL_DELAY_MILLIS = 50;
+
+  private static final Logger log = LoggerFactory.getLogger(WorkerStartup.class);
+  private static final long FIRST_POLL_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  private static final long MAX_POLL_DELAY_NANOS =
+      TimeUnit.MILLISECONDS.toNanos(MAX_POLL_DELAY_MILLIS);
+  private static final long MAX_PROBE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** How long a failed start waits for the last stderr lines after the exit. */
+  private static final long OUTPUT_GRACE_MILLIS = 500;
+  private static final String READY = "ready";
+
+  private final ProcessWorker worker;
+  private final HttpHealthProbe probe;
+  private final ScheduledExecutorService timer;
+  private final String healthPath;
+  private final Duration startTimeout;
+  private final long startNanos;
+  private final long deadlineNanos;
+  private final CompletableFuture<Worker> result;
+  private final AtomicReference<String> outcome = new AtomicReference<>();
+  private volatile HttpHealthProbe.Result lastProbe =
+      new HttpHealthProbe.Result(false, "no probe finished yet");
+  private volatile ScheduledFuture<?> timeoutTask;
+  private long nextDelayNanos = FIRST_POLL_DELAY_NANOS;
+  /** Written by the probe chain only; volatile because the timeout message reads it. */
+  private volatile int probes;
+
+  WorkerStartup(ProcessWorker worker, ProcessWorkerConfig config, HttpHealthProbe probe,
+      ScheduledExecutorService timer, long startNanos, CompletableFuture<Worker> result) {
+    this.worker = worker;
+    this.result = result;
+    this.probe = probe;
+    this.timer = timer;
+    this.healthPath = config.healthPath();
+    this.startTimeout = config.startTimeout();
+    this.startNanos = startNanos;
+    this.deadlineNanos = startNanos + startTimeout.toNanos();
+  }
+
+  /** Starts watching and probing; call once. */
+  void begin() {
+    result.whenComplete((w, e) -> {
+      if (result.isCancelled()) {
+        abort("the spawn was cancelled");
+      }
+    });
+    worker.onExit().whenComplete((exit, e) -> exited(exit));
+    try {
+      timeoutTask = timer.schedule(
+          this::timedOut, deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      abort("the worker factory is closed");
+      return;
+    }
+    poll();
+  }
+
+  /** Fails the start and SIGKILLs the process tree, unless the worker is ready already. */
+  void abort(String reason) {
+    if (outcome.compareAndSet(null, "worker " + worker.id() + " did not start: " + reason)) {
+      worker.kill();
+    }
+  }
+
+  private void poll() {
+    if (outcome.get() != null) {
+      return;
+    }
+    long remaining = deadlineNanos - System.nanoTime();
+    if (remaining <= 0) {
+      return; // timedOut() decides
+    }
+    Duration timeout = Duration.ofNanos(Math.min(remaining, MAX_PROBE_TIMEOUT_NANOS));
+    probe.probe(worker.port(), healthPath, timeout).whenComplete((r, e) -> probed(r));
+  }
+
+  private void probed(HttpHealthProbe.Result probeResult) {
+    probes = probes + 1; // one writer at a time: the chain is sequential
+    lastProbe = probeResult;
+    if (probeResult.healthy()) {
+      ready();
+      return;
+    }
+    long delay = nextDelayNanos;
+    nextDelayNanos = Math.min(delay * 2, MAX_POLL_DELAY_NANOS);
+    try {
+      timer.schedule(this::poll, delay, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      abort("the worker factory was closed");
+    }
+  }
+
+  private void ready() {
+    if (!outcome.compareAndSet(null, READY)) {
+      return;
+    }
+    cancelTimeout();
+    if (!result.complete(worker)) {
+      worker.kill(); // cancelled between the health answer and now: nobody will own it
+      return;
+    }
+    if (log.isDebugEnabled()) {
+      log.debug("worker {} ready in {} ms at {} (pid {}, {} probes)", worker.id(),
+          elapsedMillis(), worker.address(), worker.pid().orElse(-1), probes);
+    }
+  }
+
+  private void timedOut() {
+    HttpHealthProbe.Result last = lastProbe;
+    String message = "worker " + worker.id() + " was not healthy within the "
+        + startTimeout.toMillis() + " ms worker.startTimeout: last probe of " + worker.address()
+        + healthPath + ": " + last.detail() + " (" + probes + " probes); the process was killed."
+        + " Check that the program listens on 127.0.0.1 at $PORT (or {{port}}) and answers 200"
+        + " to GET " + healthPath + ". Command: " + worker.command()
+        + stderrSection(worker.recentStderr());
+    if (outcome.compareAndSet(null, message)) {
+      worker.kill();
+    }
+  }
+
+  private void exited(WorkerExit exit) {
+    cancelTimeout();
+    long elapsed = elapsedMillis();
+    if (outcome.compareAndSet(null, "exited")) {
+      // Crashed on its own: give the stderr pump a moment to pass on the last lines.
+      CompletableFuture<Void> drained = new CompletableFuture<>();
+      worker.outputDrained().whenComplete((v, e) -> drained.complete(null));
+      try {
+        timer.schedule(() -> drained.complete(null), OUTPUT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        drained.complete(null);
+      }
+      drained.thenRun(() -> result.completeExceptionally(new WorkerStartException(
+          exitedMessage(exit, elapsed))));
+    } else if (!READY.equals(outcome.get())) {
+      result.completeExceptionally(new WorkerStartException(outcome.get()));
+    }
+    // else: it was ready, and the pool learns of the crash from onExit()
+  }
+
+  private String exitedMessage(WorkerExit exit, long elapsedMillis) {
+    String how = exit.detail();
+    if (exit.exitCode().isPresent() && how.startsWith("killed")) {
+      how += " (exit code " + exit.exitCode().getAsInt() + ")";
+    }
+    return "worker " + worker.id() + " " + how + " while starting, after " + elapsedMillis
+        + " ms. Command: " + worker.command() + stderrSection(worker.recentStderr());
+  }
+
+  private static String stderrSection(List<String> lines) {
+    if (lines.isEmpty()) {
+      return "\nNo stderr output.";
+    }
+    StringBuilder text = new StringBuilder("\nLast ").append(lines.size()).append(" stderr lines:");
+    for (String line : lines) {
+      text.append("\n  ").append(line);
+    }
+    return text.toString();
+  }
+
+  private void cancelTimeout() {
+    ScheduledFuture<?> task = timeoutTask;
+    if (task != null) {
+      task.cancel(false);
+    }
+  }
+
+  private long elapsedMillis() {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+  }
+}

@@ -1,0 +1,55 @@
+package io.herd.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class PoolConfigTest {
+
+  @Test
+  void defaultsAreValid() {
+    PoolConfig c = PoolConfig.builder().build();
+    assertThat(c.min()).isZero();
+    assertThat(c.max()).isEqualTo(10);
+    assertThat(c.maxLifetime()).isEmpty();
+  }
+
+  @Test
+  void everyProblemIsReportedAtOnceWithKeyValueAndConstraint() {
+    assertThatThrownBy(
+            () ->
+                PoolConfig.builder()
+                    .max(0)
+                    .min(-1)
+                    .warm(-2)
+                    .maxQueue(-3)
+                    .ttl(Duration.ZERO)
+                    .healthFailures(0)
+                    .build())
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .containsExactly(
+                        "pool.max is too small: 0 (expected: >= 1)",
+                        "pool.min is negative: -1 (expected: >= 0)",
+                        "pool.warm is negative: -2 (expected: >= 0)",
+                        "pool.maxQueue is negative: -3 (expected: >= 0)",
+                        "pool.healthFailures is too small: 0 (expected: >= 1)",
+                        "pool.ttl is not positive: PT0S (expected: > 0)"));
+  }
+
+  @Test
+  void minAboveMaxIsNamed() {
+    assertThatThrownBy(() -> PoolConfig.builder().min(5).max(2).build())
+        .hasMessage("pool.min exceeds pool.max: 5 (expected: <= 2)");
+  }
+
+  @Test
+  void toBuilderRoundTrips() {
+    PoolConfig c = PoolConfig.builder().min(1).max(3).maxLifetime(Duration.ofHours(1)).build();
+    assertThat(c.toBuilder().build().toString()).isEqualTo(c.toString());
+  }
+}

@@ -1,0 +1,159 @@
+package io.herd.core.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.herd.core.PoolClosedException;
+import io.herd.core.SessionLease;
+import io.herd.core.WorkerInfo;
+import io.herd.testkit.Processes;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Sizing, reuse, recycling, eviction, explicit end and shutdown. */
+class PoolLifecycleTest {
+
+  @Test
+  void minAndWarmWorkersAreReadyBeforeAnySession() {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().min(2).warm(1).max(4))) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> f.pool.stats().idle() == 2);
+      try (SessionLease lease = f.acquire("a")) {
+        assertThat(lease.waited()).as("served by a warm worker").isLessThan(Duration.ofMillis(100));
+        // One idle spare is kept: taking one starts none while min still covers warm...
+        await().atMost(Duration.ofSeconds(20)).until(() -> f.pool.stats().idle() >= 1);
+      }
+      try (SessionLease b = f.acquire("b")) {
+        assertThat(b.newSession()).isTrue();
+        // ...and taking the last idle one spawns a new spare.
+        await().atMost(Duration.ofSeconds(20)).until(() -> f.pool.stats().idle() == 1);
+        assertThat(f.pool.stats().workers()).isEqualTo(3);
+      }
+    }
+  }
+
+  @Test
+  void withReuseOffAFreedWorkerIsReplacedByAFreshProcess() {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1).reuse(false))) {
+      long first;
+      try (SessionLease lease = f.acquire("a")) {
+        first = PoolFixture.pidOf(lease);
+      }
+      f.pool.end("a");
+      assertThat(Processes.awaitGone(first, Duration.ofSeconds(10))).isTrue();
+      try (SessionLease lease = f.acquire("b")) {
+        assertThat(PoolFixture.pidOf(lease)).isNotEqualTo(first);
+        assertThat(PoolFixture.get(lease, "/count")).as("no state carried over").isEqualTo("1");
+      }
+    }
+  }
+
+  @Test
+  void maxSessionsPerWorkerRecyclesAfterThatManySessions() {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1).maxSessionsPerWorker(2))) {
+      long[] pids = new long[3];
+      for (int i = 0; i < 3; i++) {
+        try (SessionLease lease = f.acquire("s" + i)) {
+          pids[i] = PoolFixture.pidOf(lease);
+        }
+        f.pool.end("s" + i);
+      }
+      assertThat(pids[1]).as("second session reuses the worker").isEqualTo(pids[0]);
+      assertThat(pids[2]).as("third session gets a fresh one").isNotEqualTo(pids[0]);
+    }
+  }
+
+  @Test
+  void pressureEvictsTheLeastRecentlyUsedIdleSession() throws Exception {
+    try (PoolFixture f =
+        new PoolFixture(PoolFixture.config().max(2).evictIdleOnPressure(true))) {
+      f.acquire("older").close();
+      Thread.sleep(20);
+      f.acquire("newer").close();
+      try (SessionLease lease = f.acquire("incoming")) {
+        assertThat(lease.newSession()).isTrue();
+      }
+      assertThat(f.events.of("sessionEnded"))
+          .singleElement()
+          .satisfies(
+              e -> {
+                assertThat(e.subject()).isEqualTo("older");
+                assertThat(e.detail()).isEqualTo("EVICTED");
+              });
+      assertThat(f.pool.stats().evictions()).isEqualTo(1);
+      assertThat(f.pool.stats().spawns()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void pressureNeverEvictsASessionWithAnOpenLease() throws Exception {
+    try (PoolFixture f =
+        new PoolFixture(
+            PoolFixture.config().max(1).evictIdleOnPressure(true)
+                .acquireTimeout(Duration.ofMillis(500)))) {
+      SessionLease busy = f.acquire("busy");
+      CompletableFuture<SessionLease> incoming = f.pool.acquire("incoming");
+      assertThatThrownBy(() -> incoming.get(5, TimeUnit.SECONDS))
+          .hasCauseInstanceOf(io.herd.core.AcquireTimeoutException.class);
+      assertThat(f.events.count("sessionEnded")).isZero();
+      busy.close();
+      // Now idle, it gives way to the next newcomer.
+      try (SessionLease lease = f.acquire("incoming")) {
+        assertThat(lease.worker().id()).isEqualTo(busy.worker().id());
+      }
+    }
+  }
+
+  @Test
+  void aSessionThatGoesIdleWhileOthersQueueIsEvictedForThemAtOnce() throws Exception {
+    // Regression: eviction used to wait for the next acquire or the TTL, not the lease close.
+    try (PoolFixture f =
+        new PoolFixture(
+            PoolFixture.config().max(1).evictIdleOnPressure(true).ttl(Duration.ofMinutes(5)))) {
+      SessionLease busy = f.acquire("busy");
+      CompletableFuture<SessionLease> waiting = f.pool.acquire("waiting");
+      Thread.sleep(100);
+      assertThat(waiting).isNotDone();
+      busy.close();
+      try (SessionLease lease = waiting.get(10, TimeUnit.SECONDS)) {
+        assertThat(lease.worker().id()).isEqualTo(busy.worker().id());
+      }
+      assertThat(f.events.count("sessionEnded", "EVICTED")).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void endingASessionWithAnOpenLeaseStopsItsWorkerRatherThanSharingIt() {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(2))) {
+      SessionLease open = f.acquire("a");
+      long pid = open.worker().pid().orElseThrow();
+      assertThat(f.pool.end("a")).isTrue();
+      assertThat(f.pool.end("a")).as("already ended").isFalse();
+      assertThat(Processes.awaitGone(pid, Duration.ofSeconds(10))).isTrue();
+      assertThat(f.events.count("sessionEnded", "RELEASED")).isEqualTo(1);
+      open.close(); // closing a lease of an ended session is harmless
+      assertThat(f.pool.workers()).extracting(WorkerInfo::id).doesNotContain(open.worker().id());
+    }
+  }
+
+  @Test
+  void shutdownFailsWaitersEndsSessionsAndLeavesNoProcess() throws Exception {
+    PoolFixture f = new PoolFixture(PoolFixture.config().max(1).min(1));
+    SessionLease lease = f.acquire("a");
+    CompletableFuture<SessionLease> waiting = f.pool.acquire("b");
+    f.close(); // asserts every worker process is gone
+    assertThatThrownBy(() -> waiting.get(5, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(PoolClosedException.class);
+    assertThat(f.events.count("sessionEnded", "SHUTDOWN")).isEqualTo(1);
+    assertThat(f.events.count("workerStopped")).isEqualTo(1);
+    assertThatThrownBy(() -> f.pool.acquire("c").get(5, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(PoolClosedException.class);
+    lease.close();
+    f.pool.close(); // idempotent
+    assertThat(Processes.descendantsOf(ProcessHandle.current()))
+        .as("no descendant processes after shutdown")
+        .isEmpty();
+  }
+}
