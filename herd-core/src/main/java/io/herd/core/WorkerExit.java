@@ -12,6 +12,12 @@ import java.util.OptionalInt;
  */
 public record WorkerExit(OptionalInt exitCode, boolean requested, String detail) {
 
+  /**
+   * Leads {@link #detail()} when the kernel's OOM killer killed the worker for exceeding its
+   * sandbox memory limit, e.g. {@code "OOM_KILLED: killed by signal 9"}.
+   */
+  public static final String OOM_KILLED = "OOM_KILLED";
+
   public WorkerExit {
     Objects.requireNonNull(exitCode, "exitCode");
     Objects.requireNonNull(detail, "detail");
@@ -25,6 +31,11 @@ public record WorkerExit(OptionalInt exitCode, boolean requested, String detail)
   /** A worker that the pool stopped. */
   public static WorkerExit stopped(int exitCode) {
     return new WorkerExit(OptionalInt.of(exitCode), true, "stopped");
+  }
+
+  /** Whether the worker was killed for exceeding its memory limit ({@link #OOM_KILLED}). */
+  public boolean oomKilled() {
+    return detail.contains(OOM_KILLED);
   }
 
   @Override

@@ -53,12 +53,24 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <tr><td>{@code GET /sleep?ms=N}</td><td>answers {@code slept} after N ms</td></tr>
  *   <tr><td>{@code GET /conn}</td><td>the client's port: equal answers mean one kept-alive
  *       connection</td></tr>
+ *   <tr><td>{@code GET /alloc?mb=N}</td><td>allocates N MiB outside the Java heap, touches every
+ *       page and keeps it: the way to exceed a memory limit; answers {@code allocated N}</td></tr>
+ *   <tr><td>{@code GET /fork?n=N}</td><td>starts up to N {@code sleep 30} children, stopping at
+ *       the first failure; answers how many started (they are killed after 30 s)</td></tr>
+ *   <tr><td>{@code GET /burn?ms=N}</td><td>spins one thread for N ms of wall time; answers the
+ *       CPU milliseconds it got meanwhile</td></tr>
+ *   <tr><td>{@code GET /uid}</td><td>this process's real UID, from {@code /proc/self/status}
+ *       </td></tr>
+ *   <tr><td>{@code GET /connect?host=H&port=P}</td><td>tries a TCP connection (1 s timeout);
+ *       answers {@code connected} or {@code failed: <reason>}</td></tr>
  * </table>
  *
  * <p>Startup flags for failure tests: {@code --exit-at-start CODE} (writes a few lines including
  * {@code boom: bad config} to stderr and exits before listening), {@code --never-healthy}, {@code
  * --start-delay MS} (sleeps before listening) and {@code --ignore-sigterm} (a shutdown hook that
- * never returns keeps the JVM alive after SIGTERM, so only SIGKILL ends it).
+ * never returns keeps the JVM alive after SIGTERM, so only SIGKILL ends it), and {@code --bind
+ * ADDR} to listen on another address than 127.0.0.1 (e.g. {@code 0.0.0.0} in a network
+ * namespace of its own).
  */
 public final class TestWorker {
 
@@ -91,12 +103,13 @@ public final class TestWorker {
     if (options.startDelayMillis > 0) {
       Thread.sleep(options.startDelayMillis);
     }
-    new TestWorker(options.neverHealthy).listen(options.port);
+    new TestWorker(options.neverHealthy).listen(options.bind, options.port);
   }
 
-  private void listen(int port) throws IOException {
-    HttpServer server =
-        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
+  private void listen(String bind, int port) throws IOException {
+    InetAddress address =
+        bind == null ? InetAddress.getLoopbackAddress() : InetAddress.getByName(bind);
+    HttpServer server = HttpServer.create(new InetSocketAddress(address, port), 64);
     ExecutorService executor = Executors.newFixedThreadPool(THREADS);
     server.setExecutor(executor);
     server.createContext("/", this::handle);
@@ -133,6 +146,15 @@ public final class TestWorker {
           respond(exchange, 200, "slept");
         }
         case "/conn" -> respond(exchange, 200, Integer.toString(exchange.getRemoteAddress().getPort()));
+        case "/alloc" -> respond(exchange, 200,
+            SandboxProbes.alloc(Integer.parseInt(queryParam(uri, "mb", "0"))));
+        case "/fork" -> respond(exchange, 200,
+            SandboxProbes.fork(Integer.parseInt(queryParam(uri, "n", "1"))));
+        case "/burn" -> respond(exchange, 200,
+            SandboxProbes.burn(Long.parseLong(queryParam(uri, "ms", "1000"))));
+        case "/uid" -> respond(exchange, 200, SandboxProbes.uid());
+        case "/connect" -> respond(exchange, 200, SandboxProbes.connect(
+            queryParam(uri, "host", "127.0.0.1"), Integer.parseInt(queryParam(uri, "port", "0"))));
         default -> {
           if (path.startsWith("/echo")) {
             echo(exchange);
@@ -308,6 +330,7 @@ public final class TestWorker {
     boolean neverHealthy;
     boolean ignoreSigterm;
     long startDelayMillis;
+    String bind;
 
     static Options parse(String[] args) {
       Options options = new Options();
@@ -318,6 +341,7 @@ public final class TestWorker {
           case "--start-delay" -> options.startDelayMillis = Long.parseLong(value(args, ++i));
           case "--never-healthy" -> options.neverHealthy = true;
           case "--ignore-sigterm" -> options.ignoreSigterm = true;
+          case "--bind" -> options.bind = value(args, ++i);
           default -> usage("unknown argument: " + args[i]);
         }
       }
@@ -341,7 +365,7 @@ public final class TestWorker {
     private static void usage(String problem) {
       System.err.println("TestWorker: " + problem);
       System.err.println("usage: TestWorker [--port N] [--exit-at-start CODE] [--never-healthy]"
-          + " [--start-delay MS] [--ignore-sigterm]");
+          + " [--start-delay MS] [--ignore-sigterm] [--bind ADDR]");
       System.exit(2);
     }
   }

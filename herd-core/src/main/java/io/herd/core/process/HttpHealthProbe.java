@@ -21,9 +21,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Asks a worker on 127.0.0.1 whether it is healthy: one {@code GET <path>} over a fresh
- * connection, healthy if and only if the status is 200. Used both to wait for readiness (a probe
- * every few milliseconds while a worker starts) and for {@code Worker.checkHealth}.
+ * Asks a worker on 127.0.0.1 (or at its own network namespace's address) whether it is healthy:
+ * one {@code GET <path>} over a fresh connection, healthy if and only if the status is 200. Used
+ * both to wait for readiness (a probe every few milliseconds while a worker starts) and for
+ * {@code Worker.checkHealth}.
  *
  * <p>Why a raw asynchronous socket rather than {@code java.net.http.HttpClient}: while a worker
  * starts nearly every probe meets a closed port, so a probe must be cheap and must not park a
@@ -67,13 +68,22 @@ final class HttpHealthProbe implements AutoCloseable {
   }
 
   /**
-   * Probes {@code http://127.0.0.1:<port><path>} once. Never completes exceptionally: a refused
-   * connection, a timeout or any I/O error is an unhealthy result that says what happened.
+   * Probes {@code http://127.0.0.1:<port><path>} once; see {@link #probe(InetAddress, int,
+   * String, Duration)}.
    */
   CompletableFuture<Result> probe(int port, String path, Duration timeout) {
-    Exchange exchange = new Exchange(request(port, path));
+    return probe(LOOPBACK, port, path, timeout);
+  }
+
+  /**
+   * Probes {@code http://<host>:<port><path>} once: the host is 127.0.0.1 unless the worker has a
+   * network namespace of its own. Never completes exceptionally: a refused connection, a timeout
+   * or any I/O error is an unhealthy result that says what happened.
+   */
+  CompletableFuture<Result> probe(InetAddress host, int port, String path, Duration timeout) {
+    Exchange exchange = new Exchange(request(host, port, path));
     try {
-      exchange.start(port, timeout);
+      exchange.start(host, port, timeout);
     } catch (IOException | RuntimeException e) {
       exchange.finish(new Result(false, "probe not possible: " + e));
       exchange.closeChannel();
@@ -91,9 +101,9 @@ final class HttpHealthProbe implements AutoCloseable {
     }
   }
 
-  private static ByteBuffer request(int port, String path) {
+  private static ByteBuffer request(InetAddress host, int port, String path) {
     String text = "GET " + path + " HTTP/1.1\r\n"
-        + "Host: 127.0.0.1:" + port + "\r\n"
+        + "Host: " + host.getHostAddress() + ":" + port + "\r\n"
         + "User-Agent: herd-health-probe\r\n"
         + "Accept: */*\r\n"
         + "Connection: close\r\n\r\n";
@@ -117,7 +127,7 @@ final class HttpHealthProbe implements AutoCloseable {
       this.request = request;
     }
 
-    void start(int port, Duration timeout) throws IOException {
+    void start(InetAddress host, int port, Duration timeout) throws IOException {
       channel = AsynchronousSocketChannel.open(group);
       channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
       try {
@@ -126,7 +136,7 @@ final class HttpHealthProbe implements AutoCloseable {
         throw new IOException("the health probe timer is shut down", e);
       }
       channel.connect(
-          new InetSocketAddress(LOOPBACK, port), null, this.<Void>handler(v -> write()));
+          new InetSocketAddress(host, port), null, this.<Void>handler(v -> write()));
     }
 
     void write() {

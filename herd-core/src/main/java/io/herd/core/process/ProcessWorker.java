@@ -2,7 +2,9 @@ package io.herd.core.process;
 
 import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
+import io.herd.core.sandbox.WorkerSandbox;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -22,8 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A worker that is a local operating-system process listening on {@code 127.0.0.1:<port>}.
- * Created by {@link ProcessWorkerFactory} the moment its process starts; handed to the pool only
+ * A worker that is a local operating-system process listening on {@code 127.0.0.1:<port>}, or
+ * on its sandbox's address when it has a network namespace of its own. Created by {@link
+ * ProcessWorkerFactory} the moment its process starts; handed to the pool only
  * once healthy.
  *
  * <p>Output: each stdout and stderr line goes to the loggers {@code io.herd.worker.stdout} and
@@ -39,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * Descendants left behind by a graceful exit are SIGKILLed too. A worker that crashes on its own
  * leaves orphans that cannot be found any more; that gap needs process groups or cgroups.
  *
+ * <p>Sandbox ({@link WorkerSandbox}): with a PID namespace the process is {@code unshare}, which
+ * ignores SIGTERM, so a graceful stop also sends SIGTERM to its child, the namespace's first
+ * process; SIGKILL needs no help. After the exit, and before {@link #onExit()} completes, the
+ * sandbox is asked why the worker died ({@code OOM_KILLED} leads the exit detail) and released,
+ * so that once the exit is known no cgroup, namespace or leased UID of the worker remains.
+ *
  * <p>Thread-safe: {@code stopRequested} flips once (compare-and-set) and {@code exit} completes
  * once, from the JDK's process-exit notification, which reads the flag; the descendant set only
  * grows. A crash racing with {@code stop()} is reported as requested, which is what the pool
@@ -49,18 +58,21 @@ public final class ProcessWorker implements Worker {
   /** Number of stderr lines kept for error messages. */
   static final int STDERR_TAIL_LINES = 20;
 
+  private static final Logger log = LoggerFactory.getLogger(ProcessWorker.class);
   private static final Logger STDOUT = LoggerFactory.getLogger("io.herd.worker.stdout");
   private static final Logger STDERR = LoggerFactory.getLogger("io.herd.worker.stderr");
 
   private final String id;
   private final Process process;
   private final int port;
+  private final InetAddress host;
   private final URI address;
   private final List<String> command;
   private final String healthPath;
   private final Duration stopTimeout;
   private final HttpHealthProbe probe;
   private final ScheduledExecutorService timer;
+  private final WorkerSandbox sandbox;
   private final RecentLines stderrTail = new RecentLines(STDERR_TAIL_LINES);
   private final CompletableFuture<WorkerExit> exit = new CompletableFuture<>();
   private final AtomicBoolean stopRequested = new AtomicBoolean();
@@ -72,11 +84,14 @@ public final class ProcessWorker implements Worker {
   private volatile CompletableFuture<Void> outputDrained = CompletableFuture.completedFuture(null);
 
   private ProcessWorker(String id, Process process, int port, List<String> command,
-      ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer) {
+      ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
+      WorkerSandbox sandbox) {
     this.id = id;
     this.process = process;
     this.port = port;
-    this.address = URI.create("http://127.0.0.1:" + port);
+    this.sandbox = sandbox;
+    this.host = sandbox.host();
+    this.address = URI.create("http://" + host.getHostAddress() + ":" + port);
     this.command = List.copyOf(command);
     this.healthPath = config.healthPath();
     this.stopTimeout = config.stopTimeout();
@@ -88,12 +103,14 @@ public final class ProcessWorker implements Worker {
    * Wraps a just-started process: closes its stdin (a worker reading it sees end-of-file instead
    * of blocking), starts the output pumps and watches for its exit.
    *
+   * @param sandbox what confines it, released after the exit; {@link WorkerSandbox#none()}
    * @param onGone called once, after {@link #onExit()} completed
    */
   static ProcessWorker start(String id, Process process, int port, List<String> command,
       ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
-      Consumer<ProcessWorker> onGone) {
-    ProcessWorker worker = new ProcessWorker(id, process, port, command, config, probe, timer);
+      WorkerSandbox sandbox, Consumer<ProcessWorker> onGone) {
+    ProcessWorker worker =
+        new ProcessWorker(id, process, port, command, config, probe, timer, sandbox);
     try {
       process.getOutputStream().close();
     } catch (IOException e) {
@@ -132,14 +149,24 @@ public final class ProcessWorker implements Worker {
     return OptionalLong.of(process.pid());
   }
 
-  /** The port the worker listens on, on 127.0.0.1. */
+  /** The port the worker listens on, on {@link #host()}. */
   public int port() {
     return port;
   }
 
+  /** The address the worker listens on: 127.0.0.1, or its own namespace's veth address. */
+  public InetAddress host() {
+    return host;
+  }
+
+  /** What confines the worker; {@link WorkerSandbox#none()} without a sandbox. */
+  public WorkerSandbox sandbox() {
+    return sandbox;
+  }
+
   /**
    * The command it runs: placeholders replaced, the program resolved to its path; without the
-   * {@code setpriv} prefix, so that it can be run by hand to reproduce a problem.
+   * {@code setpriv} and sandbox prefixes, so that it can be run by hand to reproduce a problem.
    */
   public List<String> command() {
     return command;
@@ -152,7 +179,7 @@ public final class ProcessWorker implements Worker {
     if (exit.isDone() || timeout.isNegative() || timeout.isZero()) {
       return CompletableFuture.completedFuture(false);
     }
-    return probe.probe(port, healthPath, timeout).handle((r, e) -> e == null && r.healthy());
+    return probe.probe(host, port, healthPath, timeout).handle((r, e) -> e == null && r.healthy());
   }
 
   @Override
@@ -169,6 +196,9 @@ public final class ProcessWorker implements Worker {
     if (stopRequested.compareAndSet(false, true) && !exit.isDone()) {
       recordDescendants();
       process.destroy();
+      if (sandbox.signalsChildren()) {
+        process.children().forEach(ProcessHandle::destroy);
+      }
       try {
         graceTimer = timer.schedule(this::killIfAlive, stopTimeout.toNanos(), TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException e) {
@@ -228,14 +258,21 @@ public final class ProcessWorker implements Worker {
     descendants.forEach(ProcessHandle::destroyForcibly);
     int code = process.exitValue();
     boolean requested = stopRequested.get();
+    String cause = "";
+    try {
+      cause = sandbox.exitCause().map(c -> c + ": ").orElse("");
+      sandbox.release();
+    } catch (RuntimeException e) { // a bug, but the exit must still be reported
+      log.warn("cannot release the sandbox of worker {}: {}", id, e.toString(), e);
+    }
     String detail;
     if (!requested) {
-      detail = describeExit(code);
+      detail = cause + describeExit(code);
     } else if (killedAfterGrace) {
-      detail = "stopped: " + describeExit(code) + " (SIGKILL after the "
+      detail = "stopped: " + cause + describeExit(code) + " (SIGKILL after the "
           + stopTimeout.toMillis() + " ms stop timeout)";
     } else {
-      detail = "stopped: " + describeExit(code);
+      detail = "stopped: " + cause + describeExit(code);
     }
     exit.complete(new WorkerExit(OptionalInt.of(code), requested, detail));
   }

@@ -1,6 +1,7 @@
 package io.herd.core.process;
 
 import io.herd.core.InvalidConfigException;
+import io.herd.core.sandbox.SandboxConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +39,7 @@ public final class ProcessWorkerConfig {
   private final String healthPath;
   private final Duration startTimeout;
   private final Duration stopTimeout;
+  private final SandboxConfig sandbox;
 
   private ProcessWorkerConfig(Builder b) {
     this.command = List.copyOf(b.command);
@@ -46,9 +48,13 @@ public final class ProcessWorkerConfig {
     this.healthPath = b.healthPath;
     this.startTimeout = b.startTimeout;
     this.stopTimeout = b.stopTimeout;
+    this.sandbox = b.sandbox;
   }
 
-  /** A builder with the defaults: health path {@code /health}, 30 s to start, 10 s to stop. */
+  /**
+   * A builder with the defaults: health path {@code /health}, 30 s to start, 10 s to stop, no
+   * sandbox ({@link SandboxConfig#none()}).
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -61,7 +67,8 @@ public final class ProcessWorkerConfig {
         .workdir(workdir)
         .healthPath(healthPath)
         .startTimeout(startTimeout)
-        .stopTimeout(stopTimeout);
+        .stopTimeout(stopTimeout)
+        .sandbox(sandbox);
   }
 
   /** The program and its arguments, with placeholders unreplaced ({@code worker.command}). */
@@ -94,6 +101,14 @@ public final class ProcessWorkerConfig {
     return stopTimeout;
   }
 
+  /**
+   * How workers are confined ({@code sandbox.*}); {@link SandboxConfig#none()} unless set, so
+   * that embedding code that never asks for a sandbox runs workers exactly as before.
+   */
+  public SandboxConfig sandbox() {
+    return sandbox;
+  }
+
   /** The command for a worker on {@code port}: placeholders replaced in every argument. */
   public List<String> commandFor(int port) {
     List<String> argv = new ArrayList<>(command.size());
@@ -121,7 +136,7 @@ public final class ProcessWorkerConfig {
   public String toString() {
     return "ProcessWorkerConfig{command=" + command + ", env=" + env.keySet() + " (values masked)"
         + ", workdir=" + workdir + ", healthPath=" + healthPath + ", startTimeout=" + startTimeout
-        + ", stopTimeout=" + stopTimeout + "}";
+        + ", stopTimeout=" + stopTimeout + ", sandbox=" + sandbox + "}";
   }
 
   /** Mutable builder; not thread-safe. */
@@ -132,6 +147,7 @@ public final class ProcessWorkerConfig {
     private String healthPath = "/health";
     private Duration startTimeout = Duration.ofSeconds(30);
     private Duration stopTimeout = Duration.ofSeconds(10);
+    private SandboxConfig sandbox = SandboxConfig.none();
 
     private Builder() {}
 
@@ -182,6 +198,12 @@ public final class ProcessWorkerConfig {
       return this;
     }
 
+    /** The sandbox; {@link SandboxConfig#none()} (the default) for plain child processes. */
+    public Builder sandbox(SandboxConfig sandbox) {
+      this.sandbox = sandbox;
+      return this;
+    }
+
     /**
      * Validates and builds. The working directory is checked to exist now, so that a typo fails
      * at start-up rather than at the first spawn; the program is looked up at each spawn, since
@@ -206,6 +228,10 @@ public final class ProcessWorkerConfig {
       }
       requirePositive(problems, "worker.startTimeout", startTimeout);
       requirePositive(problems, "worker.stopTimeout", stopTimeout);
+      if (sandbox == null) {
+        problems.add("sandbox is missing: null (expected: a SandboxConfig, SandboxConfig.none()"
+            + " for none)");
+      }
       if (!problems.isEmpty()) {
         throw new InvalidConfigException(problems);
       }

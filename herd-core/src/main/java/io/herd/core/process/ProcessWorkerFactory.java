@@ -4,6 +4,8 @@ import io.herd.core.HerdException;
 import io.herd.core.Worker;
 import io.herd.core.WorkerFactory;
 import io.herd.core.WorkerStartException;
+import io.herd.core.sandbox.Sandbox;
+import io.herd.core.sandbox.WorkerSandbox;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,8 +14,11 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -35,9 +40,19 @@ import org.slf4j.LoggerFactory;
  * retire. In addition a shutdown hook SIGKILLs every live worker tree when the JVM exits normally.
  * Where setpriv is missing the factory logs a warning and relies on the hook alone.
  *
+ * <p>Sandbox ({@code ProcessWorkerConfig.sandbox()}, off unless set): decided once here (see
+ * {@link Sandbox}), logged once at INFO with what is in force, and once at WARN when something
+ * configured cannot be applied on this host (the factory fails to construct instead when {@code
+ * sandbox.required}); leftovers of dead gateways' sandboxes are swept then too. Each spawn then
+ * prepares the worker's cgroup, UID and network on the factory's {@code herd-sandbox-N} thread
+ * (a few mkdir/write calls, and a few {@code ip} runs with network isolation) and wraps the
+ * command; a failure there fails that spawn. The sandbox is released after the exit, on the
+ * JDK's process-exit thread, before {@code onExit()} completes.
+ *
  * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks),
  * {@code herd-process-timer-N} (probe pauses, deadlines, stop grace periods), {@code
- * herd-health-probe-N} (the probes' socket I/O), and two {@code herd-<worker id>-std*} output
+ * herd-health-probe-N} (the probes' socket I/O), {@code herd-sandbox-N} (only while sandboxes
+ * are being prepared), and two {@code herd-<worker id>-std*} output
  * pumps per live worker. No thread is parked per spawn or per health check; futures complete on
  * these threads, so their dependents must not block (use the {@code *Async} variants to block).
  *
@@ -56,6 +71,12 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private final ProcessLauncherThread launcher;
   private final ScheduledThreadPoolExecutor timer;
   private final HttpHealthProbe probe;
+  private final Sandbox sandbox;
+  /**
+   * Prepares worker sandboxes (cgroup writes, {@code ip} runs: up to tens of milliseconds) off
+   * the caller's thread, which may be an event loop; one thread, so spawns stay in order.
+   */
+  private final ThreadPoolExecutor sandboxThread;
   /** Workers whose process runs, from start until exit: what the shutdown hook kills. */
   private final Set<ProcessWorker> live = ConcurrentHashMap.newKeySet();
   /** Starts not yet decided: what close() aborts. */
@@ -63,7 +84,12 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private final Thread shutdownHook;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  /** A factory that uses {@code setpriv --pdeathsig} when this machine has it. */
+  /**
+   * A factory that uses {@code setpriv --pdeathsig} when this machine has it.
+   *
+   * @throws io.herd.core.InvalidConfigException when {@code sandbox.required} is set and the
+   *     sandbox cannot be applied on this host
+   */
   public ProcessWorkerFactory(ProcessWorkerConfig config) {
     this(config, ParentDeathSignal.detect());
   }
@@ -71,6 +97,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   ProcessWorkerFactory(ProcessWorkerConfig config, ParentDeathSignal parentDeathSignal) {
     this.config = Objects.requireNonNull(config, "config");
     this.parentDeathSignal = parentDeathSignal;
+    this.sandbox = Sandbox.create(config.sandbox());
     this.programs = ProgramLocator.forWorkdir(config.workdir().orElse(null));
     int n = SEQUENCE.incrementAndGet();
     this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("herd-process-timer-" + n));
@@ -81,6 +108,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       timer.shutdownNow();
       throw new HerdException("cannot start the health probe's I/O thread", e);
     }
+    this.sandboxThread = new ThreadPoolExecutor(0, 1, 10, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), daemonThreads("herd-sandbox-" + n));
     this.launcher = new ProcessLauncherThread();
     this.shutdownHook = new Thread(this::killAllNow, "herd-process-kill-" + n);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -88,6 +117,16 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       log.warn("setpriv with --pdeathsig is not available: workers of this factory will outlive"
           + " the JVM if it is killed with SIGKILL (install util-linux to fix this)");
     }
+    if (config.sandbox().enabled()) {
+      log.info("worker sandbox:\n{}", sandbox.describe());
+      sandbox.warning().ifPresent(log::warn);
+      sandbox.sweepStale();
+    }
+  }
+
+  /** Which sandbox protections this factory's workers get. */
+  public Sandbox sandbox() {
+    return sandbox;
   }
 
   /** This factory's configuration. */
@@ -117,27 +156,58 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     } catch (IOException e) {
       return failed(workerId, "no free port on 127.0.0.1: " + e.getMessage(), e);
     }
-    List<String> launched = parentDeathSignal.wrap(argv);
-    ProcessBuilder builder = new ProcessBuilder(launched);
-    config.workdir().ifPresent(dir -> builder.directory(dir.toFile()));
-    builder.environment().putAll(config.envFor(port));
     long startNanos = System.nanoTime();
     CompletableFuture<Worker> result = new CompletableFuture<>();
+    if (!sandbox.active()) {
+      launch(workerId, port, argv, WorkerSandbox.none(), startNanos, result);
+      return result;
+    }
+    try {
+      sandboxThread.execute(() -> {
+        WorkerSandbox confinement;
+        try {
+          confinement = sandbox.prepare(workerId);
+        } catch (IOException | RuntimeException e) {
+          result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
+              + ": cannot prepare the worker sandbox: " + e.getMessage(), e));
+          return;
+        }
+        if (result.isDone()) { // cancelled meanwhile
+          confinement.release();
+          return;
+        }
+        launch(workerId, port, argv, confinement, startNanos, result);
+      });
+    } catch (RejectedExecutionException e) {
+      return failed(workerId, "the worker factory is closed", e);
+    }
+    return result;
+  }
+
+  private void launch(String workerId, int port, List<String> argv, WorkerSandbox confinement,
+      long startNanos, CompletableFuture<Worker> result) {
+    List<String> launched = parentDeathSignal.wrap(confinement.wrap(argv));
+    ProcessBuilder builder = new ProcessBuilder(launched);
+    config.workdir().ifPresent(dir -> builder.directory(dir.toFile()));
+    confinement.workdir().ifPresent(dir -> builder.directory(dir.toFile()));
+    builder.environment().putAll(config.envFor(port));
+    builder.environment().putAll(confinement.env());
     launcher.launch(builder).whenComplete((process, error) -> {
       if (error != null) {
+        confinement.release();
         result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
             + ": " + error.getMessage() + ". Command: " + argv, error));
         return;
       }
       try {
-        watch(workerId, process, port, argv, startNanos, result);
+        watch(workerId, process, port, argv, confinement, startNanos, result);
       } catch (Throwable t) { // NOPMD: whatever failed, the process must not be left behind
         process.destroyForcibly();
+        process.onExit().thenRun(confinement::release);
         result.completeExceptionally(
             new WorkerStartException("cannot watch worker " + workerId + ": " + t, t));
       }
     });
-    return result;
   }
 
   /**
@@ -162,6 +232,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       // the JVM is shutting down and runs the hook anyway
     }
     probe.close(); // fails probes in flight, which cancels their deadlines
+    sandboxThread.shutdown(); // sandboxes queued still get prepared, then fail to launch
     timer.shutdown();
     try {
       if (!timer.awaitTermination(1, TimeUnit.SECONDS)) {
@@ -183,9 +254,9 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   }
 
   private void watch(String workerId, Process process, int port, List<String> command,
-      long startNanos, CompletableFuture<Worker> result) {
+      WorkerSandbox confinement, long startNanos, CompletableFuture<Worker> result) {
     ProcessWorker worker = ProcessWorker.start(
-        workerId, process, port, command, config, probe, timer, live::remove);
+        workerId, process, port, command, config, probe, timer, confinement, live::remove);
     live.add(worker);
     if (worker.onExit().isDone()) {
       live.remove(worker); // exited before it was added: onGone found nothing to remove

@@ -107,7 +107,8 @@ final class WorkerStartup {
       return; // timedOut() decides
     }
     Duration timeout = Duration.ofNanos(Math.min(remaining, MAX_PROBE_TIMEOUT_NANOS));
-    probe.probe(worker.port(), healthPath, timeout).whenComplete((r, e) -> probed(r));
+    probe.probe(worker.host(), worker.port(), healthPath, timeout)
+        .whenComplete((r, e) -> probed(r));
   }
 
   private void probed(HttpHealthProbe.Result probeResult) {
@@ -146,7 +147,9 @@ final class WorkerStartup {
     String message = "worker " + worker.id() + " was not healthy within the "
         + startTimeout.toMillis() + " ms worker.startTimeout: last probe of " + worker.address()
         + healthPath + ": " + last.detail() + " (" + probes + " probes); the process was killed."
-        + " Check that the program listens on 127.0.0.1 at $PORT (or {{port}}) and answers 200"
+        + " Check that the program listens on " + worker.host().getHostAddress()
+        + (worker.host().isLoopbackAddress() ? "" : " (or 0.0.0.0; $HOST has it)")
+        + " at $PORT (or {{port}}) and answers 200"
         + " to GET " + healthPath + ". Command: " + worker.command()
         + stderrSection(worker.recentStderr());
     if (outcome.compareAndSet(null, message)) {

@@ -27,6 +27,7 @@ class ProcessWorkerConfigTest {
     assertThat(config.healthPath()).isEqualTo("/health");
     assertThat(config.startTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.stopTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(config.sandbox().enabled()).as("no sandbox unless asked for").isFalse();
   }
 
   @Test

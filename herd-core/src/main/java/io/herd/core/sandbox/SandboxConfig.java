@@ -1,0 +1,402 @@
+package io.herd.core.sandbox;
+
+import io.herd.core.InvalidConfigException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a worker's sandbox should enforce: cgroup limits, namespaces, a per-worker UID and network
+ * isolation, and whether failing to apply them is an error. Immutable and thread-safe; {@link
+ * Builder#build()} validates every field and reports all problems at once, keyed by the YAML keys
+ * of the standalone gateway ({@code sandbox.memory}, ...).
+ *
+ * <p>Two starting points, on purpose: {@link #none()} is what a {@code ProcessWorkerConfig} gets
+ * when the embedding code never mentions a sandbox (workers run exactly as before), and {@link
+ * #defaults()} is what the gateway uses when its YAML has no {@code sandbox} section: limits and
+ * PID/IPC/mount namespaces on where the host allows them, UID and network isolation off.
+ *
+ * <p>Whether the host can apply what is asked is decided later, per factory, by {@link Sandbox};
+ * this class only checks that the values make sense.
+ */
+public final class SandboxConfig {
+
+  /** Whether each worker runs under the gateway's own UID or under one leased for it. */
+  public enum UidMode {
+    /** The worker runs as the gateway's user (the default). */
+    SHARED,
+    /** Each worker runs under its own unprivileged UID/GID from {@code sandbox.uidRange}. */
+    ISOLATED
+  }
+
+  /** Whether the worker shares the host's network stack or gets its own namespace. */
+  public enum NetworkMode {
+    /** The worker listens on the host's 127.0.0.1 (the default). */
+    LOOPBACK,
+    /** The worker gets its own network namespace, reachable only from the gateway. */
+    ISOLATED
+  }
+
+  /** Default memory limit of {@link #defaults()}: 1 GiB. */
+  public static final long DEFAULT_MEMORY_BYTES = 1L << 30;
+  /** Default CPU quota of {@link #defaults()}, in cores. */
+  public static final double DEFAULT_CPUS = 1.0;
+  /** Default process/thread limit of {@link #defaults()}. */
+  public static final int DEFAULT_PIDS = 1024;
+  /** Default range of leased UIDs (and GIDs), inclusive. */
+  public static final int DEFAULT_UID_FIRST = 200_000;
+  public static final int DEFAULT_UID_LAST = 200_999;
+  /** Default private range that per-worker /30 networks are cut from. */
+  public static final String DEFAULT_NETWORK_RANGE = "10.213.0.0/16";
+
+  private static final long MIN_MEMORY_BYTES = 4L << 20;
+  private static final Pattern SIZE =
+      Pattern.compile("(\\d+)\\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)");
+  private static final Pattern CIDR =
+      Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})/(\\d{1,2})");
+
+  private final boolean enabled;
+  private final long memoryBytes;
+  private final double cpus;
+  private final int pids;
+  private final boolean namespaces;
+  private final UidMode uid;
+  private final int uidFirst;
+  private final int uidLast;
+  private final NetworkMode network;
+  private final Ipv4Range networkRange;
+  private final boolean required;
+  private final String cgroupParent;
+  private final Path workdirRoot;
+
+  private SandboxConfig(Builder b, Ipv4Range networkRange) {
+    this.enabled = b.enabled;
+    this.memoryBytes = b.memoryBytes;
+    this.cpus = b.cpus;
+    this.pids = b.pids;
+    this.namespaces = b.namespaces;
+    this.uid = b.uid;
+    this.uidFirst = b.uidFirst;
+    this.uidLast = b.uidLast;
+    this.network = b.network;
+    this.networkRange = networkRange;
+    this.required = b.required;
+    this.cgroupParent = b.cgroupParent;
+    this.workdirRoot = b.workdirRoot;
+  }
+
+  /** No sandbox at all: workers run as plain child processes. */
+  public static SandboxConfig none() {
+    return new Builder().enabled(false).build();
+  }
+
+  /** The gateway's defaults, see the class comment. */
+  public static SandboxConfig defaults() {
+    return builder().build();
+  }
+
+  /** A builder starting from {@link #defaults()}. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Whether any sandboxing is wanted; {@code false} only for {@link #none()}. */
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /** Memory limit in bytes, swap included ({@code sandbox.memory}); 0 means no limit. */
+  public long memoryBytes() {
+    return memoryBytes;
+  }
+
+  /** CPU quota in cores ({@code sandbox.cpus}); 0 means no quota. */
+  public double cpus() {
+    return cpus;
+  }
+
+  /** Most processes and threads at once ({@code sandbox.pids}); 0 means no limit. */
+  public int pids() {
+    return pids;
+  }
+
+  /** Whether workers get their own PID, IPC and mount namespaces ({@code sandbox.namespaces}). */
+  public boolean namespaces() {
+    return namespaces;
+  }
+
+  /** {@code sandbox.uid}. */
+  public UidMode uid() {
+    return uid;
+  }
+
+  /** First UID of {@code sandbox.uidRange}, inclusive. */
+  public int uidFirst() {
+    return uidFirst;
+  }
+
+  /** Last UID of {@code sandbox.uidRange}, inclusive. */
+  public int uidLast() {
+    return uidLast;
+  }
+
+  /** {@code sandbox.network}. */
+  public NetworkMode network() {
+    return network;
+  }
+
+  /** {@code sandbox.networkRange}, the private IPv4 range per-worker networks come from. */
+  public String networkRange() {
+    return networkRange.toString();
+  }
+
+  Ipv4Range networkRangeParsed() {
+    return networkRange;
+  }
+
+  /** Whether a protection the host cannot apply fails start-up ({@code sandbox.required}). */
+  public boolean required() {
+    return required;
+  }
+
+  /**
+   * The cgroup under which worker cgroups are created, relative to each hierarchy's root ({@code
+   * sandbox.cgroupParent}); empty means the gateway's own cgroup.
+   */
+  public Optional<String> cgroupParent() {
+    return Optional.ofNullable(cgroupParent);
+  }
+
+  /** Where per-worker working directories are created with {@code uid: isolated}. */
+  public Path workdirRoot() {
+    return workdirRoot;
+  }
+
+  /** Whether any cgroup limit is set. */
+  public boolean hasLimits() {
+    return memoryBytes > 0 || cpus > 0 || pids > 0;
+  }
+
+  /**
+   * Problems that are not errors but that {@code herd validate} should print: with {@code uid:
+   * isolated}, every absolute path in {@code command} (and in {@code :}-separated lists such as
+   * class paths) that a UID other than the gateway's could not read or run.
+   */
+  public List<String> warnings(List<String> command) {
+    if (!enabled || uid != UidMode.ISOLATED || command == null) {
+      return List.of();
+    }
+    return new CommandAccessCheck().warnings(command);
+  }
+
+  @Override
+  public String toString() {
+    if (!enabled) {
+      return "SandboxConfig{none}";
+    }
+    return "SandboxConfig{memory=" + memoryBytes + ", cpus=" + cpus + ", pids=" + pids
+        + ", namespaces=" + namespaces + ", uid=" + uid + " " + uidFirst + "-" + uidLast
+        + ", network=" + network + " " + networkRange + ", required=" + required
+        + ", cgroupParent=" + cgroupParent + ", workdirRoot=" + workdirRoot + "}";
+  }
+
+  /** Parses {@code 512m}, {@code 1GiB}, {@code 268435456}: binary units, case-insensitive. */
+  static long parseSize(String text) {
+    Matcher m = SIZE.matcher(text.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw new NumberFormatException(text);
+    }
+    long value = Long.parseLong(m.group(1));
+    int shift = switch (m.group(2).isEmpty() ? ' ' : m.group(2).charAt(0)) {
+      case 'k' -> 10;
+      case 'm' -> 20;
+      case 'g' -> 30;
+      case 't' -> 40;
+      default -> 0;
+    };
+    if (value > (Long.MAX_VALUE >> shift)) {
+      throw new NumberFormatException(text);
+    }
+    return value << shift;
+  }
+
+  /** Mutable builder starting from {@link #defaults()}; not thread-safe. */
+  public static final class Builder {
+    private boolean enabled = true;
+    private long memoryBytes = DEFAULT_MEMORY_BYTES;
+    private String memoryText;
+    private double cpus = DEFAULT_CPUS;
+    private int pids = DEFAULT_PIDS;
+    private boolean namespaces = true;
+    private UidMode uid = UidMode.SHARED;
+    private int uidFirst = DEFAULT_UID_FIRST;
+    private int uidLast = DEFAULT_UID_LAST;
+    private NetworkMode network = NetworkMode.LOOPBACK;
+    private String networkRange = DEFAULT_NETWORK_RANGE;
+    private boolean required;
+    private String cgroupParent;
+    private Path workdirRoot = Path.of(System.getProperty("java.io.tmpdir"), "herd-workers");
+
+    private Builder() {}
+
+    /** {@code false} turns every protection off, as {@link SandboxConfig#none()}. */
+    public Builder enabled(boolean enabled) {
+      this.enabled = enabled;
+      return this;
+    }
+
+    /** Memory limit in bytes; 0 for none. */
+    public Builder memory(long bytes) {
+      this.memoryBytes = bytes;
+      this.memoryText = null;
+      return this;
+    }
+
+    /** Memory limit as written in YAML: {@code 512m}, {@code 1GiB}, {@code 0} for none. */
+    public Builder memory(String size) {
+      this.memoryText = size;
+      return this;
+    }
+
+    /** CPU quota in cores, e.g. {@code 0.5}; 0 for none. */
+    public Builder cpus(double cpus) {
+      this.cpus = cpus;
+      return this;
+    }
+
+    /** Process and thread limit; 0 for none. */
+    public Builder pids(int pids) {
+      this.pids = pids;
+      return this;
+    }
+
+    public Builder namespaces(boolean namespaces) {
+      this.namespaces = namespaces;
+      return this;
+    }
+
+    public Builder uid(UidMode uid) {
+      this.uid = uid;
+      return this;
+    }
+
+    /** The UIDs (and same-numbered GIDs) leased to workers, inclusive. */
+    public Builder uidRange(int first, int last) {
+      this.uidFirst = first;
+      this.uidLast = last;
+      return this;
+    }
+
+    public Builder network(NetworkMode network) {
+      this.network = network;
+      return this;
+    }
+
+    /** A private IPv4 range in CIDR notation, e.g. {@code 10.213.0.0/16}. */
+    public Builder networkRange(String cidr) {
+      this.networkRange = cidr;
+      return this;
+    }
+
+    public Builder required(boolean required) {
+      this.required = required;
+      return this;
+    }
+
+    /** E.g. {@code /herd}; {@code null} (the default) means the gateway's own cgroup. */
+    public Builder cgroupParent(String cgroupParent) {
+      this.cgroupParent = cgroupParent;
+      return this;
+    }
+
+    public Builder workdirRoot(Path workdirRoot) {
+      this.workdirRoot = workdirRoot;
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @throws InvalidConfigException listing every invalid field
+     */
+    public SandboxConfig build() {
+      List<String> problems = new ArrayList<>();
+      if (memoryText != null) {
+        try {
+          memoryBytes = parseSize(memoryText);
+        } catch (NumberFormatException e) {
+          problems.add("sandbox.memory is not a size: " + memoryText
+              + " (expected: bytes or a number with a k, m, g suffix, e.g. 512m; 0 for no limit)");
+          memoryBytes = 0;
+        }
+      }
+      if (memoryBytes < 0 || (memoryBytes > 0 && memoryBytes < MIN_MEMORY_BYTES)) {
+        problems.add("sandbox.memory is too small: " + memoryBytes
+            + " (expected: >= 4m, or 0 for no limit)");
+      }
+      if (Double.isNaN(cpus) || cpus < 0 || (cpus > 0 && cpus < 0.01) || cpus > 4096) {
+        problems.add("sandbox.cpus is out of range: " + cpus
+            + " (expected: 0.01 to 4096 cores, or 0 for no quota)");
+      }
+      if (pids < 0) {
+        problems.add("sandbox.pids is negative: " + pids + " (expected: >= 1, or 0 for no limit)");
+      }
+      if (uid == null) {
+        problems.add("sandbox.uid is missing: null (expected: shared or isolated)");
+      }
+      if (uidFirst < 1000 || uidLast < uidFirst || uidLast > 0x7fff_fffe) {
+        problems.add("sandbox.uidRange is invalid: " + uidFirst + "-" + uidLast
+            + " (expected: first-last with 1000 <= first <= last <= 2147483646)");
+      }
+      if (network == null) {
+        problems.add("sandbox.network is missing: null (expected: loopback or isolated)");
+      }
+      Ipv4Range range = parseRange(problems);
+      if (cgroupParent != null && (!cgroupParent.startsWith("/") || cgroupParent.contains("..")
+          || cgroupParent.indexOf('\0') >= 0)) {
+        problems.add("sandbox.cgroupParent is invalid: " + cgroupParent
+            + " (expected: an absolute cgroup path such as /herd, without '..')");
+      }
+      if (workdirRoot == null || !workdirRoot.isAbsolute()) {
+        problems.add("sandbox.workdirRoot is not absolute: " + workdirRoot
+            + " (expected: an absolute directory path)");
+      }
+      if (!problems.isEmpty()) {
+        throw new InvalidConfigException(problems);
+      }
+      return new SandboxConfig(this, range);
+    }
+
+    private Ipv4Range parseRange(List<String> problems) {
+      Matcher m = networkRange == null ? null : CIDR.matcher(networkRange.trim());
+      if (m == null || !m.matches()) {
+        problems.add("sandbox.networkRange is not an IPv4 CIDR: " + networkRange
+            + " (expected: a private range such as 10.213.0.0/16)");
+        return null;
+      }
+      int address = 0;
+      for (int i = 1; i <= 4; i++) {
+        int octet = Integer.parseInt(m.group(i));
+        if (octet > 255) {
+          problems.add("sandbox.networkRange is not an IPv4 CIDR: " + networkRange
+              + " (expected: a private range such as 10.213.0.0/16)");
+          return null;
+        }
+        address = (address << 8) | octet;
+      }
+      int prefix = Integer.parseInt(m.group(5));
+      Ipv4Range range = prefix > 30 ? null : new Ipv4Range(address, prefix);
+      if (range == null || !range.isPrivate()) {
+        problems.add("sandbox.networkRange is not a private range of at least 4 addresses: "
+            + networkRange + " (expected: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16,"
+            + " prefix <= 30)");
+        return null;
+      }
+      return range;
+    }
+  }
+}

@@ -1,0 +1,143 @@
+package io.herd.core.sandbox;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Removes what the sandboxes of a dead gateway left behind. A gateway that is SIGKILLed takes its
+ * workers with it (parent-death signal) but cannot remove their cgroups, network namespaces and
+ * working directories; the next gateway on the host does, when it creates its sandbox.
+ *
+ * <p>Everything a sandbox creates is named {@code herd-<gateway pid>-...} (veth links {@code
+ * hv<pid in base 36>-...}); only names whose gateway pid runs no process are touched, and a
+ * cgroup only when no process is left in it. A pid reused since leaves its leftovers for a later
+ * sweep: conservative on purpose. Stateless and thread-safe; best effort, logs what it removed.
+ */
+final class StaleSandboxSweep {
+
+  private static final Logger log = LoggerFactory.getLogger(StaleSandboxSweep.class);
+  private static final Pattern NAME = Pattern.compile("herd-(\\d+)-\\d+.*");
+  private static final Pattern LINK = Pattern.compile("hv([0-9a-z]+)-[0-9a-z]+");
+
+  private StaleSandboxSweep() {}
+
+  /**
+   * Sweeps the given cgroup parents, the network namespaces (when {@code ip} is given) and the
+   * work directory root.
+   *
+   * @return what was removed, for logs and tests
+   */
+  static List<String> sweep(List<Path> cgroupParents, Path ip, Path workdirRoot) {
+    List<String> removed = new ArrayList<>();
+    for (Path parent : cgroupParents) {
+      for (Path dir : stale(parent)) {
+        if (Files.isDirectory(dir) && isEmptyCgroup(dir)) {
+          try {
+            Files.delete(dir);
+            removed.add("cgroup " + dir);
+          } catch (IOException e) {
+            // still busy, or not ours to remove: a later sweep may
+          }
+        }
+      }
+    }
+    if (ip != null) {
+      for (Path ns : stale(Path.of("/run/netns"))) {
+        try {
+          HostCommand.run(List.of(ip.toString(), "netns", "del", ns.getFileName().toString()));
+          removed.add("netns " + ns.getFileName());
+        } catch (IOException e) {
+          // removed meanwhile
+        }
+      }
+      for (String link : staleLinks()) {
+        try {
+          HostCommand.run(List.of(ip.toString(), "link", "del", link));
+          removed.add("link " + link);
+        } catch (IOException e) {
+          // gone with its namespace meanwhile
+        }
+      }
+    }
+    if (workdirRoot != null) {
+      for (Path dir : stale(workdirRoot)) {
+        if (deleteTree(dir)) {
+          removed.add("workdir " + dir);
+        }
+      }
+    }
+    if (!removed.isEmpty()) {
+      log.info("removed what the sandboxes of gateways no longer running left behind: {}",
+          removed);
+    }
+    return removed;
+  }
+
+  private static List<Path> stale(Path dir) {
+    List<Path> found = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return found;
+    }
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "herd-*")) {
+      for (Path entry : entries) {
+        Matcher m = NAME.matcher(entry.getFileName().toString());
+        if (m.matches() && isGone(Long.parseLong(m.group(1)))) {
+          found.add(entry);
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // nothing to sweep there
+    }
+    return found;
+  }
+
+  private static List<String> staleLinks() {
+    List<String> found = new ArrayList<>();
+    try (DirectoryStream<Path> links =
+        Files.newDirectoryStream(Path.of("/sys/class/net"), "hv*")) {
+      for (Path link : links) {
+        Matcher m = LINK.matcher(link.getFileName().toString());
+        if (m.matches() && isGone(Long.parseLong(m.group(1), 36))) {
+          found.add(link.getFileName().toString());
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // nothing to sweep
+    }
+    return found;
+  }
+
+  private static boolean isGone(long pid) {
+    return pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).isEmpty();
+  }
+
+  private static boolean isEmptyCgroup(Path dir) {
+    try {
+      return Files.readString(dir.resolve("cgroup.procs"), StandardCharsets.US_ASCII).isBlank();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static boolean deleteTree(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+      return true;
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+package io.herd.core.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.herd.core.InvalidConfigException;
+import io.herd.core.sandbox.SandboxConfig.NetworkMode;
+import io.herd.core.sandbox.SandboxConfig.UidMode;
+import io.herd.core.sandbox.SandboxReport.State;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Soft-fail manners: what a host without the means gets, and {@code sandbox.required}. */
+class SandboxReportTest {
+
+  private static final CgroupLayout NO_CGROUPS = CgroupLayout.parse("", "", Optional.empty());
+
+  @Test
+  void hostWithoutMeansStartsWorkersUnconfinedWithOneWarningSayingWhatIsMissing() {
+    SandboxConfig config = SandboxConfig.builder().uid(UidMode.ISOLATED).build();
+
+    Sandbox sandbox = Sandbox.create(config, HostSupport.nothing(), NO_CGROUPS);
+
+    assertThat(sandbox.active()).isFalse();
+    assertThat(sandbox.report().unavailable()).extracting(SandboxReport.Protection::key)
+        .containsExactly("sandbox.memory", "sandbox.cpus", "sandbox.pids", "sandbox.namespaces",
+            "sandbox.uid");
+    assertThat(sandbox.report().protections()).filteredOn(p -> p.key().equals("sandbox.network"))
+        .extracting(SandboxReport.Protection::state).containsExactly(State.OFF);
+    String warning = sandbox.warning().orElseThrow();
+    assertThat(warning)
+        .startsWith("worker sandbox incomplete, workers start without: memory limit")
+        .contains("no cgroup hierarchy offers the memory controller")
+        .contains("unshare is not installed")
+        .contains("the gateway does not run as root")
+        .endsWith("Set sandbox.required: true to refuse to start instead")
+        .doesNotContain("\n");
+  }
+
+  @Test
+  void requiredTurnsWhatIsMissingIntoOneStartError() {
+    SandboxConfig config = SandboxConfig.builder().required(true)
+        .network(NetworkMode.ISOLATED).memory(0).cpus(0).pids(0).build();
+
+    InvalidConfigException error = catchThrowableOfType(
+        () -> Sandbox.create(config, HostSupport.nothing(), NO_CGROUPS),
+        InvalidConfigException.class);
+
+    assertThat(error.problems()).containsExactly(
+        "sandbox.namespaces cannot be applied on this host: unshare is not installed (to enable:"
+            + " run the gateway as root on a host or container that allows unshare, with"
+            + " util-linux installed) (expected: a host that supports it, or sandbox.required:"
+            + " false)",
+        "sandbox.network cannot be applied on this host: the gateway does not run as root, so it"
+            + " cannot create network namespaces (to enable: run the gateway as root) (expected:"
+            + " a host that supports it, or sandbox.required: false)");
+  }
+
+  @Test
+  void noneIsSilent() {
+    Sandbox sandbox = Sandbox.create(SandboxConfig.none());
+
+    assertThat(sandbox.active()).isFalse();
+    assertThat(sandbox.warning()).isEmpty();
+    assertThat(sandbox.report().protections()).allMatch(p -> p.state() == State.OFF);
+  }
+
+  @Test
+  void reportSaysHowEachEnforcedProtectionIsApplied(@TempDir Path root) throws Exception {
+    Files.writeString(root.resolve("cgroup.controllers"), "cpu memory pids");
+    CgroupLayout layout = CgroupLayout.parse(
+        "41 31 0:38 / " + root + " rw - cgroup2 cgroup2 rw", "0::/", Optional.empty());
+    HostSupport host = new HostSupport(true, Optional.of(Path.of("/bin/sh")),
+        Optional.of(Path.of("/usr/bin/unshare")), Optional.empty(), Optional.empty(),
+        Optional.empty(), null);
+
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().memory("64m").build(), host, layout);
+
+    assertThat(sandbox.report().enforced("sandbox.memory")).isTrue();
+    assertThat(sandbox.report().describe()).contains(
+        "memory limit (sandbox.memory): ENFORCED, 67108864 bytes, no swap, cgroup v2 under "
+            + root,
+        "PID, IPC and mount namespaces (sandbox.namespaces): ENFORCED",
+        "one UID per worker (sandbox.uid): OFF");
+    assertThat(sandbox.warning()).isEmpty();
+  }
+}
