@@ -1,0 +1,333 @@
+package io.herd.proxy;
+
+import io.herd.proxy.internal.TrustedProxies;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * How a {@link HerdGateway} reads requests, talks to workers and sheds load. Immutable and
+ * thread-safe; {@link Builder#build()} validates every field and reports all problems at once.
+ *
+ * <p>Keys in error messages are the YAML keys of the standalone gateway ({@code proxy.…}), so the
+ * same message serves library users and operators. The defaults suit an interactive gateway in
+ * front of a few dozen workers.
+ */
+public final class GatewayOptions {
+
+  private final Duration headerTimeout;
+  private final Duration idleTimeout;
+  private final Duration connectTimeout;
+  private final Duration responseTimeout;
+  private final int maxInitialLineLength;
+  private final int maxHeaderSize;
+  private final int maxChunkSize;
+  private final int sessionConcurrency;
+  private final int sessionQueue;
+  private final Duration retryAfter;
+  private final List<String> trustedProxies;
+  private final TrustedProxies trusted;
+  private final byte[] signingSecret;
+  private final boolean issueKeys;
+  private final int ioThreads;
+  private final int maxIdleUpstreamPerWorker;
+  private final Duration drainTimeout;
+
+  private GatewayOptions(Builder b, TrustedProxies trusted) {
+    this.headerTimeout = b.headerTimeout;
+    this.idleTimeout = b.idleTimeout;
+    this.connectTimeout = b.connectTimeout;
+    this.responseTimeout = b.responseTimeout;
+    this.maxInitialLineLength = b.maxInitialLineLength;
+    this.maxHeaderSize = b.maxHeaderSize;
+    this.maxChunkSize = b.maxChunkSize;
+    this.sessionConcurrency = b.sessionConcurrency;
+    this.sessionQueue = b.sessionQueue;
+    this.retryAfter = b.retryAfter;
+    this.trustedProxies = List.copyOf(b.trustedProxies);
+    this.trusted = trusted;
+    this.signingSecret = b.signingSecret == null ? null : b.signingSecret.clone();
+    this.issueKeys = b.issueKeys;
+    this.ioThreads = b.ioThreads;
+    this.maxIdleUpstreamPerWorker = b.maxIdleUpstreamPerWorker;
+    this.drainTimeout = b.drainTimeout;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The defaults. */
+  public static GatewayOptions defaults() {
+    return builder().build();
+  }
+
+  /** Longest a client may take to send a request's headers once it started (slowloris): 408. */
+  public Duration headerTimeout() {
+    return headerTimeout;
+  }
+
+  /** Longest a keep-alive client connection may sit between requests before it is closed. */
+  public Duration idleTimeout() {
+    return idleTimeout;
+  }
+
+  /** Deadline to open a TCP connection to a worker: 504 when exceeded. */
+  public Duration connectTimeout() {
+    return connectTimeout;
+  }
+
+  /**
+   * Longest the gateway waits for a worker's response head once the request was forwarded: 504
+   * when exceeded. Response bodies have no deadline (streams and SSE may last).
+   */
+  public Duration responseTimeout() {
+    return responseTimeout;
+  }
+
+  /** Longest request line accepted: 414 beyond. */
+  public int maxInitialLineLength() {
+    return maxInitialLineLength;
+  }
+
+  /** Longest header block accepted: 431 beyond. */
+  public int maxHeaderSize() {
+    return maxHeaderSize;
+  }
+
+  /** Largest body piece the gateway holds at once, in each direction. */
+  public int maxChunkSize() {
+    return maxChunkSize;
+  }
+
+  /** Concurrent exchanges per session; 0 means unlimited. 1 suits a REPL. */
+  public int sessionConcurrency() {
+    return sessionConcurrency;
+  }
+
+  /** Exchanges of one session that may wait for their turn before 503 (with a limit set). */
+  public int sessionQueue() {
+    return sessionQueue;
+  }
+
+  /** The {@code Retry-After} hint sent with 503 answers. */
+  public Duration retryAfter() {
+    return retryAfter;
+  }
+
+  /**
+   * Peers (IP addresses or CIDR blocks) whose {@code X-Forwarded-*} headers are believed; from
+   * anyone else they are replaced.
+   */
+  public List<String> trustedProxies() {
+    return trustedProxies;
+  }
+
+  /** The parsed form of {@link #trustedProxies()}; for the gateway's internals. */
+  public TrustedProxies trusted() {
+    return trusted;
+  }
+
+  /** When present, session keys must be {@code <id>.<signature>} signed with this secret. */
+  public Optional<SessionKeySigner> signer() {
+    return signingSecret == null ? Optional.empty() : Optional.of(new SessionKeySigner(signingSecret));
+  }
+
+  /** Whether a client without a key gets a fresh signed one (cookie rules with a secret only). */
+  public boolean issueKeys() {
+    return issueKeys;
+  }
+
+  /** Event-loop threads; 0 means one per available processor. */
+  public int ioThreads() {
+    return ioThreads;
+  }
+
+  /** Keep-alive connections kept open per worker and event loop when idle. */
+  public int maxIdleUpstreamPerWorker() {
+    return maxIdleUpstreamPerWorker;
+  }
+
+  /** How long {@link HerdGateway#close()} lets in-flight exchanges finish. */
+  public Duration drainTimeout() {
+    return drainTimeout;
+  }
+
+  @Override
+  public String toString() {
+    return "GatewayOptions{headerTimeout=" + headerTimeout + ", idleTimeout=" + idleTimeout
+        + ", connectTimeout=" + connectTimeout + ", responseTimeout=" + responseTimeout
+        + ", maxInitialLineLength=" + maxInitialLineLength + ", maxHeaderSize=" + maxHeaderSize
+        + ", maxChunkSize=" + maxChunkSize + ", sessionConcurrency=" + sessionConcurrency
+        + ", sessionQueue=" + sessionQueue + ", retryAfter=" + retryAfter
+        + ", trustedProxies=" + trustedProxies
+        + ", signingSecret=" + (signingSecret == null ? "none" : "****")
+        + ", issueKeys=" + issueKeys + ", ioThreads=" + ioThreads
+        + ", maxIdleUpstreamPerWorker=" + maxIdleUpstreamPerWorker
+        + ", drainTimeout=" + drainTimeout + "}";
+  }
+
+  /** Mutable builder; not thread-safe. */
+  public static final class Builder {
+    private Duration headerTimeout = Duration.ofSeconds(10);
+    private Duration idleTimeout = Duration.ofSeconds(60);
+    private Duration connectTimeout = Duration.ofSeconds(5);
+    private Duration responseTimeout = Duration.ofSeconds(60);
+    private int maxInitialLineLength = 8192;
+    private int maxHeaderSize = 16384;
+    private int maxChunkSize = 65536;
+    private int sessionConcurrency = 0;
+    private int sessionQueue = 1000;
+    private Duration retryAfter = Duration.ofSeconds(1);
+    private List<String> trustedProxies = List.of();
+    private byte[] signingSecret;
+    private boolean issueKeys;
+    private int ioThreads = 0;
+    private int maxIdleUpstreamPerWorker = 32;
+    private Duration drainTimeout = Duration.ofSeconds(30);
+
+    private Builder() {}
+
+    public Builder headerTimeout(Duration v) {
+      this.headerTimeout = v;
+      return this;
+    }
+
+    public Builder idleTimeout(Duration v) {
+      this.idleTimeout = v;
+      return this;
+    }
+
+    public Builder connectTimeout(Duration v) {
+      this.connectTimeout = v;
+      return this;
+    }
+
+    public Builder responseTimeout(Duration v) {
+      this.responseTimeout = v;
+      return this;
+    }
+
+    public Builder maxInitialLineLength(int v) {
+      this.maxInitialLineLength = v;
+      return this;
+    }
+
+    public Builder maxHeaderSize(int v) {
+      this.maxHeaderSize = v;
+      return this;
+    }
+
+    public Builder maxChunkSize(int v) {
+      this.maxChunkSize = v;
+      return this;
+    }
+
+    public Builder sessionConcurrency(int v) {
+      this.sessionConcurrency = v;
+      return this;
+    }
+
+    public Builder sessionQueue(int v) {
+      this.sessionQueue = v;
+      return this;
+    }
+
+    public Builder retryAfter(Duration v) {
+      this.retryAfter = v;
+      return this;
+    }
+
+    public Builder trustedProxies(List<String> v) {
+      this.trustedProxies = v == null ? null : new ArrayList<>(v);
+      return this;
+    }
+
+    /** Secret for key signing; UTF-8 bytes of {@code secret}. */
+    public Builder signingSecret(String secret) {
+      this.signingSecret = secret == null ? null : secret.getBytes(StandardCharsets.UTF_8);
+      return this;
+    }
+
+    public Builder issueKeys(boolean v) {
+      this.issueKeys = v;
+      return this;
+    }
+
+    public Builder ioThreads(int v) {
+      this.ioThreads = v;
+      return this;
+    }
+
+    public Builder maxIdleUpstreamPerWorker(int v) {
+      this.maxIdleUpstreamPerWorker = v;
+      return this;
+    }
+
+    public Builder drainTimeout(Duration v) {
+      this.drainTimeout = v;
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @throws IllegalArgumentException listing every invalid field, one per line
+     */
+    public GatewayOptions build() {
+      List<String> problems = new ArrayList<>();
+      positive(problems, "proxy.timeouts.header", headerTimeout);
+      positive(problems, "proxy.timeouts.idle", idleTimeout);
+      positive(problems, "proxy.timeouts.connect", connectTimeout);
+      positive(problems, "proxy.timeouts.response", responseTimeout);
+      positive(problems, "proxy.retryAfter", retryAfter);
+      positive(problems, "proxy.drainTimeout", drainTimeout);
+      atLeast(problems, "proxy.maxInitialLineLength", maxInitialLineLength, 256);
+      atLeast(problems, "proxy.maxHeaderSize", maxHeaderSize, 1024);
+      atLeast(problems, "proxy.maxChunkSize", maxChunkSize, 1024);
+      atLeast(problems, "session.concurrency", sessionConcurrency, 0);
+      atLeast(problems, "session.queue", sessionQueue, 0);
+      atLeast(problems, "proxy.ioThreads", ioThreads, 0);
+      atLeast(problems, "proxy.maxIdleUpstreamPerWorker", maxIdleUpstreamPerWorker, 0);
+      if (signingSecret != null && signingSecret.length < 16) {
+        problems.add("session.secret is too short: " + signingSecret.length
+            + " bytes (expected: >= 16 bytes)");
+      }
+      if (issueKeys && signingSecret == null) {
+        problems.add("session.issueKeys needs a secret: true (expected: session.secret set)");
+      }
+      TrustedProxies parsed = TrustedProxies.none();
+      if (trustedProxies == null) {
+        problems.add("proxy.trustedProxies is missing: null (expected: a list, maybe empty)");
+        trustedProxies = List.of();
+      } else {
+        try {
+          parsed = TrustedProxies.parse(trustedProxies);
+        } catch (IllegalArgumentException e) {
+          problems.add(e.getMessage());
+        }
+      }
+      if (!problems.isEmpty()) {
+        throw new IllegalArgumentException(
+            "invalid gateway options:\n  " + String.join("\n  ", problems));
+      }
+      return new GatewayOptions(this, parsed);
+    }
+
+    private static void positive(List<String> problems, String key, Duration value) {
+      if (value == null) {
+        problems.add(key + " is missing: null (expected: a positive duration)");
+      } else if (value.isNegative() || value.isZero()) {
+        problems.add(key + " is not positive: " + value + " (expected: > 0)");
+      }
+    }
+
+    private static void atLeast(List<String> problems, String key, int value, int min) {
+      if (value < min) {
+        problems.add(key + " is too small: " + value + " (expected: >= " + min + ")");
+      }
+    }
+  }
+}

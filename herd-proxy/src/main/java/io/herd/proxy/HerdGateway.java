@@ -1,0 +1,244 @@
+package io.herd.proxy;
+
+import io.herd.core.PoolListener;
+import io.herd.core.SessionPool;
+import io.herd.core.Worker;
+import io.herd.core.WorkerExit;
+import io.herd.proxy.internal.GatewayContext;
+import io.herd.proxy.internal.GatewayInitializer;
+import io.herd.proxy.internal.ProxyFrontendHandler;
+import io.herd.proxy.internal.Transport;
+import io.herd.proxy.internal.UpstreamPool;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An HTTP gateway in front of a {@link SessionPool}: each request is routed by its session key to
+ * that session's worker, streamed both ways, and WebSockets and other upgrades become byte
+ * tunnels. Start one in a few lines:
+ *
+ * <pre>{@code
+ * HerdGateway gateway = HerdGateway.builder(pool)
+ *     .sessionKey("header:X-Session-ID")
+ *     .listen(new InetSocketAddress("127.0.0.1", 8080))
+ *     .start();
+ * }</pre>
+ *
+ * <p>Each exchange holds a {@link io.herd.core.SessionLease} from its request head until its
+ * response was written (or its tunnel closed), so a session in use never expires.
+ *
+ * <p>Thread-safe. Lifetime: serving from {@link Builder#start()} until {@link #drain} or {@link
+ * #close()}; the gateway does not own the pool, which its creator closes afterwards.
+ */
+public final class HerdGateway implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(HerdGateway.class);
+
+  private final SessionPool pool;
+  private final GatewayOptions options;
+  private final GatewayContext context;
+  private final UpstreamPool upstreams;
+  private final ChannelGroup clients;
+  private final EventLoopGroup group;
+  private final Channel server;
+  private final PoolListener workerWatcher;
+  private final AtomicBoolean closing = new AtomicBoolean();
+
+  private HerdGateway(Builder b) {
+    this.pool = b.pool;
+    this.options = b.options;
+    Transport transport = Transport.detect();
+    int threads = options.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : options.ioThreads();
+    this.group = transport.newGroup(threads, "herd-gateway");
+    this.clients = new DefaultChannelGroup("herd-gateway-clients", GlobalEventExecutor.INSTANCE);
+    this.upstreams = new UpstreamPool(options, transport);
+    this.context = new GatewayContext(pool, options, b.rule, upstreams, clients);
+    this.workerWatcher = new PoolListener() {
+      @Override
+      public void workerStopped(Worker worker, WorkerExit exit) {
+        upstreams.workerGone(worker.id());
+      }
+
+      @Override
+      public void workerCrashed(Worker worker, WorkerExit exit) {
+        upstreams.workerGone(worker.id());
+      }
+    };
+    pool.addListener(workerWatcher);
+    ChannelFuture bind =
+        new ServerBootstrap()
+            .group(group)
+            .channel(transport.serverChannel())
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(new GatewayInitializer(context))
+            .bind(b.address)
+            .awaitUninterruptibly();
+    if (!bind.isSuccess()) {
+      pool.removeListener(workerWatcher);
+      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+      throw new IllegalStateException("proxy.listen cannot bind: " + b.address, bind.cause());
+    }
+    this.server = bind.channel();
+    log.info("gateway listening on {} ({}, {} threads, session key: {})",
+        server.localAddress(), transport.name(), threads, b.rule.describe());
+  }
+
+  /** A builder for a gateway in front of {@code pool}. */
+  public static Builder builder(SessionPool pool) {
+    return new Builder(pool);
+  }
+
+  /** The address the gateway listens on, with the actual port when 0 was asked for. */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  /** The actual listening port. */
+  public int port() {
+    return address().getPort();
+  }
+
+  /** {@code http://host:port/}. */
+  public URI uri() {
+    InetSocketAddress a = address();
+    String host = a.getAddress().getHostAddress();
+    return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort() + "/");
+  }
+
+  /** Open client connections; for tests and metrics. */
+  public int openConnections() {
+    return clients.size();
+  }
+
+  /** Open worker connections, idle and busy; for tests and metrics. */
+  public int upstreamConnections() {
+    return upstreams.openConnections();
+  }
+
+  /**
+   * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (idle keep-alive
+   * connections close at once, busy ones after their response), then closes what is left and
+   * stops the event loops. Idempotent; later calls return at once.
+   *
+   * @return whether every connection finished within the deadline
+   * @throws IllegalStateException when called from one of the gateway's event loops, which it
+   *     would wait for
+   */
+  public boolean drain(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    for (EventExecutor loop : group) {
+      if (loop.inEventLoop()) {
+        throw new IllegalStateException("drain() waits for the gateway's event loops; call it elsewhere");
+      }
+    }
+    if (!closing.compareAndSet(false, true)) {
+      return true;
+    }
+    context.startDraining();
+    server.close().awaitUninterruptibly();
+    for (Channel ch : clients) {
+      ProxyFrontendHandler handler = ch.pipeline().get(ProxyFrontendHandler.class);
+      if (handler != null) {
+        ch.eventLoop().execute(handler::drain);
+      }
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!clients.isEmpty() && System.nanoTime() - deadline < 0) {
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    boolean clean = clients.isEmpty();
+    if (!clean) {
+      log.warn("gateway drain deadline {} passed with {} connections open; closing them",
+          timeout, clients.size());
+    }
+    clients.close().awaitUninterruptibly();
+    upstreams.close();
+    pool.removeListener(workerWatcher);
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    return clean;
+  }
+
+  /** {@link #drain} with {@link GatewayOptions#drainTimeout()}. */
+  @Override
+  public void close() {
+    drain(options.drainTimeout());
+  }
+
+  /** Mutable builder; not thread-safe. */
+  public static final class Builder {
+    private final SessionPool pool;
+    private SessionKeyRule rule;
+    private InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    private GatewayOptions options = GatewayOptions.defaults();
+
+    private Builder(SessionPool pool) {
+      this.pool = Objects.requireNonNull(pool, "pool");
+    }
+
+    /** Where requests carry their session key. Required. */
+    public Builder sessionKey(SessionKeyRule rule) {
+      this.rule = rule;
+      return this;
+    }
+
+    /** Same, in the configuration form ({@code header:X-Session-ID}, ...). */
+    public Builder sessionKey(String spec) {
+      return sessionKey(SessionKeyRule.parse(spec));
+    }
+
+    /** The listen address; default loopback with an ephemeral port. */
+    public Builder listen(InetSocketAddress address) {
+      this.address = address;
+      return this;
+    }
+
+    public Builder options(GatewayOptions options) {
+      this.options = options;
+      return this;
+    }
+
+    /** Binds and starts serving. */
+    public HerdGateway start() {
+      StringBuilder problems = new StringBuilder();
+      if (rule == null) {
+        problems.append("\n  session.key is missing: null (expected: header:NAME, cookie:NAME, ...)");
+      }
+      if (address == null) {
+        problems.append("\n  proxy.listen is missing: null (expected: host:port)");
+      }
+      if (options == null) {
+        problems.append("\n  proxy options are missing: null (expected: GatewayOptions)");
+      } else if (options.issueKeys() && rule != null && rule.cookieName().isEmpty()) {
+        problems.append("\n  session.issueKeys needs a cookie key rule: ").append(rule.describe())
+            .append(" (expected: cookie:NAME)");
+      }
+      if (problems.length() > 0) {
+        throw new IllegalArgumentException("invalid gateway configuration:" + problems);
+      }
+      return new HerdGateway(this);
+    }
+  }
+}

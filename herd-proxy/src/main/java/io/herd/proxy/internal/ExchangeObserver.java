@@ -1,0 +1,108 @@
+package io.herd.proxy.internal;
+
+import io.herd.proxy.CompletedExchange;
+import io.herd.proxy.ExchangeListener;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sits between the HTTP codec and the frontend handler of a client connection and reports each
+ * exchange to an {@link ExchangeListener}: the request head starts it, the response head gives
+ * its status, the response's last content (or a 101, or the connection's close) ends it. It only
+ * looks at messages as they pass; it never holds, changes or releases one.
+ *
+ * <p>Pipelined requests queue up in order, as HTTP/1.1 answers them. After a protocol switch the
+ * codec is gone and raw bytes pass by unobserved. Not thread-safe: confined to its channel's event
+ * loop, one instance per connection.
+ */
+public final class ExchangeObserver extends ChannelDuplexHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(ExchangeObserver.class);
+
+  /** An exchange in progress; not thread-safe, event-loop confined. */
+  private static final class Pending {
+    final String method;
+    final long startNanos;
+    int status;
+
+    Pending(String method, long startNanos) {
+      this.method = method;
+      this.startNanos = startNanos;
+    }
+  }
+
+  private final ExchangeListener listener;
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private boolean switched;
+
+  public ExchangeObserver(ExchangeListener listener) {
+    this.listener = listener;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof HttpRequest req && !switched) {
+      pending.addLast(new Pending(req.method().name(), System.nanoTime()));
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (!switched) {
+      observe(msg);
+    }
+    ctx.write(msg, promise);
+  }
+
+  private void observe(Object msg) {
+    if (msg instanceof HttpResponse resp) {
+      int code = resp.status().code();
+      if (code == HttpResponseStatus.CONTINUE.code()) {
+        return; // an interim answer to Expect: 100-continue, not the exchange's status
+      }
+      Pending p = pending.peekFirst();
+      if (p == null) {
+        p = new Pending("-", System.nanoTime()); // an answer to a request that never parsed
+        pending.addFirst(p);
+      }
+      p.status = code;
+      if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+        switched = true;
+        complete();
+        return;
+      }
+    }
+    if (msg instanceof LastHttpContent && pending.peekFirst() != null
+        && pending.peekFirst().status != 0) {
+      complete();
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    while (!pending.isEmpty()) {
+      complete();
+    }
+    ctx.fireChannelInactive();
+  }
+
+  private void complete() {
+    Pending p = pending.pollFirst();
+    try {
+      listener.exchangeCompleted(new CompletedExchange(
+          p.method, p.status, Duration.ofNanos(System.nanoTime() - p.startNanos)));
+    } catch (RuntimeException e) {
+      log.warn("exchange listener {} threw; ignored", listener, e);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+package io.herd.proxy.internal;
+
+import io.herd.core.SessionPool;
+import io.herd.proxy.GatewayOptions;
+import io.herd.proxy.SessionKeySigner;
+import io.herd.proxy.SessionKeyRule;
+import io.netty.channel.group.ChannelGroup;
+
+/**
+ * What every connection of one gateway shares: the pool, the options and rule, the per-session
+ * gates, the worker connections, the set of open client connections and the drain flag.
+ *
+ * <p>Thread-safe: all fields are final and thread-safe, but {@link #draining}, which is volatile
+ * and only ever goes from false to true. Lives as long as its gateway.
+ */
+public final class GatewayContext {
+
+  final SessionPool pool;
+  final GatewayOptions options;
+  final SessionKeyRule rule;
+  final SessionKeySigner signer;
+  final SessionGates gates;
+  final UpstreamPool upstreams;
+  final LeaseAcquirer leases;
+  final ChannelGroup clients;
+  final long retryAfterSeconds;
+  private volatile boolean draining;
+
+  public GatewayContext(
+      SessionPool pool,
+      GatewayOptions options,
+      SessionKeyRule rule,
+      UpstreamPool upstreams,
+      ChannelGroup clients) {
+    this.pool = pool;
+    this.options = options;
+    this.rule = rule;
+    this.signer = options.signer().orElse(null);
+    this.gates = new SessionGates(options.sessionConcurrency(), options.sessionQueue());
+    this.upstreams = upstreams;
+    this.leases = new LeaseAcquirer(this);
+    this.clients = clients;
+    long ms = options.retryAfter().toMillis();
+    this.retryAfterSeconds = Math.max(1, (ms + 999) / 1000);
+  }
+
+  /** Stops keep-alive: connections close once their current exchange is over. */
+  public void startDraining() {
+    draining = true;
+  }
+
+  public boolean draining() {
+    return draining;
+  }
+
+  public SessionGates gates() {
+    return gates;
+  }
+}

@@ -1,0 +1,132 @@
+package io.herd.proxy.internal;
+
+import io.herd.core.SessionLease;
+import io.netty.channel.EventLoop;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gets an exchange its turn at the session gate (when a per-session limit is set) and then its
+ * lease from the pool, and reports back on the exchange's event loop; and gives both back when the
+ * exchange ends, whatever stage it reached.
+ *
+ * <p>Thread-safety: {@link #acquire} and {@link #release} run on the exchange's event loop; the
+ * pool completes its future on other threads, so the outcome hops onto the loop before it touches
+ * the exchange. A lease that arrives for an exchange that already ended is closed at once, and a
+ * turn that arrives late is passed on, so neither leaks. Stateless apart from the gateway context;
+ * one per gateway.
+ */
+final class LeaseAcquirer {
+
+  private static final Logger log = LoggerFactory.getLogger(LeaseAcquirer.class);
+
+  /** Where the outcome goes; called on the exchange's loop, only while it has not ended. */
+  interface Callback {
+    void onLease(Exchange e);
+
+    void onFailure(Exchange e, UpstreamFailure failure);
+  }
+
+  private final GatewayContext gw;
+
+  LeaseAcquirer(GatewayContext gw) {
+    this.gw = gw;
+  }
+
+  /** Starts the admission of {@code e}; the outcome goes to {@code callback} on {@code loop}. */
+  void acquire(Exchange e, EventLoop loop, Callback callback) {
+    if (!gw.gates.limited()) {
+      e.admitted = true;
+      acquireLease(e, loop, callback);
+      return;
+    }
+    SessionGates.Waiter waiter = new SessionGates.Waiter(() -> onTurn(e, loop, callback), loop);
+    switch (gw.gates.enter(e.key, waiter)) {
+      case ADMITTED -> {
+        e.admitted = true;
+        acquireLease(e, loop, callback);
+      }
+      case QUEUED -> {
+        e.waiter = waiter;
+        e.waitTimer = loop.schedule(() -> {
+          if (e.waiter != null && gw.gates.withdraw(e.key, waiter)) {
+            e.waiter = null;
+            if (!e.ended) {
+              callback.onFailure(e, UpstreamFailure.SESSION_WAIT_TIMEOUT);
+            }
+          }
+        }, gw.pool.config().acquireTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      }
+      case REJECTED -> callback.onFailure(e, UpstreamFailure.SESSION_BUSY);
+    }
+  }
+
+  private void onTurn(Exchange e, EventLoop loop, Callback callback) {
+    e.waiter = null;
+    if (e.waitTimer != null) {
+      e.waitTimer.cancel(false);
+    }
+    if (e.ended) {
+      gw.gates.exit(e.key); // the turn came after the exchange ended: pass it on
+      return;
+    }
+    e.admitted = true;
+    acquireLease(e, loop, callback);
+  }
+
+  private void acquireLease(Exchange e, EventLoop loop, Callback callback) {
+    CompletableFuture<SessionLease> future = gw.pool.acquire(e.key);
+    e.acquire = future;
+    future.whenComplete((lease, error) -> {
+      if (loop.inEventLoop()) {
+        onLease(e, lease, error, callback);
+        return;
+      }
+      try {
+        loop.execute(() -> onLease(e, lease, error, callback));
+      } catch (RejectedExecutionException shutDown) {
+        if (lease != null) {
+          lease.close();
+        }
+      }
+    });
+  }
+
+  private void onLease(Exchange e, SessionLease lease, Throwable error, Callback callback) {
+    if (e.ended) {
+      if (lease != null) {
+        lease.close();
+      }
+      return;
+    }
+    if (error != null) {
+      log.debug("acquire for session {} failed: {}", e.key, error.toString());
+      callback.onFailure(e, UpstreamFailure.classify(error));
+      return;
+    }
+    e.lease = lease;
+    callback.onLease(e);
+  }
+
+  /** Gives back what {@code e} holds or waits for: its place in line, its turn, its lease. */
+  void release(Exchange e) {
+    if (e.waitTimer != null) {
+      e.waitTimer.cancel(false);
+    }
+    if (e.waiter != null && gw.gates.withdraw(e.key, e.waiter)) {
+      e.waiter = null;
+    }
+    if (e.acquire != null && e.lease == null) {
+      e.acquire.cancel(false); // a lease that still arrives is closed by onLease
+    }
+    if (e.lease != null) {
+      e.lease.close();
+    }
+    if (e.admitted) {
+      gw.gates.exit(e.key);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+package io.herd.proxy.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ByteProcessor;
+import java.util.List;
+
+/**
+ * Netty's request decoder made strict enough for a gateway that forwards to other HTTP parsers.
+ *
+ * <p>Netty 4.2 already rejects bare LF (strict line parsing), Content-Length together with
+ * Transfer-Encoding, differing duplicate Content-Length, a final coding other than chunked and bad
+ * chunk sizes. It still accepts obs-fold (it joins the lines) and control characters in header
+ * values, which a backend may read differently. So this decoder scans each request head's raw
+ * bytes before Netty parses them and turns the first offending byte into a request whose {@link
+ * DecoderResult} failed; everything after it is discarded, as Netty does for its own failures.
+ *
+ * <p>It also fires {@link #HEAD_STARTED} when the first byte of a request arrives, which starts
+ * the request-header (slowloris) timer.
+ *
+ * <p>Not thread-safe: one instance per connection, used on its event loop.
+ */
+public final class StrictRequestDecoder extends HttpRequestDecoder {
+
+  /** User event fired when the first byte of a new request head arrives. */
+  public static final Object HEAD_STARTED = new Object() {
+    @Override
+    public String toString() {
+      return "HEAD_STARTED";
+    }
+  };
+
+  private final int scanLimit;
+
+  // Head scanner state, reset after each message. scannedAhead counts the bytes after the
+  // buffer's reader index that were already checked, so no byte is checked twice.
+  private boolean inHead = true;
+  private int scannedAhead;
+  private int headBytes;
+  private int lineLength;
+  private boolean sawCr;
+  private boolean sawLine;
+  private boolean rejected;
+  private String problem;
+  private final ByteProcessor scanner = this::process;
+
+  public StrictRequestDecoder(HttpDecoderConfig config) {
+    super(config.setStrictLineParsing(true).setUseRfc9112TransferEncoding(true));
+    // Netty answers too long lines and headers itself (414/431); scanning further is pointless.
+    this.scanLimit = config.getMaxInitialLineLength() + config.getMaxHeaderSize() + 4;
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    if (rejected) {
+      in.skipBytes(in.readableBytes());
+      return;
+    }
+    if (inHead) {
+      String problem = scan(ctx, in);
+      if (problem != null) {
+        rejected = true;
+        in.skipBytes(in.readableBytes());
+        DefaultHttpRequest invalid = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
+        invalid.setDecoderResult(DecoderResult.failure(new MalformedRequestException(problem)));
+        out.add(invalid);
+        return;
+      }
+    }
+    int before = in.readerIndex();
+    int produced = out.size();
+    super.decode(ctx, in, out);
+    if (inHead) {
+      scannedAhead -= in.readerIndex() - before;
+    }
+    for (int i = produced; i < out.size(); i++) {
+      Object msg = out.get(i);
+      if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
+        rejected = true;
+      } else if (msg instanceof LastHttpContent) {
+        resetScanner();
+      }
+    }
+  }
+
+  private void resetScanner() {
+    inHead = true;
+    scannedAhead = 0;
+    headBytes = 0;
+    lineLength = 0;
+    sawCr = false;
+    sawLine = false;
+  }
+
+  /** Checks the unchecked head bytes; returns what is wrong, or null. */
+  private String scan(ChannelHandlerContext ctx, ByteBuf in) {
+    int start = in.readerIndex() + scannedAhead;
+    int length = Math.min(in.writerIndex() - start, scanLimit - headBytes);
+    if (length <= 0) {
+      return null;
+    }
+    if (headBytes == 0) {
+      ctx.fireUserEventTriggered(HEAD_STARTED);
+    }
+    problem = null;
+    int stop = in.forEachByte(start, length, scanner);
+    int scanned = stop < 0 ? length : stop - start + (problem == null ? 1 : 0);
+    scannedAhead += scanned;
+    headBytes += scanned;
+    return problem;
+  }
+
+  /**
+   * The head scanner's byte loop, as a {@link ByteProcessor} so that Netty runs it without a
+   * bounds check per byte. Stops at the end of the head or at the first offending byte.
+   */
+  private boolean process(byte b) {
+    if (sawCr) {
+      if (b != '\n') {
+        problem = "CR not followed by LF in the request head";
+        return false;
+      }
+      sawCr = false;
+      if (lineLength == 0 && sawLine) {
+        inHead = false; // end of the head: the body, if any, is not ours to check
+        return false;
+      }
+      sawLine |= lineLength > 0;
+      lineLength = 0;
+    } else if (b == '\r') {
+      sawCr = true;
+    } else if (b == '\n') {
+      problem = "bare LF in the request head (expected: CRLF line endings)";
+      return false;
+    } else if (lineLength == 0 && sawLine && (b == ' ' || b == '\t')) {
+      problem = "obs-fold (a header line starting with whitespace) is not accepted";
+      return false;
+    } else if ((b < 0x20 && b != '\t') || b == 0x7f) {
+      problem = "control character 0x" + Integer.toHexString(b & 0xff) + " in the request head";
+      return false;
+    } else {
+      lineLength++;
+    }
+    return true;
+  }
+
+  /** A request that breaks the framing or header rules; answered with 400. */
+  public static final class MalformedRequestException extends IllegalArgumentException {
+    public MalformedRequestException(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package io.herd.proxy.internal;
+
+import io.herd.core.AcquireTimeoutException;
+import io.herd.core.PoolClosedException;
+import io.herd.core.QueueFullException;
+import io.herd.core.WorkerStartException;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.net.ConnectException;
+import java.util.Locale;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * Every way an exchange can fail on the gateway's side of the client, with the status the client
+ * gets and whether it should retry later. The one place that decides these mappings; the tag names
+ * metrics and log lines.
+ */
+public enum UpstreamFailure {
+  QUEUE_FULL(HttpResponseStatus.SERVICE_UNAVAILABLE, true, "no worker is free and the queue is full"),
+  ACQUIRE_TIMEOUT(HttpResponseStatus.SERVICE_UNAVAILABLE, true, "no worker became free in time"),
+  SESSION_BUSY(
+      HttpResponseStatus.SERVICE_UNAVAILABLE, true, "too many requests wait for this session"),
+  SESSION_WAIT_TIMEOUT(
+      HttpResponseStatus.SERVICE_UNAVAILABLE, true, "this session stayed busy for too long"),
+  POOL_CLOSED(HttpResponseStatus.SERVICE_UNAVAILABLE, true, "the gateway is shutting down"),
+  WORKER_START_FAILED(HttpResponseStatus.BAD_GATEWAY, true, "the session's worker failed to start"),
+  CONNECT_REFUSED(HttpResponseStatus.BAD_GATEWAY, false, "the worker refused the connection"),
+  CONNECT_TIMEOUT(
+      HttpResponseStatus.GATEWAY_TIMEOUT, false, "the worker did not accept a connection in time"),
+  RESET_BEFORE_RESPONSE(
+      HttpResponseStatus.BAD_GATEWAY, false, "the worker closed the connection before responding"),
+  RESPONSE_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, false, "the worker did not respond in time"),
+  BAD_RESPONSE(HttpResponseStatus.BAD_GATEWAY, false, "the worker sent a malformed response"),
+  INTERNAL(HttpResponseStatus.INTERNAL_SERVER_ERROR, false, "the gateway failed");
+
+  private final HttpResponseStatus status;
+  private final boolean retryLater;
+  private final String message;
+
+  UpstreamFailure(HttpResponseStatus status, boolean retryLater, String message) {
+    this.status = status;
+    this.retryLater = retryLater;
+    this.message = message;
+  }
+
+  /** The status the client gets. */
+  public HttpResponseStatus status() {
+    return status;
+  }
+
+  /** Whether the answer carries {@code Retry-After}. */
+  public boolean retryLater() {
+    return retryLater;
+  }
+
+  /** One short sentence for the error body. */
+  public String message() {
+    return message;
+  }
+
+  /** Tag for metrics and logs, e.g. {@code queue_full}. */
+  public String tag() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /** Classifies a failed acquire or connect. */
+  public static UpstreamFailure classify(Throwable error) {
+    Throwable t = error;
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof QueueFullException) {
+      return QUEUE_FULL;
+    } else if (t instanceof AcquireTimeoutException) {
+      return ACQUIRE_TIMEOUT;
+    } else if (t instanceof PoolClosedException) {
+      return POOL_CLOSED;
+    } else if (t instanceof WorkerStartException) {
+      return WORKER_START_FAILED;
+    } else if (t instanceof ConnectTimeoutException) {
+      return CONNECT_TIMEOUT;
+    } else if (t instanceof ConnectException) {
+      return CONNECT_REFUSED;
+    }
+    return INTERNAL;
+  }
+}

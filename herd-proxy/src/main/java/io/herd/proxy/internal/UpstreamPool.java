@@ -1,0 +1,163 @@
+package io.herd.proxy.internal;
+
+import io.herd.core.Worker;
+import io.herd.proxy.GatewayOptions;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.util.AttributeKey;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Keep-alive connections to workers, so that a request does not pay for a TCP handshake.
+ *
+ * <p>Design: connections are pooled per event loop and per worker. A client connection only ever
+ * takes worker connections registered on its own event loop, so every proxied byte stays on one
+ * thread and no lock is needed: each {@link PerLoop} is touched only from its loop. The only
+ * cross-thread entry is {@link #workerGone}, called by pool listener threads, which hands the
+ * cleanup to every loop. A connection to a worker that has exited is never handed out again
+ * ({@link Worker#onExit()} is checked on release).
+ *
+ * <p>Thread-safe through that confinement. Lives as long as its gateway; {@link #close()} closes
+ * idle connections (busy ones close with their client connections).
+ */
+public final class UpstreamPool {
+
+  private static final AttributeKey<String> WORKER_ID = AttributeKey.valueOf("herd.workerId");
+
+  private final GatewayOptions options;
+  private final Transport transport;
+  private final ConcurrentHashMap<EventLoop, PerLoop> loops = new ConcurrentHashMap<>();
+  private final AtomicInteger open = new AtomicInteger();
+  private volatile boolean closed;
+
+  public UpstreamPool(GatewayOptions options, Transport transport) {
+    this.options = options;
+    this.transport = transport;
+  }
+
+  /** An idle, open connection to {@code worker} on {@code loop}, or null. Call on {@code loop}. */
+  public Channel pollIdle(Worker worker, EventLoop loop) {
+    PerLoop perLoop = loops.get(loop);
+    if (perLoop == null) {
+      return null;
+    }
+    ArrayDeque<Channel> idle = perLoop.idle.get(worker.id());
+    while (idle != null && !idle.isEmpty()) {
+      Channel ch = idle.pollLast(); // most recently used: least likely to have timed out
+      if (ch.isActive()) {
+        return ch;
+      }
+    }
+    return null;
+  }
+
+  /** Opens a new connection to {@code worker}, registered on {@code loop}. */
+  public ChannelFuture connect(Worker worker, EventLoop loop) {
+    URI address = worker.address();
+    HttpDecoderConfig decoderConfig =
+        new HttpDecoderConfig()
+            .setMaxChunkSize(options.maxChunkSize())
+            .setMaxHeaderSize(Math.max(options.maxHeaderSize(), 65536))
+            .setMaxInitialLineLength(options.maxInitialLineLength());
+    Bootstrap bootstrap =
+        new Bootstrap()
+            .group(loop)
+            .channel(transport.socketChannel())
+            .option(ChannelOption.AUTO_READ, false) // on once an exchange owns it
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
+            .attr(WORKER_ID, worker.id())
+            .handler(new ChannelInitializer<SocketChannel>() {
+              @Override
+              protected void initChannel(SocketChannel ch) {
+                ch.pipeline()
+                    .addLast("decoder", new UpstreamResponseDecoder(decoderConfig))
+                    .addLast("encoder", new HttpRequestEncoder())
+                    .addLast("backend", new ProxyBackendHandler());
+              }
+            });
+    ChannelFuture future =
+        bootstrap.connect(new InetSocketAddress(address.getHost(), address.getPort()));
+    Channel ch = future.channel();
+    open.incrementAndGet();
+    ch.closeFuture().addListener(f -> open.decrementAndGet());
+    return future;
+  }
+
+  /**
+   * Returns a connection whose exchange ended cleanly; it is closed instead when its worker has
+   * gone, the pool is closed or full. Call on the connection's loop.
+   */
+  public void release(Worker worker, Channel ch) {
+    ch.pipeline().get(ProxyBackendHandler.class).detach();
+    if (closed || !ch.isActive() || worker.onExit().isDone()) {
+      ch.close();
+      return;
+    }
+    PerLoop perLoop = loops.computeIfAbsent((EventLoop) ch.eventLoop(), l -> new PerLoop());
+    ArrayDeque<Channel> idle = perLoop.idle.computeIfAbsent(worker.id(), id -> new ArrayDeque<>());
+    if (idle.size() >= options.maxIdleUpstreamPerWorker()) {
+      ch.close();
+      return;
+    }
+    idle.addLast(ch);
+    // An idle connection keeps reading so that a worker closing it is noticed; the backend
+    // handler closes it if anything else arrives.
+    ch.config().setAutoRead(true);
+  }
+
+  /** Closes every pooled connection to a worker that left the pool. Any thread. */
+  public void workerGone(String workerId) {
+    for (Map.Entry<EventLoop, PerLoop> e : loops.entrySet()) {
+      PerLoop perLoop = e.getValue();
+      e.getKey().execute(() -> {
+        ArrayDeque<Channel> idle = perLoop.idle.remove(workerId);
+        if (idle != null) {
+          idle.forEach(Channel::close);
+        }
+      });
+    }
+  }
+
+  /** Open worker connections, idle and busy; for tests and metrics. */
+  public int openConnections() {
+    return open.get();
+  }
+
+  /** Closes every idle connection and refuses to pool more. Any thread. */
+  public void close() {
+    closed = true;
+    for (Map.Entry<EventLoop, PerLoop> e : loops.entrySet()) {
+      PerLoop perLoop = e.getValue();
+      if (!e.getKey().isShuttingDown()) {
+        e.getKey().execute(() -> {
+          perLoop.idle.values().forEach(q -> q.forEach(Channel::close));
+          perLoop.idle.clear();
+        });
+      }
+    }
+  }
+
+  /** Worker id of a pooled connection. */
+  static String workerIdOf(Channel ch) {
+    return ch.attr(WORKER_ID).get();
+  }
+
+  /** The idle connections of one event loop; touched only from that loop. */
+  private static final class PerLoop {
+    final Map<String, ArrayDeque<Channel>> idle = new HashMap<>();
+  }
+}

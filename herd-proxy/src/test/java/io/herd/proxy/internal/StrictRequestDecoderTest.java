@@ -1,0 +1,105 @@
+package io.herd.proxy.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class StrictRequestDecoderTest {
+
+  private final List<Object> events = new ArrayList<>();
+
+  private EmbeddedChannel channel() {
+    return new EmbeddedChannel(new StrictRequestDecoder(new HttpDecoderConfig()),
+        new ChannelInboundHandlerAdapter() {
+          @Override
+          public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            events.add(evt);
+          }
+        });
+  }
+
+  private static List<HttpObject> feed(EmbeddedChannel ch, String... pieces) {
+    for (String piece : pieces) {
+      ch.writeInbound(Unpooled.copiedBuffer(piece, StandardCharsets.ISO_8859_1));
+    }
+    List<HttpObject> out = new ArrayList<>();
+    for (Object o; (o = ch.readInbound()) != null; ) {
+      out.add((HttpObject) o);
+    }
+    return out;
+  }
+
+  private static void release(List<HttpObject> objects) {
+    objects.forEach(ReferenceCountUtil::release);
+  }
+
+  @Test
+  void pipelinedRequestsSplitAnywhereAreAllDecoded() {
+    EmbeddedChannel ch = channel();
+    String two = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+        + "GET /b HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n";
+    List<String> pieces = new ArrayList<>();
+    for (int i = 0; i < two.length(); i += 5) {
+      pieces.add(two.substring(i, Math.min(two.length(), i + 5)));
+    }
+    List<HttpObject> out = feed(ch, pieces.toArray(String[]::new));
+    List<String> uris = out.stream().filter(o -> o instanceof HttpRequest)
+        .map(o -> ((HttpRequest) o).uri()).toList();
+    assertThat(uris).containsExactly("/a", "/b");
+    assertThat(out).allMatch(o -> o.decoderResult().isSuccess());
+    assertThat(out.stream().filter(o -> o instanceof LastHttpContent).count()).isEqualTo(2);
+    assertThat(events).as("one head-started event per request").hasSize(2)
+        .allMatch(e -> e == StrictRequestDecoder.HEAD_STARTED);
+    release(out);
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void obsFoldInTheSecondRequestIsRejectedEvenAfterABody() {
+    EmbeddedChannel ch = channel();
+    List<HttpObject> out = feed(ch,
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab\r\n ",
+        "GET /b HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n folded\r\n\r\n");
+    HttpObject last = out.get(out.size() - 1);
+    assertThat(last.decoderResult().isFailure()).isTrue();
+    assertThat(last.decoderResult().cause()).hasMessageContaining("obs-fold");
+    assertThat(out.get(0).decoderResult().isSuccess()).as("body bytes that look like a fold are fine").isTrue();
+    release(out);
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void controlCharactersAndBareLineEndingsAreRejected() {
+    for (String bad : List.of("X-A: a\u0000b\r\n", "X-A: a\u001bb\r\n", "X-A: a\nX-B: b\r\n", "X-A: a\rb\r\n")) {
+      EmbeddedChannel ch = channel();
+      List<HttpObject> out = feed(ch, "GET / HTTP/1.1\r\nHost: h\r\n" + bad + "\r\n");
+      assertThat(out).hasSize(1);
+      assertThat(out.get(0).decoderResult().isFailure()).as("rejects %s", bad.replace("\r", "\\r")).isTrue();
+      assertThat(feed(ch, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")).as("and discards what follows").isEmpty();
+      release(out);
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void tabInAValueIsAllowed() {
+    EmbeddedChannel ch = channel();
+    List<HttpObject> out = feed(ch, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\tb\r\n\r\n");
+    assertThat(out.get(0).decoderResult().isSuccess()).isTrue();
+    assertThat(((HttpRequest) out.get(0)).headers().get("X-A")).isEqualTo("a\tb");
+    release(out);
+    ch.finishAndReleaseAll();
+  }
+}
