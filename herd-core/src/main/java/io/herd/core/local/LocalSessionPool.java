@@ -383,6 +383,7 @@ public final class LocalSessionPool implements SessionPool {
   }
 
   private void reportEnded(Session s, PooledWorker w, SessionEndReason reason) {
+    s.cancelTimers();
     SessionBinding b = s.binding;
     if (b != null) {
       directory.unbind(b);
@@ -504,9 +505,9 @@ public final class LocalSessionPool implements SessionPool {
         if (w.state == PooledWorker.State.BUSY
             && s != null
             && s.holders() == 0
-            && s.lastReleaseNanos < oldest) {
+            && s.lastReleaseNanos() < oldest) {
           victim = w;
-          oldest = s.lastReleaseNanos;
+          oldest = s.lastReleaseNanos();
         }
       }
       if (victim == null || !victim.session.endIfIdle()) {
@@ -600,8 +601,10 @@ public final class LocalSessionPool implements SessionPool {
         .maxLifetime()
         .ifPresent(
             max ->
-                schedule(
-                    () -> endAtMaxLifetime(s), s.createdNanos + max.toNanos() - System.nanoTime()));
+                s.lifetimeTask =
+                    schedule(
+                        () -> endAtMaxLifetime(s),
+                        s.createdNanos + max.toNanos() - System.nanoTime()));
     s.ready.complete(w);
   }
 
@@ -756,9 +759,13 @@ public final class LocalSessionPool implements SessionPool {
   // ---------------------------------------------------------------- timers
 
   private void scheduleExpiry(Session s, long delayNanos) {
-    if (s.expiryScheduled.compareAndSet(false, true)
-        && schedule(() -> checkExpiry(s), delayNanos) == null) {
-      s.expiryScheduled.set(false); // pool closed
+    if (s.markExpiryScheduled()) {
+      ScheduledFuture<?> task = schedule(() -> checkExpiry(s), delayNanos);
+      if (task == null) {
+        s.clearExpiryScheduled(); // pool closed
+      } else {
+        s.expiryTask = task;
+      }
     }
   }
 
@@ -772,11 +779,11 @@ public final class LocalSessionPool implements SessionPool {
   }
 
   private void checkExpiry(Session s) {
-    s.expiryScheduled.set(false); // before reading holders: a release to zero reschedules
+    s.clearExpiryScheduled(); // before reading holders: a release to zero reschedules
     if (s.isEnded() || s.holders() > 0) {
       return;
     }
-    long idleFor = System.nanoTime() - s.lastReleaseNanos;
+    long idleFor = System.nanoTime() - s.lastReleaseNanos();
     if (idleFor < ttlNanos) {
       scheduleExpiry(s, ttlNanos - idleFor);
     } else if (s.endIfIdle()) {
@@ -926,7 +933,7 @@ public final class LocalSessionPool implements SessionPool {
         continue;
       }
       int holders = s.holders();
-      Duration idleFor = holders > 0 ? Duration.ZERO : Duration.ofNanos(now - s.lastReleaseNanos);
+      Duration idleFor = holders > 0 ? Duration.ZERO : Duration.ofNanos(now - s.lastReleaseNanos());
       out.add(
           new SessionInfo(
               s.key,
