@@ -16,6 +16,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetAddress;
@@ -59,10 +60,12 @@ public final class HerdGateway implements AutoCloseable {
   private final Channel server;
   private final PoolListener workerWatcher;
   private final AtomicBoolean closing = new AtomicBoolean();
+  private final boolean tls;
 
   private HerdGateway(Builder b) {
     this.pool = b.pool;
     this.options = b.options;
+    this.tls = b.tls != null;
     Transport transport = Transport.detect();
     int threads = options.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : options.ioThreads();
     this.group = transport.newGroup(threads, "herd-gateway");
@@ -88,7 +91,7 @@ public final class HerdGateway implements AutoCloseable {
             .option(ChannelOption.SO_BACKLOG, 1024)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(new GatewayInitializer(context))
+            .childHandler(new GatewayInitializer(context, b.tls, b.exchangeListener))
             .bind(b.address)
             .awaitUninterruptibly();
     if (!bind.isSuccess()) {
@@ -116,11 +119,11 @@ public final class HerdGateway implements AutoCloseable {
     return address().getPort();
   }
 
-  /** {@code http://host:port/}. */
+  /** {@code http://host:port/}, or {@code https://} with {@link Builder#tls}. */
   public URI uri() {
     InetSocketAddress a = address();
     String host = a.getAddress().getHostAddress();
-    return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort() + "/");
+    return URI.create((tls ? "https://" : "http://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort() + "/");
   }
 
   /** Open client connections; for tests and metrics. */
@@ -193,6 +196,8 @@ public final class HerdGateway implements AutoCloseable {
     private SessionKeyRule rule;
     private InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
     private GatewayOptions options = GatewayOptions.defaults();
+    private SslContext tls;
+    private ExchangeListener exchangeListener;
 
     private Builder(SessionPool pool) {
       this.pool = Objects.requireNonNull(pool, "pool");
@@ -217,6 +222,26 @@ public final class HerdGateway implements AutoCloseable {
 
     public Builder options(GatewayOptions options) {
       this.options = options;
+      return this;
+    }
+
+    /**
+     * Serves HTTPS (and {@code wss://}) only, with this server context, e.g. {@code
+     * SslContextBuilder.forServer(certPem, keyPem).build()}; null (the default) serves plain
+     * HTTP. Workers are still reached over plain HTTP.
+     */
+    public Builder tls(SslContext tls) {
+      if (tls != null && !tls.isServer()) {
+        throw new IllegalArgumentException("tls is a client context (expected: a server"
+            + " context, SslContextBuilder.forServer(...))");
+      }
+      this.tls = tls;
+      return this;
+    }
+
+    /** Told about every exchange the gateway answers, for metrics; null (default) for none. */
+    public Builder exchangeListener(ExchangeListener listener) {
+      this.exchangeListener = listener;
       return this;
     }
 

@@ -1,31 +1,54 @@
 package io.herd.proxy.internal;
 
+import io.herd.proxy.ExchangeListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.ssl.SslContext;
 
 /**
- * Builds the pipeline of each client connection: the strict request decoder, the response
- * encoder and the frontend handler. The handler names {@code decoder} and {@code encoder} are
- * what {@link ProxyFrontendHandler} removes at a protocol switch.
+ * Builds the pipeline of each client connection: a TLS handler when the gateway serves HTTPS,
+ * the strict request decoder, the response encoder, an {@link ExchangeObserver} when an
+ * exchange listener is set, and the frontend handler. The handler names {@code decoder} and
+ * {@code encoder} are what {@link ProxyFrontendHandler} removes at a protocol switch.
  *
- * <p>Thread-safe and shareable: it holds only the gateway context.
+ * <p>Thread-safe and shareable: it holds only the gateway context, the (immutable) TLS context
+ * and the (thread-safe) listener.
  */
 public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
   private final GatewayContext gw;
+  private final SslContext tls;
+  private final ExchangeListener exchangeListener;
 
   public GatewayInitializer(GatewayContext gw) {
+    this(gw, null, null);
+  }
+
+  /**
+   * @param tls when set, every connection starts with a TLS handler ({@code tls})
+   * @param exchangeListener when set, an {@link ExchangeObserver} ({@code observer}) reports
+   *     each exchange to it
+   */
+  public GatewayInitializer(GatewayContext gw, SslContext tls, ExchangeListener exchangeListener) {
     this.gw = gw;
+    this.tls = tls;
+    this.exchangeListener = exchangeListener;
   }
 
   @Override
   protected void initChannel(SocketChannel ch) {
     gw.clients.add(ch);
     ChannelPipeline p = ch.pipeline();
+    if (tls != null) {
+      p.addLast("tls", tls.newHandler(ch.alloc()));
+    }
     addCodecHandlers(p);
+    if (exchangeListener != null) {
+      p.addLast("observer", new ExchangeObserver(exchangeListener));
+    }
     addProxyHandlers(p);
   }
 

@@ -1,0 +1,13 @@
+package io.herd.server;
+
+import io.herd.server.cli.HerdCommand;
+
+/** The {@code herd} executable's entry point: runs the command line and exits with its code. */
+public final class HerdMain {
+
+  private HerdMain() {}
+
+  public static void main(String[] args) {
+    System.exit(HerdCommand.commandLine().execute(args));
+  }
+}

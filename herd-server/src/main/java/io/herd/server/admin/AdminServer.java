@@ -1,0 +1,99 @@
+package io.herd.server.admin;
+
+import io.herd.server.config.AdminConfig;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin HTTP server: one NIO event-loop thread ({@code herd-admin}), small aggregated
+ * requests, the routes of {@link AdminRequestHandler}. Loopback by default; the config refuses a
+ * non-loopback address without a token, and with a token every route but {@code /health} needs
+ * it.
+ *
+ * <p>Thread-safe. Lifetime: serving from {@link #start} until {@link #close()}.
+ */
+public final class AdminServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger("herd.admin");
+  private static final int MAX_REQUEST_BYTES = 64 * 1024;
+  private static final int IDLE_SECONDS = 60;
+
+  private final EventLoopGroup group;
+  private final Channel server;
+
+  private AdminServer(EventLoopGroup group, Channel server) {
+    this.group = group;
+    this.server = server;
+  }
+
+  /**
+   * Binds and starts serving.
+   *
+   * @throws IllegalStateException when the address cannot be bound
+   */
+  public static AdminServer start(AdminConfig config, AdminTarget target) {
+    AdminRequestHandler handler = new AdminRequestHandler(target, BearerToken.of(config.token()));
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(
+        1, new DefaultThreadFactory("herd-admin", true), NioIoHandler.newFactory());
+    InetSocketAddress address = config.listen().toSocketAddress();
+    ChannelFuture bind = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ch.pipeline()
+                .addLast("timeout", new ReadTimeoutHandler(IDLE_SECONDS, TimeUnit.SECONDS))
+                .addLast("codec", new HttpServerCodec())
+                .addLast("aggregator", new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                .addLast("admin", handler);
+          }
+        })
+        .bind(address)
+        .awaitUninterruptibly();
+    if (!bind.isSuccess()) {
+      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+      throw new IllegalStateException("admin.listen cannot bind " + config.listen() + ": "
+          + bind.cause().getMessage() + " (expected: a free address; --admin-listen picks"
+          + " another)", bind.cause());
+    }
+    AdminServer admin = new AdminServer(group, bind.channel());
+    log.info("admin API listening on {}{}", admin.uri(),
+        config.token().isPresent() ? " (bearer token required)" : "");
+    return admin;
+  }
+
+  /** The bound address, with the actual port when 0 was asked for. */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  /** {@code http://host:port}. */
+  public String uri() {
+    InetSocketAddress a = address();
+    String host = a.getAddress().getHostAddress();
+    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+  }
+
+  /** Stops accepting, closes connections and stops the event loop, waiting up to 5 s. */
+  @Override
+  public void close() {
+    server.close().awaitUninterruptibly();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,30 @@
+package io.herd.server.admin;
+
+import io.herd.core.SessionPool;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * What the admin API reports on and acts upon. Immutable; the suppliers are called from the admin
+ * event loop and must be thread-safe and non-blocking.
+ *
+ * @param pool the pool: figures, sessions, workers, ending sessions
+ * @param scrape the Prometheus text of every meter
+ * @param gateway facts about the gateway for {@code /status} (listen address, connections)
+ * @param draining whether the server is shutting down ({@code /health} then answers 503)
+ */
+public record AdminTarget(
+    SessionPool pool,
+    Supplier<String> scrape,
+    Supplier<Map<String, Object>> gateway,
+    BooleanSupplier draining) {
+
+  public AdminTarget {
+    Objects.requireNonNull(pool, "pool");
+    Objects.requireNonNull(scrape, "scrape");
+    Objects.requireNonNull(gateway, "gateway");
+    Objects.requireNonNull(draining, "draining");
+  }
+}

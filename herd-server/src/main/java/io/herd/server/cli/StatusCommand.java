@@ -1,0 +1,142 @@
+package io.herd.server.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.server.config.DurationFormat;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code herd status}: reads {@code /status}, {@code /workers} and {@code /sessions} from a
+ * running server's admin API and prints them as tables. Exit 1 when the API cannot be reached or
+ * refuses the token.
+ */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "Show the workers and sessions of a running herd, from its admin API.")
+final class StatusCommand implements Callable<Integer> {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--admin", paramLabel = "URL", defaultValue = "http://127.0.0.1:9090",
+      description = "Admin API base URL; default: ${DEFAULT-VALUE}")
+  URI admin;
+
+  @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:HERD_ADMIN_TOKEN}",
+      description = "Bearer token; default: $HERD_ADMIN_TOKEN")
+  String token;
+
+  @Option(names = "--json",
+      description = "Print one JSON object {status, workers, sessions} instead of tables")
+  boolean json;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+    JsonNode status;
+    JsonNode workers;
+    JsonNode sessions;
+    try {
+      status = get(client, "/status");
+      workers = get(client, "/workers");
+      sessions = get(client, "/sessions");
+    } catch (IOException e) {
+      err.println("herd status: cannot read the admin API at " + admin + ": " + e.getMessage());
+      err.flush();
+      return ExitCodes.FAILURE;
+    }
+    if (json) {
+      ObjectNode all = JSON.createObjectNode();
+      all.set("status", status);
+      all.set("workers", workers.path("workers"));
+      all.set("sessions", sessions.path("sessions"));
+      out.println(all.toPrettyString());
+    } else {
+      print(out, status, workers, sessions);
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  private JsonNode get(HttpClient client, String path) throws IOException, InterruptedException {
+    String base = admin.toString().replaceAll("/+$", "");
+    HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base + path)).timeout(TIMEOUT);
+    if (token != null && !token.isEmpty()) {
+      req.header("Authorization", "Bearer " + token);
+    }
+    HttpResponse<String> resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
+    if (resp.statusCode() == 401) {
+      throw new IOException("401 unauthorized (expected: --token or $HERD_ADMIN_TOKEN set to"
+          + " admin.token)");
+    }
+    if (resp.statusCode() != 200) {
+      throw new IOException("GET " + path + " answered " + resp.statusCode() + ": " + resp.body());
+    }
+    return JSON.readTree(resp.body());
+  }
+
+  private static void print(PrintWriter out, JsonNode s, JsonNode workers, JsonNode sessions) {
+    JsonNode w = s.path("workers");
+    JsonNode c = s.path("counters");
+    out.printf("pool %s%s: %d workers (%d idle, %d busy, %d starting; max %d), %d sessions,"
+            + " %d queued%n",
+        s.path("pool").asText(), s.path("draining").asBoolean() ? " (draining)" : "",
+        w.path("total").asInt(), w.path("idle").asInt(), w.path("busy").asInt(),
+        w.path("starting").asInt(), s.path("limits").path("max").asInt(),
+        s.path("sessions").asInt(), s.path("queued").asInt());
+    out.printf("gateway %s; since start: %d spawns, %d spawn failures, %d crashes,"
+            + " %d expirations, %d evictions%n%n",
+        s.path("gateway").path("listen").asText(), c.path("spawns").asLong(),
+        c.path("spawnFailures").asLong(), c.path("crashes").asLong(),
+        c.path("expirations").asLong(), c.path("evictions").asLong());
+
+    TextTable wt = new TextTable("WORKER", "PID", "STATE", "SESSION", "SERVED", "ADDRESS");
+    for (JsonNode n : workers.path("workers")) {
+      wt.row(n.path("id").asText(), text(n.path("pid")), n.path("state").asText(),
+          text(n.path("session")), n.path("sessionsServed").asInt(), n.path("address").asText());
+    }
+    out.print(wt.size() == 0 ? "no workers\n" : wt.toString());
+    out.println();
+    TextTable st = new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES");
+    for (JsonNode n : sessions.path("sessions")) {
+      st.row(n.path("key").asText(), n.path("workerId").asText(), text(n.path("pid")),
+          age(n.path("ageMs").asLong()), age(n.path("idleMs").asLong()),
+          n.path("openLeases").asInt());
+    }
+    out.print(st.size() == 0 ? "no sessions\n" : st.toString());
+  }
+
+  private static String text(JsonNode n) {
+    return n.isNull() || n.isMissingNode() ? null : n.asText();
+  }
+
+  /** Whole seconds, minutes or hours: a table cell, not an exact duration. */
+  private static String age(long ms) {
+    Duration d = Duration.ofMillis(ms);
+    if (d.toHours() > 0) {
+      return d.toHours() + "h" + d.toMinutesPart() + "m";
+    } else if (d.toMinutes() > 0) {
+      return d.toMinutes() + "m" + d.toSecondsPart() + "s";
+    }
+    return ms < 1000 ? DurationFormat.format(Duration.ofMillis(ms)) : d.toSeconds() + "s";
+  }
+}

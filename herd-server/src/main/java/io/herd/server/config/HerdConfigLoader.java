@@ -1,0 +1,138 @@
+package io.herd.server.config;
+
+import io.herd.core.process.ProcessWorkerConfig;
+import io.herd.core.sandbox.SandboxConfig;
+
+import io.herd.core.PoolConfig;
+import io.herd.proxy.GatewayOptions;
+import io.herd.proxy.SessionKeyRule;
+import java.io.IOException;
+import java.nio.charset.MalformedInputException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Loads {@code herd.yaml}: parses it with line numbers, resolves {@code ${VAR}} references,
+ * binds every section and collects <em>all</em> problems (syntax, unknown keys, types, and the
+ * libraries' own validation mapped to lines) before failing once.
+ *
+ * <p>Immutable and thread-safe; each load has its own state.
+ */
+public final class HerdConfigLoader {
+
+  /**
+   * Command-line values that replace the file's ({@code --listen}, {@code --admin-listen}); null
+   * keeps the file's. Validated together with the file, so an override cannot bypass a check.
+   */
+  public record Overrides(HostPort listen, HostPort adminListen) {
+    public static final Overrides NONE = new Overrides(null, null);
+  }
+
+  private final Map<String, String> environment;
+
+  /** A loader resolving references from {@code environment}. */
+  public HerdConfigLoader(Map<String, String> environment) {
+    this.environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
+  }
+
+  /** A loader resolving references from this process's environment. */
+  public static HerdConfigLoader fromEnvironment() {
+    return new HerdConfigLoader(System.getenv());
+  }
+
+  /**
+   * Loads {@code file}; relative paths in it (workdir, TLS files) resolve against its directory.
+   *
+   * @throws InvalidConfigFileException listing every problem
+   */
+  public HerdConfig load(Path file, Overrides overrides) {
+    String name = file.toString();
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw single(name, "the file does not exist: " + file.toAbsolutePath()
+          + " (expected: a YAML file; see docs/config.md)");
+    } catch (MalformedInputException e) {
+      throw single(name, "the file is not UTF-8: " + file + " (expected: UTF-8 text)");
+    } catch (IOException e) {
+      throw single(name, "the file cannot be read: " + e + " (expected: a readable file)");
+    }
+    Path dir = file.toAbsolutePath().getParent();
+    return parse(name, text, dir, overrides);
+  }
+
+  /**
+   * Loads YAML {@code text} named {@code name} in messages.
+   *
+   * @param baseDir what relative paths resolve against
+   * @throws InvalidConfigFileException listing every problem
+   */
+  public HerdConfig parse(String name, String text, Path baseDir, Overrides overrides) {
+    EnvReferences.Extracted extracted = EnvReferences.extract(text, environment);
+    YamlTreeReader.Result tree = YamlTreeReader.read(name, extracted.text());
+    if (!tree.problems().isEmpty()) {
+      throw new InvalidConfigFileException(tree.problems()); // binding a broken tree only adds noise
+    }
+    ConfigProblems problems = new ConfigProblems(name, tree.root());
+    SectionReader root = new SectionReader("", tree.root(), 1, problems, extracted.references());
+    HerdConfig config = bind(name, root, problems, baseDir, overrides);
+    if (problems.hasErrors() || config == null) {
+      throw new InvalidConfigFileException(problems.errors());
+    }
+    return config;
+  }
+
+  /** Binds every section; null when any part failed (the problems say why). */
+  private static HerdConfig bind(String name, SectionReader root, ConfigProblems problems,
+      Path baseDir, Overrides overrides) {
+    HostPort listen = root.hostPort("listen", HerdConfig.DEFAULT_LISTEN);
+    if (overrides.listen() != null) {
+      listen = overrides.listen();
+    }
+    AdminConfig admin = AdminConfig.bind(root.section("admin"), overrides.adminListen());
+    SectionReader sessionReader = root.section("session");
+    String sessionKey = ProxySection.bindKey(sessionReader);
+    WorkerSection worker = WorkerSection.bind(root.section("worker"), baseDir);
+    SandboxConfig sandbox = SandboxSection.bind(root.section("sandbox"), root.has("sandbox"),
+        worker.process() == null ? null : worker.process().command());
+    PoolConfig pool = PoolSection.bind(root.section("pool"), worker);
+    GatewayOptions proxy = ProxySection.bind(root.section("proxy"), sessionReader);
+    sessionReader.finish();
+    boolean tlsPresent = root.has("tls");
+    Optional<TlsConfig> tls = TlsConfig.bind(root.section("tls"), baseDir, tlsPresent);
+    root.finish();
+
+    checkCombinations(root, listen, admin, sessionKey, proxy);
+    if (sessionKey == null || worker.process() == null || sandbox == null || pool == null
+        || proxy == null || (tlsPresent && tls.isEmpty())) {
+      return null;
+    }
+    ProcessWorkerConfig process = worker.process().toBuilder().sandbox(sandbox).build();
+    return new HerdConfig(name, listen, admin, sessionKey, process, pool, proxy, tls,
+        problems.warnings());
+  }
+
+  private static void checkCombinations(SectionReader root, HostPort listen, AdminConfig admin,
+      String sessionKey, GatewayOptions proxy) {
+    if (listen.port() != 0 && listen.equals(admin.listen())) {
+      root.section("admin").error("listen", "admin.listen is the gateway's address: "
+          + admin.listen() + " (expected: a different port than listen)");
+    }
+    if (proxy != null && sessionKey != null && proxy.issueKeys()
+        && SessionKeyRule.parse(sessionKey).cookieName().isEmpty()) {
+      root.section("session").error("issueKeys", "session.issueKeys needs a cookie key rule: "
+          + sessionKey + " (expected: session.key: cookie:NAME)");
+    }
+  }
+
+  private static InvalidConfigFileException single(String file, String message) {
+    return new InvalidConfigFileException(List.of(new ConfigProblem(file, 0, message)));
+  }
+}

@@ -1,0 +1,103 @@
+package io.herd.server.config;
+
+import io.herd.core.InvalidConfigException;
+import io.herd.core.sandbox.SandboxConfig;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Binds {@code sandbox:} to herd-core's {@link SandboxConfig}. A file without the section gets the
+ * gateway defaults ({@link SandboxConfig#defaults()}: limits and namespaces where the host allows
+ * them); {@code sandbox: { enabled: false }} turns it off. herd-core's validation messages are
+ * reported at the lines of their keys. Stateless.
+ */
+final class SandboxSection {
+
+  private static final Pattern RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
+
+  private SandboxSection() {}
+
+  /**
+   * The sandbox config, or null when it had errors.
+   *
+   * @param present whether the file has a {@code sandbox:} section
+   * @param command the worker command, for the warnings of {@code uid: isolated}
+   */
+  static SandboxConfig bind(SectionReader r, boolean present, List<String> command) {
+    if (!present) {
+      r.finish();
+      return SandboxConfig.defaults();
+    }
+    SandboxConfig d = SandboxConfig.defaults();
+    SandboxConfig.Builder b =
+        SandboxConfig.builder()
+            .enabled(r.bool("enabled", d.enabled()))
+            .required(r.bool("required", d.required()))
+            .pids(r.integer("pids", d.pids()))
+            .namespaces(r.bool("namespaces", d.namespaces()));
+    r.string("memory").ifPresent(text -> bindMemory(b, text));
+    r.string("cpus").ifPresent(text -> bindCpus(r, b, text));
+    r.string("uid").ifPresent(text -> {
+      switch (text.toLowerCase(Locale.ROOT)) {
+        case "shared" -> b.uid(SandboxConfig.UidMode.SHARED);
+        case "isolated" -> b.uid(SandboxConfig.UidMode.ISOLATED);
+        default -> r.error("uid", "sandbox.uid is unknown: " + text
+            + " (expected: shared or isolated)");
+      }
+    });
+    r.string("uidRange").ifPresent(text -> {
+      Matcher m = RANGE.matcher(text.trim());
+      if (m.matches()) {
+        b.uidRange(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+      } else {
+        r.error("uidRange", "sandbox.uidRange is not a range: " + text
+            + " (expected: FIRST-LAST, e.g. 200000-200999)");
+      }
+    });
+    r.string("network").ifPresent(text -> {
+      switch (text.toLowerCase(Locale.ROOT)) {
+        case "loopback" -> b.network(SandboxConfig.NetworkMode.LOOPBACK);
+        case "isolated" -> b.network(SandboxConfig.NetworkMode.ISOLATED);
+        default -> r.error("network", "sandbox.network is unknown: " + text
+            + " (expected: loopback or isolated)");
+      }
+    });
+    r.string("networkRange").ifPresent(b::networkRange);
+    r.string("cgroupParent").ifPresent(b::cgroupParent);
+    r.string("workdirRoot").ifPresent(text -> b.workdirRoot(Path.of(text)));
+    r.finish();
+    SandboxConfig sandbox;
+    try {
+      sandbox = b.build();
+    } catch (InvalidConfigException e) {
+      e.problems().forEach(p -> r.problems().library(p, Map.of()));
+      return null;
+    }
+    if (command != null) {
+      sandbox.warnings(command).forEach(w -> r.warning("uid", w));
+    }
+    return sandbox;
+  }
+
+  /** The file format's sizes ({@code 512MiB}); herd-core's own ({@code 512m}) are accepted too. */
+  private static void bindMemory(SandboxConfig.Builder b, String text) {
+    try {
+      b.memory(ByteSizeFormat.parse(text));
+    } catch (IllegalArgumentException e) {
+      b.memory(text); // validated by build(), which names sandbox.memory
+    }
+  }
+
+  private static void bindCpus(SectionReader r, SandboxConfig.Builder b, String text) {
+    try {
+      b.cpus(Double.parseDouble(text.trim()));
+    } catch (NumberFormatException e) {
+      r.error("cpus", "sandbox.cpus is not a number: " + text
+          + " (expected: cores, e.g. 0.5 or 2)");
+    }
+  }
+}

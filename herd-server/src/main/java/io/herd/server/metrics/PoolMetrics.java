@@ -1,0 +1,99 @@
+package io.herd.server.metrics;
+
+import io.herd.core.PoolListener;
+import io.herd.core.PoolStats;
+import io.herd.core.SessionEndReason;
+import io.herd.core.SessionPool;
+import io.herd.core.Worker;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The pool's figures as meters: gauges of workers by state, sessions and queue depth read from
+ * {@link SessionPool#stats()} at scrape time, the pool's own counters (crashes, evictions,
+ * expirations, spawn failures, acquire timeouts, queue rejections) as function counters, and
+ * sessions started and ended by reason counted from {@link PoolListener} events.
+ *
+ * <p>Thread-safe: listener calls only increment Micrometer counters. Lives as long as its pool;
+ * the meters stay registered until the registry is closed.
+ */
+public final class PoolMetrics implements PoolListener {
+
+  private final Counter sessionsStarted;
+  private final Map<SessionEndReason, Counter> sessionsEnded = new EnumMap<>(SessionEndReason.class);
+
+  private PoolMetrics(MeterRegistry registry, SessionPool pool) {
+    gauge(registry, pool, "herd.pool.workers", "Live and starting workers by state", "state",
+        "idle", PoolStats::idle);
+    gauge(registry, pool, "herd.pool.workers", "Live and starting workers by state", "state",
+        "busy", PoolStats::busy);
+    gauge(registry, pool, "herd.pool.workers", "Live and starting workers by state", "state",
+        "starting", PoolStats::starting);
+    gauge(registry, pool, "herd.pool.sessions", "Pinned sessions", null, null,
+        PoolStats::sessions);
+    gauge(registry, pool, "herd.pool.queue.depth", "Sessions waiting for a worker", null, null,
+        PoolStats::queued);
+    gauge(registry, pool, "herd.pool.max.workers", "The pool's worker cap (pool.max)", null, null,
+        s -> pool.config().max());
+    counter(registry, pool, "herd.pool.spawns", "Workers started successfully", PoolStats::spawns);
+    counter(registry, pool, "herd.pool.spawn.failures", "Spawns that failed",
+        PoolStats::spawnFailures);
+    counter(registry, pool, "herd.pool.crashes",
+        "Workers that exited on their own or failed health checks", PoolStats::crashes);
+    counter(registry, pool, "herd.pool.evictions", "Sessions evicted for queued ones",
+        PoolStats::evictions);
+    counter(registry, pool, "herd.pool.expirations", "Sessions ended by ttl or maxLifetime",
+        PoolStats::expirations);
+    counter(registry, pool, "herd.pool.acquire.timeouts", "Acquires that timed out",
+        PoolStats::acquireTimeouts);
+    counter(registry, pool, "herd.pool.queue.rejections", "Acquires refused: queue full",
+        PoolStats::queueRejections);
+    this.sessionsStarted = Counter.builder("herd.sessions.started")
+        .description("Sessions pinned to a worker").register(registry);
+    for (SessionEndReason reason : SessionEndReason.values()) {
+      sessionsEnded.put(reason, Counter.builder("herd.sessions.ended")
+          .description("Sessions ended, by reason")
+          .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+          .register(registry));
+    }
+  }
+
+  /** Registers the meters of {@code pool} and listens to it. */
+  public static PoolMetrics bind(MeterRegistry registry, SessionPool pool) {
+    PoolMetrics metrics = new PoolMetrics(registry, pool);
+    pool.addListener(metrics);
+    return metrics;
+  }
+
+  @Override
+  public void sessionStarted(String key, Worker worker) {
+    sessionsStarted.increment();
+  }
+
+  @Override
+  public void sessionEnded(String key, Worker worker, SessionEndReason reason) {
+    sessionsEnded.get(reason).increment();
+  }
+
+  private static void gauge(MeterRegistry registry, SessionPool pool, String name,
+      String description, String tagKey, String tagValue, ToDoubleFunction<PoolStats> value) {
+    Gauge.Builder<SessionPool> b = Gauge.builder(name, pool, p -> value.applyAsDouble(p.stats()))
+        .description(description);
+    if (tagKey != null) {
+      b.tag(tagKey, tagValue);
+    }
+    b.register(registry);
+  }
+
+  private static void counter(MeterRegistry registry, SessionPool pool, String name,
+      String description, ToDoubleFunction<PoolStats> value) {
+    FunctionCounter.builder(name, pool, p -> value.applyAsDouble(p.stats()))
+        .description(description).register(registry);
+  }
+}

@@ -1,0 +1,110 @@
+package io.herd.server.metrics;
+
+import io.herd.core.PoolConfig;
+import io.herd.core.PoolListener;
+import io.herd.core.PoolStats;
+import io.herd.core.SessionInfo;
+import io.herd.core.SessionLease;
+import io.herd.core.SessionPool;
+import io.herd.core.WorkerInfo;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link SessionPool} that times every acquire into {@code herd.pool.acquire} (a histogram,
+ * tagged by outcome and by whether the session was new or already pinned) and otherwise
+ * delegates. The gateway is given this pool, so acquire waits are measured where they happen
+ * without the pool knowing about metrics.
+ *
+ * <p>Thread-safe as its delegate. The future returned by {@link #acquire(String)} is the
+ * delegate's own, so cancelling it still withdraws the acquire. Lives as long as the delegate;
+ * closing it closes the delegate.
+ */
+public final class TimedSessionPool implements SessionPool {
+
+  private final SessionPool delegate;
+  private final MeterRegistry registry;
+
+  public TimedSessionPool(SessionPool delegate, MeterRegistry registry) {
+    this.delegate = delegate;
+    this.registry = registry;
+  }
+
+  @Override
+  public PoolConfig config() {
+    return delegate.config();
+  }
+
+  @Override
+  public CompletableFuture<SessionLease> acquire(String key) {
+    long start = System.nanoTime();
+    CompletableFuture<SessionLease> future = delegate.acquire(key);
+    future.whenComplete((lease, error) -> record(start, lease, error));
+    return future;
+  }
+
+  @Override
+  public SessionLease acquire(String key, Duration timeout) throws InterruptedException {
+    long start = System.nanoTime();
+    try {
+      SessionLease lease = delegate.acquire(key, timeout);
+      record(start, lease, null);
+      return lease;
+    } catch (RuntimeException e) {
+      record(start, null, e);
+      throw e;
+    }
+  }
+
+  private void record(long startNanos, SessionLease lease, Throwable error) {
+    String session = lease == null ? "none" : lease.newSession() ? "new" : "pinned";
+    Timer.builder("herd.pool.acquire")
+        .description("Time to get a session's worker: queueing and spawning included")
+        .tag("outcome", AcquireOutcome.of(error).tag)
+        .tag("session", session)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry)
+        .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public boolean end(String key) {
+    return delegate.end(key);
+  }
+
+  @Override
+  public void addListener(PoolListener listener) {
+    delegate.addListener(listener);
+  }
+
+  @Override
+  public void removeListener(PoolListener listener) {
+    delegate.removeListener(listener);
+  }
+
+  @Override
+  public PoolStats stats() {
+    return delegate.stats();
+  }
+
+  @Override
+  public List<SessionInfo> sessions() {
+    return delegate.sessions();
+  }
+
+  @Override
+  public List<WorkerInfo> workers() {
+    return delegate.workers();
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
+}

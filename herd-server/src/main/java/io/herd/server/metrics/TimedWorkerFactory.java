@@ -1,0 +1,46 @@
+package io.herd.server.metrics;
+
+import io.herd.core.Worker;
+import io.herd.core.WorkerFactory;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link WorkerFactory} that times every spawn, from the call to a healthy worker (or the
+ * failure), into {@code herd.worker.spawn}: the cold-start cost a new session pays.
+ *
+ * <p>Thread-safe as its delegate. Closing it closes the delegate.
+ */
+public final class TimedWorkerFactory implements WorkerFactory {
+
+  private final WorkerFactory delegate;
+  private final MeterRegistry registry;
+
+  public TimedWorkerFactory(WorkerFactory delegate, MeterRegistry registry) {
+    this.delegate = delegate;
+    this.registry = registry;
+  }
+
+  @Override
+  public CompletableFuture<Worker> spawn(String workerId) {
+    long start = System.nanoTime();
+    CompletableFuture<Worker> future = delegate.spawn(workerId);
+    future.whenComplete((worker, error) -> Timer.builder("herd.worker.spawn")
+        .description("Time from spawn to a healthy worker")
+        .tag("outcome", error == null ? "ok" : "failed")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(10))
+        .maximumExpectedValue(Duration.ofSeconds(120))
+        .register(registry)
+        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+    return future;
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
+}

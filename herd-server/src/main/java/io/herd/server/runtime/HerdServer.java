@@ -1,0 +1,217 @@
+package io.herd.server.runtime;
+
+import io.herd.core.SessionPool;
+import io.herd.core.process.ProcessWorkerFactory;
+import io.herd.proxy.HerdGateway;
+import io.herd.server.admin.AdminServer;
+import io.herd.server.admin.AdminTarget;
+import io.herd.server.config.DurationFormat;
+import io.herd.server.config.HerdConfig;
+import io.herd.server.config.TlsConfig;
+import io.herd.server.metrics.PoolMetrics;
+import io.herd.server.metrics.RequestMetrics;
+import io.herd.server.metrics.TimedSessionPool;
+import io.herd.server.metrics.TimedWorkerFactory;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running {@code herd serve}: the worker factory, the pool, the gateway in front of it, the
+ * metrics registry and the admin API, started in that order and stopped in reverse.
+ *
+ * <p>Shutdown order matters: the gateway drains first (no new requests, in-flight ones finish
+ * within {@code proxy.drainTimeout}), then the pool stops every worker (SIGTERM, SIGKILL after
+ * {@code worker.stopTimeout}) and waits for them, then the factory and the admin API go. So a
+ * stop takes at most {@code drainTimeout + stopTimeout} plus a second or two of thread joins, and
+ * leaves no worker behind.
+ *
+ * <p>Thread-safe: {@link #close()} is idempotent and may race a signal. Lifetime: from {@link
+ * #start} to {@link #close()}.
+ */
+public final class HerdServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger("herd.server");
+
+  private final HerdConfig config;
+  private final PrometheusMeterRegistry registry;
+  private final ProcessWorkerFactory factory;
+  private final SessionPool pool;
+  private final HerdGateway gateway;
+  private final AdminServer admin;
+  /** Set once shutdown begins; the admin API's {@code /health} then answers 503. */
+  private final AtomicBoolean draining;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private HerdServer(HerdConfig config, PrometheusMeterRegistry registry,
+      ProcessWorkerFactory factory, SessionPool pool, HerdGateway gateway, AdminServer admin,
+      AtomicBoolean draining) {
+    this.config = config;
+    this.registry = registry;
+    this.factory = factory;
+    this.pool = pool;
+    this.gateway = gateway;
+    this.admin = admin;
+    this.draining = draining;
+  }
+
+  /**
+   * Starts everything; on any failure stops what was already started (no worker survives) and
+   * rethrows.
+   */
+  public static HerdServer start(HerdConfig config) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().commonTags("pool", config.pool().name());
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    ProcessWorkerFactory factory = null;
+    SessionPool pool = null;
+    HerdGateway gateway = null;
+    try {
+      factory = new ProcessWorkerFactory(config.worker());
+      pool = SessionPool.create(config.pool(), new TimedWorkerFactory(factory, registry));
+      pool.addListener(new LifecycleLog());
+      PoolMetrics.bind(registry, pool);
+      SessionPool timedPool = new TimedSessionPool(pool, registry);
+      HerdGateway.Builder builder = HerdGateway.builder(timedPool)
+          .sessionKey(config.sessionKeyRule())
+          .listen(config.listen().toSocketAddress())
+          .options(config.proxy())
+          .tls(config.tls().isPresent() ? serverContext(config.tls().get()) : null)
+          .exchangeListener(new RequestMetrics(registry));
+      gateway = bind(builder, config);
+      HerdGateway started = gateway;
+      Gauge.builder("herd.gateway.connections", started, HerdGateway::openConnections)
+          .description("Open client connections").register(registry);
+      Gauge.builder("herd.gateway.upstream.connections", started,
+              HerdGateway::upstreamConnections)
+          .description("Open connections to workers, idle and busy").register(registry);
+      AtomicBoolean draining = new AtomicBoolean();
+      AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
+          registry::scrape, () -> gatewayFacts(config, started), draining::get));
+      HerdServer server =
+          new HerdServer(config, registry, factory, pool, gateway, admin, draining);
+      log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"
+          + " tls {}", config.listen(), config.admin(), config.sessionKey(), config.worker(),
+          config.pool(), config.proxy(), config.tls().map(Object::toString).orElse("off"));
+      log.info("herd serving {} (config: {}, pool {}: min {}, max {}, warm {}; session key: {})",
+          server.uri(), config.source(), config.pool().name(), config.pool().min(),
+          config.pool().max(), config.pool().warm(), config.sessionKey());
+      return server;
+    } catch (RuntimeException | Error e) {
+      if (gateway != null) {
+        gateway.drain(Duration.ZERO);
+      }
+      if (pool != null) {
+        pool.close();
+      }
+      if (factory != null) {
+        factory.close();
+      }
+      registry.close();
+      throw e;
+    }
+  }
+
+  /** Starts the gateway; a bind failure names the key and the way out. */
+  private static HerdGateway bind(HerdGateway.Builder builder, HerdConfig config) {
+    try {
+      return builder.start();
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("listen cannot bind " + config.listen() + ": "
+          + rootMessage(e) + " (expected: a free address; --listen picks another)", e);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return String.valueOf(t.getMessage());
+  }
+
+  private static SslContext serverContext(TlsConfig tls) {
+    try {
+      return tls.newServerContext();
+    } catch (SSLException e) {
+      throw new IllegalStateException("tls.cert and tls.key cannot be loaded: " + tls.cert()
+          + " + " + tls.key(), e);
+    }
+  }
+
+  private static Map<String, Object> gatewayFacts(HerdConfig config, HerdGateway gateway) {
+    Map<String, Object> facts = new LinkedHashMap<>();
+    facts.put("listen", uriOf(gateway.address(), config.tls().isPresent()).toString());
+    facts.put("sessionKey", config.sessionKey());
+    facts.put("clientConnections", gateway.openConnections());
+    facts.put("upstreamConnections", gateway.upstreamConnections());
+    return facts;
+  }
+
+  private static URI uriOf(InetSocketAddress a, boolean tls) {
+    String host = a.getAddress().getHostAddress();
+    return URI.create((tls ? "https://" : "http://")
+        + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort());
+  }
+
+  /** The gateway's base URI, {@code https} with TLS. */
+  public URI uri() {
+    return uriOf(gateway.address(), config.tls().isPresent());
+  }
+
+  /** The admin API's base URI. */
+  public String adminUri() {
+    return admin.uri();
+  }
+
+  /** The pool, for tests. */
+  public SessionPool pool() {
+    return pool;
+  }
+
+  /** The metrics registry. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * Drains the gateway, stops every worker and waits for them, then stops the admin API.
+   * Idempotent; a second caller returns at once.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    long start = System.nanoTime();
+    draining.set(true);
+    Duration drain = config.proxy().drainTimeout();
+    log.info("herd stopping: draining the gateway (up to {}), then stopping {} workers (grace {})",
+        DurationFormat.format(drain), pool.stats().workers(),
+        DurationFormat.format(config.worker().stopTimeout()));
+    boolean clean = gateway.drain(drain);
+    pool.close();
+    factory.close();
+    admin.close();
+    registry.close();
+    log.info("herd stopped in {} ms{}", (System.nanoTime() - start) / 1_000_000,
+        clean ? "" : " (some connections were cut at the drain deadline)");
+  }
+}

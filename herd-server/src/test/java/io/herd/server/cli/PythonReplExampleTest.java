@@ -1,0 +1,54 @@
+package io.herd.server.cli;
+
+import static io.herd.server.HttpClients.send;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import io.herd.server.HerdProcess;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * examples/python-repl runs as documented (skipped without python3): a session's variables
+ * persist between requests and are invisible to other sessions.
+ */
+class PythonReplExampleTest {
+
+  @Test
+  void replSessionsKeepTheirOwnVariables() throws Exception {
+    assumeThat(python3Works()).as("python3 on the PATH").isTrue();
+    Path config = Path.of("..", "examples", "python-repl", "herd.yaml");
+    try (HerdProcess herd = HerdProcess.start(Map.of(), "serve", "--config", config.toString(),
+        "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")) {
+      String base = herd.awaitServing(Duration.ofSeconds(60));
+
+      assertThat(exec(base, "alice", "x = 40").statusCode()).isEqualTo(200);
+      assertThat(exec(base, "alice", "print(x + 2)").body()).isEqualTo("42\n");
+      HttpResponse<String> bob = exec(base, "bob", "print(x)");
+      assertThat(bob.statusCode()).isEqualTo(400);
+      assertThat(bob.body()).contains("NameError");
+
+      assertThat(herd.terminate(Duration.ofSeconds(20))).as(herd.transcript()).isZero();
+      assertThat(herd.survivors()).isEmpty();
+    }
+  }
+
+  private static HttpResponse<String> exec(String base, String session, String code)
+      throws Exception {
+    return send("POST", base + "/exec", code, "X-Session-ID", session);
+  }
+
+  private static boolean python3Works() {
+    try {
+      Process p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package io.herd.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+/** {@code herd validate}, run in-process through the real command line. */
+class ValidateCommandTest {
+
+  /** What one run printed and returned. */
+  record Run(int exit, String out, String err) {}
+
+  @TempDir
+  Path dir;
+
+  static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = HerdCommand.commandLine();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    int exit = cli.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  static Stream<Path> examples() throws IOException {
+    try (Stream<Path> files = Files.walk(Path.of("..", "examples"))) {
+      List<Path> list = files.filter(p -> p.getFileName().toString().equals("herd.yaml")).sorted()
+          .toList();
+      assertThat(list).as("examples/*/herd.yaml").hasSizeGreaterThanOrEqualTo(3);
+      return list.stream();
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("examples")
+  void everyExampleIsValid(Path example) {
+    Run r = run("validate", "--config", example.toString());
+
+    assertThat(r.exit()).as("%s%n%s", example, r.err()).isZero();
+    assertThat(r.out()).contains(example + ": valid");
+    assertThat(r.out())
+        .as("validate says which sandbox protections are in force")
+        .contains("sandbox:")
+        .containsPattern("\\(sandbox\\.memory\\): (ENFORCED|UNAVAILABLE|OFF)");
+    assertThat(r.err()).as("only warnings, e.g. a program missing here")
+        .doesNotContainPattern("(?m)^[^\\n]*:\\d+: (?!warning: )");
+  }
+
+  @Test
+  void invalidFileExitsTwoListingEveryProblem() throws IOException {
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, "worker:\n  command: [sh]\npool:\n  max: 0\n  tll: 5m\n");
+
+    Run r = run("validate", "--config", file.toString());
+
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains(
+        file + ":4: pool.max is too small: 0 (expected: >= 1)",
+        file + ":5: pool.tll is not a known key: did you mean pool.ttl?",
+        file + ": 2 problem(s)");
+    assertThat(r.out()).isEmpty();
+  }
+
+  @Test
+  void missingConfigOptionIsAUsageError() {
+    Run r = run("validate");
+
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("Missing required option: '--config=FILE'");
+  }
+
+  @Test
+  void everyCommandHasHelpAndVersion() {
+    for (String command : List.of("serve", "validate", "status")) {
+      Run help = run(command, "--help");
+      assertThat(help.exit()).as(command).isZero();
+      assertThat(help.out()).as(command).contains("Usage: herd " + command);
+      Run version = run(command, "--version");
+      assertThat(version.exit()).isZero();
+      assertThat(version.out()).startsWith("herd ");
+    }
+    assertThat(run("--version").out()).startsWith("herd ");
+    assertThat(run().exit()).as("no command: usage").isEqualTo(ExitCodes.USAGE);
+    assertThat(run("frobnicate").exit()).isEqualTo(ExitCodes.USAGE);
+  }
+
+  @Test
+  void statusAgainstNothingIsARuntimeFailure() {
+    Run r = run("status", "--admin", "http://127.0.0.1:1");
+
+    assertThat(r.exit()).isEqualTo(ExitCodes.FAILURE);
+    assertThat(r.err()).contains("herd status: cannot read the admin API at http://127.0.0.1:1");
+  }
+
+  @Test
+  void badListenOverrideIsAUsageError() {
+    Run r = run("serve", "--listen", "nowhere");
+
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("not an address: nowhere");
+  }
+}
