@@ -48,6 +48,13 @@ public final class HeaderRewriter {
    */
   public static HttpRequest toUpstream(
       HttpRequest in, String uri, boolean upgrade, String peerIp, boolean trustedPeer) {
+    return toUpstream(in, uri, upgrade, peerIp, trustedPeer, "http");
+  }
+
+  /** As above, for a client connection that arrived over {@code scheme} (http or https). */
+  public static HttpRequest toUpstream(
+      HttpRequest in, String uri, boolean upgrade, String peerIp, boolean trustedPeer,
+      String scheme) {
     HttpHeaders h = in.headers();
     String upgradeTo = upgrade ? h.get(HttpHeaderNames.UPGRADE) : null;
     removeHopByHop(h);
@@ -61,7 +68,7 @@ public final class HeaderRewriter {
       String prior = String.join(", ", h.getAll(X_FORWARDED_FOR));
       h.set(X_FORWARDED_FOR, prior.isEmpty() ? peerIp : prior + ", " + peerIp);
       if (!h.contains(X_FORWARDED_PROTO)) {
-        h.set(X_FORWARDED_PROTO, "http");
+        h.set(X_FORWARDED_PROTO, scheme);
       }
       if (!h.contains(X_FORWARDED_HOST) && host != null) {
         h.set(X_FORWARDED_HOST, host);
@@ -69,7 +76,7 @@ public final class HeaderRewriter {
     } else {
       h.remove("Forwarded");
       h.set(X_FORWARDED_FOR, peerIp);
-      h.set(X_FORWARDED_PROTO, "http");
+      h.set(X_FORWARDED_PROTO, scheme);
       if (host != null) {
         h.set(X_FORWARDED_HOST, host);
       } else {

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
@@ -88,6 +89,8 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private boolean drainRequested;
   private String peerIp;
   private boolean trustedPeer;
+  /** {@code https} when the client connection runs TLS; set with {@link #peerIp}. */
+  private String scheme;
 
   public ProxyFrontendHandler(GatewayContext gw) {
     this.gw = gw;
@@ -283,8 +286,10 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
       peerIp = peer == null ? "unknown" : peer.getAddress().getHostAddress();
       trustedPeer = peer != null && gw.options.trusted().contains(peer.getAddress());
+      scheme = ctx.pipeline().get(SslHandler.class) != null ? "https" : "http";
     }
-    RequestAdmission.Decision d = RequestAdmission.decide(gw, req, inbound, peerIp, trustedPeer);
+    RequestAdmission.Decision d =
+        RequestAdmission.decide(gw, req, inbound, peerIp, trustedPeer, scheme);
     if (d.refusal() != null) {
       reject(d.refusal());
       return;

@@ -30,7 +30,7 @@ final class RequestAdmission {
 
   static Decision decide(
       GatewayContext gw, HttpRequest req, Iterable<HttpObject> cameWith, String peerIp,
-      boolean trustedPeer) {
+      boolean trustedPeer, String scheme) {
     if (req.decoderResult().isFailure()) {
       return refuse(ErrorResponses.forMalformed(req.decoderResult().cause()));
     }
@@ -72,7 +72,8 @@ final class RequestAdmission {
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
     HttpRequest upstreamRequest =
-        HeaderRewriter.toUpstream(req, gw.rule.forwardUri(req.uri()), upgrade, peerIp, trustedPeer);
+        HeaderRewriter.toUpstream(
+            req, gw.rule.forwardUri(req.uri()), upgrade, peerIp, trustedPeer, scheme);
     Exchange e = new Exchange(key, upstreamRequest, hasBody, m.equals(HttpMethod.HEAD), upgrade,
         http10, expect != null, idempotent && !hasBody && !upgrade, issued);
     e.closeAfter = !keepAlive;

@@ -74,6 +74,12 @@ class TlsServeTest {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(Long.parseLong(r.body())).isPositive();
       assertThat(r.sslSession()).isPresent();
+      HttpResponse<String> echo = client.send(HttpRequest.newBuilder(URI.create(base + "/echo"))
+          .header("X-Session-ID", "alice").timeout(Duration.ofSeconds(30)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(echo.body())
+          .as("the worker is told the client came over https")
+          .containsPattern("(?i)header x-forwarded-proto: https");
       assertThat(herd.terminate(Duration.ofSeconds(20))).isZero();
       assertThat(herd.survivors()).isEmpty();
     }
