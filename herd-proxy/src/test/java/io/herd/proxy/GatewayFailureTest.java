@@ -1,5 +1,8 @@
 package io.herd.proxy;
 
+import io.herd.core.testing.ObjectWorkerFactory;
+import java.util.OptionalLong;
+
 import static io.herd.proxy.GatewayFixture.options;
 import static io.herd.proxy.GatewayFixture.poolConfig;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -69,7 +72,7 @@ class GatewayFailureTest {
     }
     URI address = URI.create("http://127.0.0.1:" + port);
     try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"), options(),
-        new FakeWorkerFactory(address))) {
+        new ObjectWorkerFactory(address, OptionalLong.empty()))) {
       HttpResponse<String> r = fx.get("/pid", "refused");
       assertThat(r.statusCode()).isEqualTo(502);
       assertThat(r.body()).contains("refused");
@@ -88,7 +91,7 @@ class GatewayFailureTest {
           }
         });
         GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"), options(),
-            new FakeWorkerFactory(server.uri()))) {
+            new ObjectWorkerFactory(server.uri(), OptionalLong.empty()))) {
       HttpResponse<String> r = fx.get("/pid", "reset");
       assertThat(r.statusCode()).isEqualTo(502);
       assertThat(r.body()).contains("closed the connection before responding");
@@ -99,7 +102,7 @@ class GatewayFailureTest {
   void workerThatNeverRespondsGives504AfterTheResponseTimeout() throws Exception {
     try (FakeServer server = new FakeServer(GatewayFailureTest::readRequestHead);
         GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
-            options().responseTimeout(Duration.ofMillis(500)), new FakeWorkerFactory(server.uri()))) {
+            options().responseTimeout(Duration.ofMillis(500)), new ObjectWorkerFactory(server.uri(), OptionalLong.empty()))) {
       long start = System.nanoTime();
       HttpResponse<String> r = fx.get("/pid", "silent");
       assertThat(r.statusCode()).isEqualTo(504);
@@ -125,7 +128,7 @@ class GatewayFailureTest {
         }
         URI address = URI.create("http://127.0.0.1:" + full.getLocalPort());
         try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
-            options().connectTimeout(Duration.ofMillis(300)), new FakeWorkerFactory(address))) {
+            options().connectTimeout(Duration.ofMillis(300)), new ObjectWorkerFactory(address, OptionalLong.empty()))) {
           long start = System.nanoTime();
           HttpResponse<String> r = fx.get("/pid", "unreachable");
           assertThat(r.statusCode()).as(r.body()).isEqualTo(504);

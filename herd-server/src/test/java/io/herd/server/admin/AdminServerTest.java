@@ -9,7 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.core.PoolConfig;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
-import io.herd.server.FakeWorkerFactory;
+import io.herd.core.testing.ObjectWorkerFactory;
+import java.net.URI;
+import java.util.OptionalLong;
 import io.herd.server.config.AdminConfig;
 import io.herd.server.config.HostPort;
 import java.net.http.HttpResponse;
@@ -34,7 +36,7 @@ class AdminServerTest {
   @BeforeEach
   void start() {
     pool = SessionPool.create(PoolConfig.builder().min(0).max(3).warm(0).build(),
-        new FakeWorkerFactory());
+        new ObjectWorkerFactory(URI.create("http://127.0.0.1:1"), OptionalLong.of(4242)));
   }
 
   @AfterEach

@@ -7,7 +7,9 @@ import io.herd.core.PoolConfig;
 import io.herd.core.QueueFullException;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
-import io.herd.server.FakeWorkerFactory;
+import io.herd.core.testing.ObjectWorkerFactory;
+import java.net.URI;
+import java.util.OptionalLong;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -19,7 +21,7 @@ class TimedSessionPoolTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final SessionPool pool = new TimedSessionPool(SessionPool.create(
       PoolConfig.builder().min(0).max(1).warm(0).maxQueue(0).build(),
-      new TimedWorkerFactory(new FakeWorkerFactory(), registry)), registry);
+      new TimedWorkerFactory(new ObjectWorkerFactory(URI.create("http://127.0.0.1:1"), OptionalLong.of(4242)), registry)), registry);
 
   @AfterEach
   void close() {
