@@ -273,33 +273,34 @@ public final class PoolConfig {
      * @throws InvalidConfigException listing every invalid field
      */
     public PoolConfig build() {
-      List<String> problems = new ArrayList<>();
+      List<FieldProblem> problems = new ArrayList<>();
       if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9._-]{1,64}")) {
-        problems.add("pool.name is invalid: " + name
-            + " (expected: 1-64 characters of letters, digits, '.', '_' or '-')");
+        problems.add(FieldProblem.of("pool.name", name, "is invalid",
+            "1-64 characters of letters, digits, '.', '_' or '-'"));
       }
       if (max < 1) {
-        problems.add("pool.max is too small: " + max + " (expected: >= 1)");
+        problems.add(FieldProblem.of("pool.max", max, "is too small", ">= 1"));
       }
       if (min < 0) {
-        problems.add("pool.min is negative: " + min + " (expected: >= 0)");
+        problems.add(FieldProblem.of("pool.min", min, "is negative", ">= 0"));
       } else if (max >= 1 && min > max) {
-        problems.add("pool.min exceeds pool.max: " + min + " (expected: <= " + max + ")");
+        problems.add(FieldProblem.of("pool.min", min, "exceeds pool.max", "<= " + max));
       }
       if (warm < 0) {
-        problems.add("pool.warm is negative: " + warm + " (expected: >= 0)");
+        problems.add(FieldProblem.of("pool.warm", warm, "is negative", ">= 0"));
       } else if (max >= 1 && warm > max) {
-        problems.add("pool.warm exceeds pool.max: " + warm + " (expected: <= " + max + ")");
+        problems.add(FieldProblem.of("pool.warm", warm, "exceeds pool.max", "<= " + max));
       }
       if (maxQueue < 0) {
-        problems.add("pool.maxQueue is negative: " + maxQueue + " (expected: >= 0)");
+        problems.add(FieldProblem.of("pool.maxQueue", maxQueue, "is negative", ">= 0"));
       }
       if (maxSessionsPerWorker < 0) {
-        problems.add("pool.maxSessionsPerWorker is negative: " + maxSessionsPerWorker
-            + " (expected: >= 0, 0 = unlimited)");
+        problems.add(FieldProblem.of("pool.maxSessionsPerWorker", maxSessionsPerWorker,
+            "is negative", ">= 0, 0 = unlimited"));
       }
       if (healthFailures < 1) {
-        problems.add("pool.healthFailures is too small: " + healthFailures + " (expected: >= 1)");
+        problems.add(FieldProblem.of("pool.healthFailures", healthFailures, "is too small",
+            ">= 1"));
       }
       requirePositive(problems, "pool.acquireTimeout", acquireTimeout);
       requirePositive(problems, "pool.ttl", ttl);
@@ -311,8 +312,8 @@ public final class PoolConfig {
       requirePositive(problems, "pool.spawnBackoffInitial", spawnBackoffInitial);
       requirePositive(problems, "pool.spawnBackoffMax", spawnBackoffMax);
       if (problems.isEmpty() && spawnBackoffMax.compareTo(spawnBackoffInitial) < 0) {
-        problems.add("pool.spawnBackoffMax is below pool.spawnBackoffInitial: " + spawnBackoffMax
-            + " (expected: >= " + spawnBackoffInitial + ")");
+        problems.add(FieldProblem.of("pool.spawnBackoffMax", spawnBackoffMax,
+            "is below pool.spawnBackoffInitial", ">= " + spawnBackoffInitial));
       }
       if (!problems.isEmpty()) {
         throw new InvalidConfigException(problems);
@@ -320,11 +321,11 @@ public final class PoolConfig {
       return new PoolConfig(this);
     }
 
-    private static void requirePositive(List<String> problems, String key, Duration value) {
+    private static void requirePositive(List<FieldProblem> problems, String key, Duration value) {
       if (value == null) {
-        problems.add(key + " is missing: null (expected: a positive duration)");
+        problems.add(FieldProblem.of(key, null, "is missing", "a positive duration"));
       } else if (value.isNegative() || value.isZero()) {
-        problems.add(key + " is not positive: " + value + " (expected: > 0)");
+        problems.add(FieldProblem.of(key, value, "is not positive", "> 0"));
       }
     }
   }

@@ -2,6 +2,7 @@ package io.herd.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -45,6 +46,17 @@ class PoolConfigTest {
   void minAboveMaxIsNamed() {
     assertThatThrownBy(() -> PoolConfig.builder().min(5).max(2).build())
         .hasMessage("pool.min exceeds pool.max: 5 (expected: <= 2)");
+  }
+
+  @Test
+  void problemsAreDataAFrontEndCanMapWithoutParsingMessages() {
+    InvalidConfigException e =
+        catchThrowableOfType(
+            InvalidConfigException.class, () -> PoolConfig.builder().max(0).warm(7).build());
+    assertThat(e.fieldProblems())
+        .containsExactly(new FieldProblem("pool.max", "0", "is too small", ">= 1"));
+    assertThat(e.fieldProblems().get(0).withField("max").message())
+        .isEqualTo("max is too small: 0 (expected: >= 1)");
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.herd.proxy;
 
+import io.herd.core.FieldProblem;
+import io.herd.core.InvalidConfigException;
 import io.herd.proxy.internal.TrustedProxies;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -274,10 +276,10 @@ public final class GatewayOptions {
     /**
      * Validates and builds.
      *
-     * @throws IllegalArgumentException listing every invalid field, one per line
+     * @throws InvalidConfigException listing every invalid field
      */
     public GatewayOptions build() {
-      List<String> problems = new ArrayList<>();
+      List<FieldProblem> problems = new ArrayList<>();
       positive(problems, "proxy.timeouts.header", headerTimeout);
       positive(problems, "proxy.timeouts.idle", idleTimeout);
       positive(problems, "proxy.timeouts.connect", connectTimeout);
@@ -292,41 +294,50 @@ public final class GatewayOptions {
       atLeast(problems, "proxy.ioThreads", ioThreads, 0);
       atLeast(problems, "proxy.maxIdleUpstreamPerWorker", maxIdleUpstreamPerWorker, 0);
       if (signingSecret != null && signingSecret.length < 16) {
-        problems.add("session.secret is too short: " + signingSecret.length
-            + " bytes (expected: >= 16 bytes)");
+        problems.add(FieldProblem.of("session.secret", signingSecret.length + " bytes",
+            "is too short", ">= 16 bytes"));
       }
       if (issueKeys && signingSecret == null) {
-        problems.add("session.issueKeys needs a secret: true (expected: session.secret set)");
+        problems.add(FieldProblem.of("session.issueKeys", true, "needs a secret",
+            "session.secret set"));
       }
       TrustedProxies parsed = TrustedProxies.none();
       if (trustedProxies == null) {
-        problems.add("proxy.trustedProxies is missing: null (expected: a list, maybe empty)");
+        problems.add(FieldProblem.of("proxy.trustedProxies", null, "is missing",
+            "a list, maybe empty"));
         trustedProxies = List.of();
       } else {
-        try {
+        boolean valid = true;
+        for (String spec : trustedProxies) {
+          try {
+            TrustedProxies.parse(java.util.Collections.singletonList(spec));
+          } catch (IllegalArgumentException e) {
+            valid = false;
+            problems.add(FieldProblem.of("proxy.trustedProxies", spec, "has a bad entry",
+                "an IP address or CIDR block such as 10.0.0.0/8"));
+          }
+        }
+        if (valid) {
           parsed = TrustedProxies.parse(trustedProxies);
-        } catch (IllegalArgumentException e) {
-          problems.add(e.getMessage());
         }
       }
       if (!problems.isEmpty()) {
-        throw new IllegalArgumentException(
-            "invalid gateway options:\n  " + String.join("\n  ", problems));
+        throw new InvalidConfigException(problems);
       }
       return new GatewayOptions(this, parsed);
     }
 
-    private static void positive(List<String> problems, String key, Duration value) {
+    private static void positive(List<FieldProblem> problems, String key, Duration value) {
       if (value == null) {
-        problems.add(key + " is missing: null (expected: a positive duration)");
+        problems.add(FieldProblem.of(key, null, "is missing", "a positive duration"));
       } else if (value.isNegative() || value.isZero()) {
-        problems.add(key + " is not positive: " + value + " (expected: > 0)");
+        problems.add(FieldProblem.of(key, value, "is not positive", "> 0"));
       }
     }
 
-    private static void atLeast(List<String> problems, String key, int value, int min) {
+    private static void atLeast(List<FieldProblem> problems, String key, int value, int min) {
       if (value < min) {
-        problems.add(key + " is too small: " + value + " (expected: >= " + min + ")");
+        problems.add(FieldProblem.of(key, value, "is too small", ">= " + min));
       }
     }
   }

@@ -1,5 +1,6 @@
 package io.herd.core.process;
 
+import io.herd.core.FieldProblem;
 import io.herd.core.InvalidConfigException;
 import io.herd.core.sandbox.SandboxConfig;
 import java.nio.file.Files;
@@ -212,25 +213,25 @@ public final class ProcessWorkerConfig {
      * @throws InvalidConfigException listing every invalid field
      */
     public ProcessWorkerConfig build() {
-      List<String> problems = new ArrayList<>();
+      List<FieldProblem> problems = new ArrayList<>();
       checkCommand(problems);
       checkEnv(problems);
       if (workdir != null && !Files.exists(workdir)) {
-        problems.add("worker.workdir does not exist: " + workdir
-            + " (expected: an existing directory)");
+        problems.add(FieldProblem.of("worker.workdir", workdir, "does not exist",
+            "an existing directory"));
       } else if (workdir != null && !Files.isDirectory(workdir)) {
-        problems.add("worker.workdir is not a directory: " + workdir
-            + " (expected: an existing directory)");
+        problems.add(FieldProblem.of("worker.workdir", workdir, "is not a directory",
+            "an existing directory"));
       }
       if (healthPath == null || !healthPath.startsWith("/") || !isPrintableAscii(healthPath)) {
-        problems.add("worker.health.path is invalid: " + healthPath
-            + " (expected: a path starting with '/', printable ASCII without spaces)");
+        problems.add(FieldProblem.of("worker.health.path", healthPath, "is invalid",
+            "a path starting with '/', printable ASCII without spaces"));
       }
       requirePositive(problems, "worker.startTimeout", startTimeout);
       requirePositive(problems, "worker.stopTimeout", stopTimeout);
       if (sandbox == null) {
-        problems.add("sandbox is missing: null (expected: a SandboxConfig, SandboxConfig.none()"
-            + " for none)");
+        problems.add(FieldProblem.of("sandbox", null, "is missing",
+            "a SandboxConfig, SandboxConfig.none() for none"));
       }
       if (!problems.isEmpty()) {
         throw new InvalidConfigException(problems);
@@ -238,46 +239,48 @@ public final class ProcessWorkerConfig {
       return new ProcessWorkerConfig(this);
     }
 
-    private void checkCommand(List<String> problems) {
+    private void checkCommand(List<FieldProblem> problems) {
       if (command == null || command.isEmpty()) {
-        problems.add("worker.command is empty: " + (command == null ? "null" : command)
-            + " (expected: a program and its arguments)");
+        problems.add(FieldProblem.of("worker.command", command, "is empty",
+            "a program and its arguments"));
         return;
       }
       for (int i = 0; i < command.size(); i++) {
         String arg = command.get(i);
         if (arg == null) {
-          problems.add("worker.command[" + i + "] is null: " + command + " (expected: a string)");
+          problems.add(FieldProblem.of("worker.command[" + i + "]", command, "is null",
+              "a string"));
         } else if (arg.indexOf('\0') >= 0) {
-          problems.add("worker.command[" + i + "] contains NUL: " + arg.replace('\0', '?')
-              + " (expected: no NUL characters)");
+          problems.add(FieldProblem.of("worker.command[" + i + "]", arg.replace('\0', '?'),
+              "contains NUL", "no NUL characters"));
         }
       }
       String program = command.get(0);
       if (program != null && program.isBlank()) {
-        problems.add("worker.command[0] is blank: '" + program
-            + "' (expected: a program name or path)");
+        problems.add(FieldProblem.of("worker.command[0]", "'" + program + "'", "is blank",
+            "a program name or path"));
       }
     }
 
-    private void checkEnv(List<String> problems) {
+    private void checkEnv(List<FieldProblem> problems) {
       if (env == null) {
-        problems.add("worker.env is missing: null (expected: a map, possibly empty)");
+        problems.add(FieldProblem.of("worker.env", null, "is missing", "a map, possibly empty"));
         return;
       }
       env.forEach((name, value) -> {
         if (name == null || name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
-          problems.add("worker.env has an invalid name: '" + name
-              + "' (expected: a non-empty name without '=' or NUL)");
+          problems.add(FieldProblem.of("worker.env", "'" + name + "'", "has an invalid name",
+              "a non-empty name without '=' or NUL"));
         } else if (value == null) {
-          problems.add("worker.env." + name + " is null: null (expected: a string, \"\" if empty)");
+          problems.add(FieldProblem.of("worker.env." + name, null, "is null",
+              "a string, \"\" if empty"));
         } else if (value.indexOf('\0') >= 0) {
-          problems.add("worker.env." + name + " contains NUL: " + value.replace('\0', '?')
-              + " (expected: no NUL characters)");
+          problems.add(FieldProblem.of("worker.env." + name, value.replace('\0', '?'),
+              "contains NUL", "no NUL characters"));
         } else if (name.equals(PORT_ENV) && !isPortPlaceholder(value)) {
-          problems.add("worker.env.PORT conflicts with the worker's port: " + value
-              + " (expected: unset or " + PORT_PLACEHOLDER + "; Herd sets PORT to the port it"
-              + " picks)");
+          problems.add(FieldProblem.of("worker.env.PORT", value,
+              "conflicts with the worker's port", "unset or " + PORT_PLACEHOLDER
+                  + "; Herd sets PORT to the port it picks"));
         }
       });
     }
@@ -290,11 +293,11 @@ public final class ProcessWorkerConfig {
       return text.chars().allMatch(c -> c > ' ' && c < 127);
     }
 
-    private static void requirePositive(List<String> problems, String key, Duration value) {
+    private static void requirePositive(List<FieldProblem> problems, String key, Duration value) {
       if (value == null) {
-        problems.add(key + " is missing: null (expected: a positive duration)");
+        problems.add(FieldProblem.of(key, null, "is missing", "a positive duration"));
       } else if (value.isNegative() || value.isZero()) {
-        problems.add(key + " is not positive: " + value + " (expected: > 0)");
+        problems.add(FieldProblem.of(key, value, "is not positive", "> 0"));
       }
     }
   }

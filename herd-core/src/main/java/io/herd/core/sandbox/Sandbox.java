@@ -1,5 +1,6 @@
 package io.herd.core.sandbox;
 
+import io.herd.core.FieldProblem;
 import io.herd.core.InvalidConfigException;
 import io.herd.core.sandbox.CgroupLayout.Controller;
 import io.herd.core.sandbox.CgroupLayout.Hierarchy;
@@ -108,10 +109,10 @@ public final class Sandbox {
   static Sandbox create(SandboxConfig config, HostSupport host, CgroupLayout layout) {
     Sandbox sandbox = new Sandbox(config, host, layout);
     if (config.required() && !sandbox.report.unavailable().isEmpty()) {
-      List<String> problems = new ArrayList<>();
+      List<FieldProblem> problems = new ArrayList<>();
       for (Protection p : sandbox.report.unavailable()) {
-        problems.add(p.key() + " cannot be applied on this host: " + p.detail()
-            + " (expected: a host that supports it, or sandbox.required: false)");
+        problems.add(new FieldProblem(p.key(), p.detail(), "cannot be applied on this host",
+            "a host that supports it, or sandbox.required: false"));
       }
       throw new InvalidConfigException(problems);
     }

@@ -1,5 +1,6 @@
 package io.herd.core.sandbox;
 
+import io.herd.core.FieldProblem;
 import io.herd.core.InvalidConfigException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -324,46 +325,48 @@ public final class SandboxConfig {
      * @throws InvalidConfigException listing every invalid field
      */
     public SandboxConfig build() {
-      List<String> problems = new ArrayList<>();
+      List<FieldProblem> problems = new ArrayList<>();
       if (memoryText != null) {
         try {
           memoryBytes = parseSize(memoryText);
         } catch (NumberFormatException e) {
-          problems.add("sandbox.memory is not a size: " + memoryText
-              + " (expected: bytes or a number with a k, m, g suffix, e.g. 512m; 0 for no limit)");
+          problems.add(FieldProblem.of("sandbox.memory", memoryText, "is not a size",
+              "bytes or a number with a k, m, g suffix, e.g. 512m; 0 for no limit"));
           memoryBytes = 0;
         }
       }
       if (memoryBytes < 0 || (memoryBytes > 0 && memoryBytes < MIN_MEMORY_BYTES)) {
-        problems.add("sandbox.memory is too small: " + memoryBytes
-            + " (expected: >= 4m, or 0 for no limit)");
+        problems.add(FieldProblem.of("sandbox.memory", memoryBytes, "is too small",
+            ">= 4m, or 0 for no limit"));
       }
       if (Double.isNaN(cpus) || cpus < 0 || (cpus > 0 && cpus < 0.01) || cpus > 4096) {
-        problems.add("sandbox.cpus is out of range: " + cpus
-            + " (expected: 0.01 to 4096 cores, or 0 for no quota)");
+        problems.add(FieldProblem.of("sandbox.cpus", cpus, "is out of range",
+            "0.01 to 4096 cores, or 0 for no quota"));
       }
       if (pids < 0) {
-        problems.add("sandbox.pids is negative: " + pids + " (expected: >= 1, or 0 for no limit)");
+        problems.add(FieldProblem.of("sandbox.pids", pids, "is negative",
+            ">= 1, or 0 for no limit"));
       }
       if (uid == null) {
-        problems.add("sandbox.uid is missing: null (expected: shared or isolated)");
+        problems.add(FieldProblem.of("sandbox.uid", null, "is missing", "shared or isolated"));
       }
       if (uidFirst < 1000 || uidLast < uidFirst || uidLast > 0x7fff_fffe) {
-        problems.add("sandbox.uidRange is invalid: " + uidFirst + "-" + uidLast
-            + " (expected: first-last with 1000 <= first <= last <= 2147483646)");
+        problems.add(FieldProblem.of("sandbox.uidRange", uidFirst + "-" + uidLast, "is invalid",
+            "first-last with 1000 <= first <= last <= 2147483646"));
       }
       if (network == null) {
-        problems.add("sandbox.network is missing: null (expected: loopback or isolated)");
+        problems.add(FieldProblem.of("sandbox.network", null, "is missing",
+            "loopback or isolated"));
       }
       Ipv4Range range = parseRange(problems);
       if (cgroupParent != null && (!cgroupParent.startsWith("/") || cgroupParent.contains("..")
           || cgroupParent.indexOf('\0') >= 0)) {
-        problems.add("sandbox.cgroupParent is invalid: " + cgroupParent
-            + " (expected: an absolute cgroup path such as /herd, without '..')");
+        problems.add(FieldProblem.of("sandbox.cgroupParent", cgroupParent, "is invalid",
+            "an absolute cgroup path such as /herd, without '..'"));
       }
       if (workdirRoot == null || !workdirRoot.isAbsolute()) {
-        problems.add("sandbox.workdirRoot is not absolute: " + workdirRoot
-            + " (expected: an absolute directory path)");
+        problems.add(FieldProblem.of("sandbox.workdirRoot", workdirRoot, "is not absolute",
+            "an absolute directory path"));
       }
       if (!problems.isEmpty()) {
         throw new InvalidConfigException(problems);
@@ -371,19 +374,19 @@ public final class SandboxConfig {
       return new SandboxConfig(this, range);
     }
 
-    private Ipv4Range parseRange(List<String> problems) {
+    private Ipv4Range parseRange(List<FieldProblem> problems) {
+      FieldProblem notCidr = FieldProblem.of("sandbox.networkRange", networkRange,
+          "is not an IPv4 CIDR", "a private range such as 10.213.0.0/16");
       Matcher m = networkRange == null ? null : CIDR.matcher(networkRange.trim());
       if (m == null || !m.matches()) {
-        problems.add("sandbox.networkRange is not an IPv4 CIDR: " + networkRange
-            + " (expected: a private range such as 10.213.0.0/16)");
+        problems.add(notCidr);
         return null;
       }
       int address = 0;
       for (int i = 1; i <= 4; i++) {
         int octet = Integer.parseInt(m.group(i));
         if (octet > 255) {
-          problems.add("sandbox.networkRange is not an IPv4 CIDR: " + networkRange
-              + " (expected: a private range such as 10.213.0.0/16)");
+          problems.add(notCidr);
           return null;
         }
         address = (address << 8) | octet;
@@ -391,9 +394,9 @@ public final class SandboxConfig {
       int prefix = Integer.parseInt(m.group(5));
       Ipv4Range range = prefix > 30 ? null : new Ipv4Range(address, prefix);
       if (range == null || !range.isPrivate()) {
-        problems.add("sandbox.networkRange is not a private range of at least 4 addresses: "
-            + networkRange + " (expected: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16,"
-            + " prefix <= 30)");
+        problems.add(FieldProblem.of("sandbox.networkRange", networkRange,
+            "is not a private range of at least 4 addresses",
+            "inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, prefix <= 30"));
         return null;
       }
       return range;

@@ -1,5 +1,7 @@
 package io.herd.server.config;
 
+import io.herd.core.FieldProblem;
+import io.herd.core.InvalidConfigException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -48,18 +50,21 @@ final class ConfigProblems {
   }
 
   /**
-   * A message of the library's validation, shaped {@code <key> <problem>...}: its key is renamed
-   * through {@code renames} (library name to YAML name) and located in the file.
+   * A problem found by the library's validation: its field is renamed through {@code renames}
+   * (library name to YAML name) and located in the file. Skipped when the binder already
+   * reported an error for that key (the library then saw a default, and its complaint is noise).
    */
-  void library(String message, Map<String, String> renames) {
-    String text = message.strip();
-    int space = text.indexOf(' ');
-    String key = space < 0 ? text : text.substring(0, space);
-    String renamed = renames.getOrDefault(key, key);
+  void library(FieldProblem problem, Map<String, String> renames) {
+    String renamed = renames.getOrDefault(problem.field(), problem.field());
     if (keysWithErrors.contains(renamed)) {
       return;
     }
-    error(renamed, lineOf(renamed), renamed + (space < 0 ? "" : text.substring(space)));
+    error(renamed, lineOf(renamed), problem.withField(renamed).message());
+  }
+
+  /** Every problem of {@code e}, as {@link #library(FieldProblem, Map)} reports one. */
+  void library(InvalidConfigException e, Map<String, String> renames) {
+    e.fieldProblems().forEach(p -> library(p, renames));
   }
 
   boolean hasErrors() {

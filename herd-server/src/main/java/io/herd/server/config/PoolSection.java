@@ -36,8 +36,7 @@ final class PoolSection {
     try {
       return b.build();
     } catch (InvalidConfigException e) {
-      e.problems().forEach(p -> r.problems().library(p, Map.of(
-          "pool.healthFailures", "worker.health.failures")));
+      r.problems().library(e, Map.of("pool.healthFailures", "worker.health.failures"));
       return null;
     }
   }

@@ -1,5 +1,6 @@
 package io.herd.server.config;
 
+import io.herd.core.InvalidConfigException;
 import io.herd.proxy.GatewayOptions;
 import io.herd.proxy.SessionKeyRule;
 import java.time.Duration;
@@ -34,7 +35,7 @@ final class ProxySection {
       SessionKeyRule.parse(spec);
       return spec;
     } catch (IllegalArgumentException e) {
-      session.problems().library(e.getMessage(), RENAMES);
+      session.problems().errorAt("session.key", e.getMessage());
       return null;
     }
   }
@@ -63,15 +64,8 @@ final class ProxySection {
     proxy.finish();
     try {
       return b.build();
-    } catch (IllegalArgumentException e) {
-      for (String line : e.getMessage().split("\n")) {
-        if (line.startsWith("  ")) {
-          proxy.problems().library(line, RENAMES);
-        }
-      }
-      if (!e.getMessage().contains("\n")) {
-        proxy.problems().library(e.getMessage(), RENAMES);
-      }
+    } catch (InvalidConfigException e) {
+      proxy.problems().library(e, RENAMES);
       return null;
     }
   }

@@ -74,7 +74,7 @@ final class SandboxSection {
     try {
       sandbox = b.build();
     } catch (InvalidConfigException e) {
-      e.problems().forEach(p -> r.problems().library(p, Map.of()));
+      r.problems().library(e, Map.of());
       return null;
     }
     if (command != null) {

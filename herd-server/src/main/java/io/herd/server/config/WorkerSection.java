@@ -59,7 +59,7 @@ record WorkerSection(
           .build();
       warnIfMissing(r, command.get(0), workdir);
     } catch (InvalidConfigException e) {
-      e.problems().forEach(p -> r.problems().library(p, Map.of()));
+      r.problems().library(e, Map.of());
     }
     return new WorkerSection(process, interval, timeout, failures);
   }
