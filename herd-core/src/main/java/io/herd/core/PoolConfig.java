@@ -115,7 +115,11 @@ public final class PoolConfig {
     return Optional.ofNullable(maxLifetime);
   }
 
-  /** Whether a worker freed by a session serves the next one (after a health check). */
+  /**
+   * Whether a worker freed by a session serves the next one (after a health check). Off by
+   * default: every session starts on a process that has served nobody. Turn it on only for
+   * workers that reset themselves completely between sessions.
+   */
   public boolean reuse() {
     return reuse;
   }
@@ -175,7 +179,7 @@ public final class PoolConfig {
     private Duration acquireTimeout = Duration.ofSeconds(30);
     private Duration ttl = Duration.ofMinutes(5);
     private Duration maxLifetime;
-    private boolean reuse = true;
+    private boolean reuse = false;
     private int maxSessionsPerWorker = 0;
     private boolean evictIdleOnPressure = false;
     private Duration healthInterval = Duration.ofSeconds(5);

@@ -64,7 +64,7 @@ class SessionKeyRuleTest {
     assertThatThrownBy(() -> GatewayOptions.builder().headerTimeout(java.time.Duration.ZERO)
             .sessionConcurrency(-1).signingSecret("short").issueKeys(true)
             .trustedProxies(java.util.List.of("not-an-ip")).build())
-        .isInstanceOf(IllegalArgumentException.class)
+        .isInstanceOf(io.herd.core.InvalidConfigException.class)
         .hasMessageContaining("proxy.timeouts.header is not positive: PT0S (expected: > 0)")
         .hasMessageContaining("session.concurrency is too small: -1 (expected: >= 0)")
         .hasMessageContaining("session.secret is too short")
