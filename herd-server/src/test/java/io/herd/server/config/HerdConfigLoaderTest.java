@@ -166,4 +166,19 @@ class HerdConfigLoaderTest {
     assertThat(c.source()).isEqualTo(file.toString());
     assertThat(List.of(c.warnings().size())).containsExactly(0);
   }
+
+  @Test
+  void adminHostsAndOriginsAreBoundInBrowserForm() {
+    HerdConfig c = new HerdConfigLoader(Map.of()).parse("herd.yaml", """
+        admin:
+          hosts: [herd.internal, "FD00::5", 10.0.0.5]
+          origins: ["https://Ops.Example:443", "http://127.0.0.1:3000"]
+        worker: { command: [sh] }
+        """, dir, HerdConfigLoader.Overrides.NONE);
+
+    assertThat(c.admin().hosts()).containsExactly("herd.internal", "fd00::5", "10.0.0.5");
+    assertThat(c.admin().origins()).extracting(WebOrigin::toString)
+        .containsExactly("https://ops.example", "http://127.0.0.1:3000");
+    assertThat(c.admin().origins().get(0)).isEqualTo(WebOrigin.parse("https://ops.example"));
+  }
 }
