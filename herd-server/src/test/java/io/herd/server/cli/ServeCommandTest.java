@@ -16,7 +16,9 @@ import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.InetAddress;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -183,12 +185,20 @@ class ServeCommandTest {
   void adminTokenFromTheEnvironmentIsRequiredByStatusAndTheApi() throws Exception {
     String token = "t0ken-from-the-environment";
     Path config = TestConfigs.write(dir, "header:X-Session-ID", "");
-    java.nio.file.Files.writeString(config, java.nio.file.Files.readString(config).replace(
-        "admin: { listen: 127.0.0.1:0 }", "admin: { listen: 127.0.0.1:0, token: ${HERD_TOKEN} }"));
+    Files.writeString(config, Files.readString(config)
+        .replace("admin: { listen: 127.0.0.1:0 }",
+            "admin: { listen: 127.0.0.1:0, token: ${HERD_TOKEN} }")
+        .replace("session: { key: ", "session: { secret: literal-secret-0123456789, key: "));
+    Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
     try (HerdProcess herd = HerdProcess.start(Map.of("HERD_TOKEN", token), "serve", "--config",
         config.toString())) {
       herd.awaitServing(START);
       String admin = herd.adminUri(START);
+      assertThat(herd.stderr()).as("serve warns about the literal secret, not the reference")
+          .anyMatch(l -> l.contains("warning: session.secret is a literal secret in a file other"
+              + " users can read: " + config + " (rw-r--r--) (expected: chmod 600 " + config))
+          .noneMatch(l -> l.contains("admin.token is a literal secret"))
+          .noneMatch(l -> l.contains("literal-secret-0123456789"));
 
       assertThat(get(admin + "/status").statusCode()).isEqualTo(401);
       assertThat(get(admin + "/health").statusCode()).isEqualTo(200);
@@ -224,7 +234,7 @@ class ServeCommandTest {
   @Test
   void invalidConfigExitsTwoAndListsEveryProblem() throws Exception {
     Path config = dir.resolve("bad.yaml");
-    java.nio.file.Files.writeString(config, "pool:\n  max: 0\n  ttl: forever\n");
+    Files.writeString(config, "pool:\n  max: 0\n  ttl: forever\n");
     try (HerdProcess herd = HerdProcess.start(Map.of(), "serve", "--config", config.toString())) {
       assertThat(herd.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
       assertThat(herd.stderr()).contains(
