@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.herd.proxy.SessionKeySigner;
 import io.herd.server.HerdProcess;
 import io.herd.server.TestConfigs;
 import io.herd.testkit.Processes;
@@ -16,6 +17,7 @@ import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.InetAddress;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -214,6 +216,42 @@ class ServeCommandTest {
       assertThat(allowed.execute("status", "--admin", admin, "--token", token)).isZero();
       assertThat(out.toString()).contains("pool default:");
       assertThat(herd.terminate(Duration.ofSeconds(20))).isZero();
+    }
+  }
+
+  @Test
+  void signedKeysAreShownByTheirIdInTheApiStatusAndLogs() throws Exception {
+    String secret = "0123456789abcdef-signing";
+    SessionKeySigner signer = new SessionKeySigner(secret.getBytes(StandardCharsets.UTF_8));
+    String key = signer.sign("alice");
+    String signature = key.substring("alice.".length());
+    Path config = TestConfigs.write(dir, "header:X-Session-ID", "");
+    Files.writeString(config, Files.readString(config).replace("session: { key: ",
+        "session: { secret: ${HERD_TEST_SECRET}, key: "));
+    try (HerdProcess herd = HerdProcess.start(Map.of("HERD_TEST_SECRET", secret), "serve",
+        "--config", config.toString())) {
+      String base = herd.awaitServing(START);
+      String admin = herd.adminUri(START);
+      long pid = Long.parseLong(get(base + "/pid", "X-Session-ID", key).body());
+
+      String sessions = get(admin + "/sessions").body();
+      String workers = get(admin + "/workers").body();
+      assertThat(JSON.readTree(sessions).path("sessions").findValuesAsText("key"))
+          .containsExactly("alice");
+      assertThat(JSON.readTree(workers).path("workers").findValuesAsText("session"))
+          .contains("alice");
+      StringWriter table = new StringWriter();
+      CommandLine cli = HerdCommand.commandLine();
+      cli.setOut(new PrintWriter(table));
+      assertThat(cli.execute("status", "--admin", admin)).isZero();
+      assertThat(table.toString()).contains("alice", Long.toString(pid));
+
+      HttpResponse<String> deleted = send("DELETE", admin + "/sessions/alice", null);
+      assertThat(deleted.statusCode()).as("the shown id ends the session").isEqualTo(200);
+      assertThat(herd.terminate(Duration.ofSeconds(60))).as(herd.transcript()).isZero();
+      assertThat(sessions + workers + table + deleted.body() + herd.transcript())
+          .as("no answer, table or log line carries the signed key").doesNotContain(signature)
+          .contains("session alice started on worker");
     }
   }
 
