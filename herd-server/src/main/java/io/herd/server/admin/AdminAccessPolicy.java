@@ -8,11 +8,12 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * Decides whether a request may reach the admin API at all, before its token is looked at: the
@@ -73,7 +74,7 @@ final class AdminAccessPolicy {
   static AdminAccessPolicy of(AdminConfig config) {
     Set<String> names = new HashSet<>(LOOPBACK_NAMES);
     Set<InetAddress> addresses = new HashSet<>();
-    List<String> extra = new java.util.ArrayList<>(config.hosts());
+    List<String> extra = new ArrayList<>(config.hosts());
     String listenHost = config.listen().host();
     if (!listenHost.isEmpty()) {
       extra.add(listenHost);
@@ -93,11 +94,9 @@ final class AdminAccessPolicy {
         names.add(a.host());
       }
     }
-    String expected = "localhost, 127.0.0.1, [::1]"
-        + (config.hosts().isEmpty() && listenHost.isEmpty() ? ""
-            : ", " + extra.stream().map(h -> h.contains(":") ? "[" + h + "]" : h)
-                .distinct().collect(Collectors.joining(", ")))
-        + ", or the address the client connected to";
+    Set<String> shown = new LinkedHashSet<>(List.of("localhost", "127.0.0.1", "[::1]"));
+    extra.forEach(h -> shown.add(h.contains(":") ? "[" + h + "]" : h));
+    String expected = String.join(", ", shown) + " or the address the client connected to";
     return new AdminAccessPolicy(names, addresses, Set.copyOf(config.origins()), expected);
   }
 
