@@ -48,7 +48,7 @@ class ShadedJarIT {
     try (HerdProcess herd = HerdProcess.startJar(JAR, "serve",
         "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")) {
       String base = herd.awaitServing(Duration.ofSeconds(60));
-      herd.awaitLine("gateway listening on .*\\(epoll,", Duration.ofSeconds(5));
+      herd.awaitLine("gateway listening on .*\\(epoll,", Duration.ofSeconds(30));
 
       String body = get(base + "/counter", "X-Session-ID", "alice").body();
       assertThat(body).contains("\"counter\":1");

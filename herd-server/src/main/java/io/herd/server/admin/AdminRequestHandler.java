@@ -20,7 +20,10 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,14 +42,19 @@ import org.slf4j.LoggerFactory;
  *       needs the token, so load balancers can probe it</td></tr>
  *   <tr><td>{@code GET /status}</td><td>pool figures, limits, counters, gateway facts</td></tr>
  *   <tr><td>{@code GET /workers}</td><td>live workers: id, pid, address, state, session</td></tr>
- *   <tr><td>{@code GET /sessions}</td><td>sessions: key, worker, pid, age, idle, leases</td></tr>
- *   <tr><td>{@code DELETE /sessions/{key}}</td><td>ends the session (404 if none)</td></tr>
+ *   <tr><td>{@code GET /sessions}</td><td>sessions: id, worker, pid, age, idle, leases</td></tr>
+ *   <tr><td>{@code DELETE /sessions/{id}}</td><td>ends the session (404 if none)</td></tr>
  *   <tr><td>{@code GET /metrics}</td><td>Prometheus text exposition</td></tr>
  * </table>
  *
- * <p>Every route but {@code /health} requires the bearer token when one is configured. Stateless
- * and {@linkplain ChannelHandler.Sharable sharable}; runs on the admin event loop, where every
- * call it makes is a non-blocking snapshot or {@code pool.end}, which returns at once.
+ * <p>Requests reach this handler only past {@link AdminAccessHandler} (Host, Origin, fetch
+ * metadata). Every route but {@code /health} then requires the bearer token when one is
+ * configured. Sessions are named as {@link SessionIds} decides — never by a full signed key —
+ * and the id in {@code DELETE /sessions/{id}} is percent-decoded exactly once, so {@code a%252Fb}
+ * names the session {@code a%2Fb}, never {@code a/b}.
+ *
+ * <p>Stateless and {@linkplain ChannelHandler.Sharable sharable}; runs on the admin event loop,
+ * where every call it makes is a non-blocking snapshot or {@code pool.end}, which returns at once.
  */
 @ChannelHandler.Sharable
 final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -55,6 +63,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+  private static final String SESSION_PREFIX = "/sessions/";
 
   private final AdminTarget target;
   private final BearerToken token;
@@ -76,6 +85,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     HttpUtil.setKeepAlive(resp, keepAlive);
     resp.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+    resp.headers().set("X-Content-Type-Options", "nosniff");
     if (keepAlive) {
       ctx.writeAndFlush(resp);
     } else {
@@ -90,7 +100,15 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   }
 
   private FullHttpResponse route(FullHttpRequest req) {
-    String path = new QueryStringDecoder(req.uri()).path();
+    String uri = req.uri();
+    if (!uri.startsWith("/")) {
+      return json(HttpResponseStatus.BAD_REQUEST, error("request target is not a path: " + uri
+          + " (expected: origin-form, e.g. /sessions)"));
+    }
+    // The raw path, still percent-encoded: routes are matched on it and a session key in it is
+    // decoded exactly once, below. (QueryStringDecoder.path() decodes, so a key decoded again
+    // from it would turn a%252Fb into a/b: another session.)
+    String path = rawPath(uri);
     HttpMethod method = req.method();
     if (path.equals("/health")) {
       return method.equals(HttpMethod.GET) ? health() : notAllowed("GET");
@@ -116,23 +134,91 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       default:
         break;
     }
-    if (path.startsWith("/sessions/") && path.length() > "/sessions/".length()) {
+    if (path.startsWith(SESSION_PREFIX) && path.length() > SESSION_PREFIX.length()) {
       if (!method.equals(HttpMethod.DELETE)) {
         return notAllowed("DELETE");
       }
-      String key = QueryStringDecoder.decodeComponent(path.substring("/sessions/".length()));
-      boolean ended = target.pool().end(key);
-      if (!ended) {
-        return json(HttpResponseStatus.NOT_FOUND, error("no such session: " + key));
+      String encoded = path.substring(SESSION_PREFIX.length());
+      String name;
+      try {
+        name = percentDecode(encoded);
+      } catch (IllegalArgumentException e) {
+        return json(HttpResponseStatus.BAD_REQUEST, error("session key is not validly"
+            + " percent-encoded: " + encoded + " (expected: %XX escapes of UTF-8 bytes, e.g."
+            + " a%2Fb for a/b)"));
       }
-      log.info("session {} ended through the admin API", key);
-      Map<String, Object> body = new LinkedHashMap<>();
-      body.put("key", key);
-      body.put("ended", true);
-      return json(HttpResponseStatus.OK, body);
+      return end(name);
     }
     return json(HttpResponseStatus.NOT_FOUND, error("no such route: " + path
         + " (expected: /health, /status, /workers, /sessions, /sessions/{key}, /metrics)"));
+  }
+
+  /** Ends the session {@code name} (an id, or a full key) names, whichever form the pool holds. */
+  private FullHttpResponse end(String name) {
+    SessionIds ids = target.ids();
+    for (String key : ids.poolKeysFor(name)) {
+      if (target.pool().end(key)) {
+        String shown = ids.shown(key);
+        log.info("session {} ended through the admin API", shown);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("key", shown);
+        body.put("ended", true);
+        return json(HttpResponseStatus.OK, body);
+      }
+    }
+    return json(HttpResponseStatus.NOT_FOUND, error("no such session: " + ids.shown(name)));
+  }
+
+  /** The path of an origin-form target, without query or fragment, not decoded. */
+  private static String rawPath(String uri) {
+    int end = uri.length();
+    int q = uri.indexOf('?');
+    if (q >= 0) {
+      end = q;
+    }
+    int h = uri.indexOf('#');
+    if (h >= 0 && h < end) {
+      end = h;
+    }
+    return uri.substring(0, end);
+  }
+
+  /**
+   * Decodes the {@code %XX} escapes of a path segment once, as RFC 3986 defines them: a {@code +}
+   * stays a {@code +} (only form-encoded queries mean a space by it), and the bytes must be UTF-8.
+   *
+   * @throws IllegalArgumentException on a truncated or non-hex escape, or bytes that are not UTF-8
+   */
+  static String percentDecode(String s) {
+    if (s.indexOf('%') < 0) {
+      return s;
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c != '%') {
+        out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+        continue;
+      }
+      if (i + 2 >= s.length()) {
+        throw new IllegalArgumentException("truncated escape in " + s);
+      }
+      int hi = Character.digit(s.charAt(i + 1), 16);
+      int lo = Character.digit(s.charAt(i + 2), 16);
+      if (hi < 0 || lo < 0) {
+        throw new IllegalArgumentException("bad escape in " + s);
+      }
+      out.write(hi << 4 | lo);
+      i += 2;
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(out.toByteArray())).toString();
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException("not UTF-8: " + s, e);
+    }
   }
 
   private FullHttpResponse health() {
@@ -181,7 +267,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       m.put("pid", w.pid().isPresent() ? w.pid().getAsLong() : null);
       m.put("address", w.address().toString());
       m.put("state", w.state().name());
-      m.put("session", w.sessionKey().orElse(null));
+      m.put("session", w.sessionKey().map(target.ids()::shown).orElse(null));
       m.put("sessionsServed", w.sessionsServed());
       list.add(m);
     }
@@ -192,7 +278,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     List<Map<String, Object>> list = new ArrayList<>();
     for (SessionInfo s : target.pool().sessions()) {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("key", s.key());
+      m.put("key", target.ids().shown(s.key()));
       m.put("workerId", s.workerId());
       m.put("pid", s.pid().isPresent() ? s.pid().getAsLong() : null);
       m.put("ageMs", s.age().toMillis());

@@ -21,9 +21,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin HTTP server: one NIO event-loop thread ({@code herd-admin}), small aggregated
- * requests, the routes of {@link AdminRequestHandler}. Loopback by default; the config refuses a
- * non-loopback address without a token, and with a token every route but {@code /health} needs
- * it.
+ * requests, the gate of {@link AdminAccessHandler} (Host, Origin and fetch-metadata rules against
+ * DNS rebinding and cross-site requests) and then the routes of {@link AdminRequestHandler}.
+ * Loopback by default; the config refuses a non-loopback address without a token, and with a
+ * token every route but {@code /health} needs it.
  *
  * <p>Thread-safe. Lifetime: serving from {@link #start} until {@link #close()}.
  */
@@ -47,6 +48,7 @@ public final class AdminServer implements AutoCloseable {
    * @throws IllegalStateException when the address cannot be bound
    */
   public static AdminServer start(AdminConfig config, AdminTarget target) {
+    AdminAccessHandler access = new AdminAccessHandler(AdminAccessPolicy.of(config));
     AdminRequestHandler handler = new AdminRequestHandler(target, BearerToken.of(config.token()));
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(
         1, new DefaultThreadFactory("herd-admin", true), NioIoHandler.newFactory());
@@ -61,6 +63,7 @@ public final class AdminServer implements AutoCloseable {
                 .addLast("timeout", new ReadTimeoutHandler(IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast("codec", new HttpServerCodec())
                 .addLast("aggregator", new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                .addLast("access", access) // every route, and whatever is added after it
                 .addLast("admin", handler);
           }
         })

@@ -14,17 +14,20 @@ import java.util.function.Supplier;
  * @param scrape the Prometheus text of every meter
  * @param gateway facts about the gateway for {@code /status} (listen address, connections)
  * @param draining whether the server is shutting down ({@code /health} then answers 503)
+ * @param ids how sessions are named in answers: never by a full signed key
  */
 public record AdminTarget(
     SessionPool pool,
     Supplier<String> scrape,
     Supplier<Map<String, Object>> gateway,
-    BooleanSupplier draining) {
+    BooleanSupplier draining,
+    SessionIds ids) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
     Objects.requireNonNull(scrape, "scrape");
     Objects.requireNonNull(gateway, "gateway");
     Objects.requireNonNull(draining, "draining");
+    Objects.requireNonNull(ids, "ids");
   }
 }

@@ -12,10 +12,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Loads {@code herd.yaml}: parses it with line numbers, resolves {@code ${VAR}} references,
@@ -48,6 +50,7 @@ public final class HerdConfigLoader {
 
   /**
    * Loads {@code file}; relative paths in it (workdir, TLS files) resolve against its directory.
+   * A secret written literally into a file that its group or others can read is a warning.
    *
    * @throws InvalidConfigFileException listing every problem
    */
@@ -65,7 +68,16 @@ public final class HerdConfigLoader {
       throw single(name, "the file cannot be read: " + e + " (expected: a readable file)");
     }
     Path dir = file.toAbsolutePath().getParent();
-    return parse(name, text, dir, overrides);
+    return parse(name, text, dir, overrides, permissions(file));
+  }
+
+  /** The file's POSIX permissions; none (no warning) where the file system has none. */
+  private static Set<PosixFilePermission> permissions(Path file) {
+    try {
+      return Files.getPosixFilePermissions(file);
+    } catch (UnsupportedOperationException | IOException e) {
+      return Set.of();
+    }
   }
 
   /**
@@ -75,12 +87,22 @@ public final class HerdConfigLoader {
    * @throws InvalidConfigFileException listing every problem
    */
   public HerdConfig parse(String name, String text, Path baseDir, Overrides overrides) {
+    return parse(name, text, baseDir, overrides, Set.of());
+  }
+
+  /**
+   * Loads YAML {@code text} that was read from a file with {@code permissions}, which decide
+   * whether literal secrets in it are warned about.
+   */
+  private HerdConfig parse(String name, String text, Path baseDir, Overrides overrides,
+      Set<PosixFilePermission> permissions) {
     EnvReferences.Extracted extracted = EnvReferences.extract(text, environment);
     YamlTreeReader.Result tree = YamlTreeReader.read(name, extracted.text());
     if (!tree.problems().isEmpty()) {
       throw new InvalidConfigFileException(tree.problems()); // binding a broken tree only adds noise
     }
     ConfigProblems problems = new ConfigProblems(name, tree.root());
+    ExposedSecrets.check(tree.root(), extracted.references(), problems, name, permissions);
     SectionReader root = new SectionReader("", tree.root(), 1, problems, extracted.references());
     HerdConfig config = bind(name, root, problems, baseDir, overrides);
     if (problems.hasErrors() || config == null) {

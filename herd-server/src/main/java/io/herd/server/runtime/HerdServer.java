@@ -5,6 +5,7 @@ import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.proxy.HerdGateway;
 import io.herd.server.admin.AdminServer;
 import io.herd.server.admin.AdminTarget;
+import io.herd.server.admin.SessionIds;
 import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.TlsConfig;
@@ -86,7 +87,8 @@ public final class HerdServer implements AutoCloseable {
     try {
       factory = new ProcessWorkerFactory(config.worker());
       pool = SessionPool.create(config.pool(), new TimedWorkerFactory(factory, registry));
-      pool.addListener(new LifecycleLog());
+      SessionIds ids = SessionIds.of(config.proxy().signer());
+      pool.addListener(new LifecycleLog(ids));
       PoolMetrics.bind(registry, pool);
       SessionPool timedPool = new TimedSessionPool(pool, registry);
       HerdGateway.Builder builder = HerdGateway.builder(timedPool)
@@ -104,7 +106,7 @@ public final class HerdServer implements AutoCloseable {
           .description("Open connections to workers, idle and busy").register(registry);
       AtomicBoolean draining = new AtomicBoolean();
       AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
-          registry::scrape, () -> gatewayFacts(config, started), draining::get));
+          registry::scrape, () -> gatewayFacts(config, started), draining::get, ids));
       HerdServer server =
           new HerdServer(config, registry, factory, pool, gateway, admin, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"

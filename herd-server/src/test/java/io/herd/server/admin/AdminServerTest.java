@@ -9,24 +9,36 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.core.PoolConfig;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
+import io.herd.core.SessionInfo;
 import io.herd.core.testing.ObjectWorkerFactory;
-import java.net.URI;
-import java.util.OptionalLong;
+import io.herd.proxy.SessionKeySigner;
+import io.herd.server.RawHttp;
 import io.herd.server.config.AdminConfig;
 import io.herd.server.config.HostPort;
+import io.herd.server.config.WebOrigin;
+import java.net.URI;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The admin API in-process, over real loopback sockets, in front of a pool of fake workers. */
+/**
+ * The admin API in-process, over real loopback sockets, in front of a real pool whose workers are
+ * plain objects: routes, the token, the Host/Origin/fetch-metadata gate, how sessions are named,
+ * and how a key in a path is decoded.
+ */
 class AdminServerTest {
 
   private static final String TOKEN = "0123456789abcdef-token";
+  /** Workers are objects, so acquires are immediate; the bound only matters on failure. */
+  private static final Duration ACQUIRE = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private SessionPool pool;
@@ -48,10 +60,21 @@ class AdminServerTest {
   }
 
   private String startAdmin(Optional<String> token) {
-    admin = AdminServer.start(new AdminConfig(new HostPort("127.0.0.1", 0), token),
-        new AdminTarget(pool, () -> "# metrics\n", () -> Map.of("listen", "http://x"),
-            draining::get));
+    return startAdmin(new AdminConfig(new HostPort("127.0.0.1", 0), token), SessionIds.unsigned());
+  }
+
+  private String startAdmin(AdminConfig config, SessionIds ids) {
+    admin = AdminServer.start(config, new AdminTarget(pool, () -> "# metrics\n",
+        () -> Map.of("listen", "http://x"), draining::get, ids));
     return admin.uri();
+  }
+
+  private int port() {
+    return admin.address().getPort();
+  }
+
+  private List<String> liveKeys() {
+    return pool.sessions().stream().map(SessionInfo::key).toList();
   }
 
   @Test
@@ -76,7 +99,7 @@ class AdminServerTest {
   @Test
   void sessionsAreListedAndEndedByKey() throws Exception {
     String base = startAdmin(Optional.empty());
-    SessionLease lease = pool.acquire("user/1", Duration.ofSeconds(5));
+    SessionLease lease = pool.acquire("user/1", ACQUIRE);
 
     JsonNode sessions = JSON.readTree(get(base + "/sessions").body()).path("sessions");
     assertThat(sessions).hasSize(1);
@@ -95,7 +118,7 @@ class AdminServerTest {
   @Test
   void statusReportsPoolFiguresAndLimits() throws Exception {
     String base = startAdmin(Optional.empty());
-    pool.acquire("a", Duration.ofSeconds(5)).close();
+    pool.acquire("a", ACQUIRE).close();
 
     JsonNode s = JSON.readTree(get(base + "/status").body());
     assertThat(s.path("pool").asText()).isEqualTo("default");
@@ -140,5 +163,211 @@ class AdminServerTest {
     assertThat(r.headers().firstValue("content-type"))
         .contains("text/plain; version=0.0.4; charset=utf-8");
     assertThat(r.body()).isEqualTo("# metrics\n");
+  }
+
+  // --- DNS rebinding and cross-site requests -------------------------------------------------
+
+  @Test
+  void rebindingPageWithItsOwnHostAndMatchingOriginIsRefusedAndListsNoSession() throws Exception {
+    String base = startAdmin(Optional.empty());
+    pool.acquire("alice", ACQUIRE).close();
+
+    RawHttp.Response r = RawHttp.exchange(base, "GET", "/sessions", null,
+        "Host: attacker.example:" + port(), "Origin: http://attacker.example:" + port());
+
+    assertThat(r.status()).as(r.body()).isEqualTo(421);
+    assertThat(r.body()).doesNotContain("alice")
+        .contains("Host attacker.example:" + port()).contains("admin.hosts");
+    assertThat(r.headers()).containsEntry("content-type", "text/plain; charset=utf-8")
+        .containsEntry("connection", "close");
+    for (String route : List.of("/status", "/workers", "/metrics", "/health")) {
+      assertThat(RawHttp.exchange(base, "GET", route, null, "Host: attacker.example").status())
+          .as("every route: %s", route).isEqualTo(421);
+    }
+  }
+
+  @Test
+  void rebindingPageCannotEndASession() throws Exception {
+    String base = startAdmin(Optional.empty());
+    pool.acquire("alice", ACQUIRE).close();
+
+    RawHttp.Response r = RawHttp.exchange(base, "DELETE", "/sessions/alice", null,
+        "Host: attacker.example:" + port(), "Origin: http://attacker.example:" + port());
+
+    assertThat(r.status()).as(r.body()).isEqualTo(421);
+    assertThat(liveKeys()).as("the session lives on").containsExactly("alice");
+  }
+
+  @Test
+  void loopbackNamesTheListenAddressAndConfiguredHostsAreAcceptedOnAnyPort() throws Exception {
+    String base = startAdmin(new AdminConfig(new HostPort("127.0.0.1", 0), Optional.empty(),
+        List.of("herd.internal", "10.9.8.7"), List.of()), SessionIds.unsigned());
+
+    for (String host : List.of("localhost", "LOCALHOST:" + port(), "127.0.0.1", "127.0.0.1:"
+        + port(), "[::1]:" + port(), "[::1]", "127.0.0.2:1", "herd.internal:8443",
+        "Herd.Internal", "10.9.8.7:9090")) {
+      RawHttp.Response r = RawHttp.exchange(base, "GET", "/status", null, "Host: " + host);
+      assertThat(r.status()).as("Host: %s -> %s", host, r.body()).isEqualTo(200);
+    }
+    for (String host : List.of("other.internal", "herd.internal.attacker.example",
+        "localhost.attacker.example", "10.9.8.6", "0.0.0.0:" + port(), "[::1", "a b")) {
+      RawHttp.Response r = RawHttp.exchange(base, "GET", "/status", null, "Host: " + host);
+      assertThat(r.status()).as("Host: %s -> %s", host, r.body()).isEqualTo(421);
+    }
+  }
+
+  @Test
+  void requestWithoutExactlyOneHostIsRefused() throws Exception {
+    String base = startAdmin(Optional.empty());
+
+    RawHttp.Response none = RawHttp.exchange(base, "GET", "/status", null);
+    RawHttp.Response two = RawHttp.exchange(base, "GET", "/status", null,
+        "Host: 127.0.0.1", "Host: attacker.example");
+
+    assertThat(none.status()).as(none.body()).isEqualTo(400);
+    assertThat(two.status()).as(two.body()).isEqualTo(400);
+    assertThat(two.body()).contains("exactly one Host header");
+  }
+
+  @Test
+  void pagesOfOtherOriginsAreRefusedEvenWithALoopbackHost() throws Exception {
+    String base = startAdmin(Optional.empty());
+    pool.acquire("alice", ACQUIRE).close();
+    String host = "Host: 127.0.0.1:" + port();
+
+    for (String origin : List.of("http://attacker.example", "http://127.0.0.1:8080",
+        "https://127.0.0.1:" + port(), "null", "file://")) {
+      RawHttp.Response r = RawHttp.exchange(base, "GET", "/sessions", null, host,
+          "Origin: " + origin);
+      assertThat(r.status()).as("Origin: %s -> %s", origin, r.body()).isEqualTo(403);
+      assertThat(r.body()).doesNotContain("alice").contains("admin.origins");
+    }
+    RawHttp.Response delete = RawHttp.exchange(base, "DELETE", "/sessions/alice", null, host,
+        "Origin: http://127.0.0.1:8080");
+    assertThat(delete.status()).as(delete.body()).isEqualTo(403);
+    assertThat(liveKeys()).containsExactly("alice");
+
+    RawHttp.Response own = RawHttp.exchange(base, "GET", "/sessions", null, host,
+        "Origin: http://127.0.0.1:" + port(), "Sec-Fetch-Site: same-origin");
+    assertThat(own.status()).as("the admin's own origin: %s", own.body()).isEqualTo(200);
+    assertThat(own.body()).contains("alice");
+  }
+
+  @Test
+  void crossSiteStateChangeIsRefusedEvenWithoutAnOrigin() throws Exception {
+    String base = startAdmin(Optional.empty());
+    pool.acquire("alice", ACQUIRE).close();
+    String host = "Host: localhost:" + port();
+
+    for (String site : List.of("cross-site", "same-site")) {
+      RawHttp.Response r = RawHttp.exchange(base, "DELETE", "/sessions/alice", null, host,
+          "Sec-Fetch-Site: " + site);
+      assertThat(r.status()).as("%s -> %s", site, r.body()).isEqualTo(403);
+      RawHttp.Response read = RawHttp.exchange(base, "GET", "/sessions", null, host,
+          "Sec-Fetch-Site: " + site, "Sec-Fetch-Mode: no-cors");
+      assertThat(read.status()).as("%s subresource -> %s", site, read.body()).isEqualTo(403);
+    }
+    assertThat(liveKeys()).containsExactly("alice");
+
+    RawHttp.Response link = RawHttp.exchange(base, "GET", "/status", null, host,
+        "Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate");
+    assertThat(link.status()).as("a followed link reads nothing cross-site").isEqualTo(200);
+    RawHttp.Response sameOrigin = RawHttp.exchange(base, "DELETE", "/sessions/alice", null, host,
+        "Origin: http://localhost:" + port(), "Sec-Fetch-Site: same-origin");
+    assertThat(sameOrigin.status()).as(sameOrigin.body()).isEqualTo(200);
+    assertThat(liveKeys()).isEmpty();
+  }
+
+  @Test
+  void configuredOriginMayCallTheApiCrossSite() throws Exception {
+    String base = startAdmin(new AdminConfig(new HostPort("127.0.0.1", 0), Optional.empty(),
+        List.of(), List.of(WebOrigin.parse("https://ops.example"))), SessionIds.unsigned());
+    pool.acquire("alice", ACQUIRE).close();
+
+    RawHttp.Response r = RawHttp.exchange(base, "DELETE", "/sessions/alice", null,
+        "Host: 127.0.0.1:" + port(), "Origin: https://ops.example:443",
+        "Sec-Fetch-Site: cross-site");
+
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    assertThat(liveKeys()).isEmpty();
+  }
+
+  @Test
+  void absoluteFormTargetIsRefused() throws Exception {
+    String base = startAdmin(Optional.empty());
+
+    RawHttp.Response r = RawHttp.exchange(base, "GET", "http://attacker.example/status", null,
+        "Host: 127.0.0.1");
+
+    assertThat(r.status()).as(r.body()).isEqualTo(400);
+  }
+
+  // --- how sessions are named ----------------------------------------------------------------
+
+  @Test
+  void signedKeysAreListedByTheirIdAndNeverInFull() throws Exception {
+    SessionKeySigner signer =
+        new SessionKeySigner("0123456789abcdef0123".getBytes(StandardCharsets.UTF_8));
+    String base = startAdmin(new AdminConfig(new HostPort("127.0.0.1", 0), Optional.empty()),
+        SessionIds.of(Optional.of(signer)));
+    String aliceKey = signer.sign("alice");
+    String signature = aliceKey.substring("alice.".length());
+    pool.acquire(aliceKey, ACQUIRE).close(); // a pool keyed by full keys
+    pool.acquire("bob", ACQUIRE).close(); // a pool keyed by ids
+
+    String sessions = get(base + "/sessions").body();
+    String workers = get(base + "/workers").body();
+
+    assertThat(JSON.readTree(sessions).path("sessions").findValuesAsText("key"))
+        .containsExactlyInAnyOrder("alice", "bob");
+    assertThat(JSON.readTree(workers).path("workers").findValuesAsText("session"))
+        .containsExactlyInAnyOrder("alice", "bob");
+    assertThat(sessions + workers).as("no signature is ever returned").doesNotContain(signature);
+
+    HttpResponse<String> ended = send("DELETE", base + "/sessions/alice", null);
+    assertThat(ended.statusCode()).as(ended.body()).isEqualTo(200);
+    assertThat(ended.body()).doesNotContain(signature);
+    assertThat(liveKeys()).containsExactly("bob");
+    assertThat(send("DELETE", base + "/sessions/" + signer.sign("bob"), null).statusCode())
+        .as("a full key names its session too").isEqualTo(200);
+    assertThat(liveKeys()).isEmpty();
+  }
+
+  // --- decoding ------------------------------------------------------------------------------
+
+  @Test
+  void keyInThePathIsDecodedExactlyOnce() throws Exception {
+    String base = startAdmin(Optional.empty());
+    pool.acquire("a/b", ACQUIRE).close();
+    pool.acquire("a%2Fb", ACQUIRE).close();
+
+    HttpResponse<String> encodedTwice = send("DELETE", base + "/sessions/a%252Fb", null);
+
+    assertThat(encodedTwice.statusCode()).as(encodedTwice.body()).isEqualTo(200);
+    assertThat(JSON.readTree(encodedTwice.body()).path("key").asText()).isEqualTo("a%2Fb");
+    assertThat(liveKeys()).as("a%252Fb names a%2Fb, not a/b").containsExactly("a/b");
+
+    HttpResponse<String> encodedOnce = send("DELETE", base + "/sessions/a%2Fb", null);
+
+    assertThat(encodedOnce.statusCode()).as(encodedOnce.body()).isEqualTo(200);
+    assertThat(JSON.readTree(encodedOnce.body()).path("key").asText()).isEqualTo("a/b");
+    assertThat(liveKeys()).isEmpty();
+  }
+
+  @Test
+  void plusInAKeyIsAPlusAndBadEscapesAreRefused() throws Exception {
+    String base = startAdmin(Optional.empty());
+    pool.acquire("a+b", ACQUIRE).close();
+    pool.acquire("a b", ACQUIRE).close();
+
+    assertThat(send("DELETE", base + "/sessions/a+b", null).statusCode()).isEqualTo(200);
+    assertThat(liveKeys()).containsExactly("a b");
+    RawHttp.Response bad = RawHttp.exchange(base, "DELETE", "/sessions/a%2", null,
+        "Host: 127.0.0.1");
+    assertThat(bad.status()).isEqualTo(400);
+    assertThat(bad.body()).contains("percent-encoded");
+    assertThat(send("DELETE", base + "/sessions/%C3%28", null).statusCode())
+        .as("not UTF-8").isEqualTo(400);
+    assertThat(send("DELETE", base + "/sessions/a%20b", null).statusCode()).isEqualTo(200);
   }
 }

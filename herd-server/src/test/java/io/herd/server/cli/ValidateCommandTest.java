@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -71,6 +72,23 @@ class ValidateCommandTest {
         file + ":5: pool.tll is not a known key: did you mean pool.ttl?",
         file + ": 2 problem(s)");
     assertThat(r.out()).isEmpty();
+  }
+
+  @Test
+  void literalSecretInAFileOthersCanReadIsAWarningThatNamesTheFix() throws IOException {
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, "admin: { token: 0123456789abcdef-literal }\n"
+        + "worker: { command: [sh] }\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-rw-r--"));
+
+    Run r = run("validate", "--config", file.toString());
+
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.err()).contains(file + ":1: warning: admin.token is a literal secret in a file"
+        + " other users can read: " + file + " (rw-rw-r--) (expected: chmod 600 " + file
+        + ", or token: ${HERD_ADMIN_TOKEN} with the value in herd's environment)");
+    assertThat(r.err()).as("the secret itself is never printed")
+        .doesNotContain("0123456789abcdef-literal");
   }
 
   @Test

@@ -137,6 +137,30 @@ class ConfigErrorsTest {
             "listen: 127.0.0.1:8080\nadmin: { listen: 127.0.0.1:8080 }\n" + WORKER,
             "herd.yaml:2: admin.listen is the gateway's address: 127.0.0.1:8080 (expected: a"
                 + " different port than listen)"),
+        broken("admin hosts with a port, a path or a wildcard",
+            WORKER + "admin:\n  hosts: [\"herd.internal:9090\", \"*.internal\", a/b]\n",
+            "herd.yaml:4: admin.hosts[0] has a port: herd.internal:9090 (expected: a host name"
+                + " such as herd.internal, or an IP address such as 10.0.0.5 or [fd00::5],"
+                + " without port: any port is accepted)",
+            "herd.yaml:4: admin.hosts[1] is not a host name: *.internal (expected: a host name"
+                + " such as herd.internal, or an IP address such as 10.0.0.5 or [fd00::5])",
+            "herd.yaml:4: admin.hosts[2] is not a host name: a/b (expected: a host name such as"
+                + " herd.internal, or an IP address such as 10.0.0.5 or [fd00::5])"),
+        broken("admin origins that are not origins",
+            WORKER + "admin:\n  origins:\n    - https://ops.example/\n    - ops.example\n"
+                + "    - \"null\"\n    - ftp://ops.example\n",
+            "herd.yaml:5: admin.origins[0] is not a web origin: https://ops.example/ (expected:"
+                + " scheme://host[:port] with scheme http or https and no path, e.g."
+                + " https://herd.internal)",
+            "herd.yaml:6: admin.origins[1] is not a web origin: ops.example (expected:"
+                + " scheme://host[:port] with scheme http or https and no path, e.g."
+                + " https://herd.internal)",
+            "herd.yaml:7: admin.origins[2] is not a web origin: null (expected:"
+                + " scheme://host[:port] with scheme http or https and no path, e.g."
+                + " https://herd.internal)",
+            "herd.yaml:8: admin.origins[3] is not a web origin: ftp://ops.example (expected:"
+                + " scheme://host[:port] with scheme http or https and no path, e.g."
+                + " https://herd.internal)"),
         broken("a section that is not a mapping",
             WORKER + "pool: big\n",
             "herd.yaml:3: pool is a scalar: big (expected: a mapping)"),

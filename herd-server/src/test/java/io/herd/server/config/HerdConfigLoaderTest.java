@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -165,5 +166,74 @@ class HerdConfigLoaderTest {
     assertThat(c.worker().workdir()).contains(sub);
     assertThat(c.source()).isEqualTo(file.toString());
     assertThat(List.of(c.warnings().size())).containsExactly(0);
+  }
+
+  @Test
+  void adminHostsAndOriginsAreBoundInBrowserForm() {
+    HerdConfig c = new HerdConfigLoader(Map.of()).parse("herd.yaml", """
+        admin:
+          hosts: [herd.internal, "FD00::5", 10.0.0.5]
+          origins: ["https://Ops.Example:443", "http://127.0.0.1:3000"]
+        worker: { command: [sh] }
+        """, dir, HerdConfigLoader.Overrides.NONE);
+
+    assertThat(c.admin().hosts()).containsExactly("herd.internal", "fd00::5", "10.0.0.5");
+    assertThat(c.admin().origins()).extracting(WebOrigin::toString)
+        .containsExactly("https://ops.example", "http://127.0.0.1:3000");
+    assertThat(c.admin().origins().get(0)).isEqualTo(WebOrigin.parse("https://ops.example"));
+  }
+
+  // --- literal secrets in a file others can read ---------------------------------------------
+
+  private static final String SECRETS = """
+      admin: { token: 0123456789abcdef-literal }
+      session: { secret: "${HERD_TEST_SECRET}" }
+      worker: { command: [sh] }
+      """;
+
+  @Test
+  void literalSecretInAFileOthersCanReadIsAWarningNamingTheFix() throws Exception {
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, SECRETS);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+
+    HerdConfig c = new HerdConfigLoader(Map.of("HERD_TEST_SECRET", "0123456789abcdef0123"))
+        .load(file, HerdConfigLoader.Overrides.NONE);
+
+    assertThat(c.warnings()).extracting(ConfigProblem::toString).containsExactly(
+        file + ":1: warning: admin.token is a literal secret in a file other users can read: "
+            + file + " (rw-r--r--) (expected: chmod 600 " + file + ", or token:"
+            + " ${HERD_ADMIN_TOKEN} with the value in herd's environment)");
+  }
+
+  @Test
+  void literalSecretInAFileOnlyItsOwnerCanReadIsFine() throws Exception {
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, SECRETS);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+
+    HerdConfig c = new HerdConfigLoader(Map.of("HERD_TEST_SECRET", "0123456789abcdef0123"))
+        .load(file, HerdConfigLoader.Overrides.NONE);
+
+    assertThat(c.warnings()).isEmpty();
+  }
+
+  @Test
+  void defaultInsideAReferenceIsALiteralSecretToo() throws Exception {
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, """
+        admin: { token: "${HERD_TEST_UNSET:-}" }
+        session: { secret: "${HERD_TEST_UNSET:-0123456789abcdef0123}" }
+        worker: { command: [sh] }
+        """);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r-----"));
+
+    HerdConfig c = new HerdConfigLoader(Map.of()).load(file, HerdConfigLoader.Overrides.NONE);
+
+    assertThat(c.warnings()).extracting(ConfigProblem::toString).singleElement(
+        org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .startsWith(file + ":2: warning: session.secret is a literal secret in a file other"
+            + " users can read: " + file + " (rw-r-----) (expected: chmod 600 " + file
+            + ", or secret: ${HERD_SESSION_SECRET}");
   }
 }

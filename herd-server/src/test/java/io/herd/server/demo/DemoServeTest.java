@@ -29,7 +29,7 @@ class DemoServeTest {
     try (HerdProcess herd = HerdProcess.start(Map.of(), "serve",
         "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")) {
       herd.awaitLine("Try it:", Duration.ofSeconds(60));
-      herd.awaitLine("curl .*/notes", Duration.ofSeconds(5));
+      herd.awaitLine("curl .*/notes", Duration.ofSeconds(30));
       List<String> curls = herd.stdout().stream().filter(l -> l.trim().startsWith("curl "))
           .toList();
       assertThat(curls).as(herd.transcript()).hasSize(2);
@@ -45,7 +45,7 @@ class DemoServeTest {
       assertThat(notes.path("pid").asLong()).as("same session, same process")
           .isEqualTo(first.path("pid").asLong());
 
-      String base = herd.awaitServing(Duration.ofSeconds(5));
+      String base = herd.awaitServing(Duration.ofSeconds(30));
       JsonNode bob = JSON.readTree(get(base + "/counter", "X-Session-ID", "bob").body());
       assertThat(bob.path("counter").asInt()).as("another session starts at 1").isEqualTo(1);
       assertThat(bob.path("pid").asLong()).isNotEqualTo(first.path("pid").asLong());
