@@ -16,8 +16,11 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
+import io.herd.proxy.LeakCheckExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(LeakCheckExtension.class)
 class ExchangeObserverTest {
 
   private final List<CompletedExchange> seen = new ArrayList<>();

@@ -14,8 +14,11 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import io.herd.proxy.LeakCheckExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(LeakCheckExtension.class)
 class StrictRequestDecoderTest {
 
   private final List<Object> events = new ArrayList<>();
