@@ -27,8 +27,11 @@ class GatewayLoadTest {
 
   @Test
   void twoHundredConcurrentSessionsOnTenWorkersAllSucceedWithEvictIdleOnPressure() throws Exception {
+    // reuse: the test is about queueing and eviction in front of ten workers; with the default
+    // (a fresh process per session) it would be 200 JVM cold starts on a 2-core machine.
     try (GatewayFixture fx = new GatewayFixture(
-        poolConfig().max(10).evictIdleOnPressure(true).acquireTimeout(Duration.ofSeconds(90)),
+        poolConfig().max(10).reuse(true).evictIdleOnPressure(true)
+            .acquireTimeout(Duration.ofSeconds(90)),
         SessionKeyRule.header("X-Session-ID"), options())) {
       List<HttpResponse<String>> responses = fireAtOnce(fx, Duration.ofSeconds(120));
       Map<Integer, Long> byStatus = countByStatus(responses);
