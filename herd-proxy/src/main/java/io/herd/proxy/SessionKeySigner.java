@@ -31,8 +31,8 @@ import javax.crypto.spec.SecretKeySpec;
  * </ul>
  *
  * <p>Why the two cannot be confused: the signed message of the new format contains line feeds,
- * which no id can contain (ids are visible ASCII, {@link #sign} refuses anything else), so a
- * signature of one form never verifies as the other, whichever way a key with dots is split.
+ * which no id can contain ({@link #sign} refuses them), so a signature of one form never verifies
+ * as the other, whichever way a key with dots is split.
  *
  * <p>Immutable and thread-safe: each call makes its own {@link Mac}, so no state is shared between
  * event loops. Applications that mint keys themselves use the same class, secret and lifetime.
@@ -53,7 +53,7 @@ public final class SessionKeySigner {
    * The outcome of {@link #check}.
    *
    * @param status what was found
-   * @param id the session id when {@code status} is VALID, else null
+   * @param id the session id of a validly signed key (VALID or EXPIRED), else null
    */
   public record Verification(Status status, String id) {}
 
@@ -63,7 +63,6 @@ public final class SessionKeySigner {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final int MAX_EXPIRY_DIGITS = 12;
   private static final Verification INVALID = new Verification(Status.INVALID, null);
-  private static final Verification EXPIRED = new Verification(Status.EXPIRED, null);
 
   private final SecretKeySpec secret;
   private final Duration keyTtl;
@@ -96,13 +95,17 @@ public final class SessionKeySigner {
 
   /**
    * A key for session {@code id}: {@code id.expiry.signature} with a key lifetime, else {@code
-   * id.signature}.
+   * id.signature}. The gateway accepts only keys of {@link SessionKeys#isValid valid} form, so an
+   * id should be visible ASCII without being too long.
    *
-   * @throws IllegalArgumentException when {@code id} is empty or not visible ASCII
+   * @throws IllegalArgumentException when {@code id} contains a line feed, which would let its
+   *     signature stand for a key of the other format
    */
   public String sign(String id) {
-    if (id == null || id.isEmpty() || !SessionKeys.isValid(id)) {
-      throw new IllegalArgumentException("session id is not " + SessionKeys.EXPECTED + ": " + id);
+    Objects.requireNonNull(id, "id");
+    if (id.indexOf('\n') >= 0) {
+      throw new IllegalArgumentException("session id contains a line feed (expected: "
+          + SessionKeys.EXPECTED + ")");
     }
     if (keyTtl == null) {
       return id + "." + mac(id);
@@ -146,13 +149,13 @@ public final class SessionKeySigner {
       String id = key.substring(0, middle);
       String expiry = key.substring(middle + 1, last);
       if (matches(mac(V2_PREFIX + id + "\n" + expiry), signature)) {
-        return Long.parseLong(expiry) > clock.instant().getEpochSecond()
-            ? new Verification(Status.VALID, id) : EXPIRED;
+        return new Verification(Long.parseLong(expiry) > clock.instant().getEpochSecond()
+            ? Status.VALID : Status.EXPIRED, id);
       }
     }
     String id = key.substring(0, last);
     if (matches(mac(id), signature)) {
-      return keyTtl == null ? new Verification(Status.VALID, id) : EXPIRED;
+      return new Verification(keyTtl == null ? Status.VALID : Status.EXPIRED, id);
     }
     return INVALID;
   }

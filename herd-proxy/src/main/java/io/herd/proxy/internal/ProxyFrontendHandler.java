@@ -209,7 +209,12 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     e.closeAfter |= closing();
     ex = e;
     state = State.EXCHANGE;
-    gw.leases.acquire(e, ctx.channel().eventLoop(), this);
+    try {
+      gw.leases.acquire(e, ctx.channel().eventLoop(), this);
+    } catch (RuntimeException bug) {
+      log.warn("acquiring a lease for session {} failed; answering 500", e.key, bug);
+      fail(UpstreamFailure.INTERNAL);
+    }
   }
 
   @Override
