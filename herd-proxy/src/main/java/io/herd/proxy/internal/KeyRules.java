@@ -67,7 +67,7 @@ public final class KeyRules {
    * Looks for {@code rule}'s key in {@code request}: built-in rules check duplicates (and collapse
    * identical ones in place); any other rule's {@code extract} is asked once.
    */
-  static KeyLookup locate(SessionKeyRule rule, HttpRequest request) {
+  public static KeyLookup locate(SessionKeyRule rule, HttpRequest request) {
     if (rule instanceof Locating locating) {
       return locating.locate(request);
     }

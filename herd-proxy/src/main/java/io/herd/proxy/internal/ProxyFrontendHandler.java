@@ -7,14 +7,11 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,10 +40,8 @@ import org.slf4j.LoggerFactory;
  * alive.
  *
  * <p>Every refusal is a complete status line. When the connection then closes with the client
- * possibly still sending (a refused or early-answered request), the gateway half-closes and reads
- * and drops what still comes for up to {@link #LINGER_SECONDS} seconds (as nginx's lingering
- * close does), so that the client's kernel does not reset the connection, and lose the answer,
- * because unread data was pending.
+ * possibly still sending (a refused or early-answered request), it closes through {@link
+ * LingeringClose}, so that the answer is not lost to a reset.
  *
  * <p>Lifetime: from the connection's activation until it closes, or until a protocol switch hands
  * the connection to {@link TunnelHandler}s.
@@ -55,9 +50,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     implements LeaseAcquirer.Callback {
 
   private static final Logger log = LoggerFactory.getLogger(ProxyFrontendHandler.class);
-
-  /** Longest a closing connection keeps reading (and dropping) what the client still sends. */
-  static final long LINGER_SECONDS = 2;
 
   /** Where the connection is in its life. */
   private enum State {
@@ -389,30 +381,12 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     ctx.writeAndFlush(response).addListener((ChannelFutureListener) f -> closeLingering());
   }
 
-  /**
-   * Closes after a final answer: half-closes and drops what the client still sends for a while,
-   * so the answer is not lost to a reset (plain close under TLS, whose close_notify must go first).
-   */
+  /** Closes after a final answer, dropping what the client still sends ({@link LingeringClose}). */
   private void closeLingering() {
     state = State.CLOSED;
     timers.cancel();
     requests.releaseAll();
-    Channel ch = ctx.channel();
-    if (!(ch instanceof DuplexChannel duplex) || ctx.pipeline().get(SslHandler.class) != null
-        || !ch.isActive()) {
-      ctx.close();
-      return;
-    }
-    duplex.shutdownOutput().addListener((ChannelFutureListener) f -> {
-      if (!f.isSuccess()) {
-        ctx.close();
-        return;
-      }
-      ch.config().setAutoRead(true);
-      ch.eventLoop().schedule(() -> {
-        ctx.close();
-      }, LINGER_SECONDS, TimeUnit.SECONDS);
-    });
+    LingeringClose.start(ctx);
   }
 
   private void closeNow() {

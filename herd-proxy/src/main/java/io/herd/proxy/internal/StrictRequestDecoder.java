@@ -42,6 +42,12 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
   };
 
+  private static final long HTTP_1_1 = ascii8("HTTP/1.1");
+  private static final long HTTP_1_0 = ascii8("HTTP/1.0");
+  /** {@code HTTP/d.d} with the digits masked out. */
+  private static final long VERSION_MASK = 0xffff_ffff_ff00_ff00L;
+  private static final long VERSION_SHAPE = ascii8("HTTP/0.0") & VERSION_MASK;
+
   private final int scanLimit;
 
   // Head scanner state, reset after each message. scannedAhead counts the bytes after the
@@ -187,20 +193,6 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     return true;
   }
 
-  private static final long HTTP_1_1 = ascii8("HTTP/1.1");
-  private static final long HTTP_1_0 = ascii8("HTTP/1.0");
-  /** {@code HTTP/d.d} with the digits masked out. */
-  private static final long VERSION_MASK = 0xffff_ffff_ff00_ff00L;
-  private static final long VERSION_SHAPE = ascii8("HTTP/0.0") & VERSION_MASK;
-
-  private static long ascii8(String s) {
-    long v = 0;
-    for (int i = 0; i < 8; i++) {
-      v = v << 8 | (s.charAt(i) & 0xff);
-    }
-    return v;
-  }
-
   /** At the end of the request line: its shape and version; sets {@link #problem} if bad. */
   private boolean checkRequestLine() {
     if (lineSpaces != 2 || lineNinth != ' ') {
@@ -219,6 +211,14 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
     problem = "the request line must end with HTTP/1.1 or HTTP/1.0";
     return false;
+  }
+
+  private static long ascii8(String s) {
+    long v = 0;
+    for (int i = 0; i < 8; i++) {
+      v = v << 8 | (s.charAt(i) & 0xff);
+    }
+    return v;
   }
 
   private static boolean isDigit(long c) {
