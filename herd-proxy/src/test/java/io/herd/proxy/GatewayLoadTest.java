@@ -19,20 +19,25 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The headline: many more sessions than workers, all at once. */
+/**
+ * The headline: many more sessions than workers, all at once. The workers here are objects in
+ * front of one scripted socket server, so what is tested is the gateway's and the pool's
+ * queueing, eviction and refusals under 200 concurrent connections, not how fast a loaded
+ * machine starts 200 JVMs (real worker processes are the other classes' subject).
+ */
 @ExtendWith(LeakCheckExtension.class)
 class GatewayLoadTest {
 
   private static final int REQUESTS = 200;
+  private static final ScriptedWorker.Handler ANSWER =
+      (r, out) -> out.write(ScriptedWorker.ok("for " + r.header("X-Session-ID")));
 
   @Test
   void twoHundredConcurrentSessionsOnTenWorkersAllSucceedWithEvictIdleOnPressure() throws Exception {
-    // reuse: the test is about queueing and eviction in front of ten workers; with the default
-    // (a fresh process per session) it would be 200 JVM cold starts on a 2-core machine.
-    try (GatewayFixture fx = new GatewayFixture(
-        poolConfig().max(10).reuse(true).evictIdleOnPressure(true)
-            .acquireTimeout(Duration.ofSeconds(90)),
-        SessionKeyRule.header("X-Session-ID"), options())) {
+    try (ScriptedWorker worker = new ScriptedWorker(ANSWER);
+        GatewayFixture fx = new GatewayFixture(
+            poolConfig().max(10).evictIdleOnPressure(true).acquireTimeout(Duration.ofSeconds(90)),
+            SessionKeyRule.header("X-Session-ID"), options(), worker.factory())) {
       List<HttpResponse<String>> responses = fireAtOnce(fx, Duration.ofSeconds(120));
       Map<Integer, Long> byStatus = countByStatus(responses);
       assertThat(byStatus).as("status counts").containsExactly(Map.entry(200, (long) REQUESTS));
@@ -43,9 +48,11 @@ class GatewayLoadTest {
 
   @Test
   void withoutEvictionTheOverflowGets503WithRetryAfterAndNothingHangs() throws Exception {
-    try (GatewayFixture fx = new GatewayFixture(
-        poolConfig().min(10).max(10).acquireTimeout(Duration.ofSeconds(1)),
-        SessionKeyRule.header("X-Session-ID"), options().retryAfter(Duration.ofSeconds(2)))) {
+    try (ScriptedWorker worker = new ScriptedWorker(ANSWER);
+        GatewayFixture fx = new GatewayFixture(
+            poolConfig().min(10).max(10).acquireTimeout(Duration.ofSeconds(1)),
+            SessionKeyRule.header("X-Session-ID"), options().retryAfter(Duration.ofSeconds(2)),
+            worker.factory())) {
       await().atMost(Duration.ofSeconds(60)).until(() -> fx.pool.stats().idle() == 10);
       long start = System.nanoTime();
       List<HttpResponse<String>> responses = fireAtOnce(fx, Duration.ofSeconds(30));
@@ -66,9 +73,10 @@ class GatewayLoadTest {
 
   @Test
   void aFullQueueIsRefusedAtOnceWith503() throws Exception {
-    try (GatewayFixture fx = new GatewayFixture(
-        poolConfig().max(1).maxQueue(0).acquireTimeout(Duration.ofSeconds(60)),
-        SessionKeyRule.header("X-Session-ID"), options())) {
+    try (ScriptedWorker worker = new ScriptedWorker(ANSWER);
+        GatewayFixture fx = new GatewayFixture(
+            poolConfig().max(1).maxQueue(0).acquireTimeout(Duration.ofSeconds(60)),
+            SessionKeyRule.header("X-Session-ID"), options(), worker.factory())) {
       assertThat(fx.get("/pid", "holder").statusCode()).isEqualTo(200);
       long start = System.nanoTime();
       HttpResponse<String> refused = fx.get("/pid", "newcomer");
