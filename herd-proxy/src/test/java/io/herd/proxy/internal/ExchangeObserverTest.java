@@ -70,6 +70,19 @@ class ExchangeObserverTest {
   }
 
   @Test
+  void theOutcomeSaysWhetherTheWorkerOrTheGatewayAnsweredAndWhy() {
+    request(HttpMethod.GET);
+    request(HttpMethod.GET);
+    ch.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+    ch.writeOutbound(ErrorResponses.of(Refusal.MISSING_KEY, null));
+    drainOutbound();
+
+    assertThat(seen).extracting(CompletedExchange::status, CompletedExchange::outcome)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(200, CompletedExchange.WORKER),
+            org.assertj.core.groups.Tuple.tuple(400, "missing_key"));
+  }
+
+  @Test
   void answerToAnUnparsedRequestAndCloseBeforeAnswerAreBothReported() {
     ch.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE));
