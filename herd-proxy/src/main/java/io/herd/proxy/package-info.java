@@ -15,7 +15,7 @@
  *   <tr><th>Status</th><th>When</th></tr>
  *   <tr><td>400</td><td>a malformed or ambiguous request: Content-Length with Transfer-Encoding,
  *       differing Content-Lengths, a last coding other than chunked or chunked twice, bad chunk
- *       sizes, obs-fold, bare LF or CR, control characters, a request line that is not {@code
+ *       sizes, obs-fold, bare LF or CR, control characters or non-ASCII bytes in the head, a request line that is not {@code
  *       METHOD SP target SP HTTP/1.x} with single spaces (e.g. {@code http/1.1}), not exactly one
  *       Host (HTTP/1.1); a target that is not origin-form ({@code /path}), {@code OPTIONS *} or
  *       an {@code http(s)://} absolute-form without user info (e.g. {@code GET c/1}, {@code GET

@@ -18,8 +18,8 @@ import java.util.List;
  *
  * <p>Netty 4.2 already rejects bare LF (strict line parsing), Content-Length together with
  * Transfer-Encoding, differing duplicate Content-Length, a final coding other than chunked and bad
- * chunk sizes. It still accepts obs-fold (it joins the lines), control characters in header
- * values, extra whitespace in the request line and any version that looks like one ({@code
+ * chunk sizes. It still accepts obs-fold (it joins the lines), control characters and non-ASCII
+ * bytes (obs-text) in header values, extra whitespace in the request line and any version that looks like one ({@code
  * http/1.1}, {@code HTTP/2.0}), which a backend may read differently. So this decoder scans each
  * request head's raw bytes before Netty parses them and turns the first offending byte into a
  * request whose {@link DecoderResult} failed; everything after it is discarded, as Netty does for
@@ -173,6 +173,10 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
       return false;
     } else if (lineLength == 0 && sawLine && (b == ' ' || b == '\t')) {
       problem = "obs-fold (a header line starting with whitespace) is not accepted";
+      return false;
+    } else if (b < 0) {
+      problem = "non-ASCII byte 0x" + Integer.toHexString(b & 0xff)
+          + " in the request head (expected: ASCII; percent-encode other characters)";
       return false;
     } else if ((b < 0x20 && b != '\t') || b == 0x7f) {
       problem = "control character 0x" + Integer.toHexString(b & 0xff) + " in the request head";
