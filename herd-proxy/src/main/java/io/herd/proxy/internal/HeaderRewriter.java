@@ -51,6 +51,9 @@ public final class HeaderRewriter {
       "x-original-url", "x-original-uri", "x-rewrite-url", "x-original-host",
       "x-original-forwarded-for", "x-host");
 
+  private static final AsciiString[] CLIENT_CLAIM_NAMES =
+      CLIENT_CLAIMS.stream().map(AsciiString::cached).toArray(AsciiString[]::new);
+
   /**
    * Names that a header with {@code _} must never fold into (many frameworks read {@code _} as
    * {@code -}): framing, hop-by-hop, the gateway's own forwarding headers.
@@ -80,8 +83,14 @@ public final class HeaderRewriter {
    */
   static int dropUnderscoreNames(HttpHeaders h, boolean allow, String keyHeader) {
     List<String> drop = null;
-    for (String name : h.names()) {
-      if (name.indexOf('_') < 0 || name.equalsIgnoreCase(keyHeader)) {
+    // Iterated without copying the names: this runs for every request, and almost never finds one.
+    for (var it = h.iteratorCharSequence(); it.hasNext(); ) {
+      CharSequence candidate = it.next().getKey();
+      if (!hasUnderscore(candidate)) {
+        continue;
+      }
+      String name = candidate.toString();
+      if (name.equalsIgnoreCase(keyHeader) || (drop != null && drop.contains(name))) {
         continue;
       }
       String folded = name.replace('_', '-').toLowerCase(Locale.ROOT);
@@ -98,6 +107,15 @@ public final class HeaderRewriter {
     }
     drop.forEach(h::remove);
     return drop.size();
+  }
+
+  private static boolean hasUnderscore(CharSequence name) {
+    for (int i = 0; i < name.length(); i++) {
+      if (name.charAt(i) == '_') {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -146,17 +164,9 @@ public final class HeaderRewriter {
   }
 
   private static void removeClientClaims(HttpHeaders h) {
-    List<String> claims = null;
-    for (String name : h.names()) {
-      if (CLIENT_CLAIMS.contains(name.toLowerCase(Locale.ROOT))) {
-        if (claims == null) {
-          claims = new ArrayList<>(2);
-        }
-        claims.add(name);
-      }
-    }
-    if (claims != null) {
-      claims.forEach(h::remove);
+    // One hash lookup per known name: cheaper than looking at (and lower-casing) every header.
+    for (AsciiString name : CLIENT_CLAIM_NAMES) {
+      h.remove(name);
     }
   }
 
