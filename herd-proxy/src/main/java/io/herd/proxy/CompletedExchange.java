@@ -12,5 +12,21 @@ import java.time.Duration;
  *     response head was sent
  * @param duration from the request head (or the first byte, when unparsed) to the response's last
  *     piece handed to the socket, or to the close
+ * @param outcome who answered and why: {@link #WORKER} when the worker's response was relayed,
+ *     else the tag of the gateway's reason, one per refusal or failure (e.g. {@code missing_key},
+ *     {@code body_timeout}, {@code acquire_timeout}; see the gateway's package documentation),
+ *     or {@link #NONE} when nothing was answered. A bounded set, fit for a metric tag.
  */
-public record CompletedExchange(String method, int status, Duration duration) {}
+public record CompletedExchange(String method, int status, Duration duration, String outcome) {
+
+  /** The outcome of an exchange the worker answered. */
+  public static final String WORKER = "worker";
+
+  /** The outcome of an exchange that ended without any answer. */
+  public static final String NONE = "none";
+
+  /** An exchange without a known outcome: the worker's, or none when nothing was answered. */
+  public CompletedExchange(String method, int status, Duration duration) {
+    this(method, status, duration, status == 0 ? NONE : WORKER);
+  }
+}

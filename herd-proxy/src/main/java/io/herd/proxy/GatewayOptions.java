@@ -4,6 +4,7 @@ import io.herd.core.FieldProblem;
 import io.herd.core.InvalidConfigException;
 import io.herd.proxy.internal.TrustedProxies;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +22,7 @@ public final class GatewayOptions {
 
   private final Duration headerTimeout;
   private final Duration idleTimeout;
+  private final Duration bodyTimeout;
   private final Duration connectTimeout;
   private final Duration responseTimeout;
   private final int maxInitialLineLength;
@@ -33,6 +35,8 @@ public final class GatewayOptions {
   private final TrustedProxies trusted;
   private final byte[] signingSecret;
   private final boolean issueKeys;
+  private final Duration keyTtl;
+  private final boolean allowUnderscoresInHeaders;
   private final int ioThreads;
   private final int maxIdleUpstreamPerWorker;
   private final Duration drainTimeout;
@@ -40,6 +44,7 @@ public final class GatewayOptions {
   private GatewayOptions(Builder b, TrustedProxies trusted) {
     this.headerTimeout = b.headerTimeout;
     this.idleTimeout = b.idleTimeout;
+    this.bodyTimeout = b.bodyTimeout;
     this.connectTimeout = b.connectTimeout;
     this.responseTimeout = b.responseTimeout;
     this.maxInitialLineLength = b.maxInitialLineLength;
@@ -52,6 +57,8 @@ public final class GatewayOptions {
     this.trusted = trusted;
     this.signingSecret = b.signingSecret == null ? null : b.signingSecret.clone();
     this.issueKeys = b.issueKeys;
+    this.keyTtl = b.keyTtl;
+    this.allowUnderscoresInHeaders = b.allowUnderscoresInHeaders;
     this.ioThreads = b.ioThreads;
     this.maxIdleUpstreamPerWorker = b.maxIdleUpstreamPerWorker;
     this.drainTimeout = b.drainTimeout;
@@ -74,6 +81,16 @@ public final class GatewayOptions {
   /** Longest a keep-alive client connection may sit between requests before it is closed. */
   public Duration idleTimeout() {
     return idleTimeout;
+  }
+
+  /**
+   * Longest a client may stay silent while it owes request body bytes (between two reads, once
+   * the request was admitted and forwarding began): 408 when no response has started, else the
+   * connection closes. Either way the session's lease is released, so a stalled upload cannot
+   * hold a worker.
+   */
+  public Duration bodyTimeout() {
+    return bodyTimeout;
   }
 
   /** Deadline to open a TCP connection to a worker: 504 when exceeded. */
@@ -132,9 +149,29 @@ public final class GatewayOptions {
     return trusted;
   }
 
-  /** When present, session keys must be {@code <id>.<signature>} signed with this secret. */
+  /**
+   * When present, session keys must be signed with this secret ({@link SessionKeySigner}); the
+   * session is then named by the key's id only.
+   */
   public Optional<SessionKeySigner> signer() {
-    return signingSecret == null ? Optional.empty() : Optional.of(new SessionKeySigner(signingSecret));
+    return signingSecret == null ? Optional.empty()
+        : Optional.of(new SessionKeySigner(signingSecret, keyTtl, Clock.systemUTC()));
+  }
+
+  /** How long signed keys are valid after they were issued; empty: they never expire. */
+  public Optional<Duration> keyTtl() {
+    return Optional.ofNullable(keyTtl);
+  }
+
+  /**
+   * Whether request headers whose names contain {@code _} reach workers. Off by default, because
+   * many frameworks fold {@code _} into {@code -} (CGI, WSGI, Rack), so {@code Content_Length} or
+   * {@code X_Session_ID} would reach an application as a second, unchecked Content-Length or
+   * session key. Even when on, names that fold into a framing, hop-by-hop or forwarding header or
+   * the session key header never pass.
+   */
+  public boolean allowUnderscoresInHeaders() {
+    return allowUnderscoresInHeaders;
   }
 
   /** Whether a client without a key gets a fresh signed one (cookie rules with a secret only). */
@@ -160,13 +197,15 @@ public final class GatewayOptions {
   @Override
   public String toString() {
     return "GatewayOptions{headerTimeout=" + headerTimeout + ", idleTimeout=" + idleTimeout
+        + ", bodyTimeout=" + bodyTimeout
         + ", connectTimeout=" + connectTimeout + ", responseTimeout=" + responseTimeout
         + ", maxInitialLineLength=" + maxInitialLineLength + ", maxHeaderSize=" + maxHeaderSize
         + ", maxChunkSize=" + maxChunkSize + ", sessionConcurrency=" + sessionConcurrency
         + ", sessionQueue=" + sessionQueue + ", retryAfter=" + retryAfter
         + ", trustedProxies=" + trustedProxies
         + ", signingSecret=" + (signingSecret == null ? "none" : "****")
-        + ", issueKeys=" + issueKeys + ", ioThreads=" + ioThreads
+        + ", issueKeys=" + issueKeys + ", keyTtl=" + (keyTtl == null ? "none" : keyTtl)
+        + ", allowUnderscoresInHeaders=" + allowUnderscoresInHeaders + ", ioThreads=" + ioThreads
         + ", maxIdleUpstreamPerWorker=" + maxIdleUpstreamPerWorker
         + ", drainTimeout=" + drainTimeout + "}";
   }
@@ -175,6 +214,7 @@ public final class GatewayOptions {
   public static final class Builder {
     private Duration headerTimeout = Duration.ofSeconds(10);
     private Duration idleTimeout = Duration.ofSeconds(60);
+    private Duration bodyTimeout = Duration.ofSeconds(60);
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration responseTimeout = Duration.ofSeconds(60);
     private int maxInitialLineLength = 8192;
@@ -186,6 +226,8 @@ public final class GatewayOptions {
     private List<String> trustedProxies = List.of();
     private byte[] signingSecret;
     private boolean issueKeys;
+    private Duration keyTtl;
+    private boolean allowUnderscoresInHeaders;
     private int ioThreads = 0;
     private int maxIdleUpstreamPerWorker = 32;
     private Duration drainTimeout = Duration.ofSeconds(30);
@@ -199,6 +241,11 @@ public final class GatewayOptions {
 
     public Builder idleTimeout(Duration v) {
       this.idleTimeout = v;
+      return this;
+    }
+
+    public Builder bodyTimeout(Duration v) {
+      this.bodyTimeout = v;
       return this;
     }
 
@@ -258,6 +305,17 @@ public final class GatewayOptions {
       return this;
     }
 
+    /** Lifetime of signed keys; null (the default) for keys that never expire. */
+    public Builder keyTtl(Duration v) {
+      this.keyTtl = v;
+      return this;
+    }
+
+    public Builder allowUnderscoresInHeaders(boolean v) {
+      this.allowUnderscoresInHeaders = v;
+      return this;
+    }
+
     public Builder ioThreads(int v) {
       this.ioThreads = v;
       return this;
@@ -282,6 +340,7 @@ public final class GatewayOptions {
       List<FieldProblem> problems = new ArrayList<>();
       positive(problems, "proxy.timeouts.header", headerTimeout);
       positive(problems, "proxy.timeouts.idle", idleTimeout);
+      positive(problems, "proxy.timeouts.body", bodyTimeout);
       positive(problems, "proxy.timeouts.connect", connectTimeout);
       positive(problems, "proxy.timeouts.response", responseTimeout);
       positive(problems, "proxy.retryAfter", retryAfter);
@@ -296,6 +355,14 @@ public final class GatewayOptions {
       if (signingSecret != null && signingSecret.length < 16) {
         problems.add(FieldProblem.of("session.secret", signingSecret.length + " bytes",
             "is too short", ">= 16 bytes"));
+      }
+      if (keyTtl != null) {
+        if (keyTtl.isNegative() || keyTtl.getSeconds() < 1) {
+          problems.add(FieldProblem.of("session.keyTtl", keyTtl, "is too short", ">= 1s"));
+        } else if (signingSecret == null) {
+          problems.add(FieldProblem.of("session.keyTtl", keyTtl, "needs a secret",
+              "session.secret set"));
+        }
       }
       if (issueKeys && signingSecret == null) {
         problems.add(FieldProblem.of("session.issueKeys", true, "needs a secret",

@@ -70,7 +70,7 @@ public final class HerdGateway implements AutoCloseable {
     int threads = options.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : options.ioThreads();
     this.group = transport.newGroup(threads, "herd-gateway");
     this.clients = new DefaultChannelGroup("herd-gateway-clients", GlobalEventExecutor.INSTANCE);
-    this.upstreams = new UpstreamPool(options, transport);
+    this.upstreams = new UpstreamPool(options, UpstreamPool.tcp(options, transport));
     this.context = new GatewayContext(pool, options, b.rule, upstreams, clients);
     this.workerWatcher = new PoolListener() {
       @Override

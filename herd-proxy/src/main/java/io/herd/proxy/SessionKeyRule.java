@@ -7,15 +7,23 @@ import java.util.function.Function;
 
 /**
  * Where a request carries its session key: a header, a cookie, a query parameter, a path segment,
- * or anything a function can compute. The gateway validates what the rule extracts (1–256 visible
- * ASCII characters, and the signature when a secret is set), so rules only locate the key.
+ * or anything a function can compute. The gateway validates what the rule extracts ({@link
+ * SessionKeys#isValid}, and the signature when a secret is set), so rules only locate the key.
+ *
+ * <p>The built-in rules are strict: a request carrying the key twice with different values (two
+ * headers, two cookies, two query parameters) is refused with 400, identical duplicates are
+ * forwarded once, and keys in a path segment or query parameter are percent-decoded exactly once
+ * ({@link SessionKeys#decode}).
  *
  * <p>Implementations must be thread-safe and quick: they run on event loops for every request.
  * They may not keep the request.
  */
 public interface SessionKeyRule {
 
-  /** The raw key the request carries, or {@code null} when it carries none. */
+  /**
+   * The key the request carries, decoded where it travels percent-encoded, or {@code null} when it
+   * carries none (for the built-in rules, also when it carries two different ones).
+   */
   String extract(HttpRequest request);
 
   /** The request URI to send to the worker; rules that strip a path segment rewrite it. */
@@ -52,12 +60,15 @@ public interface SessionKeyRule {
     return new KeyRules.Cookie(name);
   }
 
-  /** The (decoded) value of query parameter {@code name}. */
+  /** The value of query parameter {@code name}, decoded once ({@code +} is a space). */
   static SessionKeyRule query(String name) {
     return new KeyRules.Query(name);
   }
 
-  /** Path segment {@code index} (0-based), removed from the forwarded URI when {@code strip}. */
+  /**
+   * Path segment {@code index} (0-based), decoded once, removed from the forwarded URI when {@code
+   * strip}.
+   */
   static SessionKeyRule pathSegment(int index, boolean strip) {
     return new KeyRules.PathSegment(index, strip);
   }

@@ -54,7 +54,8 @@ class GatewayFailureTest {
         }
         throw new AssertionError("the stream ended normally");
       }).as("the client's connection is closed, not ended as if complete").isInstanceOf(IOException.class);
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("cut when the worker died, not at the 60 s request timeout").isLessThan(Duration.ofSeconds(30));
 
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
           assertThat(fx.endReasons.get("victim")).isEqualTo(SessionEndReason.CRASHED));
@@ -103,11 +104,10 @@ class GatewayFailureTest {
     try (FakeServer server = new FakeServer(GatewayFailureTest::readRequestHead);
         GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
             options().responseTimeout(Duration.ofMillis(500)), new ObjectWorkerFactory(server.uri(), OptionalLong.empty()))) {
-      long start = System.nanoTime();
+      // When exactly the deadline fires is ProxyFrontendHandlerTest's, in virtual time.
       HttpResponse<String> r = fx.get("/pid", "silent");
       assertThat(r.statusCode()).isEqualTo(504);
       assertThat(r.body()).contains("did not respond in time");
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(450), Duration.ofSeconds(5));
     }
   }
 
@@ -129,11 +129,9 @@ class GatewayFailureTest {
         URI address = URI.create("http://127.0.0.1:" + full.getLocalPort());
         try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
             options().connectTimeout(Duration.ofMillis(300)), new ObjectWorkerFactory(address, OptionalLong.empty()))) {
-          long start = System.nanoTime();
           HttpResponse<String> r = fx.get("/pid", "unreachable");
           assertThat(r.statusCode()).as(r.body()).isEqualTo(504);
           assertThat(r.body()).contains("did not accept a connection in time");
-          assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         }
       } finally {
         for (Socket s : fillers) {
@@ -148,10 +146,9 @@ class GatewayFailureTest {
     try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
         options().headerTimeout(Duration.ofMillis(300)));
         RawConnection c = new RawConnection(fx.gateway.port())) {
-      long start = System.nanoTime();
+      c.timeout(30_000);
       RawConnection.Response r = c.send("GET /count HTTP/1.1\r\nHost: h\r\nX-Session").read();
       assertThat(r.status()).isEqualTo(408);
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(250), Duration.ofSeconds(3));
       assertThat(c.closedByPeer()).isTrue();
       assertThat(fx.pool.stats().spawns()).isZero();
     }
@@ -160,15 +157,13 @@ class GatewayFailureTest {
   @Test
   void idleKeepAliveConnectionIsClosedAfterTheIdleTimeout() {
     try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
-        options().idleTimeout(Duration.ofMillis(400)));
+        options().idleTimeout(Duration.ofSeconds(3)));
         RawConnection c = new RawConnection(fx.gateway.port())) {
       assertThat(c.send("GET /count HTTP/1.1\r\nHost: h\r\nX-Session-ID: idle\r\n\r\n").read().status()).isEqualTo(200);
       assertThat(c.send("GET /count HTTP/1.1\r\nHost: h\r\nX-Session-ID: idle\r\n\r\n").read().body())
           .as("kept alive").isEqualTo("2");
-      long start = System.nanoTime();
-      c.timeout(5_000);
+      c.timeout(30_000); // the deadline's exact instant is checked in virtual time
       assertThat(c.closedByPeer()).isTrue();
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(300), Duration.ofSeconds(3));
     }
   }
 
@@ -181,13 +176,15 @@ class GatewayFailureTest {
       CompletableFuture<HttpResponse<String>> inFlight = GatewayFixture.HTTP.sendAsync(
           HttpRequest.newBuilder(fx.uri("/sleep?ms=1000")).header("X-Session-ID", "drain").build(),
           HttpResponse.BodyHandlers.ofString());
-      Thread.sleep(300);
+      await().atMost(Duration.ofSeconds(30)).until(() -> fx.pool.sessions().stream()
+          .anyMatch(s -> s.key().equals("drain") && s.openLeases() == 1));
       int port = fx.gateway.port();
       CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> fx.gateway.drain(Duration.ofSeconds(10)));
-      Thread.sleep(200);
+      idle.timeout(30_000);
       assertThat(idle.closedByPeer()).as("an idle keep-alive connection closes at once").isTrue();
-      assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
-          .as("no new connections").isInstanceOf(IOException.class);
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+          assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
+              .as("no new connections").isInstanceOf(IOException.class));
       HttpResponse<String> r = inFlight.get(10, TimeUnit.SECONDS);
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.body()).isEqualTo("slept");

@@ -12,6 +12,7 @@ import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.testkit.Processes;
 import io.herd.testkit.TestWorkerCommand;
+import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -53,6 +54,13 @@ final class GatewayFixture implements AutoCloseable {
   GatewayFixture(
       PoolConfig.Builder pool, SessionKeyRule rule, GatewayOptions.Builder options,
       WorkerFactory factory) {
+    this(pool, rule, options, factory, null);
+  }
+
+  /** With {@code tls} set, the gateway serves HTTPS with that server context. */
+  GatewayFixture(
+      PoolConfig.Builder pool, SessionKeyRule rule, GatewayOptions.Builder options,
+      WorkerFactory factory, SslContext tls) {
     this.factory = factory;
     this.pool = SessionPool.create(pool.build(), factory);
     this.pool.addListener(new PoolListener() {
@@ -67,7 +75,8 @@ final class GatewayFixture implements AutoCloseable {
         endReasons.put(key, reason);
       }
     });
-    this.gateway = HerdGateway.builder(this.pool).sessionKey(rule).options(options.build()).start();
+    this.gateway = HerdGateway.builder(this.pool).sessionKey(rule).options(options.build()).tls(tls)
+        .start();
   }
 
   static ProcessWorkerFactory processFactory(List<String> command) {

@@ -19,17 +19,25 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The headline: many more sessions than workers, all at once. */
+/**
+ * The headline: many more sessions than workers, all at once. The workers here are objects in
+ * front of one scripted socket server, so what is tested is the gateway's and the pool's
+ * queueing, eviction and refusals under 200 concurrent connections, not how fast a loaded
+ * machine starts 200 JVMs (real worker processes are the other classes' subject).
+ */
 @ExtendWith(LeakCheckExtension.class)
 class GatewayLoadTest {
 
   private static final int REQUESTS = 200;
+  private static final ScriptedWorker.Handler ANSWER =
+      (r, out) -> out.write(ScriptedWorker.ok("for " + r.header("X-Session-ID")));
 
   @Test
   void twoHundredConcurrentSessionsOnTenWorkersAllSucceedWithEvictIdleOnPressure() throws Exception {
-    try (GatewayFixture fx = new GatewayFixture(
-        poolConfig().max(10).evictIdleOnPressure(true).acquireTimeout(Duration.ofSeconds(90)),
-        SessionKeyRule.header("X-Session-ID"), options())) {
+    try (ScriptedWorker worker = new ScriptedWorker(ANSWER);
+        GatewayFixture fx = new GatewayFixture(
+            poolConfig().max(10).evictIdleOnPressure(true).acquireTimeout(Duration.ofSeconds(90)),
+            SessionKeyRule.header("X-Session-ID"), options(), worker.factory())) {
       List<HttpResponse<String>> responses = fireAtOnce(fx, Duration.ofSeconds(120));
       Map<Integer, Long> byStatus = countByStatus(responses);
       assertThat(byStatus).as("status counts").containsExactly(Map.entry(200, (long) REQUESTS));
@@ -40,9 +48,11 @@ class GatewayLoadTest {
 
   @Test
   void withoutEvictionTheOverflowGets503WithRetryAfterAndNothingHangs() throws Exception {
-    try (GatewayFixture fx = new GatewayFixture(
-        poolConfig().min(10).max(10).acquireTimeout(Duration.ofSeconds(1)),
-        SessionKeyRule.header("X-Session-ID"), options().retryAfter(Duration.ofSeconds(2)))) {
+    try (ScriptedWorker worker = new ScriptedWorker(ANSWER);
+        GatewayFixture fx = new GatewayFixture(
+            poolConfig().min(10).max(10).acquireTimeout(Duration.ofSeconds(1)),
+            SessionKeyRule.header("X-Session-ID"), options().retryAfter(Duration.ofSeconds(2)),
+            worker.factory())) {
       await().atMost(Duration.ofSeconds(60)).until(() -> fx.pool.stats().idle() == 10);
       long start = System.nanoTime();
       List<HttpResponse<String>> responses = fireAtOnce(fx, Duration.ofSeconds(30));
@@ -56,22 +66,25 @@ class GatewayLoadTest {
             assertThat(r.headers().firstValue("retry-after")).hasValue("2");
             assertThat(r.body()).contains("no worker");
           });
-      assertThat(elapsedMs).as("the overflow was refused after the acquire timeout, not left hanging")
-          .isLessThan(20_000);
+      assertThat(elapsedMs).as("the overflow was refused after the 1 s acquire timeout, not left"
+          + " hanging until the clients' 30 s timeout").isLessThan(25_000);
     }
   }
 
   @Test
   void aFullQueueIsRefusedAtOnceWith503() throws Exception {
-    try (GatewayFixture fx = new GatewayFixture(poolConfig().max(1).maxQueue(0),
-        SessionKeyRule.header("X-Session-ID"), options())) {
+    try (ScriptedWorker worker = new ScriptedWorker(ANSWER);
+        GatewayFixture fx = new GatewayFixture(
+            poolConfig().max(1).maxQueue(0).acquireTimeout(Duration.ofSeconds(60)),
+            SessionKeyRule.header("X-Session-ID"), options(), worker.factory())) {
       assertThat(fx.get("/pid", "holder").statusCode()).isEqualTo(200);
       long start = System.nanoTime();
       HttpResponse<String> refused = fx.get("/pid", "newcomer");
       assertThat(refused.statusCode()).isEqualTo(503);
       assertThat(refused.headers().firstValue("retry-after")).hasValue("1");
       assertThat(refused.body()).contains("queue is full");
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("refused at once, not after the 60 s acquire timeout").isLessThan(Duration.ofSeconds(30));
     }
   }
 

@@ -12,6 +12,8 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -138,49 +140,70 @@ class GatewayRoutingTest {
     }
   }
 
+  /** Answers with the request line; a request to {@code /hold} waits until {@code release}. */
+  private static ScriptedWorker holdingWorker(CountDownLatch release) {
+    return new ScriptedWorker((r, out) -> {
+      if (r.requestLine().startsWith("GET /hold")) {
+        try {
+          release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      out.write(ScriptedWorker.ok(r.requestLine()));
+    });
+  }
+
+  private static CompletableFuture<HttpResponse<String>> sendAsync(
+      GatewayFixture fx, String path, String key) {
+    return GatewayFixture.HTTP.sendAsync(req(fx.gateway.uri(), path).header("X-Session-ID", key).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static boolean reached(ScriptedWorker worker, String path) {
+    return worker.requests().stream().anyMatch(r -> r.requestLine().startsWith("GET " + path + " "));
+  }
+
   @Test
   void sessionConcurrencyLimitRunsASessionsRequestsOneAtATimeInOrder() throws Exception {
-    try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
-        options().sessionConcurrency(1))) {
-      fx.get("/pid", "repl");
-      fx.get("/pid", "other");
-      long start = System.nanoTime();
-      CompletableFuture<HttpResponse<String>> first = GatewayFixture.HTTP.sendAsync(
-          req(fx.gateway.uri(), "/sleep?ms=600").header("X-Session-ID", "repl").build(),
-          HttpResponse.BodyHandlers.ofString());
-      Thread.sleep(100);
-      CompletableFuture<HttpResponse<String>> second = GatewayFixture.HTTP.sendAsync(
-          req(fx.gateway.uri(), "/sleep?ms=600").header("X-Session-ID", "repl").build(),
-          HttpResponse.BodyHandlers.ofString());
-      CompletableFuture<HttpResponse<String>> otherSession = GatewayFixture.HTTP.sendAsync(
-          req(fx.gateway.uri(), "/sleep?ms=600").header("X-Session-ID", "other").build(),
-          HttpResponse.BodyHandlers.ofString());
-      long otherMs = Duration.ofNanos(0).toMillis();
-      assertThat(otherSession.get().statusCode()).isEqualTo(200);
-      otherMs = (System.nanoTime() - start) / 1_000_000;
-      assertThat(first.get().statusCode()).isEqualTo(200);
-      long firstMs = (System.nanoTime() - start) / 1_000_000;
-      assertThat(second.get().statusCode()).isEqualTo(200);
-      long bothMs = (System.nanoTime() - start) / 1_000_000;
-      assertThat(bothMs).as("the second request waited for the first (limit 1)").isGreaterThanOrEqualTo(1200);
-      assertThat(otherMs).as("another session was not held up").isLessThan(firstMs + 400).isLessThan(1200);
+    CountDownLatch release = new CountDownLatch(1);
+    try (ScriptedWorker worker = holdingWorker(release);
+        GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
+            options().sessionConcurrency(1), worker.factory())) {
+      CompletableFuture<HttpResponse<String>> first = sendAsync(fx, "/hold", "repl");
+      await().atMost(Duration.ofSeconds(30)).until(() -> reached(worker, "/hold"));
+      CompletableFuture<HttpResponse<String>> second = sendAsync(fx, "/second", "repl");
+      CompletableFuture<HttpResponse<String>> other = sendAsync(fx, "/other", "other");
+
+      assertThat(other.get(30, TimeUnit.SECONDS).body())
+          .as("another session is not held up by this session's limit").isEqualTo("GET /other HTTP/1.1");
+      await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(10))
+          .until(() -> !reached(worker, "/second"));
+      assertThat(second).as("the session's second request waits for its first").isNotDone();
+
+      release.countDown();
+      assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(second.get(30, TimeUnit.SECONDS).body()).isEqualTo("GET /second HTTP/1.1");
+      assertThat(worker.requests()).extracting(ScriptedWorker.Request::requestLine)
+          .containsExactly("GET /hold HTTP/1.1", "GET /other HTTP/1.1", "GET /second HTTP/1.1");
     }
   }
 
   @Test
   void aSessionsQueueBeyondItsBoundIsRefusedWith503() throws Exception {
-    try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
-        options().sessionConcurrency(1).sessionQueue(0))) {
-      fx.get("/pid", "busy");
-      CompletableFuture<HttpResponse<String>> running = GatewayFixture.HTTP.sendAsync(
-          req(fx.gateway.uri(), "/sleep?ms=800").header("X-Session-ID", "busy").build(),
-          HttpResponse.BodyHandlers.ofString());
-      Thread.sleep(200);
+    CountDownLatch release = new CountDownLatch(1);
+    try (ScriptedWorker worker = holdingWorker(release);
+        GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"),
+            options().sessionConcurrency(1).sessionQueue(0), worker.factory())) {
+      CompletableFuture<HttpResponse<String>> running = sendAsync(fx, "/hold", "busy");
+      await().atMost(Duration.ofSeconds(30)).until(() -> reached(worker, "/hold"));
       HttpResponse<String> refused = fx.get("/pid", "busy");
       assertThat(refused.statusCode()).isEqualTo(503);
       assertThat(refused.headers().firstValue("retry-after")).isPresent();
       assertThat(refused.body()).contains("too many requests wait for this session");
-      assertThat(running.get().statusCode()).isEqualTo(200);
+      assertThat(reached(worker, "/pid")).isFalse();
+      release.countDown();
+      assertThat(running.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
       assertThat(fx.get("/pid", "busy").statusCode()).as("free again").isEqualTo(200);
     }
   }

@@ -4,44 +4,39 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.util.ResourceLeakDetector;
-import io.netty.util.ResourceLeakDetectorFactory;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Fails a test class when Netty reports a leaked buffer during it. The module runs its tests with
- * {@code -Dio.netty.leakDetection.level=paranoid} (every buffer tracked); this extension turns
- * the reports, which Netty only logs, into failures. It installs its detector factory before any
- * buffer class is loaded, which is why it must be the first thing a test class touches.
+ * Fails a test class when Netty reports a leaked buffer during it. Detection itself is installed
+ * for the whole run by {@link NettyLeakDetection} (a launcher session listener, so it works
+ * whichever class touches a buffer first); this extension scopes the reports to a class and
+ * turns them, which Netty only logs, into failures.
  */
-final class LeakCheckExtension implements BeforeAllCallback, AfterAllCallback {
-
-  static final List<String> LEAKS = new CopyOnWriteArrayList<>();
-
-  static {
-    ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
-    ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(new ResourceLeakDetectorFactory() {
-      @Override
-      @SuppressWarnings("deprecation")
-      public <T> ResourceLeakDetector<T> newResourceLeakDetector(
-          Class<T> resource, int samplingInterval, long maxActive) {
-        return new RecordingDetector<>(resource, samplingInterval);
-      }
-    });
-  }
+public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCallback {
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    LEAKS.clear();
+    assertThat(NettyLeakDetection.installed())
+        .as("leak detection is installed by the JUnit launcher session listener "
+            + "(META-INF/services/org.junit.platform.launcher.LauncherSessionListener)")
+        .isTrue();
+    NettyLeakDetection.clear();
   }
 
   @Override
   public void afterAll(ExtensionContext context) throws Exception {
-    // Leaks are found when a lost buffer is collected and a later allocation polls the queue.
+    collectLeaks();
+    assertThat(NettyLeakDetection.leaks())
+        .as("Netty buffer leaks reported in %s", context.getDisplayName()).isEmpty();
+  }
+
+  /**
+   * Gives Netty a chance to report what was lost: a leak is found when the lost buffer was
+   * collected and a later allocation polls the detector's queue.
+   */
+  public static void collectLeaks() throws InterruptedException {
     for (int i = 0; i < 3; i++) {
       System.gc();
       Thread.sleep(50);
@@ -49,25 +44,6 @@ final class LeakCheckExtension implements BeforeAllCallback, AfterAllCallback {
         ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(16);
         b.release();
       }
-    }
-    assertThat(LEAKS).as("Netty buffer leaks reported in %s", context.getDisplayName()).isEmpty();
-  }
-
-  private static final class RecordingDetector<T> extends ResourceLeakDetector<T> {
-    RecordingDetector(Class<T> resource, int samplingInterval) {
-      super(resource, samplingInterval);
-    }
-
-    @Override
-    protected void reportTracedLeak(String resourceType, String records) {
-      LEAKS.add(resourceType + records);
-      super.reportTracedLeak(resourceType, records);
-    }
-
-    @Override
-    protected void reportUntracedLeak(String resourceType) {
-      LEAKS.add(resourceType);
-      super.reportUntracedLeak(resourceType);
     }
   }
 }

@@ -111,6 +111,15 @@ final class RawConnection implements AutoCloseable {
     }
   }
 
+  /** Bytes that arrived and were not read yet; never blocks. */
+  int buffered() {
+    try {
+      return in.available();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
   void timeout(int millis) {
     try {
       socket.setSoTimeout(millis);

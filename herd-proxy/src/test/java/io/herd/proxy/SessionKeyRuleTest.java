@@ -3,6 +3,8 @@ package io.herd.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.herd.proxy.internal.KeyLookup;
+import io.herd.proxy.internal.KeyRules;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -36,6 +38,39 @@ class SessionKeyRuleTest {
     assertThat(first.forwardUri("/s1?x")).isEqualTo("/?x");
     assertThat(SessionKeyRule.parse("path:1:strip").forwardUri("/api/s1/x")).isEqualTo("/api/x");
     assertThat(SessionKeyRule.parse("path:1").forwardUri("/api/s1/x")).isEqualTo("/api/s1/x");
+  }
+
+  @Test
+  void builtInRulesFindTwoDifferentKeysAndCollapseIdenticalOnes() {
+    HttpRequest headers = get("/");
+    headers.headers().add("X-Session-ID", "a").add("X-Session-ID", "b");
+    assertThat(locate("header:X-Session-ID", headers).outcome()).isEqualTo(KeyLookup.Outcome.CONFLICT);
+    assertThat(SessionKeyRule.parse("header:X-Session-ID").extract(headers)).isNull();
+
+    HttpRequest same = get("/");
+    same.headers().add("X-Session-ID", "a").add("X-Session-ID", "a");
+    assertThat(locate("header:X-Session-ID", same).key()).isEqualTo("a");
+    assertThat(same.headers().getAll("X-Session-ID")).containsExactly("a");
+
+    HttpRequest quoted = get("/");
+    quoted.headers().add("Cookie", "sid=\"c\"; x=1").add("Cookie", "sid=c");
+    assertThat(locate("cookie:sid", quoted).key()).isEqualTo("c");
+    assertThat(quoted.headers().getAll("Cookie")).containsExactly("sid=\"c\"; x=1");
+
+    assertThat(locate("query:sid", get("/?sid=a&sid=b")).outcome()).isEqualTo(KeyLookup.Outcome.CONFLICT);
+    assertThat(locate("query:sid", get("/?s%69d=a&sid=b")).outcome())
+        .as("a parameter name is decoded too").isEqualTo(KeyLookup.Outcome.CONFLICT);
+    assertThat(locate("query:sid", get("/?x=1;sid=a")).outcome())
+        .as("only & separates parameters").isEqualTo(KeyLookup.Outcome.MISSING);
+    HttpRequest dupQuery = get("/p?sid=a&x=%zz&sid=a");
+    assertThat(locate("query:sid", dupQuery).key()).isEqualTo("a");
+    assertThat(dupQuery.uri()).isEqualTo("/p?sid=a&x=%zz");
+    assertThat(locate("query:sid", get("/?sid=a%zz")).outcome()).isEqualTo(KeyLookup.Outcome.INVALID);
+    assertThat(locate("path:0", get("/a%2Fb/x")).key()).isEqualTo("a/b");
+  }
+
+  private static KeyLookup locate(String spec, HttpRequest request) {
+    return KeyRules.locate(SessionKeyRule.parse(spec), request);
   }
 
   @Test

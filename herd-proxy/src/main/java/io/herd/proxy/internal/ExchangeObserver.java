@@ -20,6 +20,9 @@ import org.slf4j.LoggerFactory;
  * its status, the response's last content (or a 101, or the connection's close) ends it. It only
  * looks at messages as they pass; it never holds, changes or releases one.
  *
+ * <p>The outcome says who answered: the worker, or the gateway itself for the reason its answer
+ * carries ({@link ErrorResponses.GatewayAnswer}). Durations are read from the event loop's ticker.
+ *
  * <p>Pipelined requests queue up in order, as HTTP/1.1 answers them. After a protocol switch the
  * codec is gone and raw bytes pass by unobserved. Not thread-safe: confined to its channel's event
  * loop, one instance per connection.
@@ -33,6 +36,7 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
     final String method;
     final long startNanos;
     int status;
+    String outcome = CompletedExchange.NONE;
 
     Pending(String method, long startNanos) {
       this.method = method;
@@ -51,7 +55,7 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpRequest req && !switched) {
-      pending.addLast(new Pending(req.method().name(), System.nanoTime()));
+      pending.addLast(new Pending(req.method().name(), ctx.executor().ticker().nanoTime()));
     }
     ctx.fireChannelRead(msg);
   }
@@ -59,12 +63,12 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (!switched) {
-      observe(msg);
+      observe(ctx, msg);
     }
     ctx.write(msg, promise);
   }
 
-  private void observe(Object msg) {
+  private void observe(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpResponse resp) {
       int code = resp.status().code();
       if (code == HttpResponseStatus.CONTINUE.code()) {
@@ -72,35 +76,37 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
       }
       Pending p = pending.peekFirst();
       if (p == null) {
-        p = new Pending("-", System.nanoTime()); // an answer to a request that never parsed
+        p = new Pending("-", ctx.executor().ticker().nanoTime()); // a request that never parsed
         pending.addFirst(p);
       }
       p.status = code;
+      p.outcome = msg instanceof ErrorResponses.GatewayAnswer answer
+          ? answer.outcome() : CompletedExchange.WORKER;
       if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
         switched = true;
-        complete();
+        complete(ctx);
         return;
       }
     }
     if (msg instanceof LastHttpContent && pending.peekFirst() != null
         && pending.peekFirst().status != 0) {
-      complete();
+      complete(ctx);
     }
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     while (!pending.isEmpty()) {
-      complete();
+      complete(ctx);
     }
     ctx.fireChannelInactive();
   }
 
-  private void complete() {
+  private void complete(ChannelHandlerContext ctx) {
     Pending p = pending.pollFirst();
     try {
-      listener.exchangeCompleted(new CompletedExchange(
-          p.method, p.status, Duration.ofNanos(System.nanoTime() - p.startNanos)));
+      listener.exchangeCompleted(new CompletedExchange(p.method, p.status,
+          Duration.ofNanos(ctx.executor().ticker().nanoTime() - p.startNanos), p.outcome));
     } catch (RuntimeException e) {
       log.warn("exchange listener {} threw; ignored", listener, e);
     }

@@ -6,17 +6,26 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.cookie.CookieHeaderNames;
 import io.netty.handler.codec.http.cookie.DefaultCookie;
 import io.netty.handler.codec.http.cookie.ServerCookieEncoder;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * The header rules of a forwarding proxy (RFC 9110 §7.6.1): hop-by-hop headers stop here, and the
- * gateway states who the client is in {@code X-Forwarded-*}. Stateless.
+ * gateway states who the client is. Stateless.
+ *
+ * <p>Forwarding headers say who the client is, and applications believe them (for logs, rate
+ * limits, redirects, access rules). From a peer that is not a trusted proxy the gateway removes
+ * every such header it knows of ({@link #CLIENT_CLAIMS}) and sets {@code X-Forwarded-For}, {@code
+ * X-Real-IP}, {@code -Proto}, {@code -Host} and {@code -Port} from the connection itself. From a
+ * trusted proxy they pass, and the peer is appended to {@code X-Forwarded-For}.
  *
  * <p>Transfer-Encoding is left alone: it describes the framing that Netty's encoders reproduce on
  * the next hop.
@@ -26,6 +35,32 @@ public final class HeaderRewriter {
   private static final String X_FORWARDED_FOR = "X-Forwarded-For";
   private static final String X_FORWARDED_PROTO = "X-Forwarded-Proto";
   private static final String X_FORWARDED_HOST = "X-Forwarded-Host";
+  private static final String X_FORWARDED_PORT = "X-Forwarded-Port";
+  private static final String X_REAL_IP = "X-Real-IP";
+
+  /**
+   * Headers that claim something about the client or the original request, which only a trusted
+   * proxy may state (lower case). Those the gateway sets itself are replaced, the rest removed.
+   */
+  static final Set<String> CLIENT_CLAIMS = Set.of(
+      "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
+      "x-real-ip", "true-client-ip", "x-client-ip", "x-cluster-client-ip", "client-ip",
+      "cf-connecting-ip", "fastly-client-ip", "x-proxyuser-ip", "x-forwarded-prefix",
+      "x-forwarded-server", "x-forwarded-by", "x-forwarded-scheme", "x-forwarded-ssl",
+      "x-forwarded-protocol", "x-forwarded-uri", "x-url-scheme", "x-scheme", "front-end-https",
+      "x-original-url", "x-original-uri", "x-rewrite-url", "x-original-host",
+      "x-original-forwarded-for", "x-host");
+
+  private static final AsciiString[] CLIENT_CLAIM_NAMES =
+      CLIENT_CLAIMS.stream().map(AsciiString::cached).toArray(AsciiString[]::new);
+
+  /**
+   * Names that a header with {@code _} must never fold into (many frameworks read {@code _} as
+   * {@code -}): framing, hop-by-hop, the gateway's own forwarding headers.
+   */
+  private static final Set<String> FOLD_PROTECTED = Set.of(
+      "content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer",
+      "upgrade", "expect", "proxy-connection", "cookie");
 
   private static final String COLD_START = "X-Herd-Cold-Start";
   private static final AsciiString PROXY_PREFIX = AsciiString.cached("proxy-");
@@ -40,21 +75,57 @@ public final class HeaderRewriter {
   }
 
   /**
-   * Turns the client's request, in place, into the one to send to the worker: HTTP/1.1,
-   * keep-alive, origin-form {@code uri}, without hop-by-hop headers and {@code Expect} (the gateway
-   * answers 100-continue itself), and with {@code X-Forwarded-*} from the peer, or appended to
-   * when {@code trustedPeer}. In place because copying the headers of every request showed in
-   * profiles; read what the client asked for (keep-alive, upgrade) before calling this.
+   * Removes request headers whose names contain {@code _}: all of them unless {@code allow}; with
+   * {@code allow}, those that would fold into a protected name or into the session key's header
+   * {@code keyHeader} (null when the key is not in a header), which itself is kept.
+   *
+   * @return how many were removed
    */
-  public static HttpRequest toUpstream(
-      HttpRequest in, String uri, boolean upgrade, String peerIp, boolean trustedPeer) {
-    return toUpstream(in, uri, upgrade, peerIp, trustedPeer, "http");
+  static int dropUnderscoreNames(HttpHeaders h, boolean allow, String keyHeader) {
+    List<String> drop = null;
+    // Iterated without copying the names: this runs for every request, and almost never finds one.
+    for (var it = h.iteratorCharSequence(); it.hasNext(); ) {
+      CharSequence candidate = it.next().getKey();
+      if (!hasUnderscore(candidate)) {
+        continue;
+      }
+      String name = candidate.toString();
+      if (name.equalsIgnoreCase(keyHeader) || (drop != null && drop.contains(name))) {
+        continue;
+      }
+      String folded = name.replace('_', '-').toLowerCase(Locale.ROOT);
+      if (!allow || FOLD_PROTECTED.contains(folded) || CLIENT_CLAIMS.contains(folded)
+          || folded.startsWith("proxy-") || folded.equalsIgnoreCase(keyHeader)) {
+        if (drop == null) {
+          drop = new ArrayList<>(2);
+        }
+        drop.add(name);
+      }
+    }
+    if (drop == null) {
+      return 0;
+    }
+    drop.forEach(h::remove);
+    return drop.size();
   }
 
-  /** As above, for a client connection that arrived over {@code scheme} (http or https). */
-  public static HttpRequest toUpstream(
-      HttpRequest in, String uri, boolean upgrade, String peerIp, boolean trustedPeer,
-      String scheme) {
+  private static boolean hasUnderscore(CharSequence name) {
+    for (int i = 0; i < name.length(); i++) {
+      if (name.charAt(i) == '_') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Turns the client's request, in place, into the one to send to the worker: HTTP/1.1,
+   * keep-alive, {@code uri}, without hop-by-hop headers and {@code Expect} (the gateway answers
+   * 100-continue itself), and with the forwarding headers of {@code peer}. In place because
+   * copying the headers of every request showed in profiles; read what the client asked for
+   * (keep-alive, upgrade) before calling this.
+   */
+  static HttpRequest toUpstream(HttpRequest in, String uri, boolean upgrade, ClientPeer peer) {
     HttpHeaders h = in.headers();
     String upgradeTo = upgrade ? h.get(HttpHeaderNames.UPGRADE) : null;
     removeHopByHop(h);
@@ -64,28 +135,39 @@ public final class HeaderRewriter {
       h.set(HttpHeaderNames.UPGRADE, upgradeTo);
     }
     String host = h.get(HttpHeaderNames.HOST);
-    if (trustedPeer) {
+    String port = Integer.toString(peer.localPort());
+    if (peer.trusted()) {
       String prior = String.join(", ", h.getAll(X_FORWARDED_FOR));
-      h.set(X_FORWARDED_FOR, prior.isEmpty() ? peerIp : prior + ", " + peerIp);
+      h.set(X_FORWARDED_FOR, prior.isEmpty() ? peer.ip() : prior + ", " + peer.ip());
       if (!h.contains(X_FORWARDED_PROTO)) {
-        h.set(X_FORWARDED_PROTO, scheme);
+        h.set(X_FORWARDED_PROTO, peer.scheme());
       }
       if (!h.contains(X_FORWARDED_HOST) && host != null) {
         h.set(X_FORWARDED_HOST, host);
       }
+      if (!h.contains(X_FORWARDED_PORT)) {
+        h.set(X_FORWARDED_PORT, port);
+      }
     } else {
-      h.remove("Forwarded");
-      h.set(X_FORWARDED_FOR, peerIp);
-      h.set(X_FORWARDED_PROTO, scheme);
+      removeClientClaims(h);
+      h.set(X_FORWARDED_FOR, peer.ip());
+      h.set(X_REAL_IP, peer.ip());
+      h.set(X_FORWARDED_PROTO, peer.scheme());
+      h.set(X_FORWARDED_PORT, port);
       if (host != null) {
         h.set(X_FORWARDED_HOST, host);
-      } else {
-        h.remove(X_FORWARDED_HOST);
       }
     }
     in.setProtocolVersion(HttpVersion.HTTP_1_1);
-    in.setUri(originForm(uri));
+    in.setUri(uri);
     return in;
+  }
+
+  private static void removeClientClaims(HttpHeaders h) {
+    // One hash lookup per known name: cheaper than looking at (and lower-casing) every header.
+    for (AsciiString name : CLIENT_CLAIM_NAMES) {
+      h.remove(name);
+    }
   }
 
   /** Removes the response's hop-by-hop headers, keeping Upgrade for a 101. */
@@ -105,8 +187,15 @@ public final class HeaderRewriter {
    * HTTP/1.1 clients; HTTP/1.0 clients get no chunking and a close), and the gateway adds {@code
    * X-Herd-Cold-Start}, an issued key's cookie and the Connection header. Sets {@code
    * e.upstreamKeepAlive} and, when the client connection must close after it, {@code e.closeAfter}.
+   *
+   * @param cookieName the cookie an issued key goes in
+   * @param secure whether the client connection runs TLS: the cookie is then {@code Secure}
+   * @param keyTtl the issued key's lifetime, as the cookie's {@code Max-Age}; null for a session
+   *     cookie
+   * @param closing whether the gateway is draining
    */
-  static void prepareResponse(Exchange e, HttpResponse resp, String cookieName, boolean closing) {
+  static void prepareResponse(Exchange e, HttpResponse resp, String cookieName, boolean secure,
+      Duration keyTtl, boolean closing) {
     int code = resp.status().code();
     HttpHeaders h = resp.headers();
     e.upstreamKeepAlive = HttpUtil.isKeepAlive(resp);
@@ -133,8 +222,12 @@ public final class HeaderRewriter {
     if (e.issuedCookie != null) {
       DefaultCookie cookie = new DefaultCookie(cookieName, e.issuedCookie);
       cookie.setHttpOnly(true);
+      cookie.setSecure(secure);
       cookie.setPath("/");
       cookie.setSameSite(CookieHeaderNames.SameSite.Lax);
+      if (keyTtl != null) {
+        cookie.setMaxAge(keyTtl.getSeconds());
+      }
       h.add(HttpHeaderNames.SET_COOKIE, ServerCookieEncoder.STRICT.encode(cookie));
     }
     if (e.closeAfter || closing) {
@@ -147,13 +240,16 @@ public final class HeaderRewriter {
 
   /**
    * Connection and every header it names, Keep-Alive, Proxy-*, TE, Trailer and Upgrade. The names
-   * listed in Connection go first, before Connection itself is removed.
+   * listed in Connection go first, before Connection itself is removed; the framing headers and
+   * Host stay whatever Connection says, since removing them would change how the next hop frames
+   * the message.
    */
   static void removeHopByHop(HttpHeaders h) {
     for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
       for (String name : value.split(",")) {
         String n = name.trim();
-        if (!n.isEmpty() && !n.equalsIgnoreCase("transfer-encoding")) {
+        if (!n.isEmpty() && !n.equalsIgnoreCase("transfer-encoding")
+            && !n.equalsIgnoreCase("content-length") && !n.equalsIgnoreCase("host")) {
           h.remove(n);
         }
       }
@@ -176,19 +272,5 @@ public final class HeaderRewriter {
     if (proxyHeaders != null) {
       proxyHeaders.forEach(h::remove);
     }
-  }
-
-  /** {@code http://host/p?q} becomes {@code /p?q}; origin-form passes unchanged. */
-  static String originForm(String uri) {
-    int scheme = uri.indexOf("://");
-    if (uri.startsWith("/") || scheme < 0) {
-      return uri;
-    }
-    int path = uri.indexOf('/', scheme + 3);
-    int query = uri.indexOf('?', scheme + 3);
-    if (path < 0 || (query >= 0 && query < path)) {
-      return query < 0 ? "/" : "/" + uri.substring(query);
-    }
-    return uri.substring(path);
   }
 }

@@ -1,22 +1,38 @@
 package io.herd.proxy.internal;
 
 import io.herd.proxy.SessionKeyRule;
+import io.herd.proxy.SessionKeys;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
 
-/** The built-in {@link SessionKeyRule}s and their parser. Stateless records, thread-safe. */
+/**
+ * The built-in {@link SessionKeyRule}s and their parser. Stateless records, thread-safe.
+ *
+ * <p>The built-in rules are strict about the front door: a request that carries the key twice
+ * with different values (two headers, two cookies, two parameters) names two sessions and is
+ * refused; identical duplicates are collapsed in the request before it is forwarded, so the
+ * worker sees the key exactly once. Keys in a path segment or query parameter are
+ * percent-decoded exactly once ({@link SessionKeys#decode}); header and cookie values are taken as
+ * they are.
+ */
 public final class KeyRules {
 
   private static final String EXPECTED =
       "expected: header:NAME, cookie:NAME, query:NAME, path:N or path:N:strip";
 
   private KeyRules() {}
+
+  /** A rule that reports duplicates and collapses them itself. */
+  interface Locating {
+    /** Finds the key; when the request carries it more than once with one value, leaves one. */
+    KeyLookup locate(HttpRequest request);
+  }
 
   /** See {@link SessionKeyRule#parse(String)}. */
   public static SessionKeyRule parse(String spec) {
@@ -47,6 +63,28 @@ public final class KeyRules {
     }
   }
 
+  /**
+   * Looks for {@code rule}'s key in {@code request}: built-in rules check duplicates (and collapse
+   * identical ones in place); any other rule's {@code extract} is asked once.
+   */
+  public static KeyLookup locate(SessionKeyRule rule, HttpRequest request) {
+    if (rule instanceof Locating locating) {
+      return locating.locate(request);
+    }
+    String key;
+    try {
+      key = rule.extract(request);
+    } catch (RuntimeException e) {
+      return KeyLookup.invalid("the session key could not be read (" + rule.describe() + ")");
+    }
+    return key == null ? KeyLookup.missing() : KeyLookup.found(key);
+  }
+
+  /** The header name of a {@code header:} rule, if {@code rule} is one. */
+  static Optional<String> headerName(SessionKeyRule rule) {
+    return rule instanceof Header h ? Optional.of(h.name()) : Optional.empty();
+  }
+
   private static String requireToken(String name) {
     if (name == null || !name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
       throw new IllegalArgumentException("not a token: " + name);
@@ -54,15 +92,44 @@ public final class KeyRules {
     return name;
   }
 
+  private static KeyLookup single(List<String> values, String where) {
+    if (values.isEmpty()) {
+      return KeyLookup.missing();
+    }
+    String first = values.get(0);
+    for (String v : values) {
+      if (!v.equals(first)) {
+        return KeyLookup.conflict("two different session keys in " + where
+            + " (expected: one key per request)");
+      }
+    }
+    return KeyLookup.found(first);
+  }
+
   /** {@code header:NAME}. */
-  public record Header(String name) implements SessionKeyRule {
+  public record Header(String name) implements SessionKeyRule, Locating {
     public Header {
       requireToken(name);
     }
 
     @Override
     public String extract(HttpRequest request) {
-      return request.headers().get(name);
+      return lookup(request, false).key();
+    }
+
+    @Override
+    public KeyLookup locate(HttpRequest request) {
+      return lookup(request, true);
+    }
+
+    private KeyLookup lookup(HttpRequest request, boolean collapse) {
+      HttpHeaders h = request.headers();
+      List<String> values = h.getAll(name);
+      KeyLookup lookup = single(values, "header " + name);
+      if (collapse && lookup.outcome() == KeyLookup.Outcome.FOUND && values.size() > 1) {
+        h.set(name, lookup.key());
+      }
+      return lookup;
     }
 
     @Override
@@ -71,22 +138,64 @@ public final class KeyRules {
     }
   }
 
-  /** {@code cookie:NAME}. */
-  public record Cookie(String name) implements SessionKeyRule {
+  /**
+   * {@code cookie:NAME}. Every {@code Cookie} header is split at {@code ;} and every pair named
+   * exactly NAME counts, so no pair a worker's cookie parser might read escapes the check. A value
+   * in double quotes is taken without them; values are not percent-decoded.
+   */
+  public record Cookie(String name) implements SessionKeyRule, Locating {
     public Cookie {
       requireToken(name);
     }
 
     @Override
     public String extract(HttpRequest request) {
-      for (String header : request.headers().getAll(HttpHeaderNames.COOKIE)) {
-        for (io.netty.handler.codec.http.cookie.Cookie c : ServerCookieDecoder.STRICT.decodeAll(header)) {
-          if (c.name().equals(name)) {
-            return c.value();
+      return lookup(request, false).key();
+    }
+
+    @Override
+    public KeyLookup locate(HttpRequest request) {
+      return lookup(request, true);
+    }
+
+    private KeyLookup lookup(HttpRequest request, boolean collapse) {
+      HttpHeaders h = request.headers();
+      List<String> headers = h.getAll(HttpHeaderNames.COOKIE);
+      List<String> pairs = new ArrayList<>();
+      List<String> values = new ArrayList<>();
+      for (String header : headers) {
+        for (String part : header.split(";")) {
+          String pair = part.trim();
+          if (pair.isEmpty()) {
+            continue;
+          }
+          pairs.add(pair);
+          int eq = pair.indexOf('=');
+          if (eq > 0 && pair.substring(0, eq).trim().equals(name)) {
+            values.add(unquote(pair.substring(eq + 1).trim()));
           }
         }
       }
-      return null;
+      KeyLookup lookup = single(values, "cookie " + name);
+      if (collapse && lookup.outcome() == KeyLookup.Outcome.FOUND && values.size() > 1) {
+        // One Cookie header (RFC 6265 §5.4) with the key's pair once, the others as they came.
+        List<String> kept = new ArrayList<>();
+        boolean keySeen = false;
+        for (String pair : pairs) {
+          int eq = pair.indexOf('=');
+          boolean isKey = eq > 0 && pair.substring(0, eq).trim().equals(name);
+          if (!isKey || !keySeen) {
+            kept.add(pair);
+          }
+          keySeen |= isKey;
+        }
+        h.set(HttpHeaderNames.COOKIE, String.join("; ", kept));
+      }
+      return lookup;
+    }
+
+    private static String unquote(String v) {
+      return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v;
     }
 
     @Override
@@ -100,20 +209,68 @@ public final class KeyRules {
     }
   }
 
-  /** {@code query:NAME}. */
-  public record Query(String name) implements SessionKeyRule {
+  /**
+   * {@code query:NAME}. Parameters are separated by {@code &} only; names and values are decoded
+   * once as HTML forms encode them ({@code +} is a space).
+   */
+  public record Query(String name) implements SessionKeyRule, Locating {
     public Query {
       requireToken(name);
     }
 
     @Override
     public String extract(HttpRequest request) {
+      return lookup(request, false).key();
+    }
+
+    @Override
+    public KeyLookup locate(HttpRequest request) {
+      return lookup(request, true);
+    }
+
+    private KeyLookup lookup(HttpRequest request, boolean collapse) {
       String uri = request.uri();
-      if (uri.indexOf('?') < 0) {
-        return null;
+      int q = uri.indexOf('?');
+      if (q < 0) {
+        return KeyLookup.missing();
       }
-      List<String> values = new QueryStringDecoder(uri).parameters().get(name);
-      return values == null || values.isEmpty() ? null : values.get(0);
+      String[] params = uri.substring(q + 1).split("&", -1);
+      List<String> values = new ArrayList<>();
+      for (String param : params) {
+        int eq = param.indexOf('=');
+        if (!isKey(param, eq)) {
+          continue;
+        }
+        try {
+          values.add(SessionKeys.decodeQueryComponent(eq < 0 ? "" : param.substring(eq + 1)));
+        } catch (IllegalArgumentException e) {
+          return KeyLookup.invalid("invalid session key in query parameter " + name + ": "
+              + e.getMessage());
+        }
+      }
+      KeyLookup lookup = single(values, "query parameter " + name);
+      if (collapse && lookup.outcome() == KeyLookup.Outcome.FOUND && values.size() > 1) {
+        StringBuilder query = new StringBuilder();
+        boolean keySeen = false;
+        for (String param : params) {
+          boolean isKey = isKey(param, param.indexOf('='));
+          if (!isKey || !keySeen) {
+            query.append(query.length() == 0 ? "" : "&").append(param);
+          }
+          keySeen |= isKey;
+        }
+        request.setUri(uri.substring(0, q + 1) + query);
+      }
+      return lookup;
+    }
+
+    private boolean isKey(String param, int eq) {
+      String raw = eq < 0 ? param : param.substring(0, eq);
+      try {
+        return SessionKeys.decodeQueryComponent(raw).equals(name);
+      } catch (IllegalArgumentException e) {
+        return false; // a name that cannot be decoded cannot be ours
+      }
     }
 
     @Override
@@ -122,8 +279,8 @@ public final class KeyRules {
     }
   }
 
-  /** {@code path:N[:strip]}: segment N of the path, 0-based, as it appears (not decoded). */
-  public record PathSegment(int index, boolean strip) implements SessionKeyRule {
+  /** {@code path:N[:strip]}: segment N of the path, 0-based, percent-decoded once. */
+  public record PathSegment(int index, boolean strip) implements SessionKeyRule, Locating {
     public PathSegment {
       if (index < 0) {
         throw new IllegalArgumentException("negative path segment: " + index);
@@ -132,9 +289,21 @@ public final class KeyRules {
 
     @Override
     public String extract(HttpRequest request) {
+      return locate(request).key();
+    }
+
+    @Override
+    public KeyLookup locate(HttpRequest request) {
       String path = pathOf(request.uri());
       int[] span = span(path);
-      return span == null ? null : path.substring(span[0], span[1]);
+      if (span == null) {
+        return KeyLookup.missing();
+      }
+      try {
+        return KeyLookup.found(SessionKeys.decode(path.substring(span[0], span[1])));
+      } catch (IllegalArgumentException e) {
+        return KeyLookup.invalid("invalid session key in path segment " + index + ": " + e.getMessage());
+      }
     }
 
     @Override

@@ -39,22 +39,18 @@ final class LeaseAcquirer {
   /** Starts the admission of {@code e}; the outcome goes to {@code callback} on {@code loop}. */
   void acquire(Exchange e, EventLoop loop, Callback callback) {
     if (!gw.gates.limited()) {
-      e.admitted = true;
       acquireLease(e, loop, callback);
       return;
     }
     SessionGates.Waiter waiter = new SessionGates.Waiter(() -> onTurn(e, loop, callback), loop);
     switch (gw.gates.enter(e.key, waiter)) {
-      case ADMITTED -> {
-        e.admitted = true;
-        acquireLease(e, loop, callback);
-      }
+      case ADMITTED -> acquireLease(e, loop, callback);
       case QUEUED -> {
         e.waiter = waiter;
         e.waitTimer = loop.schedule(() -> {
           if (e.waiter != null && gw.gates.withdraw(e.key, waiter)) {
             e.waiter = null;
-            if (!e.ended) {
+            if (!e.ended()) {
               callback.onFailure(e, UpstreamFailure.SESSION_WAIT_TIMEOUT);
             }
           }
@@ -69,15 +65,15 @@ final class LeaseAcquirer {
     if (e.waitTimer != null) {
       e.waitTimer.cancel(false);
     }
-    if (e.ended) {
+    if (e.ended()) {
       gw.gates.exit(e.key); // the turn came after the exchange ended: pass it on
       return;
     }
-    e.admitted = true;
     acquireLease(e, loop, callback);
   }
 
   private void acquireLease(Exchange e, EventLoop loop, Callback callback) {
+    e.phase = Exchange.Phase.ACQUIRING;
     CompletableFuture<SessionLease> future = gw.pool.acquire(e.key);
     e.acquire = future;
     future.whenComplete((lease, error) -> {
@@ -96,7 +92,7 @@ final class LeaseAcquirer {
   }
 
   private void onLease(Exchange e, SessionLease lease, Throwable error, Callback callback) {
-    if (e.ended) {
+    if (e.ended()) {
       if (lease != null) {
         lease.close();
       }
@@ -111,8 +107,12 @@ final class LeaseAcquirer {
     callback.onLease(e);
   }
 
-  /** Gives back what {@code e} holds or waits for: its place in line, its turn, its lease. */
-  void release(Exchange e) {
+  /**
+   * Gives back what {@code e} holds or waits for: its place in line, its turn, its lease.
+   *
+   * @param was the phase the exchange ended in: whether it held the session's turn
+   */
+  void release(Exchange e, Exchange.Phase was) {
     if (e.waitTimer != null) {
       e.waitTimer.cancel(false);
     }
@@ -125,7 +125,7 @@ final class LeaseAcquirer {
     if (e.lease != null) {
       e.lease.close();
     }
-    if (e.admitted) {
+    if (gw.gates.limited() && was != Exchange.Phase.QUEUED && was != Exchange.Phase.ENDED) {
       gw.gates.exit(e.key);
     }
   }

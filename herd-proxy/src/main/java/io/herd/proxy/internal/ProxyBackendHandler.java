@@ -1,5 +1,6 @@
 package io.herd.proxy.internal;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
@@ -8,20 +9,23 @@ import io.netty.util.ReferenceCountUtil;
 /**
  * The last handler of a worker connection: hands what the worker sends to the exchange that
  * currently owns the connection, and drops (releases) anything that arrives while the connection
- * idles in the pool.
+ * idles in the pool, closing it: nothing is owed to an idle connection.
  *
  * <p>Not thread-safe: the connection is registered on the event loop of the client connection
  * that uses it, so listener calls happen on that loop. Lives as long as the worker connection.
  */
 public final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
 
-  /** The exchange side of a worker connection. */
+  /**
+   * The exchange side of a worker connection. Each call names the connection, so that a listener
+   * can tell its current connection from one it has let go.
+   */
   public interface Listener {
-    void onUpstreamRead(HttpObject msg);
+    void onUpstreamRead(Channel upstream, HttpObject msg);
 
-    void onUpstreamReadComplete();
+    void onUpstreamReadComplete(Channel upstream);
 
-    void onUpstreamInactive(Throwable cause);
+    void onUpstreamInactive(Channel upstream, Throwable cause);
   }
 
   private Listener listener;
@@ -42,9 +46,8 @@ public final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     Listener l = listener;
     if (l != null && msg instanceof HttpObject) {
-      l.onUpstreamRead((HttpObject) msg);
+      l.onUpstreamRead(ctx.channel(), (HttpObject) msg);
     } else {
-      // Nothing is owed to an idle connection: whatever the worker sent is out of turn.
       ReferenceCountUtil.release(msg);
       if (l == null) {
         ctx.close();
@@ -56,7 +59,7 @@ public final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
   public void channelReadComplete(ChannelHandlerContext ctx) {
     Listener l = listener;
     if (l != null) {
-      l.onUpstreamReadComplete();
+      l.onUpstreamReadComplete(ctx.channel());
     }
   }
 
@@ -65,7 +68,7 @@ public final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
     Listener l = listener;
     listener = null;
     if (l != null) {
-      l.onUpstreamInactive(cause);
+      l.onUpstreamInactive(ctx.channel(), cause);
     }
   }
 

@@ -7,19 +7,11 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
-import java.time.Duration;
-import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,69 +20,61 @@ import org.slf4j.LoggerFactory;
  * exchange (validate, wait for the session's turn, acquire a lease, take a worker connection,
  * stream both ways, close the lease) and keeps the connection alive between exchanges.
  *
- * <p>Design. Everything here runs on the client connection's event loop, and the worker
- * connection is registered on the same loop, so the state needs no locks; callbacks from other
- * threads (the pool's lease future) hop onto the loop first.
+ * <p>Design. The work is split along its jobs, all confined to the client connection's event
+ * loop (the worker connection is registered on the same loop), so no state needs a lock;
+ * callbacks from other threads (the pool's lease future) hop onto the loop first.
  *
- * <p>Flow control, both ways, never holds a whole body. Client to worker: a body piece is written
- * to the worker and the next one is taken only once that write succeeded; while a piece is in
- * flight (or the exchange is still being admitted) what the client sends waits in {@link
- * #inbound}, and reading stops as soon as anything waits there, so at most one read's worth is
- * held. Worker to client: the worker connection reads until the client connection's outbound
- * buffer passes its high-water mark, and resumes when it drains ({@link
- * #channelWritabilityChanged}). AUTO_READ is toggled only when data actually has to wait, which
- * keeps the common keep-alive request free of extra epoll_ctl calls. {@link #inbound} also holds
- * pipelined requests, and lets a malformed chunk that arrived with the head fail the exchange
- * before the head is sent on.
+ * <ul>
+ *   <li>this class: the connection's life ({@link State}) and each exchange's life ({@link
+ *       Exchange.Phase}): admission, lease, worker connection, the one place an exchange ends
+ *       ({@link #endExchange}), and the gateway's own answers;
+ *   <li>{@link ConnectionTimers}: the one deadline armed at a time (header, idle, body, response);
+ *   <li>{@link RequestForwarder}: the client's bytes to the worker, with read flow control;
+ *   <li>{@link ResponseRelay}: the worker's response to the client, one per request, with flow
+ *       control towards the worker.
+ * </ul>
  *
  * <p>Every exchange ends exactly once in {@link #endExchange}: the lease closes, the session's
- * turn passes on, and the worker connection goes back to the pool only when both messages were
- * complete and the worker keeps it alive.
+ * turn passes on, and the worker connection goes back to the pool only when the request was sent
+ * completely, the response read completely and nothing followed it, and the worker keeps it
+ * alive.
+ *
+ * <p>Every refusal is a complete status line. When the connection then closes with the client
+ * possibly still sending (a refused or early-answered request), it closes through {@link
+ * LingeringClose}, so that the answer is not lost to a reset.
  *
  * <p>Lifetime: from the connection's activation until it closes, or until a protocol switch hands
  * the connection to {@link TunnelHandler}s.
  */
 public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
-    implements ProxyBackendHandler.Listener, LeaseAcquirer.Callback {
+    implements LeaseAcquirer.Callback {
 
   private static final Logger log = LoggerFactory.getLogger(ProxyFrontendHandler.class);
 
-  /** What the connection's one deadline currently guards. */
-  private enum Deadline {
-    NONE,
-    /** A keep-alive connection between requests: closed quietly. */
-    IDLE,
-    /** A request head that started (or a new connection's first): 408. */
-    HEADER,
-    /** A forwarded request waiting for the worker's response head: 504. */
-    RESPONSE
-  }
-
+  /** Where the connection is in its life. */
   private enum State {
-    /** Between exchanges: waiting for a request head. */
+    /** Open, no byte received yet: the header deadline runs, and expires quietly. */
+    NEW,
+    /** Between exchanges on a kept-alive connection: the idle deadline runs. */
     IDLE,
-    /** A request head arrived: waiting for the session's turn, a lease and a worker connection. */
-    ADMITTING,
-    /** The request goes to the worker and the response comes back. */
-    FORWARDING,
-    /** The connection is closing or was handed over to a tunnel. */
+    /** A request head started arriving: the header deadline runs, then 408. */
+    HEAD,
+    /** An exchange runs ({@link #ex}). */
+    EXCHANGE,
+    /** Closing, or handed over to a tunnel: everything that arrives is dropped. */
     CLOSED
   }
 
   private final GatewayContext gw;
-  private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
-  private State state = State.IDLE;
+  private ConnectionTimers timers;
+  private RequestForwarder requests;
+  private ResponseRelay responses;
+  private ClientPeer peer;
+  private State state = State.NEW;
   private Exchange ex;
-  private ConnectionDeadline deadline;
-  private Deadline deadlineKind = Deadline.NONE;
-  private boolean headStarted;
-  private boolean firstRequest = true;
+  /** The gateway is draining: close once the current exchange is over. */
   private boolean drainRequested;
-  private String peerIp;
-  private boolean trustedPeer;
-  /** {@code https} when the client connection runs TLS; set with {@link #peerIp}. */
-  private String scheme;
 
   public ProxyFrontendHandler(GatewayContext gw) {
     this.gw = gw;
@@ -99,22 +83,38 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
-    this.deadline = new ConnectionDeadline(ctx.channel().eventLoop(), this::onDeadline);
+    this.timers = new ConnectionTimers(ctx.channel().eventLoop(), this::onDeadline);
+    this.requests = new RequestForwarder(this, gw, ctx, timers);
+    this.responses = new ResponseRelay(this, gw, ctx, timers);
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    armIdleTimer();
+    peer = ClientPeer.of(ctx.channel(), gw.options.trusted());
+    timers.arm(ConnectionTimers.Kind.HEADER, gw.options.headerTimeout());
     ctx.fireChannelActive();
   }
 
   /** Called on the loop when the gateway drains: close now if idle, else after this exchange. */
   public void drain() {
     drainRequested = true;
-    if (state == State.IDLE && inbound.isEmpty()) {
-      state = State.CLOSED;
-      ctx.close();
+    if ((state == State.NEW || state == State.IDLE) && !requests.hasQueued()) {
+      closeNow();
     }
+  }
+
+  /** The exchange in progress, or null. */
+  Exchange current() {
+    return ex;
+  }
+
+  ClientPeer peer() {
+    return peer;
+  }
+
+  /** Whether the connection closes after the current exchange (the gateway drains). */
+  boolean closing() {
+    return drainRequested || gw.draining();
   }
 
   // ---- client input ----
@@ -127,7 +127,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     }
     // Queued only: the decoder fires everything one socket read produced before
     // channelReadComplete, so a head is looked at together with what came with it.
-    inbound.add((HttpObject) msg);
+    requests.enqueue((HttpObject) msg);
   }
 
   @Override
@@ -138,9 +138,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt == StrictRequestDecoder.HEAD_STARTED && state == State.IDLE && !headStarted) {
-      headStarted = true;
-      armIdleTimer();
+    if (evt == StrictRequestDecoder.HEAD_STARTED && (state == State.NEW || state == State.IDLE)) {
+      state = State.HEAD;
+      timers.arm(ConnectionTimers.Kind.HEADER, gw.options.headerTimeout());
     }
     ctx.fireUserEventTriggered(evt);
   }
@@ -149,162 +149,70 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private void process() {
     while (true) {
       switch (state) {
-        case IDLE -> {
-          HttpObject msg = inbound.poll();
+        case NEW, IDLE, HEAD -> {
+          HttpObject msg = requests.poll();
           if (msg == null) {
-            resumeReading();
+            requests.resumeReading();
             return;
           }
-          if (msg instanceof HttpRequest) {
-            startExchange((HttpRequest) msg);
+          if (msg instanceof HttpRequest req) {
+            startExchange(req);
           } else {
-            // The rest of a request that was already answered (and its connection is closing).
-            boolean failed = msg.decoderResult().isFailure();
+            // The rest of a request whose exchange already ended; its connection is closing.
             ReferenceCountUtil.release(msg);
-            if (failed) {
-              closeNow();
-              return;
-            }
-          }
-        }
-        case ADMITTING -> {
-          for (HttpObject queued : inbound) {
-            if (queued.decoderResult().isFailure()) {
-              rejectRequest(queued.decoderResult().cause());
-              return;
-            }
-          }
-          pauseReadingIfQueued();
-          return;
-        }
-        case FORWARDING -> {
-          Exchange e = ex;
-          if (e == null) { // only after a failure in this class's own bookkeeping
             closeNow();
             return;
           }
-          if (e.requestRead || e.bodyWriteInFlight) {
-            pauseReadingIfQueued();
-            return;
-          }
-          HttpObject msg = inbound.poll();
-          if (msg == null) {
-            resumeReading();
-            return;
-          }
-          if (msg.decoderResult().isFailure() || !(msg instanceof HttpContent)) {
-            Throwable cause = msg.decoderResult().cause();
-            ReferenceCountUtil.release(msg);
-            rejectRequest(cause);
-            return;
-          }
-          forwardBody(e, (HttpContent) msg);
+        }
+        case EXCHANGE -> {
+          requests.pump(ex);
+          return;
         }
         default -> {
-          releaseInbound();
+          requests.releaseAll();
           return;
         }
       }
     }
-  }
-
-  /*
-   * Flow control towards the client. AUTO_READ stays on while the connection can take what comes
-   * (between requests, and while a body streams and the previous piece was written); it is turned
-   * off only once a message arrives that has to wait, so a plain keep-alive client never pays for
-   * toggling it, while a client that sends more than the exchange can take is held to one read.
-   */
-
-  private void pauseReadingIfQueued() {
-    if (!inbound.isEmpty() && ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(false);
-    }
-  }
-
-  private void resumeReading() {
-    if (!ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(true);
-    }
-  }
-
-  /*
-   * Flow control towards the worker: its connection reads freely until the client's outbound
-   * buffer passes its high-water mark, then waits until the client drained it below the low one.
-   */
-
-  @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    Exchange e = ex;
-    if (e != null && e.upstream != null && ctx.channel().isWritable()) {
-      e.upstream.config().setAutoRead(true);
-    }
-    ctx.fireChannelWritabilityChanged();
-  }
-
-  private void throttleUpstream(Exchange e) {
-    if (!ctx.channel().isWritable()) {
-      e.upstream.config().setAutoRead(false);
-    }
-  }
-
-  private void forwardBody(Exchange e, HttpContent content) {
-    boolean last = content instanceof LastHttpContent;
-    e.bodyWriteInFlight = true;
-    e.requestRead |= last;
-    e.upstream.writeAndFlush(content).addListener((ChannelFutureListener) f -> {
-      e.bodyWriteInFlight = false;
-      if (ex != e) {
-        return;
-      }
-      if (!f.isSuccess()) {
-        f.channel().close(); // reported through onUpstreamInactive
-        return;
-      }
-      if (last) {
-        requestSent(e);
-      } else {
-        process();
-      }
-    });
-  }
-
-  private void requestSent(Exchange e) {
-    e.requestSent = true;
-    if (!e.responseStarted) {
-      arm(Deadline.RESPONSE, gw.options.responseTimeout());
-    }
-    maybeFinish();
   }
 
   // ---- admission: validate, take a turn, acquire a lease, connect ----
 
   private void startExchange(HttpRequest req) {
-    disarm();
-    headStarted = false;
-    if (peerIp == null) {
-      // Once per connection: formatting the address showed in profiles when done per request.
-      InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
-      peerIp = peer == null ? "unknown" : peer.getAddress().getHostAddress();
-      trustedPeer = peer != null && gw.options.trusted().contains(peer.getAddress());
-      scheme = ctx.pipeline().get(SslHandler.class) != null ? "https" : "http";
+    timers.disarm();
+    RequestAdmission.Decision d;
+    try {
+      d = RequestAdmission.decide(gw, req, peer);
+    } catch (RuntimeException bug) {
+      log.warn("admitting a request from {} failed; answering 500", peer.ip(), bug);
+      d = new RequestAdmission.Decision(null, ErrorResponses.of(UpstreamFailure.INTERNAL, 0));
     }
-    RequestAdmission.Decision d =
-        RequestAdmission.decide(gw, req, inbound, peerIp, trustedPeer, scheme);
     if (d.refusal() != null) {
-      reject(d.refusal());
+      respondAndClose(d.refusal());
+      return;
+    }
+    Throwable malformedBody = requests.failureInCurrentRequest();
+    if (malformedBody != null) {
+      // A malformed body piece came with the head: nothing of this request goes on.
+      respondAndClose(ErrorResponses.forMalformed(malformedBody));
       return;
     }
     Exchange e = d.exchange();
-    e.closeAfter |= drainRequested || gw.draining();
+    e.closeAfter |= closing();
     ex = e;
-    state = State.ADMITTING;
-    gw.leases.acquire(e, ctx.channel().eventLoop(), this);
+    state = State.EXCHANGE;
+    try {
+      gw.leases.acquire(e, ctx.channel().eventLoop(), this);
+    } catch (RuntimeException bug) {
+      log.warn("acquiring a lease for session {} failed; answering 500", e.key, bug);
+      fail(UpstreamFailure.INTERNAL);
+    }
   }
 
   @Override
   public void onLease(Exchange e) {
     if (ex == e) {
-      connectUpstream(e, true);
+      connectUpstream(e, false);
     } else {
       e.lease.close(); // unreachable while ended exchanges are filtered by the acquirer
       e.lease = null;
@@ -318,164 +226,68 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     }
   }
 
-  private void connectUpstream(Exchange e, boolean allowPooled) {
+  private void connectUpstream(Exchange e, boolean retry) {
+    e.phase = Exchange.Phase.CONNECTING;
     Worker worker = e.lease.worker();
     EventLoop loop = ctx.channel().eventLoop();
-    Channel pooled = allowPooled ? gw.upstreams.pollIdle(worker, loop) : null;
+    Channel pooled = retry ? null : gw.upstreams.pollIdle(worker, loop);
     if (pooled != null) {
-      e.reused = true;
-      onUpstreamReady(e, pooled);
+      e.source = Exchange.Upstream.POOLED;
+      upstreamReady(e, pooled);
       return;
     }
-    e.reused = false;
+    e.source = retry ? Exchange.Upstream.RETRY : Exchange.Upstream.FRESH;
     ChannelFuture connect = gw.upstreams.connect(worker, loop);
     e.upstream = connect.channel();
     connect.addListener((ChannelFutureListener) f -> {
-      if (ex != e || e.ended) {
+      if (ex != e || e.ended()) {
         f.channel().close();
       } else if (!f.isSuccess()) {
         log.debug("connect to worker {} failed: {}", worker.id(), f.cause().toString());
         fail(UpstreamFailure.classify(f.cause()));
       } else {
-        onUpstreamReady(e, f.channel());
+        upstreamReady(e, f.channel());
       }
     });
   }
 
-  private void onUpstreamReady(Exchange e, Channel up) {
+  private void upstreamReady(Exchange e, Channel up) {
     e.upstream = up;
-    up.pipeline().get(ProxyBackendHandler.class).attach(this);
-    up.pipeline().get(UpstreamResponseDecoder.class).expectHeadResponse(e.head);
-    state = State.FORWARDING;
-    up.write(e.upstreamRequest);
-    if (e.requestRead) {
-      // A retry on a fresh connection: the (empty) body was already taken from the queue.
-      up.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener((ChannelFutureListener) f -> {
-        if (ex == e && f.isSuccess()) {
-          requestSent(e);
-        }
-      });
-    } else if (inbound.isEmpty()) {
-      up.flush(); // else the queued body's first write flushes the head with it
-    }
-    up.config().setAutoRead(true);
-    if (e.expectContinue && !e.continueSent && !e.requestRead) {
-      e.continueSent = true;
-      ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
-    }
-    process();
+    responses.attach(e);
+    requests.startForwarding(e);
   }
 
-  // ---- worker output ----
-
-  @Override
-  public void onUpstreamRead(HttpObject msg) {
-    Exchange e = ex;
-    if (e == null || state != State.FORWARDING) {
-      ReferenceCountUtil.release(msg);
-      return;
-    }
-    if (msg.decoderResult().isFailure()) {
-      ReferenceCountUtil.release(msg);
-      if (e.responseStarted) {
-        abortMidResponse(e, "the worker's response broke off");
-      } else {
-        fail(UpstreamFailure.BAD_RESPONSE);
-      }
-      return;
-    }
-    if (msg instanceof HttpResponse) {
-      onResponseHead(e, (HttpResponse) msg);
-    }
-    if (msg instanceof HttpContent) {
-      onResponseContent(e, (HttpContent) msg);
-    }
+  /** A pooled worker connection died before answering a request safe to repeat: once more. */
+  void retry(Exchange e) {
+    timers.disarm();
+    e.upstream = null;
+    e.response = Exchange.ResponsePhase.AWAITING;
+    connectUpstream(e, true);
   }
 
-  private void onResponseHead(Exchange e, HttpResponse resp) {
-    int code = resp.status().code();
-    if (code == 101 && e.upgrade) {
-      startTunnel(e, resp);
-      return;
+  /** The whole request reached the worker. */
+  void requestSent(Exchange e) {
+    e.request = Exchange.RequestPhase.SENT;
+    if (e.canAnswer()) {
+      timers.arm(ConnectionTimers.Kind.RESPONSE, gw.options.responseTimeout());
     }
-    if (code >= 100 && code < 200) {
-      // Informational answers stop here: the gateway already answered 100-continue itself.
-      e.skipNextLast = true;
-      return;
-    }
-    disarm();
-    e.responseStarted = true;
-    HeaderRewriter.prepareResponse(
-        e, resp, gw.rule.cookieName().orElse(null), drainRequested || gw.draining());
-    ctx.write(resp, ctx.voidPromise()); // flushed at the end of this read from the worker
+    maybeFinish();
   }
 
-  private void onResponseContent(Exchange e, HttpContent content) {
-    boolean last = content instanceof LastHttpContent;
-    if (e.skipNextLast) {
-      content.release();
-      if (last) {
-        e.skipNextLast = false;
-      }
-      return;
-    }
-    if (last) {
-      e.responseRead = true;
-    }
-    if (last) {
-      ctx.write(content).addListener((ChannelFutureListener) f -> {
-        if (ex == e) {
-          if (f.isSuccess()) {
-            e.responseSent = true;
-            maybeFinish();
-          } else {
-            abortMidResponse(e, "the client went away");
-          }
-        }
-      });
-    } else {
-      // A failed write surfaces in exceptionCaught, which closes the connection.
-      ctx.write(content, ctx.voidPromise());
-      throttleUpstream(e);
-    }
-  }
-
-  @Override
-  public void onUpstreamReadComplete() {
-    ctx.flush();
-  }
-
-  @Override
-  public void onUpstreamInactive(Throwable cause) {
-    Exchange e = ex;
-    if (e == null || state != State.FORWARDING || e.responseRead) {
-      return;
-    }
-    if (e.responseStarted) {
-      abortMidResponse(e, "the worker closed the connection mid-response");
-    } else if (e.reused && e.retryable && !e.retried) {
-      // A pooled connection the worker had already closed: try once more on a fresh one.
-      e.retried = true;
-      disarm();
-      e.upstream = null;
-      connectUpstream(e, false);
-    } else {
-      log.debug("worker connection for session {} closed before a response: {}", e.key, cause);
-      fail(UpstreamFailure.RESET_BEFORE_RESPONSE);
-    }
+  /** The whole response reached the client. */
+  void responseSent(Exchange e) {
+    maybeFinish();
   }
 
   // ---- the end of an exchange ----
 
   private void maybeFinish() {
     Exchange e = ex;
-    if (e == null || !e.responseSent) {
+    if (e == null || e.response != Exchange.ResponsePhase.SENT) {
       return;
     }
-    boolean reusable = e.upstreamKeepAlive && e.requestSent;
-    if (!e.requestSent) {
-      e.closeAfter = true; // answered before the whole request arrived: the rest is unread
-    }
+    boolean reusable = e.upstreamKeepAlive && e.request == Exchange.RequestPhase.SENT;
+    boolean requestUnread = e.request != Exchange.RequestPhase.SENT;
     ex = null;
     try {
       endExchange(e, reusable);
@@ -485,26 +297,36 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       closeNow();
       return;
     }
-    if (e.closeAfter || drainRequested || gw.draining()) {
-      closeNow();
+    if (requestUnread) {
+      closeLingering(); // answered before the whole request arrived: the rest is unread
       return;
     }
-    state = State.IDLE;
-    firstRequest = false;
-    armIdleTimer();
+    if (e.closeAfter || closing()) {
+      closeLingering();
+      return;
+    }
+    StrictRequestDecoder decoder = ctx.pipeline().get(StrictRequestDecoder.class);
+    if (decoder != null && decoder.midHead()) {
+      state = State.HEAD; // the next request already started arriving
+      timers.arm(ConnectionTimers.Kind.HEADER, gw.options.headerTimeout());
+    } else {
+      state = State.IDLE;
+      timers.arm(ConnectionTimers.Kind.IDLE, gw.options.idleTimeout());
+    }
     process();
   }
 
-  /** Ends {@code e} once: timers, turn, lease, worker connection. */
+  /** Ends {@code e} once: turn, lease, worker connection. */
   private void endExchange(Exchange e, boolean upstreamReusable) {
-    if (e.ended) {
+    if (e.ended()) {
       return;
     }
-    e.ended = true;
+    Exchange.Phase was = e.phase;
+    e.phase = Exchange.Phase.ENDED;
     Channel up = e.upstream;
     if (up != null) {
       if (upstreamReusable && e.lease != null) {
-        gw.upstreams.release(e.lease.worker(), up);
+        gw.upstreams.release(e.lease.worker(), up, ctx.channel().eventLoop());
       } else {
         ProxyBackendHandler backend = up.pipeline().get(ProxyBackendHandler.class);
         if (backend != null) {
@@ -513,73 +335,77 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         up.close();
       }
     }
-    gw.leases.release(e);
+    gw.leases.release(e, was);
   }
 
   /** Fails the current exchange with a gateway answer, or a plain close once a response began. */
-  private void fail(UpstreamFailure failure) {
-    Exchange e = ex;
-    if (e == null) {
-      return;
-    }
-    ex = null;
-    endExchange(e, false);
-    if (e.responseStarted) {
-      closeNow();
-    } else {
-      respondAndClose(ErrorResponses.of(failure, gw.retryAfterSeconds));
-    }
+  void fail(UpstreamFailure failure) {
+    refuse(ErrorResponses.of(failure, gw.retryAfterSeconds));
   }
 
-  private void abortMidResponse(Exchange e, String why) {
-    log.debug("session {}: {}; closing the client connection", e.key, why);
-    ex = null;
-    endExchange(e, false);
-    closeNow();
-  }
-
-  /** Answers a request the gateway will not forward (malformed, too big, no key...). */
-  private void rejectRequest(Throwable cause) {
-    reject(ErrorResponses.forMalformed(cause));
-  }
-
-  private void reject(HttpResponse refusal) {
+  /**
+   * Answers the current request with the gateway's {@code answer} (malformed, too slow, a
+   * failure upstream), or closes the connection if a response already began, and ends the
+   * exchange either way.
+   */
+  void refuse(FullHttpResponse answer) {
     Exchange e = ex;
     ex = null;
     if (e != null) {
       endExchange(e, false);
-      if (e.responseStarted) {
-        ReferenceCountUtil.release(refusal);
+      if (!e.canAnswer()) {
+        ReferenceCountUtil.release(answer);
+        log.debug("session {}: {} after the response began; closing the client connection",
+            e.key, answer.status());
         closeNow();
         return;
       }
     }
-    respondAndClose(refusal);
+    respondAndClose(answer);
   }
 
-  private void respondAndClose(HttpResponse response) {
+  /** Ends {@code e} and closes the client connection: its response cannot be completed. */
+  void abort(Exchange e, String why) {
+    log.debug("session {}: {}; closing the client connection", e.key, why);
+    if (ex == e) {
+      ex = null;
+    }
+    endExchange(e, false);
+    closeNow();
+  }
+
+  private void respondAndClose(FullHttpResponse response) {
     state = State.CLOSED;
-    deadline.cancel();
-    releaseInbound();
-    ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    timers.cancel();
+    requests.releaseAll();
+    ctx.writeAndFlush(response).addListener((ChannelFutureListener) f -> closeLingering());
+  }
+
+  /** Closes after a final answer, dropping what the client still sends ({@link LingeringClose}). */
+  private void closeLingering() {
+    state = State.CLOSED;
+    timers.cancel();
+    requests.releaseAll();
+    LingeringClose.start(ctx);
   }
 
   private void closeNow() {
     state = State.CLOSED;
-    deadline.cancel();
-    releaseInbound();
+    timers.cancel();
+    requests.releaseAll();
     ctx.close();
   }
 
   // ---- protocol switch ----
 
-  private void startTunnel(Exchange e, HttpResponse resp) {
+  void startTunnel(Exchange e, HttpResponse resp) {
     Channel client = ctx.channel();
     Channel up = e.upstream;
-    deadline.cancel();
+    timers.cancel();
+    e.phase = Exchange.Phase.TUNNEL;
     ex = null;
     state = State.CLOSED;
-    releaseInbound();
+    requests.releaseAll();
     HeaderRewriter.toClient(resp, true);
     client.writeAndFlush(resp);
     TunnelHandler.install(client, up, this);
@@ -590,15 +416,21 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   // ---- connection lifetime ----
 
   @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    responses.clientWritabilityChanged();
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     state = State.CLOSED;
-    deadline.cancel();
+    timers.cancel();
     Exchange e = ex;
     ex = null;
     if (e != null) {
       endExchange(e, false);
     }
-    releaseInbound();
+    requests.releaseAll();
     ctx.fireChannelInactive();
   }
 
@@ -608,56 +440,36 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     closeNow();
   }
 
-  /**
-   * Between requests: the first request of a connection and a request whose head started get
-   * {@code headerTimeout} (then 408); an idle keep-alive connection gets {@code idleTimeout}.
-   */
-  private void armIdleTimer() {
-    boolean header = firstRequest || headStarted;
-    arm(header ? Deadline.HEADER : Deadline.IDLE,
-        header ? gw.options.headerTimeout() : gw.options.idleTimeout());
-  }
-
-  private void arm(Deadline kind, Duration after) {
-    deadlineKind = kind;
-    deadline.arm(after);
-  }
-
-  private void disarm() {
-    deadlineKind = Deadline.NONE;
-    deadline.disarm();
-  }
-
-  private void onDeadline() {
-    Deadline kind = deadlineKind;
-    deadlineKind = Deadline.NONE;
+  private void onDeadline(ConnectionTimers.Kind kind) {
+    Exchange e = ex;
     switch (kind) {
+      case HEADER -> {
+        if (state == State.HEAD) {
+          respondAndClose(ErrorResponses.of(Refusal.HEADER_TIMEOUT, null));
+        } else if (state == State.NEW) {
+          closeNow(); // a new connection that never sent a byte gets no answer
+        }
+      }
       case IDLE -> {
         if (state == State.IDLE) {
           closeNow();
         }
       }
-      case HEADER -> {
-        if (state == State.IDLE && headStarted) {
-          respondAndClose(ErrorResponses.of(HttpResponseStatus.REQUEST_TIMEOUT,
-              "request headers not received in time", 0));
-        } else if (state == State.IDLE) {
-          closeNow(); // a new connection that never sent a byte gets no answer
+      case BODY -> {
+        if (e != null && e.phase == Exchange.Phase.FORWARDING
+            && e.request == Exchange.RequestPhase.RECEIVING) {
+          if (e.canAnswer()) {
+            refuse(ErrorResponses.of(Refusal.BODY_TIMEOUT, null));
+          } else {
+            abort(e, "the client stopped sending its request body");
+          }
         }
       }
       case RESPONSE -> {
-        if (ex != null && !ex.responseStarted) {
+        if (e != null && e.canAnswer()) {
           fail(UpstreamFailure.RESPONSE_TIMEOUT);
         }
       }
-      default -> { }
-    }
-  }
-
-  private void releaseInbound() {
-    HttpObject msg;
-    while ((msg = inbound.poll()) != null) {
-      ReferenceCountUtil.release(msg);
     }
   }
 }

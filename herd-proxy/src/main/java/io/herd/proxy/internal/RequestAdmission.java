@@ -1,80 +1,127 @@
 package io.herd.proxy.internal;
 
+import io.herd.proxy.SessionKeySigner;
+import io.herd.proxy.SessionKeys;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Decides whether a request head becomes an exchange: it must have decoded cleanly (together
- * with what came with it), have one Host, no Expect other than 100-continue, and a valid (and, with
- * a secret, validly signed) session key; a key is minted when the gateway issues them. The
- * accepted request is rewritten for the worker.
+ * Decides whether a request head becomes an exchange, in the order a strict gateway checks it:
+ * the decoder accepted it (framing, version, syntax); not CONNECT; a target the gateway forwards
+ * ({@link RequestTarget}); exactly one Host for HTTP/1.1; no transfer coding but chunked; no
+ * Expect but 100-continue; then header names with {@code _} are dropped and the session key is
+ * looked for: exactly one (identical duplicates collapse to one), valid, and with a secret validly
+ * signed and unexpired, the session being named by the key's id. A key is minted when the gateway
+ * issues them. The accepted request is rewritten for the worker.
  *
- * <p>Stateless; called on the client connection's event loop.
+ * <p>Every refusal is a {@link Refusal} with a detail that says what was expected. Stateless;
+ * called on the client connection's event loop.
  */
 final class RequestAdmission {
 
-  private static final int MAX_KEY_LENGTH = 256;
+  private static final Logger log = LoggerFactory.getLogger(RequestAdmission.class);
 
   /** Exactly one of the two is set. */
   record Decision(Exchange exchange, FullHttpResponse refusal) {}
 
   private RequestAdmission() {}
 
-  static Decision decide(
-      GatewayContext gw, HttpRequest req, Iterable<HttpObject> cameWith, String peerIp,
-      boolean trustedPeer, String scheme) {
+  static Decision decide(GatewayContext gw, HttpRequest req, ClientPeer peer) {
     if (req.decoderResult().isFailure()) {
-      return refuse(ErrorResponses.forMalformed(req.decoderResult().cause()));
+      return new Decision(null, ErrorResponses.forMalformed(req.decoderResult().cause()));
+    }
+    HttpMethod method = req.method();
+    if (method.equals(HttpMethod.CONNECT)) {
+      return refuse(Refusal.METHOD_NOT_IMPLEMENTED, "CONNECT is not supported: the gateway routes"
+          + " requests to session workers and opens no tunnels");
+    }
+    RequestTarget.Result target = RequestTarget.check(method, req.uri());
+    if (target.refused()) {
+      return refuse(Refusal.BAD_TARGET, target.problem());
     }
     HttpHeaders h = req.headers();
-    if (req.protocolVersion().equals(HttpVersion.HTTP_1_1) && !hasOneHost(h)) {
-      return refuse(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs exactly one Host header");
+    boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
+    if (!http10 && !hasOneHost(h)) {
+      return refuse(Refusal.BAD_HOST, null);
+    }
+    Decision coding = checkTransferCoding(h);
+    if (coding != null) {
+      return coding;
     }
     String expect = h.get(HttpHeaderNames.EXPECT);
     if (expect != null && !expect.equalsIgnoreCase(HttpHeaderValues.CONTINUE.toString())) {
-      return refuse(HttpResponseStatus.EXPECTATION_FAILED, "only Expect: 100-continue is supported");
+      return refuse(Refusal.EXPECTATION_FAILED, null);
     }
-    String key = gw.rule.extract(req);
+    if (target.authority() != null) {
+      h.set(HttpHeaderNames.HOST, target.authority());
+    }
+    req.setUri(target.uri());
+    int dropped = HeaderRewriter.dropUnderscoreNames(
+        h, gw.options.allowUnderscoresInHeaders(), KeyRules.headerName(gw.rule).orElse(null));
+    if (dropped > 0 && log.isDebugEnabled()) {
+      log.debug("dropped {} header(s) with _ in their names from {}", dropped, peer.ip());
+    }
+
+    KeyLookup lookup = KeyRules.locate(gw.rule, req);
+    String key = lookup.key();
     String issued = null;
-    if (key == null && gw.signer != null && gw.options.issueKeys()) {
-      key = gw.signer.newKey();
-      issued = key;
-    }
-    if (key == null) {
-      return refuse(HttpResponseStatus.BAD_REQUEST,
-          "missing session key (expected: " + gw.rule.describe() + ")");
-    }
-    if (!validKey(key)) {
-      return refuse(HttpResponseStatus.BAD_REQUEST, "invalid session key in " + gw.rule.describe()
-          + " (expected: 1-256 visible ASCII characters)");
-    }
-    if (gw.signer != null && issued == null && !gw.signer.verify(key)) {
-      return refuse(HttpResponseStatus.FORBIDDEN, "session key is not validly signed");
-    }
-    for (HttpObject queued : cameWith) {
-      if (queued.decoderResult().isFailure()) {
-        // A malformed body piece came with the head: nothing of this request goes on.
-        return refuse(ErrorResponses.forMalformed(queued.decoderResult().cause()));
+    switch (lookup.outcome()) {
+      case CONFLICT -> {
+        return refuse(Refusal.CONFLICTING_KEYS, lookup.detail());
+      }
+      case INVALID -> {
+        return refuse(Refusal.INVALID_KEY, lookup.detail());
+      }
+      case MISSING -> {
+        if (gw.signer == null || !gw.options.issueKeys()) {
+          return refuse(Refusal.MISSING_KEY,
+              "missing session key (expected: " + gw.rule.describe() + ")");
+        }
+        issued = gw.signer.newKey();
+      }
+      case FOUND -> {
+        if (!SessionKeys.isValid(key)) {
+          return refuse(Refusal.INVALID_KEY, "invalid session key in " + gw.rule.describe()
+              + " (expected: " + SessionKeys.EXPECTED + ")");
+        }
       }
     }
+    String poolKey = key;
+    if (gw.signer != null) {
+      SessionKeySigner.Verification v = gw.signer.check(issued != null ? issued : key);
+      if (v.status() == SessionKeySigner.Status.EXPIRED && gw.options.issueKeys()) {
+        issued = gw.signer.newKey(); // the old session is over for this client: start a new one
+        v = gw.signer.check(issued);
+      }
+      switch (v.status()) {
+        case EXPIRED -> {
+          return refuse(Refusal.EXPIRED_KEY,
+              "session key has expired (expected: a key issued within session.keyTtl)");
+        }
+        case INVALID -> {
+          return refuse(Refusal.UNSIGNED_KEY, null);
+        }
+        case VALID -> poolKey = v.id();
+      }
+    }
+
     boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
     boolean upgrade = HeaderRewriter.isUpgrade(req);
-    HttpMethod m = req.method();
-    boolean idempotent = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.OPTIONS);
+    boolean idempotent =
+        method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS);
     boolean keepAlive = HttpUtil.isKeepAlive(req);
-    boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
     HttpRequest upstreamRequest =
-        HeaderRewriter.toUpstream(
-            req, gw.rule.forwardUri(req.uri()), upgrade, peerIp, trustedPeer, scheme);
-    Exchange e = new Exchange(key, upstreamRequest, hasBody, m.equals(HttpMethod.HEAD), upgrade,
+        HeaderRewriter.toUpstream(req, gw.rule.forwardUri(req.uri()), upgrade, peer);
+    Exchange e = new Exchange(poolKey, upstreamRequest, method.equals(HttpMethod.HEAD), upgrade,
         http10, expect != null, idempotent && !hasBody && !upgrade, issued);
     e.closeAfter = !keepAlive;
     return new Decision(e, null);
@@ -88,24 +135,37 @@ final class RequestAdmission {
     return hosts == 1;
   }
 
-  static boolean validKey(String key) {
-    if (key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
-      return false;
+  /**
+   * Only chunked, once, may frame a request body (Netty already refused a last coding other than
+   * chunked): any other coding is one the gateway does not implement (RFC 9112 §6.1: 501).
+   *
+   * @return the refusal, or null when the codings are fine
+   */
+  private static Decision checkTransferCoding(HttpHeaders h) {
+    if (!h.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+      return null;
     }
-    for (int i = 0; i < key.length(); i++) {
-      char c = key.charAt(i);
-      if (c < 0x21 || c > 0x7e) {
-        return false;
+    int chunked = 0;
+    int others = 0;
+    for (String value : h.getAll(HttpHeaderNames.TRANSFER_ENCODING)) {
+      for (String coding : value.split(",")) {
+        String c = coding.trim().toLowerCase(Locale.ROOT);
+        if (c.equals("chunked")) {
+          chunked++;
+        } else if (!c.isEmpty()) {
+          others++;
+        }
       }
     }
-    return true;
+    if (chunked > 1) {
+      return refuse(Refusal.MALFORMED,
+          "chunked applied more than once (expected: Transfer-Encoding: chunked)");
+    }
+    return others == 0 ? null : refuse(Refusal.CODING_NOT_IMPLEMENTED,
+        "transfer codings other than chunked are not supported (expected: Transfer-Encoding: chunked)");
   }
 
-  private static Decision refuse(HttpResponseStatus status, String detail) {
-    return refuse(ErrorResponses.of(status, detail, 0));
-  }
-
-  private static Decision refuse(FullHttpResponse response) {
-    return new Decision(null, response);
+  private static Decision refuse(Refusal refusal, String detail) {
+    return new Decision(null, ErrorResponses.of(refusal, detail));
   }
 }

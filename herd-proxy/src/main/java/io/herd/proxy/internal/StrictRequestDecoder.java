@@ -18,10 +18,14 @@ import java.util.List;
  *
  * <p>Netty 4.2 already rejects bare LF (strict line parsing), Content-Length together with
  * Transfer-Encoding, differing duplicate Content-Length, a final coding other than chunked and bad
- * chunk sizes. It still accepts obs-fold (it joins the lines) and control characters in header
- * values, which a backend may read differently. So this decoder scans each request head's raw
- * bytes before Netty parses them and turns the first offending byte into a request whose {@link
- * DecoderResult} failed; everything after it is discarded, as Netty does for its own failures.
+ * chunk sizes. It still accepts obs-fold (it joins the lines), control characters and non-ASCII
+ * bytes (obs-text) in header values, extra whitespace in the request line and any version that looks like one ({@code
+ * http/1.1}, {@code HTTP/2.0}), which a backend may read differently. So this decoder scans each
+ * request head's raw bytes before Netty parses them and turns the first offending byte into a
+ * request whose {@link DecoderResult} failed; everything after it is discarded, as Netty does for
+ * its own failures. The request line must be exactly {@code METHOD SP target SP version} with
+ * version {@code HTTP/1.1} or {@code HTTP/1.0}: another well-formed {@code HTTP/d.d} is refused
+ * with 505, anything else with 400.
  *
  * <p>It also fires {@link #HEAD_STARTED} when the first byte of a request arrives, which starts
  * the request-header (slowloris) timer.
@@ -38,6 +42,12 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
   };
 
+  private static final long HTTP_1_1 = ascii8("HTTP/1.1");
+  private static final long HTTP_1_0 = ascii8("HTTP/1.0");
+  /** {@code HTTP/d.d} with the digits masked out. */
+  private static final long VERSION_MASK = 0xffff_ffff_ff00_ff00L;
+  private static final long VERSION_SHAPE = ascii8("HTTP/0.0") & VERSION_MASK;
+
   private final int scanLimit;
 
   // Head scanner state, reset after each message. scannedAhead counts the bytes after the
@@ -50,6 +60,11 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   private boolean sawLine;
   private boolean rejected;
   private String problem;
+  private Refusal refusal;
+  // The request line: its spaces and its last nine bytes (" HTTP/1.1"), for the version check.
+  private int lineSpaces;
+  private long lineTail;
+  private int lineNinth;
   private final ByteProcessor scanner = this::process;
 
   public StrictRequestDecoder(HttpDecoderConfig config) {
@@ -70,7 +85,8 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         rejected = true;
         in.skipBytes(in.readableBytes());
         DefaultHttpRequest invalid = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
-        invalid.setDecoderResult(DecoderResult.failure(new MalformedRequestException(problem)));
+        invalid.setDecoderResult(
+            DecoderResult.failure(new MalformedRequestException(problem, refusal)));
         out.add(invalid);
         return;
       }
@@ -91,7 +107,18 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
   }
 
+  /**
+   * Whether bytes of a request head that is not complete yet have arrived: the next request
+   * started, so its header deadline applies rather than the keep-alive one.
+   */
+  public boolean midHead() {
+    return inHead && headBytes > 0 && !rejected;
+  }
+
   private void resetScanner() {
+    lineSpaces = 0;
+    lineTail = 0;
+    lineNinth = 0;
     inHead = true;
     scannedAhead = 0;
     headBytes = 0;
@@ -111,6 +138,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
       ctx.fireUserEventTriggered(HEAD_STARTED);
     }
     problem = null;
+    refusal = Refusal.MALFORMED;
     int stop = in.forEachByte(start, length, scanner);
     int scanned = stop < 0 ? length : stop - start + (problem == null ? 1 : 0);
     scannedAhead += scanned;
@@ -136,6 +164,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
       sawLine |= lineLength > 0;
       lineLength = 0;
     } else if (b == '\r') {
+      if (!sawLine && lineLength > 0 && !checkRequestLine()) {
+        return false;
+      }
       sawCr = true;
     } else if (b == '\n') {
       problem = "bare LF in the request head (expected: CRLF line endings)";
@@ -143,19 +174,77 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     } else if (lineLength == 0 && sawLine && (b == ' ' || b == '\t')) {
       problem = "obs-fold (a header line starting with whitespace) is not accepted";
       return false;
+    } else if (b < 0) {
+      problem = "non-ASCII byte 0x" + Integer.toHexString(b & 0xff)
+          + " in the request head (expected: ASCII; percent-encode other characters)";
+      return false;
     } else if ((b < 0x20 && b != '\t') || b == 0x7f) {
       problem = "control character 0x" + Integer.toHexString(b & 0xff) + " in the request head";
       return false;
     } else {
       lineLength++;
+      if (!sawLine) {
+        if (b == ' ') {
+          lineSpaces++;
+        } else if (b == '\t') {
+          problem = "tab in the request line (expected: METHOD SP target SP version)";
+          return false;
+        }
+        lineNinth = (int) (lineTail >>> 56);
+        lineTail = lineTail << 8 | (b & 0xff);
+      }
     }
     return true;
   }
 
-  /** A request that breaks the framing or header rules; answered with 400. */
+  /** At the end of the request line: its shape and version; sets {@link #problem} if bad. */
+  private boolean checkRequestLine() {
+    if (lineSpaces != 2 || lineNinth != ' ') {
+      problem = "the request line must be METHOD SP target SP HTTP/1.1 (or HTTP/1.0),"
+          + " with single spaces";
+      return false;
+    }
+    if (lineTail == HTTP_1_1 || lineTail == HTTP_1_0) {
+      return true;
+    }
+    if ((lineTail & VERSION_MASK) == VERSION_SHAPE
+        && isDigit(lineTail >>> 16 & 0xff) && isDigit(lineTail & 0xff)) {
+      refusal = Refusal.VERSION_NOT_SUPPORTED;
+      problem = "HTTP version not supported (expected: HTTP/1.1 or HTTP/1.0)";
+      return false;
+    }
+    problem = "the request line must end with HTTP/1.1 or HTTP/1.0";
+    return false;
+  }
+
+  private static long ascii8(String s) {
+    long v = 0;
+    for (int i = 0; i < 8; i++) {
+      v = v << 8 | (s.charAt(i) & 0xff);
+    }
+    return v;
+  }
+
+  private static boolean isDigit(long c) {
+    return c >= '0' && c <= '9';
+  }
+
+  /** A request that breaks the framing or header rules; answered as its {@link Refusal} says. */
   public static final class MalformedRequestException extends IllegalArgumentException {
+    private final transient Refusal refusal;
+
     public MalformedRequestException(String message) {
+      this(message, Refusal.MALFORMED);
+    }
+
+    public MalformedRequestException(String message, Refusal refusal) {
       super(message);
+      this.refusal = refusal;
+    }
+
+    /** Which refusal (and so which status) this is. */
+    public Refusal refusal() {
+      return refusal;
     }
   }
 }

@@ -3,6 +3,7 @@ package io.herd.proxy.internal;
 import io.herd.core.AcquireTimeoutException;
 import io.herd.core.PoolClosedException;
 import io.herd.core.QueueFullException;
+import io.herd.core.SessionEndedException;
 import io.herd.core.WorkerStartException;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -12,9 +13,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
- * Every way an exchange can fail on the gateway's side of the client, with the status the client
- * gets and whether it should retry later. The one place that decides these mappings; the tag names
- * metrics and log lines.
+ * Every way an exchange can fail on the gateway's side of the client (the pool, the worker, the
+ * worker connection), with the status the client gets and whether it should retry later. The one
+ * place that decides these mappings; the tag names metrics and log lines. Refusals of the client's
+ * own request are {@link Refusal}s.
  */
 public enum UpstreamFailure {
   QUEUE_FULL(HttpResponseStatus.SERVICE_UNAVAILABLE, true, "no worker is free and the queue is full"),
@@ -24,6 +26,9 @@ public enum UpstreamFailure {
   SESSION_WAIT_TIMEOUT(
       HttpResponseStatus.SERVICE_UNAVAILABLE, true, "this session stayed busy for too long"),
   POOL_CLOSED(HttpResponseStatus.SERVICE_UNAVAILABLE, true, "the gateway is shutting down"),
+  /** The session ended (e.g. by an operator) while this request waited for its worker. */
+  SESSION_ENDED(HttpResponseStatus.SERVICE_UNAVAILABLE, true,
+      "the session ended while this request waited for it; retry to start a new one"),
   WORKER_START_FAILED(HttpResponseStatus.BAD_GATEWAY, true, "the session's worker failed to start"),
   CONNECT_REFUSED(HttpResponseStatus.BAD_GATEWAY, false, "the worker refused the connection"),
   CONNECT_TIMEOUT(
@@ -77,6 +82,8 @@ public enum UpstreamFailure {
       return ACQUIRE_TIMEOUT;
     } else if (t instanceof PoolClosedException) {
       return POOL_CLOSED;
+    } else if (t instanceof SessionEndedException) {
+      return SESSION_ENDED;
     } else if (t instanceof WorkerStartException) {
       return WORKER_START_FAILED;
     } else if (t instanceof ConnectTimeoutException) {

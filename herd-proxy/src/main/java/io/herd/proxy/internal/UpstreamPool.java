@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -30,22 +31,74 @@ import java.util.concurrent.atomic.AtomicInteger;
  * cleanup to every loop. A connection to a worker that has exited is never handed out again
  * ({@link Worker#onExit()} is checked on release).
  *
+ * <p>New connections come from a {@link Connector}: TCP in production ({@link
+ * #tcp(GatewayOptions, Transport)}), in-memory channels in unit tests of the frontend. Either way
+ * the pipeline is {@link #initPipeline}'s.
+ *
  * <p>Thread-safe through that confinement. Lives as long as its gateway; {@link #close()} closes
  * idle connections (busy ones close with their client connections).
  */
 public final class UpstreamPool {
 
+  /** Opens connections to workers. Implementations are thread-safe. */
+  @FunctionalInterface
+  public interface Connector {
+    /**
+     * Starts a connection to {@code worker} registered on {@code loop} (or, in tests, on a loop
+     * that runs on the same thread), whose pipeline {@link #initPipeline} set up.
+     */
+    ChannelFuture connect(Worker worker, EventLoop loop);
+  }
+
   private static final AttributeKey<String> WORKER_ID = AttributeKey.valueOf("herd.workerId");
 
   private final GatewayOptions options;
-  private final Transport transport;
+  private final Connector connector;
   private final ConcurrentHashMap<EventLoop, PerLoop> loops = new ConcurrentHashMap<>();
   private final AtomicInteger open = new AtomicInteger();
   private volatile boolean closed;
 
-  public UpstreamPool(GatewayOptions options, Transport transport) {
+  public UpstreamPool(GatewayOptions options, Connector connector) {
     this.options = options;
-    this.transport = transport;
+    this.connector = connector;
+  }
+
+  /** Plain TCP connections over {@code transport}. */
+  public static Connector tcp(GatewayOptions options, Transport transport) {
+    return (worker, loop) -> {
+      URI address = worker.address();
+      Bootstrap bootstrap =
+          new Bootstrap()
+              .group(loop)
+              .channel(transport.socketChannel())
+              .option(ChannelOption.AUTO_READ, false) // on once an exchange owns it
+              .option(ChannelOption.TCP_NODELAY, true)
+              .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
+              .attr(WORKER_ID, worker.id())
+              .handler(new ChannelInitializer<SocketChannel>() {
+                @Override
+                protected void initChannel(SocketChannel ch) {
+                  initPipeline(ch.pipeline(), options);
+                }
+              });
+      return bootstrap.connect(new InetSocketAddress(address.getHost(), address.getPort()));
+    };
+  }
+
+  /**
+   * A worker connection's handlers: {@code decoder} and {@code encoder} (which a protocol switch
+   * removes) and the backend handler that gives what arrives to the exchange.
+   */
+  public static void initPipeline(ChannelPipeline pipeline, GatewayOptions options) {
+    HttpDecoderConfig decoderConfig =
+        new HttpDecoderConfig()
+            .setMaxChunkSize(options.maxChunkSize())
+            .setMaxHeaderSize(Math.max(options.maxHeaderSize(), 65536))
+            .setMaxInitialLineLength(options.maxInitialLineLength());
+    pipeline
+        .addLast("decoder", new UpstreamResponseDecoder(decoderConfig))
+        .addLast("encoder", new HttpRequestEncoder())
+        .addLast("backend", new ProxyBackendHandler());
   }
 
   /** An idle, open connection to {@code worker} on {@code loop}, or null. Call on {@code loop}. */
@@ -66,31 +119,7 @@ public final class UpstreamPool {
 
   /** Opens a new connection to {@code worker}, registered on {@code loop}. */
   public ChannelFuture connect(Worker worker, EventLoop loop) {
-    URI address = worker.address();
-    HttpDecoderConfig decoderConfig =
-        new HttpDecoderConfig()
-            .setMaxChunkSize(options.maxChunkSize())
-            .setMaxHeaderSize(Math.max(options.maxHeaderSize(), 65536))
-            .setMaxInitialLineLength(options.maxInitialLineLength());
-    Bootstrap bootstrap =
-        new Bootstrap()
-            .group(loop)
-            .channel(transport.socketChannel())
-            .option(ChannelOption.AUTO_READ, false) // on once an exchange owns it
-            .option(ChannelOption.TCP_NODELAY, true)
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
-            .attr(WORKER_ID, worker.id())
-            .handler(new ChannelInitializer<SocketChannel>() {
-              @Override
-              protected void initChannel(SocketChannel ch) {
-                ch.pipeline()
-                    .addLast("decoder", new UpstreamResponseDecoder(decoderConfig))
-                    .addLast("encoder", new HttpRequestEncoder())
-                    .addLast("backend", new ProxyBackendHandler());
-              }
-            });
-    ChannelFuture future =
-        bootstrap.connect(new InetSocketAddress(address.getHost(), address.getPort()));
+    ChannelFuture future = connector.connect(worker, loop);
     Channel ch = future.channel();
     open.incrementAndGet();
     ch.closeFuture().addListener(f -> open.decrementAndGet());
@@ -98,16 +127,17 @@ public final class UpstreamPool {
   }
 
   /**
-   * Returns a connection whose exchange ended cleanly; it is closed instead when its worker has
-   * gone, the pool is closed or full. Call on the connection's loop.
+   * Returns a connection whose exchange ended cleanly, to be taken again by exchanges on {@code
+   * loop}; it is closed instead when its worker has gone, the pool is closed or full. Call on
+   * {@code loop}.
    */
-  public void release(Worker worker, Channel ch) {
+  public void release(Worker worker, Channel ch, EventLoop loop) {
     ch.pipeline().get(ProxyBackendHandler.class).detach();
     if (closed || !ch.isActive() || worker.onExit().isDone()) {
       ch.close();
       return;
     }
-    PerLoop perLoop = loops.computeIfAbsent((EventLoop) ch.eventLoop(), l -> new PerLoop());
+    PerLoop perLoop = loops.computeIfAbsent(loop, l -> new PerLoop());
     ArrayDeque<Channel> idle = perLoop.idle.computeIfAbsent(worker.id(), id -> new ArrayDeque<>());
     if (idle.size() >= options.maxIdleUpstreamPerWorker()) {
       ch.close();

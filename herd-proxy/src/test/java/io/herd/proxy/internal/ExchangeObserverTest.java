@@ -16,8 +16,11 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
+import io.herd.proxy.LeakCheckExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(LeakCheckExtension.class)
 class ExchangeObserverTest {
 
   private final List<CompletedExchange> seen = new ArrayList<>();
@@ -64,6 +67,19 @@ class ExchangeObserverTest {
     assertThat(seen).extracting(CompletedExchange::method, CompletedExchange::status)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("POST", 201),
             org.assertj.core.groups.Tuple.tuple("DELETE", 503));
+  }
+
+  @Test
+  void theOutcomeSaysWhetherTheWorkerOrTheGatewayAnsweredAndWhy() {
+    request(HttpMethod.GET);
+    request(HttpMethod.GET);
+    ch.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+    ch.writeOutbound(ErrorResponses.of(Refusal.MISSING_KEY, null));
+    drainOutbound();
+
+    assertThat(seen).extracting(CompletedExchange::status, CompletedExchange::outcome)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(200, CompletedExchange.WORKER),
+            org.assertj.core.groups.Tuple.tuple(400, "missing_key"));
   }
 
   @Test

@@ -14,8 +14,11 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import io.herd.proxy.LeakCheckExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(LeakCheckExtension.class)
 class StrictRequestDecoderTest {
 
   private final List<Object> events = new ArrayList<>();
@@ -88,6 +91,37 @@ class StrictRequestDecoderTest {
       assertThat(out).hasSize(1);
       assertThat(out.get(0).decoderResult().isFailure()).as("rejects %s", bad.replace("\r", "\\r")).isTrue();
       assertThat(feed(ch, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")).as("and discards what follows").isEmpty();
+      release(out);
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void theRequestLineMustBeMethodTargetAndHttp11Or10WithSingleSpaces() {
+    for (String ok : List.of("GET / HTTP/1.1", "GET / HTTP/1.0", "OPTIONS * HTTP/1.1")) {
+      EmbeddedChannel ch = channel();
+      List<HttpObject> out = feed(ch, ok + "\r\nHost: h\r\n\r\n");
+      assertThat(out.get(0).decoderResult().isSuccess()).as(ok).isTrue();
+      release(out);
+      ch.finishAndReleaseAll();
+    }
+    for (String line : List.of("GET / HTTP/2.0", "GET / HTTP/1.2", "GET / HTTP/0.9")) {
+      assertThat(refusalOf(line)).as(line).isEqualTo(Refusal.VERSION_NOT_SUPPORTED);
+    }
+    for (String line : List.of("GET / http/1.1", "GET / HTTP/1", "GET /", "GET / HTTP/1.1x",
+        "GET  / HTTP/1.1", "GET / HTTP/1.1 ", "GET /a b HTTP/1.1", "GET\t/ HTTP/1.1", "GET / HTTP/11")) {
+      assertThat(refusalOf(line)).as(line).isEqualTo(Refusal.MALFORMED);
+    }
+  }
+
+  private Refusal refusalOf(String requestLine) {
+    EmbeddedChannel ch = channel();
+    List<HttpObject> out = feed(ch, requestLine + "\r\nHost: h\r\n\r\n");
+    try {
+      assertThat(out.get(0).decoderResult().isFailure()).as(requestLine).isTrue();
+      return ((StrictRequestDecoder.MalformedRequestException) out.get(0).decoderResult().cause())
+          .refusal();
+    } finally {
       release(out);
       ch.finishAndReleaseAll();
     }

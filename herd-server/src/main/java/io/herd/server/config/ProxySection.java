@@ -23,6 +23,7 @@ final class ProxySection {
   private static final Map<String, String> RENAMES = Map.of(
       "proxy.timeouts.header", "proxy.headerTimeout",
       "proxy.timeouts.idle", "proxy.idleTimeout",
+      "proxy.timeouts.body", "proxy.bodyTimeout",
       "proxy.timeouts.connect", "proxy.connectTimeout",
       "proxy.timeouts.response", "proxy.upstreamTimeout");
 
@@ -46,6 +47,7 @@ final class ProxySection {
     GatewayOptions.Builder b = GatewayOptions.builder()
         .headerTimeout(proxy.duration("headerTimeout", d.headerTimeout()))
         .idleTimeout(proxy.duration("idleTimeout", d.idleTimeout()))
+        .bodyTimeout(proxy.duration("bodyTimeout", d.bodyTimeout()))
         .connectTimeout(proxy.duration("connectTimeout", d.connectTimeout()))
         .responseTimeout(proxy.duration("upstreamTimeout", d.responseTimeout()))
         .drainTimeout(proxy.duration("drainTimeout", DEFAULT_DRAIN))
@@ -57,10 +59,13 @@ final class ProxySection {
         .ioThreads(proxy.integer("ioThreads", d.ioThreads()))
         .maxIdleUpstreamPerWorker(
             proxy.integer("maxIdleUpstreamPerWorker", d.maxIdleUpstreamPerWorker()))
+        .allowUnderscoresInHeaders(
+            proxy.bool("allowUnderscoresInHeaders", d.allowUnderscoresInHeaders()))
         .sessionConcurrency(session.integer("concurrency", d.sessionConcurrency()))
         .sessionQueue(session.integer("queue", d.sessionQueue()))
         .signingSecret(session.string("secret").orElse(null))
-        .issueKeys(session.bool("issueKeys", d.issueKeys()));
+        .issueKeys(session.bool("issueKeys", d.issueKeys()))
+        .keyTtl(session.optionalDuration("keyTtl").orElse(null));
     proxy.finish();
     try {
       return b.build();
