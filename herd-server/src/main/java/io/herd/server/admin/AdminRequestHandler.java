@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.herd.core.PoolStats;
 import io.herd.core.SessionInfo;
 import io.herd.core.WorkerInfo;
+import io.herd.proxy.SessionKeys;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
@@ -20,10 +21,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -141,7 +138,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       String encoded = path.substring(SESSION_PREFIX.length());
       String name;
       try {
-        name = percentDecode(encoded);
+        name = SessionKeys.decode(encoded); // the gateway's own decoding: one notion of a key
       } catch (IllegalArgumentException e) {
         return json(HttpResponseStatus.BAD_REQUEST, error("session key is not validly"
             + " percent-encoded: " + encoded + " (expected: %XX escapes of UTF-8 bytes, e.g."
@@ -153,7 +150,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
         + " (expected: /health, /status, /workers, /sessions, /sessions/{key}, /metrics)"));
   }
 
-  /** Ends the session {@code name} (an id, or a full key) names, whichever form the pool holds. */
+  /** Ends the session {@code name} (an id, or a full signed key) names. */
   private FullHttpResponse end(String name) {
     SessionIds ids = target.ids();
     for (String key : ids.poolKeysFor(name)) {
@@ -181,44 +178,6 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       end = h;
     }
     return uri.substring(0, end);
-  }
-
-  /**
-   * Decodes the {@code %XX} escapes of a path segment once, as RFC 3986 defines them: a {@code +}
-   * stays a {@code +} (only form-encoded queries mean a space by it), and the bytes must be UTF-8.
-   *
-   * @throws IllegalArgumentException on a truncated or non-hex escape, or bytes that are not UTF-8
-   */
-  static String percentDecode(String s) {
-    if (s.indexOf('%') < 0) {
-      return s;
-    }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c != '%') {
-        out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
-        continue;
-      }
-      if (i + 2 >= s.length()) {
-        throw new IllegalArgumentException("truncated escape in " + s);
-      }
-      int hi = Character.digit(s.charAt(i + 1), 16);
-      int lo = Character.digit(s.charAt(i + 2), 16);
-      if (hi < 0 || lo < 0) {
-        throw new IllegalArgumentException("bad escape in " + s);
-      }
-      out.write(hi << 4 | lo);
-      i += 2;
-    }
-    try {
-      return StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(out.toByteArray())).toString();
-    } catch (CharacterCodingException e) {
-      throw new IllegalArgumentException("not UTF-8: " + s, e);
-    }
   }
 
   private FullHttpResponse health() {

@@ -6,15 +6,13 @@ import java.util.Optional;
 
 /**
  * How the control plane names a session: by its <em>id</em>, never by a full signed key. With
- * {@code session.secret} set, a key {@code <id>.<HMAC>} is a credential — whoever holds it can
- * use or end the session — so admin answers, {@code herd status} and the session log lines show
- * only the id part, which cannot be turned back into the key without the secret. Unsigned keys
- * are their own ids and are shown as they are.
+ * {@code session.secret} set, a key {@code <id>.<HMAC>} (or {@code <id>.<expiry>.<HMAC>}) is a
+ * credential — whoever holds it can use or end the session. The gateway keys the pool by the id
+ * it verified, so admin answers, {@code herd status} and the session log lines show ids, which
+ * cannot be turned back into keys without the secret; unsigned keys are their own ids.
  *
- * <p>This is the single place that decides what is shown. It works whether the pool is keyed by
- * the full signed key or by the id alone: a pool key is shortened only when it is a validly
- * signed key, and {@link #poolKeysFor} maps a name given to the admin API back to whichever form
- * the pool holds.
+ * <p>This is the single place that decides what is shown, and what a name given to the admin
+ * API (an id, or a full signed key pasted by an operator) means.
  *
  * <p>Immutable and thread-safe (the signer is).
  */
@@ -39,26 +37,30 @@ public final class SessionIds {
     return UNSIGNED;
   }
 
-  /** What answers and logs show for pool key {@code key}: its id. */
+  /**
+   * What answers and logs show for pool key {@code key}: the key itself, which is an id — unless
+   * it is a signed key (a pool filled by another front end than the gateway), then its id.
+   */
   public String shown(String key) {
-    if (signer != null && signer.verify(key)) {
-      return key.substring(0, key.lastIndexOf('.'));
-    }
-    return key;
+    return signedId(key).orElse(key);
   }
 
   /**
-   * The pool keys that {@code name} (an id, or a full signed key) may stand for, most direct
-   * first: at most one of them names a live session, since a signed key and its id are the same
-   * session in either pool layout.
+   * The pool keys that {@code name} (an id, or a full signed key, valid or expired) may stand
+   * for, most likely first: the id of a key this gateway signed (the gateway keys its pool by
+   * ids), then {@code name} as written (a pool some other front end filled).
    */
   List<String> poolKeysFor(String name) {
+    return signedId(name).filter(id -> !id.equals(name)).map(id -> List.of(id, name))
+        .orElse(List.of(name));
+  }
+
+  private Optional<String> signedId(String key) {
     if (signer == null) {
-      return List.of(name);
+      return Optional.empty();
     }
-    if (signer.verify(name)) {
-      return List.of(name, name.substring(0, name.lastIndexOf('.')));
-    }
-    return List.of(name, signer.sign(name));
+    SessionKeySigner.Verification v = signer.check(key);
+    return v.status() == SessionKeySigner.Status.INVALID ? Optional.empty()
+        : Optional.of(v.id());
   }
 }

@@ -324,12 +324,20 @@ class AdminServerTest {
         .containsExactlyInAnyOrder("alice", "bob");
     assertThat(sessions + workers).as("no signature is ever returned").doesNotContain(signature);
 
-    HttpResponse<String> ended = send("DELETE", base + "/sessions/alice", null);
+    HttpResponse<String> ended = send("DELETE", base + "/sessions/" + aliceKey, null);
     assertThat(ended.statusCode()).as(ended.body()).isEqualTo(200);
     assertThat(ended.body()).doesNotContain(signature);
     assertThat(liveKeys()).containsExactly("bob");
     assertThat(send("DELETE", base + "/sessions/" + signer.sign("bob"), null).statusCode())
         .as("a full key names its session too").isEqualTo(200);
+    assertThat(liveKeys()).isEmpty();
+    SessionKeySigner expiring = new SessionKeySigner(
+        "0123456789abcdef0123".getBytes(StandardCharsets.UTF_8), java.time.Duration.ofHours(1),
+        java.time.Clock.systemUTC());
+    String carolKey = expiring.sign("carol");
+    pool.acquire("carol", ACQUIRE).close();
+    assertThat(send("DELETE", base + "/sessions/" + carolKey, null).statusCode())
+        .as("a key with an expiry (id.expiry.sig) names its id's session").isEqualTo(200);
     assertThat(liveKeys()).isEmpty();
   }
 
