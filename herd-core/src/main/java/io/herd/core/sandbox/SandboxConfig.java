@@ -18,8 +18,9 @@ import java.util.regex.Pattern;
  *
  * <p>Two starting points, on purpose: {@link #none()} is what a {@code ProcessWorkerConfig} gets
  * when the embedding code never mentions a sandbox (workers run exactly as before), and {@link
- * #defaults()} is what the gateway uses when its YAML has no {@code sandbox} section: limits and
- * PID/IPC/mount namespaces on where the host allows them, UID and network isolation off.
+ * #defaults()} is what the gateway uses when its YAML has no {@code sandbox} section: limits,
+ * PID/IPC/mount namespaces and network isolation ({@link NetworkMode#AUTO}) where the host allows
+ * them, no egress, UID isolation off.
  *
  * <p>Whether the host can apply what is asked is decided later, per factory, by {@link Sandbox};
  * this class only checks that the values make sense.
@@ -36,9 +37,21 @@ public final class SandboxConfig {
 
   /** Whether the worker shares the host's network stack or gets its own namespace. */
   public enum NetworkMode {
-    /** The worker listens on the host's 127.0.0.1 (the default). */
+    /**
+     * {@link #ISOLATED} where the host allows it (root, with {@code ip} and a working {@code
+     * nft}), {@link #LOOPBACK} elsewhere (the default). The report says which, and what workers
+     * can reach.
+     */
+    AUTO,
+    /**
+     * The worker shares the host's network: it can connect to every other worker, to everything
+     * the host listens on (loopback included) and to the admin API.
+     */
     LOOPBACK,
-    /** The worker gets its own network namespace, reachable only from the gateway. */
+    /**
+     * The worker gets its own network namespace and firewall: only the gateway reaches it, and it
+     * reaches nothing but what {@code sandbox.egress} allows.
+     */
     ISOLATED
   }
 
@@ -70,11 +83,12 @@ public final class SandboxConfig {
   private final int uidLast;
   private final NetworkMode network;
   private final Ipv4Range networkRange;
+  private final List<EgressRule> egress;
   private final boolean required;
   private final String cgroupParent;
   private final Path workdirRoot;
 
-  private SandboxConfig(Builder b, Ipv4Range networkRange) {
+  private SandboxConfig(Builder b, Ipv4Range networkRange, List<EgressRule> egress) {
     this.enabled = b.enabled;
     this.memoryBytes = b.memoryBytes;
     this.cpus = b.cpus;
@@ -85,6 +99,7 @@ public final class SandboxConfig {
     this.uidLast = b.uidLast;
     this.network = b.network;
     this.networkRange = networkRange;
+    this.egress = List.copyOf(egress);
     this.required = b.required;
     this.cgroupParent = b.cgroupParent;
     this.workdirRoot = b.workdirRoot;
@@ -159,6 +174,14 @@ public final class SandboxConfig {
     return networkRange;
   }
 
+  /**
+   * {@code sandbox.egress}: where an isolated worker may open connections to, besides answering
+   * the gateway; empty (the default) for nowhere.
+   */
+  public List<EgressRule> egress() {
+    return egress;
+  }
+
   /** Whether a protection the host cannot apply fails start-up ({@code sandbox.required}). */
   public boolean required() {
     return required;
@@ -201,7 +224,8 @@ public final class SandboxConfig {
     }
     return "SandboxConfig{memory=" + memoryBytes + ", cpus=" + cpus + ", pids=" + pids
         + ", namespaces=" + namespaces + ", uid=" + uid + " " + uidFirst + "-" + uidLast
-        + ", network=" + network + " " + networkRange + ", required=" + required
+        + ", network=" + network + " " + networkRange + ", egress=" + egress
+        + ", required=" + required
         + ", cgroupParent=" + cgroupParent + ", workdirRoot=" + workdirRoot + "}";
   }
 
@@ -236,8 +260,9 @@ public final class SandboxConfig {
     private UidMode uid = UidMode.SHARED;
     private int uidFirst = DEFAULT_UID_FIRST;
     private int uidLast = DEFAULT_UID_LAST;
-    private NetworkMode network = NetworkMode.LOOPBACK;
+    private NetworkMode network = NetworkMode.AUTO;
     private String networkRange = DEFAULT_NETWORK_RANGE;
+    private List<String> egress = List.of();
     private boolean required;
     private String cgroupParent;
     private Path workdirRoot = Path.of(System.getProperty("java.io.tmpdir"), "herd-workers");
@@ -303,6 +328,20 @@ public final class SandboxConfig {
       return this;
     }
 
+    /**
+     * Where isolated workers may connect to: entries as {@link EgressRule} describes ({@code
+     * 10.0.0.0/8:5432}, {@code 192.0.2.7:443}, {@code internet}); empty for nowhere.
+     */
+    public Builder egress(List<String> entries) {
+      this.egress = entries == null ? null : new ArrayList<>(entries);
+      return this;
+    }
+
+    /** {@link #egress(List)} with the entries given inline. */
+    public Builder egress(String... entries) {
+      return egress(List.of(entries));
+    }
+
     public Builder required(boolean required) {
       this.required = required;
       return this;
@@ -356,9 +395,10 @@ public final class SandboxConfig {
       }
       if (network == null) {
         problems.add(FieldProblem.of("sandbox.network", null, "is missing",
-            "loopback or isolated"));
+            "auto, loopback or isolated"));
       }
       Ipv4Range range = parseRange(problems);
+      List<EgressRule> rules = parseEgress(problems, range);
       if (cgroupParent != null && (!cgroupParent.startsWith("/") || cgroupParent.contains("..")
           || cgroupParent.indexOf('\0') >= 0)) {
         problems.add(FieldProblem.of("sandbox.cgroupParent", cgroupParent, "is invalid",
@@ -371,28 +411,64 @@ public final class SandboxConfig {
       if (!problems.isEmpty()) {
         throw new InvalidConfigException(problems);
       }
-      return new SandboxConfig(this, range);
+      return new SandboxConfig(this, range, rules);
+    }
+
+    private List<EgressRule> parseEgress(List<FieldProblem> problems, Ipv4Range range) {
+      List<EgressRule> rules = new ArrayList<>();
+      if (egress == null) {
+        problems.add(FieldProblem.of("sandbox.egress", null, "is missing",
+            "a list of destinations, empty for none"));
+        return rules;
+      }
+      for (int i = 0; i < egress.size(); i++) {
+        String field = "sandbox.egress[" + i + "]";
+        String text = egress.get(i);
+        try {
+          EgressRule rule = EgressRule.parse(text).orElse(null);
+          if (rule == null) {
+            problems.add(FieldProblem.of(field, text,
+                "is not a CIDR, an address, either with :port, or internet",
+                EgressRule.EXPECTED));
+          } else if (range != null && !rule.internet() && rule.destination().prefix()
+              >= range.prefix() && range.contains(rule.destination().network())) {
+            problems.add(FieldProblem.of(field, text, "lies in sandbox.networkRange " + range
+                + ", the workers' own addresses, which workers never reach",
+                "a destination outside " + range));
+          } else {
+            rules.add(rule);
+          }
+        } catch (IllegalArgumentException e) {
+          int comma = e.getMessage().lastIndexOf(", expected: ");
+          problems.add(FieldProblem.of(field, text, e.getMessage().substring(0, comma),
+              e.getMessage().substring(comma + ", expected: ".length())));
+        }
+      }
+      if (!egress.isEmpty() && network == NetworkMode.LOOPBACK) {
+        problems.add(FieldProblem.of("sandbox.egress", egress,
+            "needs network isolation, but sandbox.network is loopback",
+            "sandbox.network: auto or isolated, or no egress (loopback workers reach everything"
+                + " the host reaches)"));
+      }
+      return rules;
     }
 
     private Ipv4Range parseRange(List<FieldProblem> problems) {
-      FieldProblem notCidr = FieldProblem.of("sandbox.networkRange", networkRange,
-          "is not an IPv4 CIDR", "a private range such as 10.213.0.0/16");
       Matcher m = networkRange == null ? null : CIDR.matcher(networkRange.trim());
-      if (m == null || !m.matches()) {
-        problems.add(notCidr);
+      Ipv4Range parsed = null;
+      if (m != null && m.matches()) {
+        try {
+          parsed = Ipv4Range.parse(networkRange);
+        } catch (IllegalArgumentException e) {
+          parsed = null;
+        }
+      }
+      if (parsed == null) {
+        problems.add(FieldProblem.of("sandbox.networkRange", networkRange,
+            "is not an IPv4 CIDR", "a private range such as 10.213.0.0/16"));
         return null;
       }
-      int address = 0;
-      for (int i = 1; i <= 4; i++) {
-        int octet = Integer.parseInt(m.group(i));
-        if (octet > 255) {
-          problems.add(notCidr);
-          return null;
-        }
-        address = (address << 8) | octet;
-      }
-      int prefix = Integer.parseInt(m.group(5));
-      Ipv4Range range = prefix > 30 ? null : new Ipv4Range(address, prefix);
+      Ipv4Range range = parsed.prefix() > 30 ? null : parsed;
       if (range == null || !range.isPrivate()) {
         problems.add(FieldProblem.of("sandbox.networkRange", networkRange,
             "is not a private range of at least 4 addresses",
