@@ -21,8 +21,8 @@ import java.util.function.Predicate;
  */
 final class SubnetLeases {
 
-  private static final SubnetLeases SHARED = new SubnetLeases(
-      LeaseDirectory.at(LeaseDirectory.HOST_ROOT.resolve("net")), SubnetLeases::remains);
+  private static final SubnetLeases SHARED =
+      new SubnetLeases(LeaseDirectory.at(LeaseDirectory.HOST_ROOT.resolve("net")));
 
   private final LeaseDirectory leases;
   private final Predicate<String> leftoversRemain;
@@ -34,6 +34,11 @@ final class SubnetLeases {
   SubnetLeases(LeaseDirectory leases, Predicate<String> leftoversRemain) {
     this.leases = leases;
     this.leftoversRemain = leftoversRemain;
+  }
+
+  /** Leases in {@code leases}, checking this host's namespaces and links. */
+  SubnetLeases(LeaseDirectory leases) {
+    this(leases, SubnetLeases::remains);
   }
 
   static SubnetLeases shared() {

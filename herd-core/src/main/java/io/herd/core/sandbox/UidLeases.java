@@ -30,8 +30,8 @@ import java.util.stream.Collectors;
  */
 final class UidLeases {
 
-  private static final UidLeases SHARED = new UidLeases(
-      LeaseDirectory.at(LeaseDirectory.HOST_ROOT.resolve("uid")), UidLeases::processUids);
+  private static final UidLeases SHARED =
+      new UidLeases(LeaseDirectory.at(LeaseDirectory.HOST_ROOT.resolve("uid")));
 
   private final LeaseDirectory leases;
   private final Supplier<Set<Integer>> processUids;
@@ -47,6 +47,11 @@ final class UidLeases {
   UidLeases(LeaseDirectory leases, Supplier<Set<Integer>> processUids) {
     this.leases = leases;
     this.processUids = processUids;
+  }
+
+  /** Leases in {@code leases}, checking this host's processes: how a second gateway leases. */
+  UidLeases(LeaseDirectory leases) {
+    this(leases, UidLeases::processUids);
   }
 
   static UidLeases shared() {
