@@ -102,7 +102,7 @@ public final class Sandbox implements AutoCloseable {
             + config.workdirRoot());
     this.network = network(protections, config, host, uid);
     this.networks = network ? new WorkerNetworks(host, config.networkRangeParsed(),
-        config.egress(), WorkerNetworks.SPARES) : null;
+        config.egress(), config.networkSpares()) : null;
     this.report = new SandboxReport(protections);
   }
 

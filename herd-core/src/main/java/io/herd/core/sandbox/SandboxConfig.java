@@ -66,6 +66,9 @@ public final class SandboxConfig {
   public static final int DEFAULT_UID_LAST = 200_999;
   /** Default private range that per-worker /30 networks are cut from. */
   public static final String DEFAULT_NETWORK_RANGE = "10.213.0.0/16";
+  /** Default number of worker networks built ahead of demand, per pool. */
+  public static final int DEFAULT_NETWORK_SPARES = 2;
+  private static final int MAX_NETWORK_SPARES = 64;
 
   private static final long MIN_MEMORY_BYTES = 4L << 20;
   private static final Pattern SIZE =
@@ -84,6 +87,7 @@ public final class SandboxConfig {
   private final NetworkMode network;
   private final Ipv4Range networkRange;
   private final List<EgressRule> egress;
+  private final int networkSpares;
   private final boolean required;
   private final String cgroupParent;
   private final Path workdirRoot;
@@ -100,6 +104,7 @@ public final class SandboxConfig {
     this.network = b.network;
     this.networkRange = networkRange;
     this.egress = List.copyOf(egress);
+    this.networkSpares = b.networkSpares;
     this.required = b.required;
     this.cgroupParent = b.cgroupParent;
     this.workdirRoot = b.workdirRoot;
@@ -182,6 +187,14 @@ public final class SandboxConfig {
     return egress;
   }
 
+  /**
+   * {@code sandbox.networkSpares}: how many isolated worker networks each pool keeps built ahead
+   * of demand, so that a cold start does not wait for one; 0 builds each when its worker starts.
+   */
+  public int networkSpares() {
+    return networkSpares;
+  }
+
   /** Whether a protection the host cannot apply fails start-up ({@code sandbox.required}). */
   public boolean required() {
     return required;
@@ -225,6 +238,7 @@ public final class SandboxConfig {
     return "SandboxConfig{memory=" + memoryBytes + ", cpus=" + cpus + ", pids=" + pids
         + ", namespaces=" + namespaces + ", uid=" + uid + " " + uidFirst + "-" + uidLast
         + ", network=" + network + " " + networkRange + ", egress=" + egress
+        + ", networkSpares=" + networkSpares
         + ", required=" + required
         + ", cgroupParent=" + cgroupParent + ", workdirRoot=" + workdirRoot + "}";
   }
@@ -263,6 +277,7 @@ public final class SandboxConfig {
     private NetworkMode network = NetworkMode.AUTO;
     private String networkRange = DEFAULT_NETWORK_RANGE;
     private List<String> egress = List.of();
+    private int networkSpares = DEFAULT_NETWORK_SPARES;
     private boolean required;
     private String cgroupParent;
     private Path workdirRoot = Path.of(System.getProperty("java.io.tmpdir"), "herd-workers");
@@ -337,6 +352,12 @@ public final class SandboxConfig {
       return this;
     }
 
+    /** Worker networks built ahead of demand per pool; 0 for none. */
+    public Builder networkSpares(int spares) {
+      this.networkSpares = spares;
+      return this;
+    }
+
     /** {@link #egress(List)} with the entries given inline. */
     public Builder egress(String... entries) {
       return egress(List.of(entries));
@@ -399,6 +420,10 @@ public final class SandboxConfig {
       }
       Ipv4Range range = parseRange(problems);
       List<EgressRule> rules = parseEgress(problems, range);
+      if (networkSpares < 0 || networkSpares > MAX_NETWORK_SPARES) {
+        problems.add(FieldProblem.of("sandbox.networkSpares", networkSpares, "is out of range",
+            "0 to " + MAX_NETWORK_SPARES + " networks built ahead of demand per pool"));
+      }
       if (cgroupParent != null && (!cgroupParent.startsWith("/") || cgroupParent.contains("..")
           || cgroupParent.indexOf('\0') >= 0)) {
         problems.add(FieldProblem.of("sandbox.cgroupParent", cgroupParent, "is invalid",

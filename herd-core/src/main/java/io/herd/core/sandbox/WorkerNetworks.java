@@ -14,9 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Where one sandbox's workers get their {@link WorkerNetwork}s: it installs the sandbox's {@link
- * HostFirewall} before the first network, and keeps up to {@link #SPARES} networks built ahead of
- * demand, so that a worker's cold start does not wait for the two commands (about 50 ms on a
- * small VM) that build one.
+ * HostFirewall} before the first network, and keeps up to {@code sandbox.networkSpares} networks
+ * built ahead of demand, so that a worker's cold start does not wait for the two commands (about
+ * 50 ms on a small VM) that build one.
  *
  * <p>Design: {@link #take()} hands out a spare if there is one, else builds a network on the
  * caller's thread; either way it then asks the refill thread to top the spares up. The refill
@@ -34,9 +34,6 @@ import org.slf4j.LoggerFactory;
  * gateway's stale sweep. Thread-safe.
  */
 final class WorkerNetworks implements AutoCloseable {
-
-  /** How many networks are kept built ahead of demand. */
-  static final int SPARES = 2;
 
   private static final Logger log = LoggerFactory.getLogger(WorkerNetworks.class);
   private static final AtomicLong SEQUENCE = new AtomicLong();
@@ -99,10 +96,10 @@ final class WorkerNetworks implements AutoCloseable {
     return firewall.table();
   }
 
-  /** Spares built right now. */
-  int spareCount() {
+  /** The namespaces of the spares built right now, oldest first. */
+  List<String> spareNamespaces() {
     synchronized (lock) {
-      return ready.size();
+      return ready.stream().map(WorkerNetwork::namespace).toList();
     }
   }
 

@@ -118,6 +118,17 @@ class SandboxConfigTest {
   }
 
   @Test
+  void networkSparesOutOfRangeAreRejected() {
+    assertThat(SandboxConfig.defaults().networkSpares()).isEqualTo(2);
+    assertThat(SandboxConfig.builder().networkSpares(0).build().networkSpares()).isZero();
+    InvalidConfigException error = catchThrowableOfType(
+        () -> SandboxConfig.builder().networkSpares(-1).build(), InvalidConfigException.class);
+
+    assertThat(error.problems()).containsExactly("sandbox.networkSpares is out of range: -1"
+        + " (expected: 0 to 64 networks built ahead of demand per pool)");
+  }
+
+  @Test
   void tinyMemoryLimitIsRejectedNotRoundedUp() {
     InvalidConfigException error = catchThrowableOfType(
         () -> SandboxConfig.builder().memory("1k").build(), InvalidConfigException.class);

@@ -2,6 +2,7 @@ package io.herd.core.sandbox;
 
 import static io.herd.core.sandbox.SandboxFixture.get;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.herd.core.process.ProcessWorker;
 import io.herd.core.process.ProcessWorkerFactory;
@@ -15,6 +16,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -193,6 +195,37 @@ class SandboxNetworkTest {
       assertThat(LeaseDirectory.at(lease.getParent()).holds(blockOf(worker)))
           .as("this JVM holds its block").isFalse();
       factory.close(); // and the fixture checks that spares and the host table are gone
+    }
+  }
+
+  @Test
+  void networksAreBuiltAheadOfDemandAndTheNextWorkerTakesOne() throws Exception {
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory = fixture.factory(SandboxConfig.builder().uid(UidMode.ISOLATED)
+          .networkSpares(2).build(), TestWorkerCommand.argv());
+      fixture.spawn(factory, "first");
+      WorkerNetworks networks = factory.sandbox().networks();
+      await().atMost(Duration.ofSeconds(30)).until(() -> networks.spareNamespaces().size() == 2);
+      List<String> spares = networks.spareNamespaces();
+
+      ProcessWorker second = fixture.spawn(factory, "second");
+
+      assertThat(second.sandbox().networkNamespace()).get().isIn(spares);
+      assertThat(get(second, "/health")).isEqualTo("ok");
+      await().atMost(Duration.ofSeconds(30)).until(() -> networks.spareNamespaces().size() == 2);
+    }
+  }
+
+  @Test
+  void withoutSparesEachWorkerBuildsItsOwnNetworkAndNoneIsBuiltAhead() throws Exception {
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory = fixture.factory(SandboxConfig.builder().uid(UidMode.ISOLATED)
+          .networkSpares(0).build(), TestWorkerCommand.argv());
+      ProcessWorker worker = fixture.spawn(factory, "only");
+
+      assertThat(get(worker, "/health")).isEqualTo("ok");
+      await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+          .until(() -> factory.sandbox().networks().spareNamespaces().isEmpty());
     }
   }
 

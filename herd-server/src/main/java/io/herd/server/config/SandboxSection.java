@@ -39,7 +39,8 @@ final class SandboxSection {
             .enabled(r.bool("enabled", d.enabled()))
             .required(r.bool("required", d.required()))
             .pids(r.integer("pids", d.pids()))
-            .namespaces(r.bool("namespaces", d.namespaces()));
+            .namespaces(r.bool("namespaces", d.namespaces()))
+            .networkSpares(r.integer("networkSpares", d.networkSpares()));
     r.string("memory").ifPresent(text -> bindMemory(b, text));
     r.string("cpus").ifPresent(text -> bindCpus(r, b, text));
     r.string("uid").ifPresent(text -> {

@@ -106,6 +106,7 @@ class HerdConfigLoaderTest {
           network: isolated
           networkRange: 10.99.0.0/20
           egress: [internet, "${DB}", 192.0.2.0/24]
+          networkSpares: 0
         """, dir, HerdConfigLoader.Overrides.NONE);
 
     SandboxConfig sandbox = c.worker().sandbox();
@@ -113,6 +114,7 @@ class HerdConfigLoaderTest {
     assertThat(sandbox.networkRange()).isEqualTo("10.99.0.0/20");
     assertThat(sandbox.egress()).extracting(EgressRule::toString)
         .containsExactly("internet", "10.1.2.3:5432", "192.0.2.0/24");
+    assertThat(sandbox.networkSpares()).isZero();
     assertThat(new HerdConfigLoader(Map.of()).parse("herd.yaml", "worker:\n  command: [sh]\n",
         dir, HerdConfigLoader.Overrides.NONE).worker().sandbox().network())
         .as("the default").isEqualTo(SandboxConfig.NetworkMode.AUTO);
