@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * input        from a worker link: replies only (ct established,related); the rest dropped, so
  *              no address of the host (0.0.0.0 services, the admin API, the host end of the
  *              pair) is reachable from a worker, whatever its egress
- * forward      into a worker link: replies only; worker link to any herd link: dropped
+ * forward      into a worker link: replies only; from a worker link to any herd link (another
+ *              gateway's workers included): dropped
  * postrouting  with egress: masquerade what leaves sandbox.networkRange for a non-herd link
  * </pre>
  *
@@ -62,6 +63,7 @@ final class HostFirewall {
   /** The ruleset of the class comment, as one {@code nft} argument. */
   static String ruleset(String table, String linkPrefix, Ipv4Range range, boolean egress) {
     String ours = "iifname \"" + linkPrefix + "*\"";
+    String toOurs = "oifname \"" + linkPrefix + "*\"";
     StringBuilder out = new StringBuilder();
     out.append("table inet ").append(table).append(" {\n");
     out.append("  chain input {\n");
@@ -71,8 +73,9 @@ final class HostFirewall {
     out.append("  }\n");
     out.append("  chain forward {\n");
     out.append("    type filter hook forward priority filter; policy accept;\n");
-    out.append("    oifname \"hv*\" ct state established,related accept\n");
-    out.append("    oifname \"hv*\" drop\n");
+    out.append("    ").append(toOurs).append(" ct state established,related accept\n");
+    out.append("    ").append(toOurs).append(" drop\n");
+    out.append("    ").append(ours).append(" oifname \"hv*\" drop\n");
     out.append("  }\n");
     if (egress) {
       out.append("  chain postrouting {\n");

@@ -36,7 +36,8 @@ class WorkerFirewallTest {
     String with = HostFirewall.ruleset("herd-1-1", "hv1-", range, true);
 
     assertThat(without).contains("iifname \"hv1-*\" ct state established,related accept\n"
-        + "    iifname \"hv1-*\" drop\n", "oifname \"hv*\" drop").doesNotContain("masquerade");
+        + "    iifname \"hv1-*\" drop\n", "    oifname \"hv1-*\" drop\n",
+        "    iifname \"hv1-*\" oifname \"hv*\" drop\n").doesNotContain("masquerade");
     assertThat(with).contains("ip saddr 10.213.0.0/16 oifname != \"hv*\" masquerade");
   }
 }
