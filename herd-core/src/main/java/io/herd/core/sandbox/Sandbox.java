@@ -384,7 +384,8 @@ public final class Sandbox implements AutoCloseable {
 
   /**
    * Removes what the sandbox keeps besides its workers' own parts: the spare worker networks and
-   * the host firewall. Call when the factory closes, after its workers have stopped; idempotent.
+   * the host firewall; later prepares fail. Call when the factory closes; idempotent. Workers
+   * still being stopped keep their networks (and their namespaces' firewalls) until released.
    */
   @Override
   public void close() {
