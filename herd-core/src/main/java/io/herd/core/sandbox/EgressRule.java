@@ -1,5 +1,7 @@
 package io.herd.core.sandbox;
 
+import io.herd.core.FieldProblem;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -92,6 +94,42 @@ public final class EgressRule {
       port = OptionalInt.of(p);
     }
     return Optional.of(new EgressRule(destination, port));
+  }
+
+  /**
+   * Parses every entry of {@code entries}, adding one problem per invalid entry, keyed {@code
+   * field[i]}.
+   *
+   * @param workerRange the workers' own range, which no entry may lie in; null if unknown
+   * @return the valid rules, in order
+   */
+  static List<EgressRule> parseAll(String field, List<String> entries, Ipv4Range workerRange,
+      List<FieldProblem> problems) {
+    List<EgressRule> rules = new ArrayList<>();
+    for (int i = 0; i < entries.size(); i++) {
+      String key = field + "[" + i + "]";
+      String text = entries.get(i);
+      try {
+        EgressRule rule = parse(text).orElse(null);
+        if (rule == null) {
+          problems.add(FieldProblem.of(key, text,
+              "is not a CIDR, an address, either with :port, or internet", EXPECTED));
+        } else if (workerRange != null && !rule.internet()
+            && rule.destination.prefix() >= workerRange.prefix()
+            && workerRange.contains(rule.destination.network())) {
+          problems.add(FieldProblem.of(key, text, "lies in sandbox.networkRange " + workerRange
+              + ", the workers' own addresses, which workers never reach",
+              "a destination outside " + workerRange));
+        } else {
+          rules.add(rule);
+        }
+      } catch (IllegalArgumentException e) {
+        int comma = e.getMessage().lastIndexOf(", expected: ");
+        problems.add(FieldProblem.of(key, text, e.getMessage().substring(0, comma),
+            e.getMessage().substring(comma + ", expected: ".length())));
+      }
+    }
+    return rules;
   }
 
   /** Whether this is {@code internet} (every non-private, non-special address). */

@@ -440,35 +440,12 @@ public final class SandboxConfig {
     }
 
     private List<EgressRule> parseEgress(List<FieldProblem> problems, Ipv4Range range) {
-      List<EgressRule> rules = new ArrayList<>();
       if (egress == null) {
         problems.add(FieldProblem.of("sandbox.egress", null, "is missing",
             "a list of destinations, empty for none"));
-        return rules;
+        return List.of();
       }
-      for (int i = 0; i < egress.size(); i++) {
-        String field = "sandbox.egress[" + i + "]";
-        String text = egress.get(i);
-        try {
-          EgressRule rule = EgressRule.parse(text).orElse(null);
-          if (rule == null) {
-            problems.add(FieldProblem.of(field, text,
-                "is not a CIDR, an address, either with :port, or internet",
-                EgressRule.EXPECTED));
-          } else if (range != null && !rule.internet() && rule.destination().prefix()
-              >= range.prefix() && range.contains(rule.destination().network())) {
-            problems.add(FieldProblem.of(field, text, "lies in sandbox.networkRange " + range
-                + ", the workers' own addresses, which workers never reach",
-                "a destination outside " + range));
-          } else {
-            rules.add(rule);
-          }
-        } catch (IllegalArgumentException e) {
-          int comma = e.getMessage().lastIndexOf(", expected: ");
-          problems.add(FieldProblem.of(field, text, e.getMessage().substring(0, comma),
-              e.getMessage().substring(comma + ", expected: ".length())));
-        }
-      }
+      List<EgressRule> rules = EgressRule.parseAll("sandbox.egress", egress, range, problems);
       if (!egress.isEmpty() && network == NetworkMode.LOOPBACK) {
         problems.add(FieldProblem.of("sandbox.egress", egress,
             "needs network isolation, but sandbox.network is loopback",

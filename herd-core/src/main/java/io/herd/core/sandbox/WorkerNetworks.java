@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -117,39 +118,55 @@ final class WorkerNetworks implements AutoCloseable {
       }
       refilling = true;
     }
-    refill.execute(this::refill);
-  }
-
-  private void refill() {
-    while (true) {
+    try {
+      refill.execute(this::refill);
+    } catch (RejectedExecutionException e) {
+      // closed meanwhile: no spares wanted any more
       synchronized (lock) {
-        if (closed || ready.size() >= spares) {
-          refilling = false;
-          return;
-        }
-      }
-      WorkerNetwork net;
-      try {
-        net = build();
-      } catch (IOException | RuntimeException e) {
-        log.debug("could not build a spare worker network (the next spawn builds its own): {}",
-            e.toString());
-        synchronized (lock) {
-          refilling = false;
-        }
-        return;
-      }
-      boolean keep;
-      synchronized (lock) {
-        keep = !closed;
-        if (keep) {
-          ready.addLast(net);
-        }
-      }
-      if (!keep) {
-        destroy(List.of(net));
+        refilling = false;
       }
     }
+  }
+
+  /** Builds spares until there are enough; the flag is reset however it ends. */
+  private void refill() {
+    try {
+      while (buildOneSpare()) {
+        // until enough, closed, or a failure
+      }
+    } finally {
+      synchronized (lock) {
+        refilling = false;
+      }
+    }
+  }
+
+  /** Builds one spare if one is wanted; whether another may be wanted after it. */
+  private boolean buildOneSpare() {
+    synchronized (lock) {
+      if (closed || ready.size() >= spares) {
+        return false;
+      }
+    }
+    WorkerNetwork net;
+    try {
+      net = build();
+    } catch (IOException | RuntimeException e) {
+      log.debug("could not build a spare worker network (the next spawn builds its own): {}",
+          e.toString());
+      return false;
+    }
+    boolean keep;
+    synchronized (lock) {
+      keep = !closed;
+      if (keep) {
+        ready.addLast(net);
+      }
+    }
+    if (!keep) {
+      destroy(List.of(net));
+    }
+    return keep;
   }
 
   /**
