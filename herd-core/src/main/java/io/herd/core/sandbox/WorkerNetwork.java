@@ -67,10 +67,12 @@ final class WorkerNetwork {
    * @param namespace a name unique on the host, e.g. {@code herd-4711-3-net}
    * @param hostLink an interface name of at most 15 characters, unique on the host
    * @param egress where the worker may connect to; empty for nowhere
+   * @param prefix put before each command, e.g. {@code [nice, -n, 19]} for a spare built in the
+   *     background; empty for none
    * @throws IOException saying which command failed and its output
    */
   static WorkerNetwork create(HostSupport host, String namespace, String hostLink,
-      Ipv4Range range, List<EgressRule> egress) throws IOException {
+      Ipv4Range range, List<EgressRule> egress, List<String> prefix) throws IOException {
     SubnetLeases leases = SubnetLeases.shared();
     int block = leases.lease(range, namespace, hostLink);
     Path ip = host.ip().orElseThrow();
@@ -78,13 +80,13 @@ final class WorkerNetwork {
     String h = range.hostAddress(block).getHostAddress();
     String w = range.workerAddress(block).getHostAddress();
     try {
-      HostCommand.run(List.of(ip.toString(), "-batch", "-"),
+      HostCommand.run(command(prefix, ip.toString(), "-batch", "-"),
           "netns add " + namespace + "\n"
               + "link add " + hostLink + " type veth peer name eth0 netns " + namespace + "\n"
               + "link set " + hostLink + " addrgenmode none\n"
               + "addr add " + h + "/30 dev " + hostLink + "\n"
               + "link set " + hostLink + " up\n");
-      HostCommand.run(List.of(host.nsenter().orElseThrow().toString(),
+      HostCommand.run(command(prefix, host.nsenter().orElseThrow().toString(),
               "--net=" + net.namespaceFile(), "--", host.sh().orElseThrow().toString(), "-c",
               NAMESPACE_SCRIPT, "herd-network", ip.toString(), host.nft().orElseThrow().toString(),
               WorkerFirewall.ruleset(range.hostAddress(block), range.workerAddress(block),
@@ -102,6 +104,12 @@ final class WorkerNetwork {
       throw e;
     }
     return net;
+  }
+
+  private static List<String> command(List<String> prefix, String... argv) {
+    List<String> command = new ArrayList<>(prefix);
+    command.addAll(List.of(argv));
+    return command;
   }
 
   /** The address the worker is reached at and the gateway connects to. */
