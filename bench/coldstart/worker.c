@@ -1,9 +1,10 @@
 /*
  * The cold-start benchmark's worker: the smallest HTTP server that can stand in for a real one.
  *
- * Usage: worker PORT
+ * Usage: worker PORT [any]
  *
- * Listens on 127.0.0.1:PORT, single-threaded, one connection at a time. GET /health answers
+ * Listens on 127.0.0.1:PORT (0.0.0.0:PORT with "any", for an isolated network without the
+ * firewall's DNAT to 127.0.0.1, as before it existed), single-threaded, one connection at a time. GET /health answers
  * 200; anything else answers 404. Every answer closes the connection. It starts in well under a
  * millisecond, so that what bench/cold-start.sh measures on top of it is the cost of whoever
  * starts it and waits for it, not the worker's own start-up. SIGTERM ends it at once (default
@@ -51,8 +52,8 @@ static void write_all(int fd, const char *p, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s PORT\n", argv[0]);
+  if (argc != 2 && !(argc == 3 && strcmp(argv[2], "any") == 0)) {
+    fprintf(stderr, "usage: %s PORT [any]\n", argv[0]);
     return 2;
   }
   char *end;
@@ -68,10 +69,10 @@ int main(int argc, char **argv) {
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in addr = {0};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(argc == 3 ? INADDR_ANY : INADDR_LOOPBACK);
   addr.sin_port = htons((unsigned short)port);
   if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0) {
-    fprintf(stderr, "worker: cannot listen on 127.0.0.1:%ld: %s\n", port, strerror(errno));
+    fprintf(stderr, "worker: cannot listen on port %ld: %s\n", port, strerror(errno));
     return 1;
   }
 

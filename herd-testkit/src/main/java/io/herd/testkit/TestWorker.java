@@ -70,7 +70,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * --start-delay MS} (sleeps before listening) and {@code --ignore-sigterm} (a shutdown hook that
  * never returns keeps the JVM alive after SIGTERM, so only SIGKILL ends it), and {@code --bind
  * ADDR} to listen on another address than 127.0.0.1 (e.g. {@code 0.0.0.0} in a network
- * namespace of its own).
+ * namespace of its own; {@code $NAME} reads the address from environment variable NAME, e.g.
+ * {@code --bind '$HOST'} for the address an isolated worker's sandbox gives it).
  */
 public final class TestWorker {
 
@@ -107,6 +108,12 @@ public final class TestWorker {
   }
 
   private void listen(String bind, int port) throws IOException {
+    if (bind != null && bind.startsWith("$")) {
+      bind = System.getenv(bind.substring(1));
+      if (bind == null) {
+        throw new IllegalArgumentException("--bind names an unset environment variable");
+      }
+    }
     InetAddress address =
         bind == null ? InetAddress.getLoopbackAddress() : InetAddress.getByName(bind);
     HttpServer server = HttpServer.create(new InetSocketAddress(address, port), 64);

@@ -233,6 +233,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     }
     probe.close(); // fails probes in flight, which cancels their deadlines
     sandboxThread.shutdown(); // sandboxes queued still get prepared, then fail to launch
+    sandbox.close(); // spare worker networks and the host firewall
     timer.shutdown();
     try {
       if (!timer.awaitTermination(1, TimeUnit.SECONDS)) {

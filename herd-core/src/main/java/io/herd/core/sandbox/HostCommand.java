@@ -23,8 +23,22 @@ final class HostCommand {
    * @throws IOException if it cannot start, times out or exits non-zero, with its output
    */
   static String run(List<String> argv) throws IOException {
+    return run(argv, "");
+  }
+
+  /**
+   * Runs {@code argv} with {@code input} as its standard input (e.g. the commands of {@code ip
+   * -batch -}); returns its combined output.
+   *
+   * @throws IOException if it cannot start, times out or exits non-zero, with its output
+   */
+  static String run(List<String> argv, String input) throws IOException {
     Process process = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    process.getOutputStream().close();
+    try (java.io.OutputStream in = process.getOutputStream()) {
+      in.write(input.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      // exited before reading its input: its exit code and output say why
+    }
     String output;
     try (InputStream in = process.getInputStream()) {
       output = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8).trim();

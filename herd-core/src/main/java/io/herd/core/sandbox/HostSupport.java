@@ -1,6 +1,8 @@
 package io.herd.core.sandbox;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,19 +12,37 @@ import java.util.Optional;
 
 /**
  * What this host lets a sandbox do: whether the JVM runs as root, where the tools are
- * (util-linux's {@code unshare}, {@code nsenter}, {@code setpriv}; iproute2's {@code ip}; {@code
- * sh}), and whether {@code unshare} can actually create PID, IPC and mount namespaces here (it
- * cannot in a container without {@code CAP_SYS_ADMIN}, even as root).
+ * (util-linux's {@code unshare}, {@code nsenter}, {@code setpriv}; iproute2's {@code ip};
+ * nftables' {@code nft}; {@code sh}), whether {@code unshare} can actually create PID, IPC and
+ * mount namespaces here (it cannot in a container without {@code CAP_SYS_ADMIN}, even as root),
+ * and whether the kernel's nf_tables can load a worker's firewall ({@link WorkerFirewall}: it
+ * needs the nat, reject and socket expressions).
  *
- * <p>{@link #detect()} probes once per JVM (one short {@code unshare ... true} run) and caches the
- * answer. Tests build instances by hand to play a host that lacks something. Immutable and
- * thread-safe.
+ * <p>{@link #detect()} probes once per JVM (one short {@code unshare ... true} run, and as root
+ * one {@code unshare --net nft ...} that loads a worker ruleset into a throwaway namespace) and
+ * caches the answer. Tests build instances by hand to play a host that lacks something.
+ * Immutable and thread-safe.
  *
  * @param root whether the effective UID is 0
  * @param namespaceProblem why namespaces cannot be created, or {@code null} when they can
+ * @param nft nftables' command-line tool
+ * @param firewallProblem why a worker's firewall cannot be loaded here (with how to fix it), or
+ *     {@code null} when it can
  */
 record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
-    Optional<Path> nsenter, Optional<Path> setpriv, Optional<Path> ip, String namespaceProblem) {
+    Optional<Path> nsenter, Optional<Path> setpriv, Optional<Path> ip, String namespaceProblem,
+    Optional<Path> nft, String firewallProblem) {
+
+  /** A host without nftables: for tests that play hosts from before the firewall. */
+  HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare, Optional<Path> nsenter,
+      Optional<Path> setpriv, Optional<Path> ip, String namespaceProblem) {
+    this(root, sh, unshare, nsenter, setpriv, ip, namespaceProblem, Optional.empty(),
+        NFT_MISSING);
+  }
+
+  /** The problem of a host without {@code nft}. */
+  static final String NFT_MISSING =
+      "nft (nftables) is not installed (to enable: apt-get install nftables)";
 
   private static final List<String> BIN_DIRS =
       List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/local/sbin");
@@ -42,6 +62,11 @@ record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
     return namespaceProblem == null;
   }
 
+  /** Whether a worker's nftables firewall can be loaded. */
+  boolean firewallWorks() {
+    return firewallProblem == null;
+  }
+
   private static HostSupport probe() {
     if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
       return nothing();
@@ -56,8 +81,44 @@ record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
     } else {
       problem = tryNamespaces(unshare.get());
     }
+    Optional<Path> nft = find("nft");
     return new HostSupport(root, find("sh"), unshare, find("nsenter"), find("setpriv"),
-        find("ip"), problem);
+        find("ip"), problem, nft, firewallProblem(root, unshare, nft));
+  }
+
+  /**
+   * Loads a worker ruleset with every kind of statement it uses into a throwaway network
+   * namespace, so that a kernel without nf_tables (or without its nat, reject or socket parts)
+   * is found at start-up, not at the first worker.
+   */
+  private static String firewallProblem(boolean root, Optional<Path> unshare, Optional<Path> nft) {
+    if (nft.isEmpty()) {
+      return NFT_MISSING;
+    }
+    if (!root) {
+      return "the gateway does not run as root (loading nftables rules needs CAP_NET_ADMIN)";
+    }
+    if (unshare.isEmpty()) {
+      return "unshare (util-linux) is not installed, so nftables cannot be tried in a throwaway"
+          + " namespace (to enable: apt-get install util-linux)";
+    }
+    String probe;
+    try {
+      probe = WorkerFirewall.ruleset(InetAddress.getByName("10.0.0.1"),
+          InetAddress.getByName("10.0.0.2"),
+          List.of(EgressRule.parse("internet:53").orElseThrow()));
+    } catch (UnknownHostException e) {
+      throw new AssertionError("literal addresses always parse", e);
+    }
+    try {
+      HostCommand.run(List.of(unshare.get().toString(), "--net", "--", nft.get().toString(),
+          probe));
+      return null;
+    } catch (IOException e) {
+      return "the kernel's nf_tables cannot load the worker firewall (nat, reject and socket"
+          + " expressions): " + e.getMessage() + " (to enable: a kernel with nf_tables, nft_nat,"
+          + " nft_reject_inet and nft_socket, e.g. modprobe nft_socket)";
+    }
   }
 
   private static String tryNamespaces(Path unshare) {

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 /**
  * The sandbox of one worker factory: decides once, from a {@link SandboxConfig} and what the host
@@ -44,10 +45,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * the kernel then kills everything else in the namespace. {@code unshare} blocks SIGTERM, so a
  * graceful stop must also signal its child ({@link WorkerSandbox#signalsChildren()}).
  *
- * <p>Immutable after construction and thread-safe; lives as long as its factory. What it prepares
- * for a worker is released by that worker's {@link WorkerSandbox#release()}.
+ * <p>Network isolation ({@code sandbox.network}: {@code auto}, the default, means isolated where
+ * the host allows it) gives each worker a namespace with its own nftables firewall, made ahead of
+ * demand by {@link WorkerNetworks}; see {@link WorkerNetwork}, {@link WorkerFirewall} and {@link
+ * HostFirewall} for the mechanism, and {@code docs/sandbox.md} for what a worker can reach.
+ *
+ * <p>Immutable after construction and thread-safe; lives as long as its factory, which {@link
+ * #close()}s it. What it prepares for a worker is released by that worker's {@link
+ * WorkerSandbox#release()}.
  */
-public final class Sandbox {
+public final class Sandbox implements AutoCloseable {
+
+  /** What workers without network isolation can reach, said in the report. */
+  static final String LOOPBACK_REACH = "workers share the host's network: each can connect to the"
+      + " other workers' ports, to everything listening on the host (its loopback included) and"
+      + " to the admin API";
 
   /** Joins every cgroup named in the arguments, then execs the rest: no unconstrained window. */
   static final String JOIN_SCRIPT = "n=$1; shift; while [ \"$n\" -gt 0 ]; do"
@@ -64,6 +76,8 @@ public final class Sandbox {
   private final boolean namespaces;
   private final boolean uid;
   private final boolean network;
+  /** Null unless {@code network}. */
+  private final WorkerNetworks networks;
 
   private Sandbox(SandboxConfig config, HostSupport host, CgroupLayout layout) {
     this.config = config;
@@ -86,9 +100,9 @@ public final class Sandbox {
         config.enabled() && config.uid() == UidMode.ISOLATED, uidProblem(host),
         "UIDs " + config.uidFirst() + "-" + config.uidLast() + ", workdirs under "
             + config.workdirRoot());
-    this.network = protect(protections, "sandbox.network", "network isolation",
-        config.enabled() && config.network() == NetworkMode.ISOLATED, networkProblem(host),
-        "a network namespace and a veth pair per worker, from " + config.networkRange());
+    this.network = network(protections, config, host, uid);
+    this.networks = network ? new WorkerNetworks(host, config.networkRangeParsed(),
+        config.egress(), config.networkSpares()) : null;
     this.report = new SandboxReport(protections);
   }
 
@@ -136,7 +150,7 @@ public final class Sandbox {
           .ifPresent(parents::add);
     }
     return StaleSandboxSweep.sweep(parents, network ? host.ip().orElse(null) : null,
-        uid ? config.workdirRoot() : null);
+        network ? host.nft().orElse(null) : null, uid ? config.workdirRoot() : null);
   }
 
   /** Which protections are in force; see {@link SandboxReport#describe()}. */
@@ -196,14 +210,13 @@ public final class Sandbox {
         worker.cgroup(WorkerCgroup.create(layout, name, config), config.memoryBytes());
       }
       if (uid) {
+        UidLeases.shared().scratchRoot(config.workdirRoot());
         int leased = UidLeases.shared().lease(config.uidFirst(), config.uidLast());
         worker.uid(leased);
         worker.workdir(createWorkdir(name, leased));
       }
       if (network) {
-        String link = "hv" + Long.toString(pid, 36) + "-" + Long.toString(seq, 36);
-        worker.network(WorkerNetwork.create(host.ip().orElseThrow(), "herd-" + pid + "-" + seq,
-            link, config.networkRangeParsed()));
+        worker.network(networks.take());
       }
     } catch (IOException | RuntimeException e) {
       worker.build().release();
@@ -285,6 +298,59 @@ public final class Sandbox {
         : "setpriv (util-linux) is not installed (to enable: apt-get install util-linux)";
   }
 
+  /** Decides network isolation and adds its report lines (and egress's, when configured). */
+  private static boolean network(List<Protection> out, SandboxConfig config, HostSupport host,
+      boolean uidIsolated) {
+    String key = "sandbox.network";
+    String name = "network isolation";
+    List<EgressRule> egress = config.egress();
+    if (!config.enabled()) {
+      out.add(new Protection(key, name, State.OFF, ""));
+      return false;
+    }
+    if (config.network() == NetworkMode.LOOPBACK) {
+      out.add(new Protection(key, name, State.OFF, "sandbox.network is loopback, so "
+          + LOOPBACK_REACH));
+      return false;
+    }
+    String problem = networkProblem(host);
+    if (problem != null) {
+      out.add(new Protection(key, name, State.UNAVAILABLE, problem + "; until then "
+          + LOOPBACK_REACH));
+      if (!egress.isEmpty()) {
+        out.add(new Protection("sandbox.egress", "egress", State.UNAVAILABLE,
+            "needs network isolation (see sandbox.network)"));
+      }
+      return false;
+    }
+    String reach = egress.isEmpty() ? "nothing" : "only sandbox.egress";
+    String caveat = uidIsolated || !host.root() ? ""
+        : "; but workers run as root (sandbox.uid: shared), which may change their own"
+            + " firewall: set sandbox.uid: isolated";
+    out.add(new Protection(key, name, State.ENFORCED, "a network namespace with an nftables"
+        + " firewall per worker, a /30 from " + config.networkRange() + ": workers reach " + reach
+        + " (not the host, not each other); the gateway reaches a worker at its address whether"
+        + " it binds 127.0.0.1, 0.0.0.0 or $HOST" + caveat));
+    if (!egress.isEmpty()) {
+      out.add(new Protection("sandbox.egress", "egress", State.ENFORCED, egress.stream()
+          .map(EgressRule::toString).collect(Collectors.joining(", "))
+          + "; routed through the host, masqueraded by the gateway's nft table herd-<pid>-<n>;"
+          + " needs net.ipv4.ip_forward=1 (host-wide; " + ipForward()
+          + "); DNS only if the resolver the worker uses is allowed"));
+    }
+    return true;
+  }
+
+  private static String ipForward() {
+    try {
+      String now = Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward"),
+          StandardCharsets.US_ASCII).trim();
+      return now.equals("1") ? "already on" : "off now, turned on at the first worker";
+    } catch (IOException e) {
+      return "cannot read it: " + e.getMessage();
+    }
+  }
+
   private static String networkProblem(HostSupport host) {
     if (!host.root()) {
       return "the gateway does not run as root, so it cannot create network namespaces"
@@ -293,8 +359,13 @@ public final class Sandbox {
     if (host.ip().isEmpty()) {
       return "ip (iproute2) is not installed (to enable: apt-get install iproute2)";
     }
-    return host.nsenter().isPresent() ? null
-        : "nsenter (util-linux) is not installed (to enable: apt-get install util-linux)";
+    if (host.nsenter().isEmpty()) {
+      return "nsenter (util-linux) is not installed (to enable: apt-get install util-linux)";
+    }
+    if (host.sh().isEmpty()) {
+      return "no sh to configure the worker's namespace with";
+    }
+    return host.firewallWorks() ? null : host.firewallProblem();
   }
 
   private static boolean protect(List<Protection> out, String key, String name, boolean wanted,
@@ -309,6 +380,23 @@ public final class Sandbox {
     }
     out.add(new Protection(key, name, State.ENFORCED, how));
     return true;
+  }
+
+  /**
+   * Removes what the sandbox keeps besides its workers' own parts: the spare worker networks and
+   * the host firewall; later prepares fail. Call when the factory closes; idempotent. Workers
+   * still being stopped keep their networks (and their namespaces' firewalls) until released.
+   */
+  @Override
+  public void close() {
+    if (networks != null) {
+      networks.close();
+    }
+  }
+
+  /** The sandbox's worker networks; null without network isolation. For tests. */
+  WorkerNetworks networks() {
+    return networks;
   }
 
   @Override

@@ -18,8 +18,9 @@ import java.util.regex.Pattern;
  *
  * <p>Two starting points, on purpose: {@link #none()} is what a {@code ProcessWorkerConfig} gets
  * when the embedding code never mentions a sandbox (workers run exactly as before), and {@link
- * #defaults()} is what the gateway uses when its YAML has no {@code sandbox} section: limits and
- * PID/IPC/mount namespaces on where the host allows them, UID and network isolation off.
+ * #defaults()} is what the gateway uses when its YAML has no {@code sandbox} section: limits,
+ * PID/IPC/mount namespaces and network isolation ({@link NetworkMode#AUTO}) where the host allows
+ * them, no egress, UID isolation off.
  *
  * <p>Whether the host can apply what is asked is decided later, per factory, by {@link Sandbox};
  * this class only checks that the values make sense.
@@ -36,9 +37,21 @@ public final class SandboxConfig {
 
   /** Whether the worker shares the host's network stack or gets its own namespace. */
   public enum NetworkMode {
-    /** The worker listens on the host's 127.0.0.1 (the default). */
+    /**
+     * {@link #ISOLATED} where the host allows it (root, with {@code ip} and a working {@code
+     * nft}), {@link #LOOPBACK} elsewhere (the default). The report says which, and what workers
+     * can reach.
+     */
+    AUTO,
+    /**
+     * The worker shares the host's network: it can connect to every other worker, to everything
+     * the host listens on (loopback included) and to the admin API.
+     */
     LOOPBACK,
-    /** The worker gets its own network namespace, reachable only from the gateway. */
+    /**
+     * The worker gets its own network namespace and firewall: only the gateway reaches it, and it
+     * reaches nothing but what {@code sandbox.egress} allows.
+     */
     ISOLATED
   }
 
@@ -53,6 +66,9 @@ public final class SandboxConfig {
   public static final int DEFAULT_UID_LAST = 200_999;
   /** Default private range that per-worker /30 networks are cut from. */
   public static final String DEFAULT_NETWORK_RANGE = "10.213.0.0/16";
+  /** Default number of worker networks built ahead of demand, per pool. */
+  public static final int DEFAULT_NETWORK_SPARES = 2;
+  private static final int MAX_NETWORK_SPARES = 64;
 
   private static final long MIN_MEMORY_BYTES = 4L << 20;
   private static final Pattern SIZE =
@@ -70,11 +86,13 @@ public final class SandboxConfig {
   private final int uidLast;
   private final NetworkMode network;
   private final Ipv4Range networkRange;
+  private final List<EgressRule> egress;
+  private final int networkSpares;
   private final boolean required;
   private final String cgroupParent;
   private final Path workdirRoot;
 
-  private SandboxConfig(Builder b, Ipv4Range networkRange) {
+  private SandboxConfig(Builder b, Ipv4Range networkRange, List<EgressRule> egress) {
     this.enabled = b.enabled;
     this.memoryBytes = b.memoryBytes;
     this.cpus = b.cpus;
@@ -85,6 +103,8 @@ public final class SandboxConfig {
     this.uidLast = b.uidLast;
     this.network = b.network;
     this.networkRange = networkRange;
+    this.egress = List.copyOf(egress);
+    this.networkSpares = b.networkSpares;
     this.required = b.required;
     this.cgroupParent = b.cgroupParent;
     this.workdirRoot = b.workdirRoot;
@@ -159,6 +179,22 @@ public final class SandboxConfig {
     return networkRange;
   }
 
+  /**
+   * {@code sandbox.egress}: where an isolated worker may open connections to, besides answering
+   * the gateway; empty (the default) for nowhere.
+   */
+  public List<EgressRule> egress() {
+    return egress;
+  }
+
+  /**
+   * {@code sandbox.networkSpares}: how many isolated worker networks each pool keeps built ahead
+   * of demand, so that a cold start does not wait for one; 0 builds each when its worker starts.
+   */
+  public int networkSpares() {
+    return networkSpares;
+  }
+
   /** Whether a protection the host cannot apply fails start-up ({@code sandbox.required}). */
   public boolean required() {
     return required;
@@ -201,7 +237,9 @@ public final class SandboxConfig {
     }
     return "SandboxConfig{memory=" + memoryBytes + ", cpus=" + cpus + ", pids=" + pids
         + ", namespaces=" + namespaces + ", uid=" + uid + " " + uidFirst + "-" + uidLast
-        + ", network=" + network + " " + networkRange + ", required=" + required
+        + ", network=" + network + " " + networkRange + ", egress=" + egress
+        + ", networkSpares=" + networkSpares
+        + ", required=" + required
         + ", cgroupParent=" + cgroupParent + ", workdirRoot=" + workdirRoot + "}";
   }
 
@@ -236,8 +274,10 @@ public final class SandboxConfig {
     private UidMode uid = UidMode.SHARED;
     private int uidFirst = DEFAULT_UID_FIRST;
     private int uidLast = DEFAULT_UID_LAST;
-    private NetworkMode network = NetworkMode.LOOPBACK;
+    private NetworkMode network = NetworkMode.AUTO;
     private String networkRange = DEFAULT_NETWORK_RANGE;
+    private List<String> egress = List.of();
+    private int networkSpares = DEFAULT_NETWORK_SPARES;
     private boolean required;
     private String cgroupParent;
     private Path workdirRoot = Path.of(System.getProperty("java.io.tmpdir"), "herd-workers");
@@ -303,6 +343,26 @@ public final class SandboxConfig {
       return this;
     }
 
+    /**
+     * Where isolated workers may connect to: entries as {@link EgressRule} describes ({@code
+     * 10.0.0.0/8:5432}, {@code 192.0.2.7:443}, {@code internet}); empty for nowhere.
+     */
+    public Builder egress(List<String> entries) {
+      this.egress = entries == null ? null : new ArrayList<>(entries);
+      return this;
+    }
+
+    /** Worker networks built ahead of demand per pool; 0 for none. */
+    public Builder networkSpares(int spares) {
+      this.networkSpares = spares;
+      return this;
+    }
+
+    /** {@link #egress(List)} with the entries given inline. */
+    public Builder egress(String... entries) {
+      return egress(List.of(entries));
+    }
+
     public Builder required(boolean required) {
       this.required = required;
       return this;
@@ -356,9 +416,14 @@ public final class SandboxConfig {
       }
       if (network == null) {
         problems.add(FieldProblem.of("sandbox.network", null, "is missing",
-            "loopback or isolated"));
+            "auto, loopback or isolated"));
       }
       Ipv4Range range = parseRange(problems);
+      List<EgressRule> rules = parseEgress(problems, range);
+      if (networkSpares < 0 || networkSpares > MAX_NETWORK_SPARES) {
+        problems.add(FieldProblem.of("sandbox.networkSpares", networkSpares, "is out of range",
+            "0 to " + MAX_NETWORK_SPARES + " networks built ahead of demand per pool"));
+      }
       if (cgroupParent != null && (!cgroupParent.startsWith("/") || cgroupParent.contains("..")
           || cgroupParent.indexOf('\0') >= 0)) {
         problems.add(FieldProblem.of("sandbox.cgroupParent", cgroupParent, "is invalid",
@@ -371,28 +436,41 @@ public final class SandboxConfig {
       if (!problems.isEmpty()) {
         throw new InvalidConfigException(problems);
       }
-      return new SandboxConfig(this, range);
+      return new SandboxConfig(this, range, rules);
+    }
+
+    private List<EgressRule> parseEgress(List<FieldProblem> problems, Ipv4Range range) {
+      if (egress == null) {
+        problems.add(FieldProblem.of("sandbox.egress", null, "is missing",
+            "a list of destinations, empty for none"));
+        return List.of();
+      }
+      List<EgressRule> rules = EgressRule.parseAll("sandbox.egress", egress, range, problems);
+      if (!egress.isEmpty() && network == NetworkMode.LOOPBACK) {
+        problems.add(FieldProblem.of("sandbox.egress", egress,
+            "needs network isolation, but sandbox.network is loopback",
+            "sandbox.network: auto or isolated, or no egress (loopback workers reach everything"
+                + " the host reaches)"));
+      }
+      return rules;
     }
 
     private Ipv4Range parseRange(List<FieldProblem> problems) {
-      FieldProblem notCidr = FieldProblem.of("sandbox.networkRange", networkRange,
-          "is not an IPv4 CIDR", "a private range such as 10.213.0.0/16");
       Matcher m = networkRange == null ? null : CIDR.matcher(networkRange.trim());
-      if (m == null || !m.matches()) {
-        problems.add(notCidr);
+      Ipv4Range parsed = null;
+      if (m != null && m.matches()) {
+        try {
+          parsed = Ipv4Range.parse(networkRange);
+        } catch (IllegalArgumentException e) {
+          parsed = null;
+        }
+      }
+      if (parsed == null) {
+        problems.add(FieldProblem.of("sandbox.networkRange", networkRange,
+            "is not an IPv4 CIDR", "a private range such as 10.213.0.0/16"));
         return null;
       }
-      int address = 0;
-      for (int i = 1; i <= 4; i++) {
-        int octet = Integer.parseInt(m.group(i));
-        if (octet > 255) {
-          problems.add(notCidr);
-          return null;
-        }
-        address = (address << 8) | octet;
-      }
-      int prefix = Integer.parseInt(m.group(5));
-      Ipv4Range range = prefix > 30 ? null : new Ipv4Range(address, prefix);
+      Ipv4Range range = parsed.prefix() > 30 ? null : parsed;
       if (range == null || !range.isPrivate()) {
         problems.add(FieldProblem.of("sandbox.networkRange", networkRange,
             "is not a private range of at least 4 addresses",

@@ -20,25 +20,29 @@ import org.slf4j.LoggerFactory;
  * working directories; the next gateway on the host does, when it creates its sandbox.
  *
  * <p>Everything a sandbox creates is named {@code herd-<gateway pid>-...} (veth links {@code
- * hv<pid in base 36>-...}); only names whose gateway pid runs no process are touched, and a
- * cgroup only when no process is left in it. A pid reused since leaves its leftovers for a later
- * sweep: conservative on purpose. Stateless and thread-safe; best effort, logs what it removed.
+ * hv<pid in base 36>-...}, host nftables tables {@code inet herd-<pid>-<n>}); only names whose
+ * gateway pid runs no process are touched, and a cgroup only when no process is left in it. A pid
+ * reused since leaves its leftovers for a later sweep: conservative on purpose. The dead
+ * gateway's host-wide leases need no sweeping: the kernel dropped their locks, and a UID or /30
+ * is leased again only once what its record names is gone ({@link LeaseDirectory}). Stateless
+ * and thread-safe; best effort, logs what it removed.
  */
 final class StaleSandboxSweep {
 
   private static final Logger log = LoggerFactory.getLogger(StaleSandboxSweep.class);
   private static final Pattern NAME = Pattern.compile("herd-(\\d+)-\\d+.*");
   private static final Pattern LINK = Pattern.compile("hv([0-9a-z]+)-[0-9a-z]+");
+  private static final Pattern TABLE = Pattern.compile("table inet (herd-(\\d+)-\\d+)");
 
   private StaleSandboxSweep() {}
 
   /**
-   * Sweeps the given cgroup parents, the network namespaces (when {@code ip} is given) and the
-   * work directory root.
+   * Sweeps the given cgroup parents, the network namespaces and links (when {@code ip} is given),
+   * the host nftables tables (when {@code nft} is given) and the work directory root.
    *
    * @return what was removed, for logs and tests
    */
-  static List<String> sweep(List<Path> cgroupParents, Path ip, Path workdirRoot) {
+  static List<String> sweep(List<Path> cgroupParents, Path ip, Path nft, Path workdirRoot) {
     List<String> removed = new ArrayList<>();
     for (Path parent : cgroupParents) {
       for (Path dir : stale(parent)) {
@@ -67,6 +71,16 @@ final class StaleSandboxSweep {
           removed.add("link " + link);
         } catch (IOException e) {
           // gone with its namespace meanwhile
+        }
+      }
+    }
+    if (nft != null) {
+      for (String table : staleTables(nft)) {
+        try {
+          HostCommand.run(List.of(nft.toString(), "delete table inet " + table));
+          removed.add("nft table " + table);
+        } catch (IOException e) {
+          // removed meanwhile
         }
       }
     }
@@ -110,6 +124,21 @@ final class StaleSandboxSweep {
         Matcher m = LINK.matcher(link.getFileName().toString());
         if (m.matches() && isGone(Long.parseLong(m.group(1), 36))) {
           found.add(link.getFileName().toString());
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // nothing to sweep
+    }
+    return found;
+  }
+
+  private static List<String> staleTables(Path nft) {
+    List<String> found = new ArrayList<>();
+    try {
+      for (String line : HostCommand.run(List.of(nft.toString(), "list tables")).split("\n")) {
+        Matcher m = TABLE.matcher(line.trim());
+        if (m.matches() && isGone(Long.parseLong(m.group(2)))) {
+          found.add(m.group(1));
         }
       }
     } catch (IOException | NumberFormatException e) {

@@ -2,72 +2,127 @@ package io.herd.core.sandbox;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The private network of one isolated worker: a named network namespace holding one end of a
- * veth pair ({@code eth0}, the block's second address) and its own loopback; the other end stays
- * with the gateway (the block's first address). The namespace has no other interface and no
- * default route, so the worker can reach the gateway's end of its own pair and nothing else: not
- * the host's loopback, not another worker, not the outside.
+ * The private network of one isolated worker: a named network namespace holding its own loopback
+ * and one end of a veth pair ({@code eth0}, the /30 block's second address), guarded by the
+ * nftables ruleset of {@link WorkerFirewall}; the other end ({@code hv<pid36>-<n36>}, the block's
+ * first address) stays on the host, where the gateway's {@link HostFirewall} covers it. So the
+ * gateway reaches the worker at {@link #workerAddress()}, whether the worker binds 127.0.0.1,
+ * 0.0.0.0 or {@code $HOST}, and the worker reaches nothing but what {@code sandbox.egress} allows:
+ * not the host, not another worker. With egress, the namespace routes by default through the host
+ * end; without, it has no route beyond its /30. No IPv6 address on either end ({@code addrgenmode
+ * none}).
  *
- * <p>Created with iproute2 before the worker starts; the worker's launcher enters it with {@code
- * nsenter --net}. {@link #destroy()} deletes the host-side link first, which removes both ends at
- * once (deleting a namespace alone frees its interfaces asynchronously), then the namespace.
+ * <p>Built with two short commands, to keep execs off the cold start (each costs milliseconds):
  *
- * <p>Lifetime: {@link #create} to {@link #destroy()}, called once after the worker is gone.
+ * <pre>
+ * ip -batch -                      netns add; link add (veth, peer eth0 into the namespace);
+ *                                  addr add and up on the host end
+ * nsenter --net=NS sh -c ...       in the namespace: ip -batch - (lo up, eth0 address, up,
+ *                                  default route with egress); route_localnet=1 on eth0;
+ *                                  exec nft RULESET
+ * </pre>
+ *
+ * <p>The worker's launcher enters {@link #namespaceFile()}. {@link #destroy()} deletes the host
+ * link (which removes both ends at once; deleting a namespace alone frees its interfaces
+ * asynchronously) and the namespace in one {@code ip -batch}, and hands the /30 back only when
+ * both are gone.
+ *
+ * <p>Lifetime: {@link #create} to {@link #destroy()}, called once after the worker is gone (or by
+ * {@link WorkerNetworks} for a spare never used). Immutable; thread-safe.
  */
 final class WorkerNetwork {
+
+  /** Run in the namespace: $1 ip, $2 nft, $3 the ruleset; stdin: the ip batch. */
+  private static final String NAMESPACE_SCRIPT = "\"$1\" -batch - || exit 1;"
+      + " echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet || exit 1; exec \"$2\" \"$3\"";
 
   private final Path ip;
   private final String namespace;
   private final String hostLink;
   private final Ipv4Range range;
   private final int block;
+  private final SubnetLeases leases;
 
-  private WorkerNetwork(Path ip, String namespace, String hostLink, Ipv4Range range, int block) {
+  private WorkerNetwork(Path ip, String namespace, String hostLink, Ipv4Range range, int block,
+      SubnetLeases leases) {
     this.ip = ip;
     this.namespace = namespace;
     this.hostLink = hostLink;
     this.range = range;
     this.block = block;
+    this.leases = leases;
   }
 
   /**
-   * Leases a /30 block and builds the namespace; undoes everything on failure.
+   * Leases a /30 block host-wide, builds the namespace and loads its firewall; undoes everything
+   * on failure.
    *
-   * @param namespace a name unique on the host, e.g. {@code herd-4711-3}
+   * @param host where {@code ip}, {@code nsenter}, {@code sh} and {@code nft} are
+   * @param namespace a name unique on the host, e.g. {@code herd-4711-3-net}
    * @param hostLink an interface name of at most 15 characters, unique on the host
+   * @param egress where the worker may connect to; empty for nowhere
+   * @param prefix put before each command, e.g. {@code [nice, -n, 19]} for a spare built in the
+   *     background; empty for none
+   * @throws IOException saying which command failed and its output
    */
-  static WorkerNetwork create(Path ip, String namespace, String hostLink, Ipv4Range range)
-      throws IOException {
-    int block = SubnetLeases.lease(range);
-    WorkerNetwork net = new WorkerNetwork(ip, namespace, hostLink, range, block);
-    String host = range.hostAddress(block).getHostAddress() + "/30";
-    String worker = range.workerAddress(block).getHostAddress() + "/30";
+  static WorkerNetwork create(HostSupport host, String namespace, String hostLink,
+      Ipv4Range range, List<EgressRule> egress, List<String> prefix) throws IOException {
+    SubnetLeases leases = SubnetLeases.shared();
+    int block = leases.lease(range, namespace, hostLink);
+    Path ip = host.ip().orElseThrow();
+    WorkerNetwork net = new WorkerNetwork(ip, namespace, hostLink, range, block, leases);
+    String h = range.hostAddress(block).getHostAddress();
+    String w = range.workerAddress(block).getHostAddress();
     try {
-      net.ip("netns", "add", namespace);
-      net.ip("link", "add", hostLink, "type", "veth", "peer", "name", "eth0", "netns", namespace);
-      net.ip("addr", "add", host, "dev", hostLink);
-      net.ip("link", "set", hostLink, "up");
-      net.ip("-n", namespace, "addr", "add", worker, "dev", "eth0");
-      net.ip("-n", namespace, "link", "set", "eth0", "up");
-      net.ip("-n", namespace, "link", "set", "lo", "up");
+      HostCommand.run(command(prefix, ip.toString(), "-batch", "-"),
+          "netns add " + namespace + "\n"
+              + "link add " + hostLink + " type veth peer name eth0 netns " + namespace + "\n"
+              + "link set " + hostLink + " addrgenmode none\n"
+              + "addr add " + h + "/30 dev " + hostLink + "\n"
+              + "link set " + hostLink + " up\n");
+      HostCommand.run(command(prefix, host.nsenter().orElseThrow().toString(),
+              "--net=" + net.namespaceFile(), "--", host.sh().orElseThrow().toString(), "-c",
+              NAMESPACE_SCRIPT, "herd-network", ip.toString(), host.nft().orElseThrow().toString(),
+              WorkerFirewall.ruleset(range.hostAddress(block), range.workerAddress(block),
+                  egress)),
+          "link set lo up\n"
+              + "link set eth0 addrgenmode none\n"
+              + "addr add " + w + "/30 dev eth0\n"
+              + "link set eth0 up\n"
+              + (egress.isEmpty() ? "" : "route add default via " + h + "\n"));
     } catch (IOException | RuntimeException e) {
-      net.destroy();
+      List<String> left = net.destroy();
+      if (!left.isEmpty()) {
+        e.addSuppressed(new IOException("and could not remove what it made: " + left));
+      }
       throw e;
     }
     return net;
   }
 
-  /** The address the worker listens on and the gateway connects to. */
+  private static List<String> command(List<String> prefix, String... argv) {
+    List<String> command = new ArrayList<>(prefix);
+    command.addAll(List.of(argv));
+    return command;
+  }
+
+  /** The address the worker is reached at and the gateway connects to. */
   InetAddress workerAddress() {
     return range.workerAddress(block);
   }
 
-  /** The namespace file that {@code nsenter --net=} enters. */
+  /** The host end's address: the worker's only neighbour. */
+  InetAddress hostAddress() {
+    return range.hostAddress(block);
+  }
+
+  /** The namespace file that the worker's launcher enters ({@code setns}). */
   Path namespaceFile() {
     return Path.of("/run/netns", namespace);
   }
@@ -76,36 +131,36 @@ final class WorkerNetwork {
     return namespace;
   }
 
+  /** The host-side interface. */
+  String hostLink() {
+    return hostLink;
+  }
+
   /**
-   * Deletes the link and the namespace and releases the block.
+   * Deletes the link and the namespace, and releases the block once both are gone (else it stays
+   * leased, and recorded, so that no worker gets it while they remain).
    *
    * @return what could not be removed, empty on success
    */
   List<String> destroy() {
+    String output = "";
+    try {
+      HostCommand.run(List.of(ip.toString(), "-force", "-batch", "-"),
+          "link del " + hostLink + "\nnetns del " + namespace + "\n");
+    } catch (IOException e) {
+      output = e.getMessage(); // "Cannot find device" for a half-made network is fine
+    }
     List<String> left = new ArrayList<>();
-    try {
-      ip("link", "del", hostLink);
-    } catch (IOException e) {
-      if (!e.getMessage().contains("Cannot find device")) {
-        left.add("link " + hostLink + ": " + e.getMessage());
-      }
+    if (Files.exists(Path.of("/sys/class/net", hostLink))) {
+      left.add("link " + hostLink + ": " + output);
     }
-    try {
-      ip("netns", "del", namespace);
-    } catch (IOException e) {
-      if (!e.getMessage().contains("No such file")) {
-        left.add("netns " + namespace + ": " + e.getMessage());
-      }
+    if (Files.exists(namespaceFile())) {
+      left.add("netns " + namespace + ": " + output);
     }
-    SubnetLeases.release(range, block);
+    if (left.isEmpty()) {
+      leases.release(range, block);
+    }
     return left;
-  }
-
-  private void ip(String... args) throws IOException {
-    List<String> argv = new ArrayList<>(args.length + 1);
-    argv.add(ip.toString());
-    argv.addAll(List.of(args));
-    HostCommand.run(argv);
   }
 
   @Override

@@ -54,7 +54,7 @@ class SandboxCleanupTest {
       assertThat(SandboxFixture.leftoverCgroups()).isEmpty();
       assertThat(SandboxFixture.leftoverNetworks()).isEmpty();
       assertThat(UidLeases.shared().leased()).isEmpty();
-      assertThat(SubnetLeases.leasedCount(everything.networkRangeParsed())).isZero();
+      assertThat(SubnetLeases.shared().leasedCount(everything.networkRangeParsed())).isZero();
     }
   }
 }

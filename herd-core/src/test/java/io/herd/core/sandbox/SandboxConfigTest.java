@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SandboxConfigTest {
 
   @Test
-  void defaultsLimitAndUseNamespacesButShareUidAndNetwork() {
+  void defaultsLimitUseNamespacesIsolateTheNetworkWhereTheHostAllowsButShareUid() {
     SandboxConfig config = SandboxConfig.defaults();
 
     assertThat(config.enabled()).isTrue();
@@ -25,7 +25,8 @@ class SandboxConfigTest {
     assertThat(config.pids()).isEqualTo(1024);
     assertThat(config.namespaces()).isTrue();
     assertThat(config.uid()).isEqualTo(UidMode.SHARED);
-    assertThat(config.network()).isEqualTo(NetworkMode.LOOPBACK);
+    assertThat(config.network()).isEqualTo(NetworkMode.AUTO);
+    assertThat(config.egress()).isEmpty();
     assertThat(config.required()).isFalse();
     assertThat(config.cgroupParent()).isEmpty();
     assertThat(config.networkRange()).isEqualTo("10.213.0.0/16");
@@ -70,6 +71,61 @@ class SandboxConfigTest {
         "sandbox.cgroupParent is invalid: herd/../x (expected: an absolute cgroup path such as"
             + " /herd, without '..')",
         "sandbox.workdirRoot is not absolute: relative (expected: an absolute directory path)");
+  }
+
+  @Test
+  void egressEntriesAreParsedInEveryForm() {
+    SandboxConfig config = SandboxConfig.builder().egress("internet", "internet:443",
+        "10.20.0.0/16", "10.20.0.0/16:5432", "192.0.2.7:443", "192.0.2.8", "0.0.0.0/0").build();
+
+    assertThat(config.egress()).extracting(EgressRule::toString).containsExactly("internet",
+        "internet:443", "10.20.0.0/16", "10.20.0.0/16:5432", "192.0.2.7:443", "192.0.2.8",
+        "0.0.0.0/0");
+    assertThat(config.egress().get(3).network()).contains("10.20.0.0/16");
+    assertThat(config.egress().get(3).port()).hasValue(5432);
+    assertThat(config.egress().get(0).internet()).isTrue();
+  }
+
+  @Test
+  void everyInvalidEgressEntryIsReportedWithItsIndex() {
+    InvalidConfigException error = catchThrowableOfType(() -> SandboxConfig.builder()
+        .egress("internet", "db.example.com:5432", "10.0.0.1/8", "10.0.0.0/8:70000",
+            "127.0.0.1:8080", "10.213.4.0/24", "300.1.1.1")
+        .build(), InvalidConfigException.class);
+
+    assertThat(error.problems()).containsExactly(
+        "sandbox.egress[1] is not a CIDR, an address, either with :port, or internet:"
+            + " db.example.com:5432 (expected: " + EgressRule.EXPECTED + ")",
+        "sandbox.egress[2] has host bits set: 10.0.0.1/8 (expected: 10.0.0.0/8)",
+        "sandbox.egress[3] has a port out of range: 10.0.0.0/8:70000 (expected: 1-65535)",
+        "sandbox.egress[4] is loopback, which is the worker's own inside its namespace:"
+            + " 127.0.0.1:8080 (expected: a destination outside 127.0.0.0/8)",
+        "sandbox.egress[5] lies in sandbox.networkRange 10.213.0.0/16, the workers' own"
+            + " addresses, which workers never reach: 10.213.4.0/24 (expected: a destination"
+            + " outside 10.213.0.0/16)",
+        "sandbox.egress[6] is not a CIDR, an address, either with :port, or internet: 300.1.1.1"
+            + " (expected: " + EgressRule.EXPECTED + ")");
+  }
+
+  @Test
+  void egressWithALoopbackNetworkIsAContradiction() {
+    InvalidConfigException error = catchThrowableOfType(() -> SandboxConfig.builder()
+        .network(NetworkMode.LOOPBACK).egress("internet").build(), InvalidConfigException.class);
+
+    assertThat(error.problems()).containsExactly("sandbox.egress needs network isolation, but"
+        + " sandbox.network is loopback: [internet] (expected: sandbox.network: auto or isolated,"
+        + " or no egress (loopback workers reach everything the host reaches))");
+  }
+
+  @Test
+  void networkSparesOutOfRangeAreRejected() {
+    assertThat(SandboxConfig.defaults().networkSpares()).isEqualTo(2);
+    assertThat(SandboxConfig.builder().networkSpares(0).build().networkSpares()).isZero();
+    InvalidConfigException error = catchThrowableOfType(
+        () -> SandboxConfig.builder().networkSpares(-1).build(), InvalidConfigException.class);
+
+    assertThat(error.problems()).containsExactly("sandbox.networkSpares is out of range: -1"
+        + " (expected: 0 to 64 networks built ahead of demand per pool)");
   }
 
   @Test

@@ -47,11 +47,13 @@ final class SandboxFixture implements AutoCloseable {
     assumeTrue(host.namespacesWork(), "skipped: " + host.namespaceProblem());
   }
 
-  /** Skips the calling test unless network isolation can be applied. */
+  /** Skips the calling test unless network isolation (namespaces and nftables) can be applied. */
   static void assumeNetworkHost() {
     assumeSandboxHost();
     assumeTrue(HostSupport.detect().ip().isPresent(), "skipped: ip (iproute2) is not installed");
     assumeTrue(HostSupport.detect().nsenter().isPresent(), "skipped: nsenter is not installed");
+    assumeTrue(HostSupport.detect().firewallWorks(),
+        () -> "skipped: " + HostSupport.detect().firewallProblem());
   }
 
   ProcessWorkerFactory factory(SandboxConfig sandbox, List<String> command) {
@@ -98,7 +100,10 @@ final class SandboxFixture implements AutoCloseable {
     return left;
   }
 
-  /** The network namespaces and veth links of this JVM's workers that exist now. */
+  /**
+   * The network namespaces, veth links and host nftables tables of this JVM's sandboxes that
+   * exist now.
+   */
   static List<String> leftoverNetworks() throws IOException {
     long pid = ProcessHandle.current().pid();
     List<String> left = new ArrayList<>();
@@ -115,6 +120,17 @@ final class SandboxFixture implements AutoCloseable {
           .filter(n -> n.startsWith("hv" + Long.toString(pid, 36) + "-"))
           .forEach(left::add);
     }
+    HostSupport.detect().nft().ifPresent(nft -> {
+      try {
+        for (String line : HostCommand.run(List.of(nft.toString(), "list tables")).split("\n")) {
+          if (line.startsWith("table inet herd-" + pid + "-")) {
+            left.add(line);
+          }
+        }
+      } catch (IOException e) {
+        left.add("cannot list nft tables: " + e.getMessage());
+      }
+    });
     return left;
   }
 
@@ -140,6 +156,8 @@ final class SandboxFixture implements AutoCloseable {
     assertThat(leftoverCgroups()).as("cgroup directories left behind").isEmpty();
     assertThat(leftoverNetworks()).as("network namespaces or links left behind").isEmpty();
     assertThat(UidLeases.shared().leased()).as("UIDs still leased").isEmpty();
+    assertThat(LeaseDirectory.at(LeaseDirectory.HOST_ROOT.resolve("net")).held())
+        .as("/30 blocks still leased").isEmpty();
     removeWorkdirRootIfEmpty();
   }
 

@@ -75,12 +75,34 @@ class SandboxJvmDeathTest {
 
       assertThat(paths).as("swept by the next sandbox").noneMatch(Files::exists);
       assertThat(namespaces).noneMatch(n -> Files.exists(Path.of("/run/netns", n)));
+      assertThat(networkLeftoversOf(host.pid()))
+          .as("namespaces (spares too), links and host nft tables of the dead gateway").isEmpty();
     } finally {
       host.destroyForcibly();
       pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
       host.waitFor(10, TimeUnit.SECONDS);
       SandboxFixture.removeWorkdirRootIfEmpty();
     }
+  }
+
+  /** What the sandboxes of gateway {@code pid} have on the network side of this host now. */
+  private static List<String> networkLeftoversOf(long pid) throws Exception {
+    List<String> left = new ArrayList<>();
+    try (var names = Files.list(Path.of("/run/netns"))) {
+      names.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("herd-" + pid + "-"))
+          .forEach(left::add);
+    }
+    try (var links = Files.list(Path.of("/sys/class/net"))) {
+      links.map(p -> p.getFileName().toString())
+          .filter(n -> n.startsWith("hv" + Long.toString(pid, 36) + "-")).forEach(left::add);
+    }
+    for (String line : HostCommand.run(List.of(HostSupport.detect().nft().orElseThrow()
+        .toString(), "list tables")).split("\n")) {
+      if (line.startsWith("table inet herd-" + pid + "-")) {
+        left.add(line);
+      }
+    }
+    return left;
   }
 
   private static boolean sleep(long millis) throws InterruptedException {

@@ -27,9 +27,7 @@ class SandboxReportTest {
     assertThat(sandbox.active()).isFalse();
     assertThat(sandbox.report().unavailable()).extracting(SandboxReport.Protection::key)
         .containsExactly("sandbox.memory", "sandbox.cpus", "sandbox.pids", "sandbox.namespaces",
-            "sandbox.uid");
-    assertThat(sandbox.report().protections()).filteredOn(p -> p.key().equals("sandbox.network"))
-        .extracting(SandboxReport.Protection::state).containsExactly(State.OFF);
+            "sandbox.uid", "sandbox.network");
     String warning = sandbox.warning().orElseThrow();
     assertThat(warning)
         .startsWith("worker sandbox incomplete, workers start without: memory limit")
@@ -55,8 +53,81 @@ class SandboxReportTest {
             + " util-linux installed) (expected: a host that supports it, or sandbox.required:"
             + " false)",
         "sandbox.network cannot be applied on this host: the gateway does not run as root, so it"
-            + " cannot create network namespaces (to enable: run the gateway as root) (expected:"
-            + " a host that supports it, or sandbox.required: false)");
+            + " cannot create network namespaces (to enable: run the gateway as root); until then"
+            + " workers share the host's network: each can connect to the other workers' ports,"
+            + " to everything listening on the host (its loopback included) and to the admin API"
+            + " (expected: a host that supports it, or sandbox.required: false)");
+  }
+
+  @Test
+  void nonRootGatewaySaysPlainlyWhatItsWorkersCanReach() {
+    Sandbox sandbox = Sandbox.create(SandboxConfig.defaults(), HostSupport.nothing(), NO_CGROUPS);
+
+    assertThat(sandbox.describe()).contains("network isolation (sandbox.network): UNAVAILABLE,"
+        + " the gateway does not run as root, so it cannot create network namespaces (to enable:"
+        + " run the gateway as root); until then workers share the host's network: each can"
+        + " connect to the other workers' ports, to everything listening on the host (its"
+        + " loopback included) and to the admin API");
+  }
+
+  @Test
+  void explicitLoopbackIsOffAndStillSaysWhatWorkersCanReach() {
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().network(NetworkMode.LOOPBACK)
+        .memory(0).cpus(0).pids(0).build(), rootHost(Optional.of(Path.of("/usr/sbin/nft")), null),
+        NO_CGROUPS);
+
+    assertThat(sandbox.describe()).contains("network isolation (sandbox.network): OFF,"
+        + " sandbox.network is loopback, so workers share the host's network: each can connect"
+        + " to the other workers' ports");
+    assertThat(sandbox.warning()).isEmpty();
+  }
+
+  @Test
+  void withoutNftablesIsolationIsNotClaimedAndTheReportSaysHowToFixIt() {
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().network(NetworkMode.ISOLATED)
+        .egress("internet").memory(0).cpus(0).pids(0).build(),
+        rootHost(Optional.empty(), HostSupport.NFT_MISSING), NO_CGROUPS);
+
+    assertThat(sandbox.active()).isTrue(); // namespaces still apply
+    assertThat(sandbox.report().enforced("sandbox.network")).isFalse();
+    assertThat(sandbox.warning().orElseThrow()).contains("network isolation (sandbox.network):"
+        + " nft (nftables) is not installed (to enable: apt-get install nftables); until then"
+        + " workers share the host's network").contains("egress (sandbox.egress): needs network"
+        + " isolation (see sandbox.network)");
+  }
+
+  @Test
+  void enforcedIsolationReportsEgressAndTheForwardingItNeeds() {
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().uid(UidMode.ISOLATED)
+        .egress("internet:443", "10.1.0.0/16:5432").build(),
+        rootHost(Optional.of(Path.of("/usr/sbin/nft")), null), NO_CGROUPS);
+
+    assertThat(sandbox.report().enforced("sandbox.network")).isTrue();
+    assertThat(sandbox.report().enforced("sandbox.egress")).isTrue();
+    assertThat(sandbox.describe()).contains("network isolation (sandbox.network): ENFORCED, a"
+        + " network namespace with an nftables firewall per worker, a /30 from 10.213.0.0/16:"
+        + " workers reach only sandbox.egress (not the host, not each other)",
+        "egress (sandbox.egress): ENFORCED, internet:443, 10.1.0.0/16:5432; routed through the"
+        + " host, masqueraded by the gateway's nft table herd-<pid>-<n>; needs"
+        + " net.ipv4.ip_forward=1 (host-wide;");
+    sandbox.close(); // nothing was built: nothing to remove
+  }
+
+  @Test
+  void rootWorkersWithSharedUidAreToldTheyCanChangeTheirFirewall() {
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().uid(UidMode.SHARED).build(),
+        rootHost(Optional.of(Path.of("/usr/sbin/nft")), null), NO_CGROUPS);
+
+    assertThat(sandbox.describe()).contains("but workers run as root (sandbox.uid: shared),"
+        + " which may change their own firewall: set sandbox.uid: isolated");
+  }
+
+  /** A root host with every tool but {@code nft} as given. */
+  private static HostSupport rootHost(Optional<Path> nft, String firewallProblem) {
+    return new HostSupport(true, Optional.of(Path.of("/bin/sh")),
+        Optional.of(Path.of("/usr/bin/unshare")), Optional.of(Path.of("/usr/bin/nsenter")),
+        Optional.of(Path.of("/usr/bin/setpriv")), Optional.of(Path.of("/usr/sbin/ip")), null, nft,
+        firewallProblem);
   }
 
   @Test
@@ -77,7 +148,8 @@ class SandboxReportTest {
         Optional.of(Path.of("/usr/bin/unshare")), Optional.empty(), Optional.empty(),
         Optional.empty(), null);
 
-    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().memory("64m").build(), host, layout);
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().memory("64m")
+        .network(NetworkMode.LOOPBACK).build(), host, layout);
 
     assertThat(sandbox.report().enforced("sandbox.memory")).isTrue();
     assertThat(sandbox.report().describe()).contains(

@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  * Binds {@code sandbox:} to herd-core's {@link SandboxConfig}. A file without the section gets the
  * gateway defaults ({@link SandboxConfig#defaults()}: limits and namespaces where the host allows
  * them); {@code sandbox: { enabled: false }} turns it off. herd-core's validation messages are
- * reported at the lines of their keys. Stateless.
+ * reported at the lines of their keys ({@code sandbox.egress[2]} at the line of that entry).
+ * Stateless.
  */
 final class SandboxSection {
 
@@ -38,7 +39,8 @@ final class SandboxSection {
             .enabled(r.bool("enabled", d.enabled()))
             .required(r.bool("required", d.required()))
             .pids(r.integer("pids", d.pids()))
-            .namespaces(r.bool("namespaces", d.namespaces()));
+            .namespaces(r.bool("namespaces", d.namespaces()))
+            .networkSpares(r.integer("networkSpares", d.networkSpares()));
     r.string("memory").ifPresent(text -> bindMemory(b, text));
     r.string("cpus").ifPresent(text -> bindCpus(r, b, text));
     r.string("uid").ifPresent(text -> {
@@ -60,13 +62,16 @@ final class SandboxSection {
     });
     r.string("network").ifPresent(text -> {
       switch (text.toLowerCase(Locale.ROOT)) {
+        case "auto" -> b.network(SandboxConfig.NetworkMode.AUTO);
         case "loopback" -> b.network(SandboxConfig.NetworkMode.LOOPBACK);
         case "isolated" -> b.network(SandboxConfig.NetworkMode.ISOLATED);
         default -> r.error("network", "sandbox.network is unknown: " + text
-            + " (expected: loopback or isolated)");
+            + " (expected: auto, loopback or isolated)");
       }
     });
     r.string("networkRange").ifPresent(b::networkRange);
+    // Entries are validated by herd-core, which names them sandbox.egress[i]: the same path.
+    b.egress(r.stringList("egress", List.of()));
     r.string("cgroupParent").ifPresent(b::cgroupParent);
     r.string("workdirRoot").ifPresent(text -> b.workdirRoot(Path.of(text)));
     r.finish();

@@ -48,10 +48,24 @@ class ConfigErrorsTest {
             WORKER + "sandbox:\n  uid: nobody\n  network: bridged\n  cpus: lots\n"
                 + "  uidRange: 200000\n",
             "herd.yaml:4: sandbox.uid is unknown: nobody (expected: shared or isolated)",
-            "herd.yaml:5: sandbox.network is unknown: bridged (expected: loopback or isolated)",
+            "herd.yaml:5: sandbox.network is unknown: bridged (expected: auto, loopback or"
+                + " isolated)",
             "herd.yaml:6: sandbox.cpus is not a number: lots (expected: cores, e.g. 0.5 or 2)",
             "herd.yaml:7: sandbox.uidRange is not a range: 200000 (expected: FIRST-LAST, e.g."
                 + " 200000-200999)"),
+        broken("sandbox egress entries that are not destinations, each at its own line",
+            WORKER + "sandbox:\n  egress:\n    - internet\n    - db.internal:5432\n"
+                + "    - 10.0.0.1/8\n",
+            "herd.yaml:6: sandbox.egress[1] is not a CIDR, an address, either with :port, or"
+                + " internet: db.internal:5432 (expected: a.b.c.d/nn, a.b.c.d, either with :port,"
+                + " or internet or internet:port (names are not resolved: give addresses))",
+            "herd.yaml:7: sandbox.egress[2] has host bits set: 10.0.0.1/8 (expected:"
+                + " 10.0.0.0/8)"),
+        broken("sandbox egress with a loopback network",
+            WORKER + "sandbox:\n  network: loopback\n  egress: [internet]\n",
+            "herd.yaml:5: sandbox.egress needs network isolation, but sandbox.network is"
+                + " loopback: [internet] (expected: sandbox.network: auto or isolated, or no"
+                + " egress (loopback workers reach everything the host reaches))"),
         broken("sandbox limits out of range, messages from herd-core",
             WORKER + "sandbox:\n  pids: -1\n",
             "herd.yaml:4: sandbox.pids is negative: -1 (expected: >= 1, or 0 for no limit)"),

@@ -3,6 +3,8 @@ package io.herd.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.herd.core.sandbox.EgressRule;
+import io.herd.core.sandbox.SandboxConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -94,6 +96,29 @@ class HerdConfigLoaderTest {
     assertThat(c.worker().workdir()).as("relative to the config file").contains(dir);
     assertThat(c.pool().max()).isEqualTo(10);
     assertThat(c.proxy().drainTimeout()).isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void sandboxNetworkModeAndEgressAreBound() {
+    HerdConfig c = new HerdConfigLoader(Map.of("DB", "10.1.2.3:5432")).parse("herd.yaml", """
+        worker:
+          command: [sh]
+        sandbox:
+          network: isolated
+          networkRange: 10.99.0.0/20
+          egress: [internet, "${DB}", 192.0.2.0/24]
+          networkSpares: 0
+        """, dir, HerdConfigLoader.Overrides.NONE);
+
+    SandboxConfig sandbox = c.worker().sandbox();
+    assertThat(sandbox.network()).isEqualTo(SandboxConfig.NetworkMode.ISOLATED);
+    assertThat(sandbox.networkRange()).isEqualTo("10.99.0.0/20");
+    assertThat(sandbox.egress()).extracting(EgressRule::toString)
+        .containsExactly("internet", "10.1.2.3:5432", "192.0.2.0/24");
+    assertThat(sandbox.networkSpares()).isZero();
+    assertThat(new HerdConfigLoader(Map.of()).parse("herd.yaml", "worker:\n  command: [sh]\n",
+        dir, HerdConfigLoader.Overrides.NONE).worker().sandbox().network())
+        .as("the default").isEqualTo(SandboxConfig.NetworkMode.AUTO);
   }
 
   @Test
