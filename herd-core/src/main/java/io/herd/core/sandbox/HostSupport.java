@@ -9,20 +9,23 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * What this host lets a sandbox do: whether the JVM runs as root, where the tools are
- * (util-linux's {@code unshare}, {@code nsenter}, {@code setpriv}; iproute2's {@code ip}; {@code
- * sh}), and whether {@code unshare} can actually create PID, IPC and mount namespaces here (it
- * cannot in a container without {@code CAP_SYS_ADMIN}, even as root).
+ * What this host lets a sandbox do: whether the JVM runs as root, whether the native launcher
+ * {@code herd-launch} (see {@link LauncherBinary}) could be extracted, where iproute2's {@code ip}
+ * is, and whether the launcher can actually create PID, IPC and mount namespaces here (it cannot
+ * in a container without {@code CAP_SYS_ADMIN}, even as root).
  *
- * <p>{@link #detect()} probes once per JVM (one short {@code unshare ... true} run) and caches the
- * answer. Tests build instances by hand to play a host that lacks something. Immutable and
- * thread-safe.
+ * <p>{@link #detect()} probes once per JVM (one short {@code herd-launch --namespaces -- true}
+ * run) and caches the answer. Tests build instances by hand to play a host that lacks something.
+ * Immutable and thread-safe.
  *
  * @param root whether the effective UID is 0
+ * @param uid the effective UID, -1 when unknown
+ * @param launcher the extracted {@code herd-launch}, or empty
+ * @param launcherProblem why there is no launcher, or {@code null}
  * @param namespaceProblem why namespaces cannot be created, or {@code null} when they can
  */
-record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
-    Optional<Path> nsenter, Optional<Path> setpriv, Optional<Path> ip, String namespaceProblem) {
+record HostSupport(boolean root, int uid, Optional<Path> launcher, String launcherProblem,
+    Optional<Path> ip, String namespaceProblem) {
 
   private static final List<String> BIN_DIRS =
       List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/local/sbin");
@@ -32,10 +35,10 @@ record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
     return Detected.INSTANCE;
   }
 
-  /** A host with nothing: not root, no tools; for tests of the soft-fail path. */
+  /** A host with nothing: not root, no launcher, no tools; for tests of the soft-fail path. */
   static HostSupport nothing() {
-    return new HostSupport(false, Optional.empty(), Optional.empty(), Optional.empty(),
-        Optional.empty(), Optional.empty(), "unshare is not installed");
+    return new HostSupport(false, -1, Optional.empty(), "herd-launch is not available",
+        Optional.empty(), "herd-launch is not available");
   }
 
   boolean namespacesWork() {
@@ -46,27 +49,32 @@ record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
     if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
       return nothing();
     }
-    boolean root = effectiveUid() == 0;
-    Optional<Path> unshare = find("unshare");
+    int uid = effectiveUid();
+    boolean root = uid == 0;
+    LauncherBinary launcher = LauncherBinary.detect();
     String problem;
-    if (unshare.isEmpty()) {
-      problem = "unshare (util-linux) is not installed";
+    if (launcher.path().isEmpty()) {
+      problem = launcher.problem().orElse("herd-launch is not available");
     } else if (!root) {
       problem = "the gateway does not run as root (creating namespaces needs CAP_SYS_ADMIN)";
     } else {
-      problem = tryNamespaces(unshare.get());
+      problem = tryNamespaces(launcher.path().get());
     }
-    return new HostSupport(root, find("sh"), unshare, find("nsenter"), find("setpriv"),
+    return new HostSupport(root, uid, launcher.path(), launcher.problem().orElse(null),
         find("ip"), problem);
   }
 
-  private static String tryNamespaces(Path unshare) {
+  private static String tryNamespaces(Path launcher) {
+    Optional<Path> trueProgram = find("true");
+    if (trueProgram.isEmpty()) {
+      return "no 'true' program to try namespaces with";
+    }
     try {
-      HostCommand.run(List.of(unshare.toString(), "--pid", "--fork", "--kill-child",
-          "--mount-proc", "--ipc", "--mount", "--", "true"));
+      HostCommand.run(List.of(launcher.toString(), "--namespaces", "--",
+          trueProgram.get().toString()));
       return null;
     } catch (IOException e) {
-      return "unshare cannot create PID/IPC/mount namespaces here: " + e.getMessage();
+      return "herd-launch cannot create PID/IPC/mount namespaces here: " + e.getMessage();
     }
   }
 

@@ -45,13 +45,14 @@ final class SandboxFixture implements AutoCloseable {
     HostSupport host = HostSupport.detect();
     assumeTrue(host.root(), "skipped: the sandbox tests need root (cgroups, namespaces, setuid)");
     assumeTrue(host.namespacesWork(), "skipped: " + host.namespaceProblem());
+    assumeTrue(host.launcher().isPresent(), "skipped: " + host.launcherProblem());
   }
 
   /** Skips the calling test unless network isolation can be applied. */
   static void assumeNetworkHost() {
     assumeSandboxHost();
     assumeTrue(HostSupport.detect().ip().isPresent(), "skipped: ip (iproute2) is not installed");
-    assumeTrue(HostSupport.detect().nsenter().isPresent(), "skipped: nsenter is not installed");
+
   }
 
   ProcessWorkerFactory factory(SandboxConfig sandbox, List<String> command) {
@@ -143,7 +144,7 @@ final class SandboxFixture implements AutoCloseable {
     removeWorkdirRootIfEmpty();
   }
 
-  /** The default {@code sandbox.workdirRoot}, created by the first isolated-UID worker. */
+  /** The default {@code sandbox.workdirRoot}, created by the first worker. */
   static void removeWorkdirRootIfEmpty() {
     try {
       Files.deleteIfExists(SandboxConfig.defaults().workdirRoot());

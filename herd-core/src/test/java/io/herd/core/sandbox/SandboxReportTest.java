@@ -34,7 +34,7 @@ class SandboxReportTest {
     assertThat(warning)
         .startsWith("worker sandbox incomplete, workers start without: memory limit")
         .contains("no cgroup hierarchy offers the memory controller")
-        .contains("unshare is not installed")
+        .contains("herd-launch is not available")
         .contains("the gateway does not run as root")
         .endsWith("Set sandbox.required: true to refuse to start instead")
         .doesNotContain("\n");
@@ -50,10 +50,9 @@ class SandboxReportTest {
         InvalidConfigException.class);
 
     assertThat(error.problems()).containsExactly(
-        "sandbox.namespaces cannot be applied on this host: unshare is not installed (to enable:"
-            + " run the gateway as root on a host or container that allows unshare, with"
-            + " util-linux installed) (expected: a host that supports it, or sandbox.required:"
-            + " false)",
+        "sandbox.namespaces cannot be applied on this host: herd-launch is not available (to"
+            + " enable: run the gateway as root on a host or container that allows unshare)"
+            + " (expected: a host that supports it, or sandbox.required: false)",
         "sandbox.network cannot be applied on this host: the gateway does not run as root, so it"
             + " cannot create network namespaces (to enable: run the gateway as root) (expected:"
             + " a host that supports it, or sandbox.required: false)");
@@ -73,11 +72,11 @@ class SandboxReportTest {
     Files.writeString(root.resolve("cgroup.controllers"), "cpu memory pids");
     CgroupLayout layout = CgroupLayout.parse(
         "41 31 0:38 / " + root + " rw - cgroup2 cgroup2 rw", "0::/", Optional.empty());
-    HostSupport host = new HostSupport(true, Optional.of(Path.of("/bin/sh")),
-        Optional.of(Path.of("/usr/bin/unshare")), Optional.empty(), Optional.empty(),
-        Optional.empty(), null);
+    HostSupport host = new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")),
+        null, Optional.empty(), null);
 
-    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().memory("64m").build(), host, layout);
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().memory("64m")
+        .uid(UidMode.SHARED).build(), host, layout);
 
     assertThat(sandbox.report().enforced("sandbox.memory")).isTrue();
     assertThat(sandbox.report().describe()).contains(
