@@ -206,7 +206,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     argv.set(0, program.toString());
     // The configured directory, else the JVM's; a worker under a UID of its own may not be
     // able to enter the JVM's, so it starts in its scratch directory instead.
-    Path cwd = config.workdir().orElse(confinement.uid().isPresent() ? scratch : null);
+    Path cwd = config.workdir().map(Path::toAbsolutePath)
+        .orElse(confinement.uid().isPresent() ? scratch : null);
     try {
       Sandbox.checkAccess(confinement, argv, config.workdir().orElse(null));
     } catch (IOException e) {

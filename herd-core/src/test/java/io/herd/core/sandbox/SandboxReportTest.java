@@ -86,4 +86,53 @@ class SandboxReportTest {
         "one UID per worker (sandbox.uid): OFF");
     assertThat(sandbox.warning()).isEmpty();
   }
+
+  @Test
+  void nonRootGatewaySaysPlainlyWhatIsNotInForceForIdentityAndFiles() {
+    HostSupport nonRoot = new HostSupport(false, 1000, Optional.of(Path.of("/tmp/herd-launch")),
+        null, Optional.empty(), "the gateway does not run as root");
+
+    Sandbox sandbox = Sandbox.create(SandboxConfig.defaults(), nonRoot, NO_CGROUPS);
+
+    assertThat(sandbox.report().protections()).filteredOn(p -> p.key().equals("sandbox.uid"))
+        .singleElement().satisfies(p -> {
+          assertThat(p.state()).as("auto is not a failure without root").isEqualTo(State.OFF);
+          assertThat(p.detail()).contains("does not run as root");
+        });
+    assertThat(sandbox.describe()).contains("not in force:",
+        "workers run as the gateway's user (uid 1000): they can read and write every file the"
+            + " gateway can, its configuration file (admin token, session secret) included",
+        "workers share /tmp, /var/tmp and /dev/shm with each other and the gateway");
+  }
+
+  @Test
+  void autoUidUnderRootIsolatesEveryWorker() {
+    HostSupport root = new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")),
+        null, Optional.empty(), null);
+
+    Sandbox sandbox = Sandbox.create(SandboxConfig.defaults(), root, NO_CGROUPS);
+
+    assertThat(sandbox.report().enforced("sandbox.uid")).isTrue();
+    assertThat(sandbox.report().enforced("sandbox.namespaces")).isTrue();
+    assertThat(sandbox.describe()).doesNotContain("not in force");
+  }
+
+  @Test
+  void workdirRootUnderTmpIsRefusedWhereWorkersGetAPrivateTmp() {
+    HostSupport root = new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")),
+        null, Optional.empty(), null);
+    SandboxConfig underTmp = SandboxConfig.builder().namespaces(false)
+        .workdirRoot(Path.of("/tmp/herd-workers")).build();
+
+    InvalidConfigException error = catchThrowableOfType(() -> Sandbox.create(
+        SandboxConfig.builder().workdirRoot(Path.of("/var/tmp/w")).namespaces(true)
+            .enabled(true).uid(UidMode.SHARED).namespaces(true).build(), root, NO_CGROUPS),
+        InvalidConfigException.class);
+
+    assertThat(error).isNotNull();
+    assertThat(error.problems()).singleElement().asString().startsWith(
+        "sandbox.workdirRoot is under a directory each worker gets a private copy of: /var/tmp/w");
+    assertThat(Sandbox.create(underTmp, root, NO_CGROUPS).config().workdirRoot())
+        .as("fine without namespaces").isEqualTo(Path.of("/tmp/herd-workers"));
+  }
 }
