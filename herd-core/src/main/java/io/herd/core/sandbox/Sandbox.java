@@ -121,10 +121,10 @@ public final class Sandbox {
       gaps.add("workers share /tmp, /var/tmp and /dev/shm with each other and the gateway, and"
           + " see every process of the host in /proc");
     }
-    if (!uid && !namespaces) {
+    if (!uid) {
       gaps.add("each worker still gets its own scratch directory (mode 0700, $HOME) and a"
-          + " clean environment, but nothing stops another worker of the same user from"
-          + " reading it");
+          + " clean environment, but workers of one user can read each other's scratch"
+          + " directories");
     }
     return gaps;
   }
