@@ -82,8 +82,10 @@ final class CommandAccessCheck {
     for (Path dir = path.getParent(); dir != null; dir = dir.getParent()) {
       if (!othersMay(dir, PosixFilePermission.OTHERS_EXECUTE)) {
         problems.add(prefix + " " + path + ", which a worker UID cannot reach: " + dir
-            + " is not searchable by others (expected: chmod o+x " + dir + ", or move it to a"
-            + " directory others can enter, e.g. under /opt or /srv)");
+            + " is not searchable by others (expected: chmod o+x " + dir + ", or "
+            + (prefix.startsWith("worker.workdir") ? "set worker.workdir to a directory others"
+                + " can enter" : "move it to a directory others can enter, e.g. under /opt or"
+                + " /srv") + ")");
         return;
       }
     }

@@ -52,8 +52,9 @@ public final class DemoConfig {
     Map<String, String> env = new HashMap<>(System.getenv());
     env.put("HERD_DEMO_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
     env.put("HERD_DEMO_CLASSPATH", classPath());
-    return new HerdConfigLoader(env).parse(SOURCE, yaml(), Path.of("").toAbsolutePath(),
-        overrides);
+    // "/" as the base directory, hence the workers' working directory: the demo has no relative
+    // paths, and a worker under a leased UID may not enter the directory herd was started in.
+    return new HerdConfigLoader(env).parse(SOURCE, yaml(), Path.of("/"), overrides);
   }
 
   /** Where the demo worker's classes are, for a worker of any UID to read; see above. */
