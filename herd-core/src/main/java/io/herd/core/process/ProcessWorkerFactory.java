@@ -4,6 +4,7 @@ import io.herd.core.HerdException;
 import io.herd.core.Worker;
 import io.herd.core.WorkerFactory;
 import io.herd.core.WorkerStartException;
+import io.herd.core.sandbox.LauncherBinary;
 import io.herd.core.sandbox.Sandbox;
 import io.herd.core.sandbox.WorkerSandbox;
 import java.io.FileNotFoundException;
@@ -116,7 +117,9 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     this.config = Objects.requireNonNull(config, "config");
     this.parentDeathSignal = parentDeathSignal;
     this.sandbox = Sandbox.create(config.sandbox());
-    this.launcherBinary = sandbox.launcher().orElse(null);
+    // The launcher even without a sandbox: it replaces setpriv --pdeathsig.
+    LauncherBinary binary = LauncherBinary.detect();
+    this.launcherBinary = binary.path().orElse(null);
     this.programs = ProgramLocator.forWorkdir(config.workdir().orElse(null));
     int n = SEQUENCE.incrementAndGet();
     this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("herd-process-timer-" + n));
@@ -133,7 +136,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     this.shutdownHook = new Thread(this::killAllNow, "herd-process-kill-" + n);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
     if (launcherBinary == null) {
-      String why = sandbox.launcherProblem().orElse("unknown");
+      String why = binary.problem().orElse("unknown");
       if (parentDeathSignal.available()) {
         log.warn("the worker launcher herd-launch is not available ({}): workers start through"
             + " setpriv --pdeathsig instead, without any sandbox protection", why);

@@ -205,19 +205,6 @@ public final class Sandbox {
     return limits || namespaces || uid || network;
   }
 
-  /**
-   * The launcher binary every worker of this factory is started with, even without any
-   * protection (it then only sets the parent-death signal and a session); empty when it could
-   * not be extracted, and then no protection is in force either.
-   */
-  public Optional<Path> launcher() {
-    return host.launcher();
-  }
-
-  /** Why there is no launcher, for the factory's startup log. */
-  public Optional<String> launcherProblem() {
-    return Optional.ofNullable(host.launcherProblem());
-  }
 
   /**
    * The one warning a pool logs when something configured is not applied, or empty.

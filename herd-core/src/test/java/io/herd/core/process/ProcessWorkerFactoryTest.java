@@ -123,6 +123,21 @@ class ProcessWorkerFactoryTest {
   }
 
   @Test
+  void workersWithoutASandboxAreStillStartedByTheLauncherInASessionOfTheirOwn() throws Exception {
+    assertThat(io.herd.core.sandbox.LauncherBinary.detect().path()).isPresent();
+    ProcessWorkerFactory factory = spawned.factory(config(TestWorkerCommand.argv()).build());
+
+    ProcessWorker worker = spawned.spawn(factory, "w-session");
+
+    long pid = worker.pid().getAsLong();
+    String stat = java.nio.file.Files.readString(Path.of("/proc", pid + "", "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    assertThat(fields[3]).as("session id = its own pid (setsid), not the gateway's session")
+        .isEqualTo(Long.toString(pid));
+    assertThat(worker.sandbox().uid()).isEmpty();
+  }
+
+  @Test
   void inheritEnvPassesTheNamedGatewayVariablesOn() throws Exception {
     ProcessWorkerFactory factory = spawned.factory(config(TestWorkerCommand.argv())
         .inheritEnv(List.of(SECRET, "HERD_NOT_SET_ANYWHERE"))
