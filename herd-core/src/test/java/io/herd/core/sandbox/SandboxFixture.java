@@ -66,6 +66,13 @@ final class SandboxFixture implements AutoCloseable {
     return factory;
   }
 
+  /** A factory for {@code config}, closed by {@link #close()}. */
+  ProcessWorkerFactory factory(ProcessWorkerConfig config) {
+    ProcessWorkerFactory factory = new ProcessWorkerFactory(config);
+    factories.add(factory);
+    return factory;
+  }
+
   ProcessWorker spawn(ProcessWorkerFactory factory, String id) throws Exception {
     ProcessWorker worker = (ProcessWorker) factory.spawn(id).get(40, TimeUnit.SECONDS);
     workers.add(worker);

@@ -135,26 +135,21 @@ class SandboxWorkerViewTest {
     Path python = Path.of("/usr/bin/python3");
     assumeTrue(Files.isExecutable(python), "skipped: python3 is not installed");
     try (SandboxFixture fixture = new SandboxFixture()) {
-      ProcessWorkerFactory factory = new ProcessWorkerFactory(ProcessWorkerConfig.builder()
+      ProcessWorkerFactory factory = fixture.factory(ProcessWorkerConfig.builder()
           .command(python.toString(), "-m", "http.server", "{{port}}", "--bind", "127.0.0.1")
           .healthPath("/")
           .startTimeout(Duration.ofSeconds(30))
           .stopTimeout(Duration.ofSeconds(60))
           .build());
-      try {
-        ProcessWorker worker = (ProcessWorker) factory.spawn("http-server").get(40,
-            TimeUnit.SECONDS);
-        assertThat(get(worker, "/")).contains("Directory listing");
+      ProcessWorker worker = fixture.spawn(factory, "http-server");
+      assertThat(get(worker, "/")).contains("Directory listing");
 
-        var exit = worker.stop();
+      var exit = worker.stop();
 
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(exit::isDone);
-        WorkerExit result = exit.get();
-        assertThat(result.detail()).isEqualTo("stopped: killed by signal 15")
-            .doesNotContain("SIGKILL");
-      } finally {
-        factory.close();
-      }
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(exit::isDone);
+      WorkerExit result = exit.get();
+      assertThat(result.detail()).isEqualTo("stopped: killed by signal 15")
+          .doesNotContain("SIGKILL");
     }
   }
 
