@@ -93,10 +93,10 @@ public final class LauncherBinary {
       Files.createDirectories(dir.getParent());
       try {
         Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(dirMode));
+        Files.setPosixFilePermissions(dir, dirMode); // the umask may have removed bits
       } catch (java.nio.file.FileAlreadyExistsException e) {
-        // created meanwhile by another gateway: verified below like any existing directory
+        // created meanwhile, or a link: verified below like any existing directory
       }
-      Files.setPosixFilePermissions(dir, dirMode); // the umask may have removed bits
     }
     checkPrivate(dir, owner, "directory");
     Path target = dir.resolve("herd-launch-" + sha256(binary).substring(0, 16));
