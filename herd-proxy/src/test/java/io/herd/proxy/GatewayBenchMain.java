@@ -4,6 +4,7 @@ import io.herd.core.PoolConfig;
 import io.herd.core.SessionPool;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.process.ProcessWorkerFactory;
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.testkit.TestWorkerCommand;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -35,7 +36,8 @@ public final class GatewayBenchMain {
         NettyTestWorker.class.getName(), "--port", TestWorkerCommand.PORT_PLACEHOLDER);
     ProcessWorkerFactory factory = new ProcessWorkerFactory(ProcessWorkerConfig.builder()
         .command(worker).healthPath("/health")
-        .startTimeout(Duration.ofSeconds(60)).stopTimeout(Duration.ofSeconds(5)).build());
+        .startTimeout(Duration.ofSeconds(60)).stopTimeout(Duration.ofSeconds(5))
+        .sandbox(SandboxConfig.none()).build());
     SessionPool pool = SessionPool.create(PoolConfig.builder().name("bench").min(sessions).max(sessions)
         .warm(0).ttl(Duration.ofHours(1)).healthInterval(Duration.ofSeconds(5)).build(), factory);
     HerdGateway gateway = HerdGateway.builder(pool)

@@ -10,6 +10,7 @@ import io.herd.core.Worker;
 import io.herd.core.WorkerFactory;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.process.ProcessWorkerFactory;
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.testkit.Processes;
 import io.herd.testkit.TestWorkerCommand;
 import io.netty.handler.ssl.SslContext;
@@ -86,6 +87,9 @@ final class GatewayFixture implements AutoCloseable {
             .healthPath("/health")
             .startTimeout(Duration.ofSeconds(30))
             .stopTimeout(Duration.ofSeconds(2))
+            // The gateway, not the sandbox, is tested here; and the Netty worker's class path
+            // (the Maven repository under /root) is not readable by leased UIDs.
+            .sandbox(SandboxConfig.none())
             .build());
   }
 

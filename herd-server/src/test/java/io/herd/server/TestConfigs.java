@@ -39,6 +39,10 @@ public final class TestConfigs {
         + extra;
     Path file = dir.resolve("herd.yaml");
     Files.writeString(file, yaml);
+    // The file's directory is the workers' working directory; under root they run as leased
+    // UIDs (sandbox.uid: auto), which may not enter a 0700 temporary directory.
+    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions
+        .fromString("rwxr-xr-x"));
     return file;
   }
 

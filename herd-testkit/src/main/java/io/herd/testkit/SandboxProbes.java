@@ -100,6 +100,70 @@ final class SandboxProbes {
     }
   }
 
+  // ------------------------------------------------------------- identity and files
+
+  /** The identity lines of {@code /proc/self/status}: UIDs, GIDs, groups, capabilities, NNP. */
+  static String id() {
+    try {
+      StringBuilder out = new StringBuilder();
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
+        if (line.matches("(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs):.*")) {
+          out.append(line.replaceAll("\\s+", " ").trim()).append('\n');
+        }
+      }
+      return out.toString();
+    } catch (IOException e) {
+      return "failed: " + e;
+    }
+  }
+
+  /** The whole environment, sorted. */
+  static String envAll() {
+    StringBuilder out = new StringBuilder();
+    new java.util.TreeMap<>(System.getenv()).forEach(
+        (name, value) -> out.append(name).append('=').append(value).append('\n'));
+    return out.toString();
+  }
+
+  /** The names in a directory, sorted. */
+  static String ls(String path) {
+    try (java.util.stream.Stream<Path> names = Files.list(Path.of(path))) {
+      return names.map(p -> p.getFileName().toString()).sorted()
+          .collect(java.util.stream.Collectors.joining("\n"));
+    } catch (IOException | RuntimeException e) {
+      return "failed: " + e;
+    }
+  }
+
+  /** A file's content. */
+  static String read(String path) {
+    try {
+      return Files.readString(Path.of(path), StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      return "failed: " + e;
+    }
+  }
+
+  /** Writes {@code text} to a file, replacing it. */
+  static String write(String path, String text) {
+    try {
+      Files.writeString(Path.of(path), text, StandardCharsets.UTF_8);
+      return "written";
+    } catch (IOException | RuntimeException e) {
+      return "failed: " + e;
+    }
+  }
+
+  /** PID 1's command line as this process sees it: its namespace's init, or the host's. */
+  static String pid1() {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc/1/cmdline")), StandardCharsets.UTF_8)
+          .replace('\0', ' ').trim();
+    } catch (IOException | RuntimeException e) {
+      return "failed: " + e;
+    }
+  }
+
   private static Object unsafe() throws ReflectiveOperationException {
     Field field = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
     field.setAccessible(true);

@@ -63,6 +63,17 @@ import java.util.concurrent.atomic.AtomicLong;
  *       </td></tr>
  *   <tr><td>{@code GET /connect?host=H&port=P}</td><td>tries a TCP connection (1 s timeout);
  *       answers {@code connected} or {@code failed: <reason>}</td></tr>
+ *   <tr><td>{@code GET /id}</td><td>the {@code Uid}, {@code Gid}, {@code Groups}, {@code Cap*}
+ *       and {@code NoNewPrivs} lines of {@code /proc/self/status}</td></tr>
+ *   <tr><td>{@code GET /env-all}</td><td>the whole environment, {@code NAME=value} per line,
+ *       sorted</td></tr>
+ *   <tr><td>{@code GET /ls?path=P}</td><td>the names in directory P, sorted, one per line; or
+ *       {@code failed: <reason>}</td></tr>
+ *   <tr><td>{@code GET /read?path=P}</td><td>the content of file P, or {@code failed: ...}</td>
+ *       </tr>
+ *   <tr><td>{@code GET /write?path=P&text=T}</td><td>writes T to file P; {@code written} or
+ *       {@code failed: ...}</td></tr>
+ *   <tr><td>{@code GET /pid1}</td><td>the command line of PID 1 as this process sees it</td></tr>
  * </table>
  *
  * <p>Startup flags for failure tests: {@code --exit-at-start CODE} (writes a few lines including
@@ -162,6 +173,14 @@ public final class TestWorker {
         case "/uid" -> respond(exchange, 200, SandboxProbes.uid());
         case "/connect" -> respond(exchange, 200, SandboxProbes.connect(
             queryParam(uri, "host", "127.0.0.1"), Integer.parseInt(queryParam(uri, "port", "0"))));
+        // identity and files (sandbox)
+        case "/id" -> respond(exchange, 200, SandboxProbes.id());
+        case "/env-all" -> respond(exchange, 200, SandboxProbes.envAll());
+        case "/ls" -> respond(exchange, 200, SandboxProbes.ls(decodedParam(uri, "path")));
+        case "/read" -> respond(exchange, 200, SandboxProbes.read(decodedParam(uri, "path")));
+        case "/write" -> respond(exchange, 200, SandboxProbes.write(decodedParam(uri, "path"),
+            decodedParam(uri, "text")));
+        case "/pid1" -> respond(exchange, 200, SandboxProbes.pid1());
         default -> {
           if (path.startsWith("/echo")) {
             echo(exchange);
@@ -314,6 +333,10 @@ public final class TestWorker {
       }
     }
     return fallback;
+  }
+
+  private static String decodedParam(URI uri, String name) {
+    return java.net.URLDecoder.decode(queryParam(uri, name, ""), StandardCharsets.UTF_8);
   }
 
   private static void sleepForever() {

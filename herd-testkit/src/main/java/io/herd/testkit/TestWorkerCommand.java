@@ -50,11 +50,20 @@ public final class TestWorkerCommand {
     return argv;
   }
 
-  /** Where the testkit classes are: a jar in a reactor build, a classes directory in an IDE. */
+  /**
+   * Where the testkit classes are for a worker to run them: under a root JVM a copy that any UID
+   * can read ({@link ReadableCopy}), since a worker under a leased UID cannot read a checkout
+   * inside a mode-700 directory; otherwise where they are built (a jar in a reactor build, a
+   * classes directory in an IDE).
+   */
   public static String classPath() {
+    return ReadableCopy.of(builtClassPath()).toString();
+  }
+
+  /** Where the testkit classes were built or installed. */
+  public static Path builtClassPath() {
     try {
-      return Path.of(TestWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-          .toString();
+      return Path.of(TestWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     } catch (URISyntaxException e) {
       throw new IllegalStateException("cannot locate the testkit classes", e);
     }

@@ -6,6 +6,8 @@ import io.herd.core.SessionPool;
 import io.herd.core.Worker;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.process.ProcessWorkerFactory;
+import io.herd.core.sandbox.LauncherBinary;
+import io.herd.core.sandbox.SandboxConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -42,7 +44,17 @@ import java.util.concurrent.TimeUnit;
  *       that this worker is ready.
  *   <li>{@link Mode#SETPRIV}: the same, started through {@code setpriv --pdeathsig KILL} as the
  *       factory starts workers on Linux, to show what that wrapper costs (when setpriv exists).
- *   <li>{@link Mode#FACTORY}: {@link ProcessWorkerFactory#spawn} alone, no pool.
+ *   <li>{@link Mode#LEGACY_CHAIN} (as root, with util-linux): the same, started through the
+ *       exec chain that Herd used before {@code herd-launch}, with PID/IPC/mount namespaces and a
+ *       UID of its own: {@code setpriv --pdeathsig KILL -- sh -c 'exec "$@"' -- unshare --pid
+ *       --fork --kill-child --mount-proc --ipc --mount -- setpriv --reuid U --regid U
+ *       --clear-groups --no-new-privs --pdeathsig KILL -- worker} (the {@code sh} step stood for
+ *       the cgroup join, without cgroups here).
+ *   <li>{@link Mode#LAUNCHER} (as root): the same protections through {@code herd-launch --setsid
+ *       --parent JVM --namespaces --tmp DIR --uid U --gid U --drop-caps --no-new-privs --
+ *       worker}, as the factory starts workers now (plus a private /tmp and /dev/shm).
+ *   <li>{@link Mode#FACTORY}: {@link ProcessWorkerFactory#spawn} alone, no pool, with the sandbox
+ *       of {@code --sandbox} ({@code none}, the default, or {@code defaults}).
  *   <li>{@link Mode#POOL}: {@code pool.acquire(newKey)} on a pool with {@code min=0, warm=0,
  *       reuse=false}, so every acquire spawns; timed until the lease is in hand. The session is
  *       then ended and its worker awaited before the next round.
@@ -65,9 +77,14 @@ public final class ColdStartBenchmark {
   enum Mode {
     DIRECT,
     SETPRIV,
+    LEGACY_CHAIN,
+    LAUNCHER,
     FACTORY,
     POOL
   }
+
+  /** The UID the chain modes run the worker under; outside the default lease range's use. */
+  private static final int BENCH_UID = 209_999;
 
   private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
   private static final byte[] HEALTH_REQUEST =
@@ -78,15 +95,36 @@ public final class ColdStartBenchmark {
   private final int rounds;
   private final int warmup;
   private final boolean setprivAvailable;
+  private final boolean chainsAvailable;
+  private final boolean sandboxed;
+  private final Path launcher;
+  private final Path scratch;
   private final Map<Mode, long[]> nanos = new EnumMap<>(Mode.class);
   /** Each mode's figure in the first (warm-up) round of this JVM. */
   private final Map<Mode, Long> first = new EnumMap<>(Mode.class);
 
-  private ColdStartBenchmark(Path worker, int rounds, int warmup) {
+  private ColdStartBenchmark(Path worker, int rounds, int warmup, boolean sandboxed)
+      throws IOException {
     this.worker = worker;
     this.rounds = rounds;
     this.warmup = warmup;
+    this.sandboxed = sandboxed;
     this.setprivAvailable = Files.isExecutable(SETPRIV);
+    this.launcher = LauncherBinary.detect().path().orElse(null);
+    boolean root = ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+    this.chainsAvailable = root && setprivAvailable && launcher != null
+        && Files.isExecutable(Path.of("/usr/bin/unshare"));
+    if (chainsAvailable) {
+      scratch = Files.createTempDirectory(Path.of("/var/lib"),
+          "herd-bench-");
+      Path tmp = Files.createDirectory(scratch.resolve("tmp"));
+      for (Path p : List.of(tmp, scratch)) {
+        Files.setAttribute(p, "unix:gid", BENCH_UID);
+        Files.setAttribute(p, "unix:uid", BENCH_UID);
+      }
+    } else {
+      scratch = null;
+    }
     for (Mode mode : Mode.values()) {
       nanos.put(mode, new long[rounds]);
     }
@@ -97,6 +135,7 @@ public final class ColdStartBenchmark {
     int rounds = 200;
     int warmup = 20;
     Path csv = null;
+    boolean sandboxed = false;
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       switch (args[i]) {
@@ -104,8 +143,14 @@ public final class ColdStartBenchmark {
         case "--rounds" -> rounds = Integer.parseInt(require(args[i], value));
         case "--warmup" -> warmup = Integer.parseInt(require(args[i], value));
         case "--csv" -> csv = Path.of(require(args[i], value));
+        case "--sandbox" -> sandboxed = switch (require(args[i], value)) {
+          case "none" -> false;
+          case "defaults" -> true;
+          default -> throw new IllegalArgumentException("--sandbox is none or defaults");
+        };
         default -> throw new IllegalArgumentException("unknown argument: " + args[i]
-            + " (expected: --worker PATH [--rounds N] [--warmup N] [--csv PATH])");
+            + " (expected: --worker PATH [--rounds N] [--warmup N] [--csv PATH]"
+            + " [--sandbox none|defaults])");
       }
       i++;
     }
@@ -113,8 +158,13 @@ public final class ColdStartBenchmark {
       throw new IllegalArgumentException("--worker is not an executable file: " + worker
           + " (expected: the binary built from bench/coldstart/worker.c)");
     }
-    ColdStartBenchmark bench = new ColdStartBenchmark(worker.toAbsolutePath(), rounds, warmup);
-    bench.run();
+    ColdStartBenchmark bench =
+        new ColdStartBenchmark(worker.toAbsolutePath(), rounds, warmup, sandboxed);
+    try {
+      bench.run();
+    } finally {
+      bench.removeScratch();
+    }
     bench.report(System.out);
     if (csv != null) {
       bench.writeCsv(csv);
@@ -135,6 +185,7 @@ public final class ColdStartBenchmark {
             .healthPath("/health")
             .startTimeout(Duration.ofSeconds(5))
             .stopTimeout(Duration.ofSeconds(2))
+            .sandbox(sandboxed ? SandboxConfig.defaults() : SandboxConfig.none())
             .build();
     PoolConfig poolConfig =
         PoolConfig.builder()
@@ -148,7 +199,8 @@ public final class ColdStartBenchmark {
             .build();
     try (ProcessWorkerFactory factory = new ProcessWorkerFactory(workerConfig);
         SessionPool pool = SessionPool.create(poolConfig, factory)) {
-      Mode[] modes = {Mode.POOL, Mode.FACTORY, Mode.SETPRIV, Mode.DIRECT};
+      Mode[] modes = {Mode.POOL, Mode.FACTORY, Mode.LAUNCHER, Mode.LEGACY_CHAIN, Mode.SETPRIV,
+          Mode.DIRECT};
       for (int round = -warmup; round < rounds; round++) {
         // The order rotates so that no mode always follows the same one; the first round starts
         // with POOL, so its figure is what the first request to a fresh gateway would see.
@@ -174,9 +226,35 @@ public final class ColdStartBenchmark {
           setprivAvailable
               ? direct(List.of(SETPRIV.toString(), "--pdeathsig", "KILL", "--", worker.toString()))
               : -1;
+      case LEGACY_CHAIN -> chainsAvailable ? direct(legacyChain()) : -1;
+      case LAUNCHER -> chainsAvailable ? direct(launcherChain()) : -1;
       case FACTORY -> factory(factory, round);
       case POOL -> pool(pool, "cold-" + round);
     };
+  }
+
+  private List<String> legacyChain() {
+    String uid = Integer.toString(BENCH_UID);
+    return List.of(SETPRIV.toString(), "--pdeathsig", "KILL", "--",
+        "/bin/sh", "-c", "exec \"$@\"", "herd-sandbox",
+        "/usr/bin/unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--ipc", "--mount",
+        "--", SETPRIV.toString(), "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+        "--no-new-privs", "--pdeathsig", "KILL", "--", worker.toString());
+  }
+
+  private List<String> launcherChain() {
+    String uid = Integer.toString(BENCH_UID);
+    return List.of(launcher.toString(), "--setsid", "--parent",
+        Long.toString(ProcessHandle.current().pid()), "--namespaces", "--tmp",
+        scratch.resolve("tmp").toString(), "--uid", uid, "--gid", uid, "--drop-caps",
+        "--no-new-privs", "--", worker.toString());
+  }
+
+  private void removeScratch() throws IOException {
+    if (scratch != null) {
+      Files.deleteIfExists(scratch.resolve("tmp"));
+      Files.deleteIfExists(scratch);
+    }
   }
 
   /** Baseline: start the process, poll its health with no pause, until 200. */
@@ -201,8 +279,14 @@ public final class ColdStartBenchmark {
       }
       return System.nanoTime() - start;
     } finally {
-      process.destroy();
+      // SIGKILL: the legacy chain's unshare blocks SIGTERM. Then wait for the whole tree.
+      List<ProcessHandle> tree = process.descendants().toList();
+      process.destroyForcibly();
       process.waitFor();
+      for (ProcessHandle p : tree) {
+        p.destroyForcibly();
+        p.onExit().join();
+      }
     }
   }
 
@@ -259,7 +343,7 @@ public final class ColdStartBenchmark {
     out.printf(Locale.ROOT, "%-34s %8s %8s %8s %8s %8s%n", "", "min", "median", "p90", "p99",
         "max");
     for (Mode mode : Mode.values()) {
-      if (mode == Mode.SETPRIV && !setprivAvailable) {
+      if (!shown(mode)) {
         continue;
       }
       row(out, label(mode), sorted(nanos.get(mode)));
@@ -272,6 +356,11 @@ public final class ColdStartBenchmark {
       differenceRow(out, "SETPRIV - DIRECT", Mode.SETPRIV, Mode.DIRECT);
       differenceRow(out, "FACTORY - SETPRIV", Mode.FACTORY, Mode.SETPRIV);
     }
+    if (chainsAvailable) {
+      differenceRow(out, "LEGACY_CHAIN - DIRECT", Mode.LEGACY_CHAIN, Mode.DIRECT);
+      differenceRow(out, "LAUNCHER - DIRECT", Mode.LAUNCHER, Mode.DIRECT);
+      differenceRow(out, "LAUNCHER - LEGACY_CHAIN", Mode.LAUNCHER, Mode.LEGACY_CHAIN);
+    }
     out.println("overhead per round (POOL - DIRECT of the same round):");
     long[] paired = new long[rounds];
     for (int i = 0; i < rounds; i++) {
@@ -280,18 +369,28 @@ public final class ColdStartBenchmark {
     row(out, "paired POOL - DIRECT", sorted(paired));
     out.print("first round of this JVM (not counted above), ms:");
     for (Mode mode : Mode.values()) {
-      if (mode != Mode.SETPRIV || setprivAvailable) {
+      if (shown(mode)) {
         out.printf(Locale.ROOT, " %s %.2f", mode, first.get(mode) / 1e6);
       }
     }
     out.println();
   }
 
-  private static String label(Mode mode) {
+  private boolean shown(Mode mode) {
+    return switch (mode) {
+      case SETPRIV -> setprivAvailable;
+      case LEGACY_CHAIN, LAUNCHER -> chainsAvailable;
+      default -> true;
+    };
+  }
+
+  private String label(Mode mode) {
     return switch (mode) {
       case DIRECT -> "DIRECT  (start + tight poll)";
       case SETPRIV -> "SETPRIV (same, via setpriv)";
-      case FACTORY -> "FACTORY (factory.spawn)";
+      case LEGACY_CHAIN -> "LEGACY_CHAIN (util-linux, ns+uid)";
+      case LAUNCHER -> "LAUNCHER (herd-launch, ns+uid)";
+      case FACTORY -> "FACTORY (factory.spawn, " + (sandboxed ? "defaults)" : "none)");
       case POOL -> "POOL    (pool.acquire(newKey))";
     };
   }
@@ -324,7 +423,8 @@ public final class ColdStartBenchmark {
   }
 
   private void writeCsv(Path csv) throws IOException {
-    StringBuilder text = new StringBuilder("round,direct_ns,setpriv_ns,factory_ns,pool_ns\n");
+    StringBuilder text = new StringBuilder(
+        "round,direct_ns,setpriv_ns,legacy_chain_ns,launcher_ns,factory_ns,pool_ns\n");
     for (int i = 0; i < rounds; i++) {
       text.append(i);
       for (Mode mode : Mode.values()) {

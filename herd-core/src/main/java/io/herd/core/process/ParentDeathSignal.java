@@ -12,10 +12,12 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Makes the kernel SIGKILL a worker when the JVM dies, even by SIGKILL or OOM kill, when no
- * shutdown hook runs: on Linux, workers are started as {@code setpriv --pdeathsig KILL --
- * <command>} (util-linux). {@code setpriv} sets {@code PR_SET_PDEATHSIG} on itself and then execs
- * the command, so the worker keeps setpriv's pid and the setting.
+ * The fallback that makes the kernel SIGKILL a worker when the JVM dies, used only where the
+ * native launcher {@code herd-launch} (which does the same and more, see {@link
+ * io.herd.core.sandbox.LauncherBinary}) cannot be extracted: workers are then started as {@code
+ * setpriv --pdeathsig KILL -- <command>} (util-linux). {@code setpriv} sets {@code
+ * PR_SET_PDEATHSIG} on itself and then execs the command, so the worker keeps setpriv's pid and
+ * the setting.
  *
  * <p>Caveat, and the reason {@link ProcessLauncherThread} exists: the "parent" whose death fires
  * the signal is the <em>thread</em> that forked the child, not the JVM process. Workers must

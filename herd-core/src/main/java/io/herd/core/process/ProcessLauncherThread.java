@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The one thread that forks every worker process of a factory, so that {@code PR_SET_PDEATHSIG}
- * (see {@link ParentDeathSignal}) fires when the JVM dies and never before.
+ * (set by {@code herd-launch}, or by {@link ParentDeathSignal}'s {@code setpriv}) fires when the
+ * JVM dies and never before.
  *
  * <p>Why not an executor: the kernel sends the parent-death signal when the <em>thread</em> that
  * forked a child exits. A {@code ThreadPoolExecutor} retires idle threads and replaces a thread

@@ -42,11 +42,13 @@ import org.slf4j.LoggerFactory;
  * Descendants left behind by a graceful exit are SIGKILLed too. A worker that crashes on its own
  * leaves orphans that cannot be found any more; that gap needs process groups or cgroups.
  *
- * <p>Sandbox ({@link WorkerSandbox}): with a PID namespace the process is {@code unshare}, which
- * ignores SIGTERM, so a graceful stop also sends SIGTERM to its child, the namespace's first
- * process; SIGKILL needs no help. After the exit, and before {@link #onExit()} completes, the
- * sandbox is asked why the worker died ({@code OOM_KILLED} leads the exit detail) and released,
- * so that once the exit is known no cgroup, namespace or leased UID of the worker remains.
+ * <p>Sandbox ({@link WorkerSandbox}): with a PID namespace the process is the outer {@code
+ * herd-launch}, which forwards SIGTERM to the namespace's init and that to the worker, and exits
+ * with the worker's status (128+N when signal N ended it), so a stop is graceful and the exit
+ * detail names the signal; SIGKILL of it takes the whole namespace down. After the exit, and
+ * before {@link #onExit()} completes, the sandbox is asked why the worker died ({@code
+ * OOM_KILLED} leads the exit detail) and released, so that once the exit is known no cgroup,
+ * namespace, scratch directory or leased UID of the worker remains.
  *
  * <p>Thread-safe: {@code stopRequested} flips once (compare-and-set) and {@code exit} completes
  * once, from the JDK's process-exit notification, which reads the flag; the descendant set only
@@ -166,7 +168,7 @@ public final class ProcessWorker implements Worker {
 
   /**
    * The command it runs: placeholders replaced, the program resolved to its path; without the
-   * {@code setpriv} and sandbox prefixes, so that it can be run by hand to reproduce a problem.
+   * launcher and its flags, so that it can be run by hand to reproduce a problem.
    */
   public List<String> command() {
     return command;
@@ -196,9 +198,6 @@ public final class ProcessWorker implements Worker {
     if (stopRequested.compareAndSet(false, true) && !exit.isDone()) {
       recordDescendants();
       process.destroy();
-      if (sandbox.signalsChildren()) {
-        process.children().forEach(ProcessHandle::destroy);
-      }
       try {
         graceTimer = timer.schedule(this::killIfAlive, stopTimeout.toNanos(), TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException e) {
@@ -278,8 +277,9 @@ public final class ProcessWorker implements Worker {
   }
 
   /**
-   * {@code "killed by signal 9"} for the JDK's 128+N exit codes of a signalled process, {@code
-   * "exited with code N"} otherwise.
+   * {@code "killed by signal 9"} for 128+N, which is both what the JDK reports for a process
+   * that signal N ended and what {@code herd-launch} exits with when signal N ended the worker;
+   * {@code "exited with code N"} otherwise.
    */
   static String describeExit(int code) {
     if (code > 128 && code < 128 + 65) {

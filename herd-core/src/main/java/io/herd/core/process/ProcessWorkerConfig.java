@@ -19,9 +19,12 @@ import java.util.Optional;
  * thread-safe; {@link Builder#build()} validates every field and reports all problems at once.
  *
  * <p>The command and the environment values may contain the placeholder {@value #PORT_PLACEHOLDER}
- * (or Go Herd's {@value #GO_PORT_PLACEHOLDER}), replaced by the port picked for each worker; the
- * worker also always gets that port as environment variable {@code PORT}. Error messages use the
- * YAML keys of the standalone gateway ({@code worker.command}, ...).
+ * (or Go Herd's {@value #GO_PORT_PLACEHOLDER}), replaced by the port picked for each worker, and
+ * {@value #WORKDIR_PLACEHOLDER}, replaced by the worker's private scratch directory. The worker's
+ * environment starts empty: see {@link WorkerEnvironment} for what it gets ({@code PATH}, {@code
+ * HOME}, {@code PORT}, {@code HERD_*}, {@link #env()}, then {@link #inheritEnv()}); nothing else
+ * of the JVM's environment reaches it. Error messages use the YAML keys of the standalone
+ * gateway ({@code worker.command}, ...).
  */
 public final class ProcessWorkerConfig {
 
@@ -31,11 +34,19 @@ public final class ProcessWorkerConfig {
   /** Go Herd's spelling of {@link #PORT_PLACEHOLDER}, accepted so configs carry over. */
   public static final String GO_PORT_PLACEHOLDER = "{{.Port}}";
 
+  /** Replaced by the worker's scratch directory in the command and in environment values. */
+  public static final String WORKDIR_PLACEHOLDER = "{{workdir}}";
+
   /** Environment variable that always carries the worker's port. */
   public static final String PORT_ENV = "PORT";
 
+  /** Portable environment variable names: what {@code worker.inheritEnv} accepts. */
+  private static final java.util.regex.Pattern ENV_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
   private final List<String> command;
   private final Map<String, String> env;
+  private final List<String> inheritEnv;
   private final Path workdir;
   private final String healthPath;
   private final Duration startTimeout;
@@ -45,6 +56,7 @@ public final class ProcessWorkerConfig {
   private ProcessWorkerConfig(Builder b) {
     this.command = List.copyOf(b.command);
     this.env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
+    this.inheritEnv = List.copyOf(b.inheritEnv);
     this.workdir = b.workdir;
     this.healthPath = b.healthPath;
     this.startTimeout = b.startTimeout;
@@ -53,8 +65,9 @@ public final class ProcessWorkerConfig {
   }
 
   /**
-   * A builder with the defaults: health path {@code /health}, 30 s to start, 10 s to stop, no
-   * sandbox ({@link SandboxConfig#none()}).
+   * A builder with the defaults: health path {@code /health}, 30 s to start, 10 s to stop, the
+   * default sandbox ({@link SandboxConfig#defaults()}: secure where the host allows, soft-failing
+   * where it does not; {@code .sandbox(SandboxConfig.none())} for plain child processes).
    */
   public static Builder builder() {
     return new Builder();
@@ -65,6 +78,7 @@ public final class ProcessWorkerConfig {
     return new Builder()
         .command(command)
         .env(env)
+        .inheritEnv(inheritEnv)
         .workdir(workdir)
         .healthPath(healthPath)
         .startTimeout(startTimeout)
@@ -77,12 +91,26 @@ public final class ProcessWorkerConfig {
     return command;
   }
 
-  /** Extra environment on top of the JVM's own, values unreplaced ({@code worker.env}). */
+  /**
+   * Variables set for every worker on top of the minimal environment, values unreplaced ({@code
+   * worker.env}).
+   */
   public Map<String, String> env() {
     return env;
   }
 
-  /** Working directory of the workers; empty means the JVM's ({@code worker.workdir}). */
+  /**
+   * Names of the JVM's environment variables copied to every worker when set ({@code
+   * worker.inheritEnv}); no other variable of the JVM's environment reaches a worker.
+   */
+  public List<String> inheritEnv() {
+    return inheritEnv;
+  }
+
+  /**
+   * Working directory of the workers ({@code worker.workdir}); empty means the JVM's, or the
+   * worker's scratch directory when it runs under a UID of its own.
+   */
   public Optional<Path> workdir() {
     return Optional.ofNullable(workdir);
   }
@@ -103,40 +131,42 @@ public final class ProcessWorkerConfig {
   }
 
   /**
-   * How workers are confined ({@code sandbox.*}); {@link SandboxConfig#none()} unless set, so
-   * that embedding code that never asks for a sandbox runs workers exactly as before.
+   * How workers are confined ({@code sandbox.*}); {@link SandboxConfig#defaults()} unless set.
    */
   public SandboxConfig sandbox() {
     return sandbox;
   }
 
-  /** The command for a worker on {@code port}: placeholders replaced in every argument. */
-  public List<String> commandFor(int port) {
+  /**
+   * The command for a worker on {@code port} with scratch directory {@code workdir}: placeholders
+   * replaced in every argument. Mutable copy.
+   */
+  public List<String> commandFor(int port, Path workdir) {
     List<String> argv = new ArrayList<>(command.size());
     for (String arg : command) {
-      argv.add(substitutePort(arg, port));
+      argv.add(substitute(arg, port, workdir));
     }
     return argv;
   }
 
-  /** The extra environment for a worker on {@code port}: placeholders replaced, plus PORT. */
-  public Map<String, String> envFor(int port) {
+  /** {@link #env()} for a worker on {@code port} with {@code workdir}: placeholders replaced. */
+  public Map<String, String> envFor(int port, Path workdir) {
     Map<String, String> rendered = new LinkedHashMap<>();
-    env.forEach((name, value) -> rendered.put(name, substitutePort(value, port)));
-    rendered.put(PORT_ENV, Integer.toString(port));
+    env.forEach((name, value) -> rendered.put(name, substitute(value, port, workdir)));
     return rendered;
   }
 
-  private static String substitutePort(String text, int port) {
+  private static String substitute(String text, int port, Path workdir) {
     String value = Integer.toString(port);
-    return text.replace(PORT_PLACEHOLDER, value).replace(GO_PORT_PLACEHOLDER, value);
+    String replaced = text.replace(PORT_PLACEHOLDER, value).replace(GO_PORT_PLACEHOLDER, value);
+    return workdir == null ? replaced : replaced.replace(WORKDIR_PLACEHOLDER, workdir.toString());
   }
 
   /** Environment values are masked: they often hold credentials. */
   @Override
   public String toString() {
     return "ProcessWorkerConfig{command=" + command + ", env=" + env.keySet() + " (values masked)"
-        + ", workdir=" + workdir + ", healthPath=" + healthPath + ", startTimeout=" + startTimeout
+        + ", inheritEnv=" + inheritEnv + ", workdir=" + workdir + ", healthPath=" + healthPath + ", startTimeout=" + startTimeout
         + ", stopTimeout=" + stopTimeout + ", sandbox=" + sandbox + "}";
   }
 
@@ -144,11 +174,12 @@ public final class ProcessWorkerConfig {
   public static final class Builder {
     private List<String> command = List.of();
     private Map<String, String> env = new LinkedHashMap<>();
+    private List<String> inheritEnv = new ArrayList<>();
     private Path workdir;
     private String healthPath = "/health";
     private Duration startTimeout = Duration.ofSeconds(30);
     private Duration stopTimeout = Duration.ofSeconds(10);
-    private SandboxConfig sandbox = SandboxConfig.none();
+    private SandboxConfig sandbox = SandboxConfig.defaults();
 
     private Builder() {}
 
@@ -178,7 +209,19 @@ public final class ProcessWorkerConfig {
       return this;
     }
 
-    /** {@code null} (the default) runs workers in the JVM's working directory. */
+    /**
+     * Names of JVM environment variables to pass on to workers ({@code worker.inheritEnv}), e.g.
+     * {@code HTTPS_PROXY}; empty by default.
+     */
+    public Builder inheritEnv(List<String> names) {
+      this.inheritEnv = names == null ? null : new ArrayList<>(names);
+      return this;
+    }
+
+    /**
+     * {@code null} (the default) runs workers in the JVM's working directory, or in their scratch
+     * directory when they run under a UID of their own.
+     */
     public Builder workdir(Path workdir) {
       this.workdir = workdir;
       return this;
@@ -199,7 +242,10 @@ public final class ProcessWorkerConfig {
       return this;
     }
 
-    /** The sandbox; {@link SandboxConfig#none()} (the default) for plain child processes. */
+    /**
+     * The sandbox; {@link SandboxConfig#defaults()} by default, {@link SandboxConfig#none()} for
+     * plain child processes.
+     */
     public Builder sandbox(SandboxConfig sandbox) {
       this.sandbox = sandbox;
       return this;
@@ -216,6 +262,7 @@ public final class ProcessWorkerConfig {
       List<FieldProblem> problems = new ArrayList<>();
       checkCommand(problems);
       checkEnv(problems);
+      checkInheritEnv(problems);
       if (workdir != null && !Files.exists(workdir)) {
         problems.add(FieldProblem.of("worker.workdir", workdir, "does not exist",
             "an existing directory"));
@@ -283,6 +330,25 @@ public final class ProcessWorkerConfig {
                   + "; Herd sets PORT to the port it picks"));
         }
       });
+    }
+
+    private void checkInheritEnv(List<FieldProblem> problems) {
+      if (inheritEnv == null) {
+        problems.add(FieldProblem.of("worker.inheritEnv", null, "is missing",
+            "a list of variable names, possibly empty"));
+        return;
+      }
+      for (int i = 0; i < inheritEnv.size(); i++) {
+        String name = inheritEnv.get(i);
+        if (name == null || !ENV_NAME.matcher(name).matches()) {
+          problems.add(FieldProblem.of("worker.inheritEnv[" + i + "]",
+              name == null ? null : "'" + name.replace('\0', '?') + "'", "is not a variable name",
+              "letters, digits and '_', not starting with a digit, e.g. HTTPS_PROXY"));
+        } else if (name.equals(PORT_ENV)) {
+          problems.add(FieldProblem.of("worker.inheritEnv[" + i + "]", name,
+              "conflicts with the worker's port", "a name other than PORT; Herd sets PORT"));
+        }
+      }
     }
 
     private static boolean isPortPlaceholder(String value) {

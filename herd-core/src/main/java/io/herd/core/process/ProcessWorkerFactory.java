@@ -4,12 +4,15 @@ import io.herd.core.HerdException;
 import io.herd.core.Worker;
 import io.herd.core.WorkerFactory;
 import io.herd.core.WorkerStartException;
+import io.herd.core.sandbox.LauncherBinary;
 import io.herd.core.sandbox.Sandbox;
 import io.herd.core.sandbox.WorkerSandbox;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -33,20 +36,31 @@ import org.slf4j.LoggerFactory;
  * that exits meanwhile fails the spawn at once with its exit code and last stderr lines, one that
  * stays unhealthy past {@code worker.startTimeout} is SIGKILLed with its descendants.
  *
- * <p>Workers never outlive the JVM. On Linux each is started as {@code setpriv --pdeathsig KILL
- * -- <command>}, so the kernel SIGKILLs it when the JVM dies, even by SIGKILL. That signal fires
- * when the <em>thread</em> that forked the child ends, so every fork happens on one dedicated
- * launcher thread that lives as long as the workers it started, never on a pool thread that might
- * retire. In addition a shutdown hook SIGKILLs every live worker tree when the JVM exits normally.
- * Where setpriv is missing the factory logs a warning and relies on the hook alone.
+ * <p>Every worker is started by the native launcher {@code herd-launch} (see {@link
+ * io.herd.core.sandbox.LauncherBinary}), one exec that sets the parent-death signal (so the kernel
+ * SIGKILLs the worker when the JVM dies, even by SIGKILL), gives the worker a session of its own
+ * (a terminal's Ctrl-C reaches the gateway only) and applies the sandbox (see {@link Sandbox}).
+ * The parent-death signal fires when the <em>thread</em> that forked the child ends, so every
+ * fork happens on one dedicated launcher thread that lives as long as the workers it started,
+ * never on a pool thread that might retire. In addition a shutdown hook SIGKILLs every live
+ * worker tree when the JVM exits normally. Where the launcher cannot be extracted, the factory
+ * says so in its startup log and falls back to {@code setpriv --pdeathsig} (util-linux) without
+ * any sandbox protection, or to the hook alone.
  *
- * <p>Sandbox ({@code ProcessWorkerConfig.sandbox()}, off unless set): decided once here (see
- * {@link Sandbox}), logged once at INFO with what is in force, and once at WARN when something
- * configured cannot be applied on this host (the factory fails to construct instead when {@code
- * sandbox.required}); leftovers of dead gateways' sandboxes are swept then too. Each spawn then
- * prepares the worker's cgroup, UID and network on the factory's {@code herd-sandbox-N} thread
- * (a few mkdir/write calls, and a few {@code ip} runs with network isolation) and wraps the
- * command; a failure there fails that spawn. The sandbox is released after the exit, on the
+ * <p>Each worker gets a private scratch directory, created before it starts and deleted after it
+ * exited: {@code {{workdir}}} in the command and in {@code worker.env}, {@code $HERD_WORKDIR},
+ * {@code $HOME}. Its environment is built from nothing ({@link WorkerEnvironment}): the JVM's
+ * environment reaches it only through {@code worker.inheritEnv}.
+ *
+ * <p>Sandbox ({@code ProcessWorkerConfig.sandbox()}, {@link
+ * io.herd.core.sandbox.SandboxConfig#defaults()} unless set): decided once here (see {@link
+ * Sandbox}), logged once at INFO with what is and is not in force, and once at WARN when
+ * something configured cannot be applied on this host (the factory fails to construct instead
+ * when {@code sandbox.required}); leftovers of dead gateways' sandboxes are swept then too. Each
+ * spawn then prepares the worker's scratch directory, cgroup, UID and network on the factory's
+ * {@code herd-sandbox-N} thread (a few mkdir/write calls, and a few {@code ip} runs with network
+ * isolation), checks that a worker under a UID of its own can read what its command names, and
+ * launches it; a failure there fails that spawn. The sandbox is released after the exit, on the
  * JDK's process-exit thread, before {@code onExit()} completes.
  *
  * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks),
@@ -66,6 +80,9 @@ public final class ProcessWorkerFactory implements WorkerFactory {
 
   private final ProcessWorkerConfig config;
   private final ParentDeathSignal parentDeathSignal;
+  /** {@code herd-launch}, or null to fall back to {@link #parentDeathSignal}. */
+  private final Path launcherBinary;
+  private final long jvmPid = ProcessHandle.current().pid();
   private final ProgramLocator programs;
   private final LoopbackPortPicker ports = new LoopbackPortPicker();
   private final ProcessLauncherThread launcher;
@@ -73,8 +90,9 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private final HttpHealthProbe probe;
   private final Sandbox sandbox;
   /**
-   * Prepares worker sandboxes (cgroup writes, {@code ip} runs: up to tens of milliseconds) off
-   * the caller's thread, which may be an event loop; one thread, so spawns stay in order.
+   * Prepares worker sandboxes (mkdir, cgroup writes, {@code ip} runs: up to tens of
+   * milliseconds) off the caller's thread, which may be an event loop; one thread, so spawns
+   * stay in order.
    */
   private final ThreadPoolExecutor sandboxThread;
   /** Workers whose process runs, from start until exit: what the shutdown hook kills. */
@@ -85,7 +103,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
-   * A factory that uses {@code setpriv --pdeathsig} when this machine has it.
+   * A factory that starts workers through {@code herd-launch}, or {@code setpriv --pdeathsig}
+   * where the launcher cannot be extracted.
    *
    * @throws io.herd.core.InvalidConfigException when {@code sandbox.required} is set and the
    *     sandbox cannot be applied on this host
@@ -98,6 +117,9 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     this.config = Objects.requireNonNull(config, "config");
     this.parentDeathSignal = parentDeathSignal;
     this.sandbox = Sandbox.create(config.sandbox());
+    // The launcher even without a sandbox: it replaces setpriv --pdeathsig.
+    LauncherBinary binary = LauncherBinary.detect();
+    this.launcherBinary = binary.path().orElse(null);
     this.programs = ProgramLocator.forWorkdir(config.workdir().orElse(null));
     int n = SEQUENCE.incrementAndGet();
     this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("herd-process-timer-" + n));
@@ -113,15 +135,22 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     this.launcher = new ProcessLauncherThread();
     this.shutdownHook = new Thread(this::killAllNow, "herd-process-kill-" + n);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
-    if (!parentDeathSignal.available()) {
-      log.warn("setpriv with --pdeathsig is not available: workers of this factory will outlive"
-          + " the JVM if it is killed with SIGKILL (install util-linux to fix this)");
+    if (launcherBinary == null) {
+      String why = binary.problem().orElse("unknown");
+      if (parentDeathSignal.available()) {
+        log.warn("the worker launcher herd-launch is not available ({}): workers start through"
+            + " setpriv --pdeathsig instead, without any sandbox protection", why);
+      } else {
+        log.warn("neither the worker launcher herd-launch ({}) nor setpriv --pdeathsig is"
+            + " available: workers of this factory will outlive the JVM if it is killed with"
+            + " SIGKILL, and get no sandbox protection", why);
+      }
     }
     if (config.sandbox().enabled()) {
       log.info("worker sandbox:\n{}", sandbox.describe());
       sandbox.warning().ifPresent(log::warn);
-      sandbox.sweepStale();
     }
+    sandbox.sweepStale();
   }
 
   /** Which sandbox protections this factory's workers get. */
@@ -144,13 +173,11 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     if (closed.get()) {
       return failed(workerId, "the worker factory is closed", null);
     }
-    List<String> argv;
+    Path program;
     int port;
     try {
-      Path program = programs.locate(config.command().get(0));
+      program = programs.locate(config.command().get(0));
       port = ports.pick();
-      argv = config.commandFor(port);
-      argv.set(0, program.toString());
     } catch (FileNotFoundException e) {
       return failed(workerId, e.getMessage() + ". Command: " + config.command(), e);
     } catch (IOException e) {
@@ -158,40 +185,75 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     }
     long startNanos = System.nanoTime();
     CompletableFuture<Worker> result = new CompletableFuture<>();
-    if (!sandbox.active()) {
-      launch(workerId, port, argv, WorkerSandbox.none(), startNanos, result);
-      return result;
-    }
     try {
-      sandboxThread.execute(() -> {
-        WorkerSandbox confinement;
-        try {
-          confinement = sandbox.prepare(workerId);
-        } catch (IOException | RuntimeException e) {
-          result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
-              + ": cannot prepare the worker sandbox: " + e.getMessage(), e));
-          return;
-        }
-        if (result.isDone()) { // cancelled meanwhile
-          confinement.release();
-          return;
-        }
-        launch(workerId, port, argv, confinement, startNanos, result);
-      });
+      sandboxThread.execute(() -> prepareAndLaunch(workerId, program, port, startNanos, result));
     } catch (RejectedExecutionException e) {
       return failed(workerId, "the worker factory is closed", e);
     }
     return result;
   }
 
-  private void launch(String workerId, int port, List<String> argv, WorkerSandbox confinement,
-      long startNanos, CompletableFuture<Worker> result) {
-    List<String> launched = parentDeathSignal.wrap(confinement.wrap(argv));
-    ProcessBuilder builder = new ProcessBuilder(launched);
-    config.workdir().ifPresent(dir -> builder.directory(dir.toFile()));
-    confinement.workdir().ifPresent(dir -> builder.directory(dir.toFile()));
-    builder.environment().putAll(config.envFor(port));
-    builder.environment().putAll(confinement.env());
+  /** On the sandbox thread: the worker's sandbox and scratch directory, then the launch. */
+  private void prepareAndLaunch(String workerId, Path program, int port, long startNanos,
+      CompletableFuture<Worker> result) {
+    WorkerSandbox confinement;
+    try {
+      confinement = sandbox.prepare(workerId);
+    } catch (IOException | RuntimeException e) {
+      result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
+          + ": cannot prepare the worker sandbox: " + e.getMessage(), e));
+      return;
+    }
+    Path scratch = confinement.workdir().orElseThrow();
+    List<String> argv = config.commandFor(port, scratch);
+    argv.set(0, program.toString());
+    // The configured directory, else the JVM's; a worker under a UID of its own may not be
+    // able to enter the JVM's, so it starts in its scratch directory instead.
+    Path cwd = config.workdir().map(Path::toAbsolutePath)
+        .orElse(confinement.uid().isPresent() ? scratch : null);
+    try {
+      Sandbox.checkAccess(confinement, argv, config.workdir().orElse(null));
+    } catch (IOException e) {
+      confinement.release();
+      result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
+          + ": " + e.getMessage() + ". Command: " + argv, e));
+      return;
+    }
+    if (result.isDone()) { // cancelled meanwhile
+      confinement.release();
+      return;
+    }
+    launch(workerId, port, argv, cwd, confinement, startNanos, result);
+  }
+
+  /** The full argv: the launcher and its flags, or the setpriv fallback, then the command. */
+  private List<String> launchCommand(List<String> argv, Path cwd, WorkerSandbox confinement) {
+    if (launcherBinary == null) {
+      return parentDeathSignal.wrap(argv);
+    }
+    List<String> launched = new ArrayList<>(argv.size() + 24);
+    launched.add(launcherBinary.toString());
+    launched.addAll(List.of("--setsid", "--parent", Long.toString(jvmPid)));
+    launched.addAll(confinement.launcherFlags());
+    if (cwd != null) {
+      launched.addAll(List.of("--chdir", cwd.toString()));
+    }
+    launched.add("--");
+    launched.addAll(argv);
+    return launched;
+  }
+
+  private void launch(String workerId, int port, List<String> argv, Path cwd,
+      WorkerSandbox confinement, long startNanos, CompletableFuture<Worker> result) {
+    ProcessBuilder builder = new ProcessBuilder(launchCommand(argv, cwd, confinement));
+    if (cwd != null) {
+      builder.directory(cwd.toFile());
+    }
+    Map<String, String> env = builder.environment();
+    env.clear();
+    env.putAll(WorkerEnvironment.build(System.getenv(), config, workerId, port,
+        confinement.workdir().orElse(null), confinement.tmpdir().orElse(null),
+        confinement.env()));
     launcher.launch(builder).whenComplete((process, error) -> {
       if (error != null) {
         confinement.release();

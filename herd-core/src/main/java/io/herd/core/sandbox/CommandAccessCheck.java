@@ -13,18 +13,33 @@ import java.util.Set;
 /**
  * Finds the files a worker command names that a worker under its own unprivileged UID could not
  * use, because only the gateway's user (typically root) may: an interpreter installed under
- * {@code /root}, a script in a 0700 directory. Such a worker would fail with "permission denied"
- * at every spawn, so {@code herd validate} warns beforehand.
+ * {@code /root}, a class path inside a checkout in a 0700 directory, a working directory nobody
+ * else may enter. {@code herd validate} prints them as warnings ({@link SandboxConfig#warnings});
+ * at spawn time they fail the start with the worker's UID in the message ({@link #check}), since
+ * the worker would only die with "permission denied" or a puzzling exit code.
  *
  * <p>Checks what "others" may do, since a leased UID is neither the owner nor in the group of
  * anything: every directory on the way needs {@code o+x}, the file {@code o+r} (and {@code o+x}
- * for the program). Arguments are taken as paths when absolute, and split at {@code :} so that
- * class paths are covered. Stateless and thread-safe.
+ * for the program). Arguments are taken as paths when absolute (also after {@code NAME=}), and
+ * split at {@code :} so that class paths are covered; paths that do not exist are skipped (they
+ * may be created by the worker). Stateless and thread-safe.
  */
 final class CommandAccessCheck {
 
-  List<String> warnings(List<String> command) {
-    Set<String> warnings = new LinkedHashSet<>();
+  private CommandAccessCheck() {}
+
+  /**
+   * One sentence per unusable file, e.g. {@code worker.command uses /root/app.py, which a worker
+   * UID cannot reach: /root is not searchable by others (expected: chmod o+x /root, or move the
+   * file to a directory others can enter)}.
+   *
+   * @param workdir the worker's working directory, checked too; null for none
+   */
+  static List<String> problems(List<String> command, Path workdir) {
+    Set<String> problems = new LinkedHashSet<>();
+    if (workdir != null) {
+      check(workdir, false, "worker.workdir is", problems);
+    }
     for (int i = 0; i < command.size(); i++) {
       String arg = command.get(i);
       if (arg == null) {
@@ -35,40 +50,58 @@ final class CommandAccessCheck {
         String candidate = part.startsWith("/") ? part
             : eq > 0 && part.startsWith("/", eq + 1) ? part.substring(eq + 1) : null;
         if (candidate != null) {
-          check(candidate, i == 0, warnings);
+          try {
+            check(Path.of(candidate), i == 0, "worker.command uses", problems);
+          } catch (InvalidPathException e) {
+            // not a path after all
+          }
         }
       }
     }
-    return new ArrayList<>(warnings);
+    return new ArrayList<>(problems);
   }
 
-  private static void check(String text, boolean program, Set<String> warnings) {
-    Path path;
-    try {
-      path = Path.of(text);
-    } catch (InvalidPathException e) {
-      return;
+  /**
+   * Fails when the worker about to run as {@code uid} could not use its program, the files its
+   * arguments name or its working directory.
+   *
+   * @throws IOException saying which path, which UID and how to fix it
+   */
+  static void check(List<String> command, Path workdir, int uid) throws IOException {
+    List<String> problems = problems(command, workdir);
+    if (!problems.isEmpty()) {
+      throw new IOException("the worker's UID " + uid + " (sandbox.uid) cannot use what its"
+          + " command needs: " + String.join("; ", problems));
     }
+  }
+
+  private static void check(Path path, boolean program, String prefix, Set<String> problems) {
     if (!Files.exists(path)) {
       return;
     }
     for (Path dir = path.getParent(); dir != null; dir = dir.getParent()) {
       if (!othersMay(dir, PosixFilePermission.OTHERS_EXECUTE)) {
-        warnings.add("sandbox.uid is isolated but worker.command uses " + path
-            + ", which a worker UID cannot reach: " + dir + " is not searchable by others"
-            + " (expected: chmod o+x " + dir + ", or install the file elsewhere)");
+        problems.add(prefix + " " + path + ", which a worker UID cannot reach: " + dir
+            + " is not searchable by others (expected: chmod o+x " + dir + ", or "
+            + (prefix.startsWith("worker.workdir") ? "set worker.workdir to a directory others"
+                + " can enter" : "move it to a directory others can enter, e.g. under /opt or"
+                + " /srv") + ")");
         return;
       }
     }
     if (Files.isDirectory(path)) {
+      if (!othersMay(path, PosixFilePermission.OTHERS_EXECUTE)) {
+        problems.add(prefix + " " + path + ", which a worker UID cannot enter (expected: chmod"
+            + " o+rx " + path + ")");
+      }
       return;
     }
     boolean readable = othersMay(path, PosixFilePermission.OTHERS_READ);
     boolean runnable = !program || othersMay(path, PosixFilePermission.OTHERS_EXECUTE);
     if (!readable || !runnable) {
-      warnings.add("sandbox.uid is isolated but worker.command uses " + path
-          + ", which a worker UID cannot " + (readable ? "run" : "read")
-          + " (expected: chmod o+" + (readable ? "x" : "r") + " " + path + ")");
+      problems.add(prefix + " " + path + ", which a worker UID cannot "
+          + (readable ? "run" : "read") + " (expected: chmod o+" + (readable ? "x" : "r") + " "
+          + path + ")");
     }
   }
 

@@ -11,33 +11,42 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * What this host lets a sandbox do: whether the JVM runs as root, where the tools are
- * (util-linux's {@code unshare}, {@code nsenter}, {@code setpriv}; iproute2's {@code ip};
- * nftables' {@code nft}; {@code sh}), whether {@code unshare} can actually create PID, IPC and
- * mount namespaces here (it cannot in a container without {@code CAP_SYS_ADMIN}, even as root),
+ * What this host lets a sandbox do: whether the JVM runs as root, whether the native launcher
+ * {@code herd-launch} (see {@link LauncherBinary}) could be extracted, whether it can actually
+ * create PID, IPC and mount namespaces here (it cannot in a container without {@code
+ * CAP_SYS_ADMIN}, even as root), where the tools that build worker networks are (iproute2's
+ * {@code ip}, nftables' {@code nft}, util-linux's {@code nsenter} and {@code unshare}, {@code sh}),
  * and whether the kernel's nf_tables can load a worker's firewall ({@link WorkerFirewall}: it
  * needs the nat, reject and socket expressions).
  *
- * <p>{@link #detect()} probes once per JVM (one short {@code unshare ... true} run, and as root
- * one {@code unshare --net nft ...} that loads a worker ruleset into a throwaway namespace) and
- * caches the answer. Tests build instances by hand to play a host that lacks something.
- * Immutable and thread-safe.
+ * <p>{@link #detect()} probes once per JVM (one short {@code herd-launch --namespaces -- true}
+ * run, and as root one {@code unshare --net nft ...} that loads a worker ruleset into a throwaway
+ * namespace) and caches the answer. Tests build instances by hand to play a host that lacks
+ * something. Immutable and thread-safe.
  *
  * @param root whether the effective UID is 0
+ * @param uid the effective UID, -1 when unknown
+ * @param launcher the extracted {@code herd-launch}, or empty
+ * @param launcherProblem why there is no launcher, or {@code null}
+ * @param ip iproute2's command-line tool
  * @param namespaceProblem why namespaces cannot be created, or {@code null} when they can
+ * @param sh a POSIX shell, which runs a worker network's set-up script inside its namespace
+ * @param nsenter util-linux's {@code nsenter}, which enters a worker network to set it up
+ * @param unshare util-linux's {@code unshare}, which makes the throwaway namespace of the
+ *     firewall probe
  * @param nft nftables' command-line tool
  * @param firewallProblem why a worker's firewall cannot be loaded here (with how to fix it), or
  *     {@code null} when it can
  */
-record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
-    Optional<Path> nsenter, Optional<Path> setpriv, Optional<Path> ip, String namespaceProblem,
-    Optional<Path> nft, String firewallProblem) {
+record HostSupport(boolean root, int uid, Optional<Path> launcher, String launcherProblem,
+    Optional<Path> ip, String namespaceProblem, Optional<Path> sh, Optional<Path> nsenter,
+    Optional<Path> unshare, Optional<Path> nft, String firewallProblem) {
 
-  /** A host without nftables: for tests that play hosts from before the firewall. */
-  HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare, Optional<Path> nsenter,
-      Optional<Path> setpriv, Optional<Path> ip, String namespaceProblem) {
-    this(root, sh, unshare, nsenter, setpriv, ip, namespaceProblem, Optional.empty(),
-        NFT_MISSING);
+  /** A host without network tools or nftables: for tests of launcher and identity alone. */
+  HostSupport(boolean root, int uid, Optional<Path> launcher, String launcherProblem,
+      Optional<Path> ip, String namespaceProblem) {
+    this(root, uid, launcher, launcherProblem, ip, namespaceProblem, Optional.empty(),
+        Optional.empty(), Optional.empty(), Optional.empty(), NFT_MISSING);
   }
 
   /** The problem of a host without {@code nft}. */
@@ -52,10 +61,10 @@ record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
     return Detected.INSTANCE;
   }
 
-  /** A host with nothing: not root, no tools; for tests of the soft-fail path. */
+  /** A host with nothing: not root, no launcher, no tools; for tests of the soft-fail path. */
   static HostSupport nothing() {
-    return new HostSupport(false, Optional.empty(), Optional.empty(), Optional.empty(),
-        Optional.empty(), Optional.empty(), "unshare is not installed");
+    return new HostSupport(false, -1, Optional.empty(), "herd-launch is not available",
+        Optional.empty(), "herd-launch is not available");
   }
 
   boolean namespacesWork() {
@@ -71,19 +80,36 @@ record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
     if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
       return nothing();
     }
-    boolean root = effectiveUid() == 0;
-    Optional<Path> unshare = find("unshare");
+    int uid = effectiveUid();
+    boolean root = uid == 0;
+    LauncherBinary launcher = LauncherBinary.detect();
     String problem;
-    if (unshare.isEmpty()) {
-      problem = "unshare (util-linux) is not installed";
+    if (launcher.path().isEmpty()) {
+      problem = launcher.problem().orElse("herd-launch is not available");
     } else if (!root) {
       problem = "the gateway does not run as root (creating namespaces needs CAP_SYS_ADMIN)";
     } else {
-      problem = tryNamespaces(unshare.get());
+      problem = tryNamespaces(launcher.path().get());
     }
+    Optional<Path> unshare = find("unshare");
     Optional<Path> nft = find("nft");
-    return new HostSupport(root, find("sh"), unshare, find("nsenter"), find("setpriv"),
-        find("ip"), problem, nft, firewallProblem(root, unshare, nft));
+    return new HostSupport(root, uid, launcher.path(), launcher.problem().orElse(null),
+        find("ip"), problem, find("sh"), find("nsenter"), unshare, nft,
+        firewallProblem(root, unshare, nft));
+  }
+
+  private static String tryNamespaces(Path launcher) {
+    Optional<Path> trueProgram = find("true");
+    if (trueProgram.isEmpty()) {
+      return "no 'true' program to try namespaces with";
+    }
+    try {
+      HostCommand.run(List.of(launcher.toString(), "--namespaces", "--",
+          trueProgram.get().toString()));
+      return null;
+    } catch (IOException e) {
+      return "herd-launch cannot create PID/IPC/mount namespaces here: " + e.getMessage();
+    }
   }
 
   /**
@@ -118,16 +144,6 @@ record HostSupport(boolean root, Optional<Path> sh, Optional<Path> unshare,
       return "the kernel's nf_tables cannot load the worker firewall (nat, reject and socket"
           + " expressions): " + e.getMessage() + " (to enable: a kernel with nf_tables, nft_nat,"
           + " nft_reject_inet and nft_socket, e.g. modprobe nft_socket)";
-    }
-  }
-
-  private static String tryNamespaces(Path unshare) {
-    try {
-      HostCommand.run(List.of(unshare.toString(), "--pid", "--fork", "--kill-child",
-          "--mount-proc", "--ipc", "--mount", "--", "true"));
-      return null;
-    } catch (IOException e) {
-      return "unshare cannot create PID/IPC/mount namespaces here: " + e.getMessage();
     }
   }
 

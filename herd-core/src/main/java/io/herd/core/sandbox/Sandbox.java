@@ -28,22 +28,28 @@ import java.util.stream.Collectors;
  * warning for the pool and start workers anyway; with {@code sandbox.required: true} {@link
  * #create} fails instead, listing everything missing.
  *
- * <p>How a worker is started, outermost first, each step an {@code exec} of the next except
- * {@code unshare}, which forks the namespace's first process:
+ * <p>How a worker is started: by one exec of the native launcher {@code herd-launch} (see
+ * {@link LauncherBinary} and {@code herd-core/src/main/c/herd-launch.c}), which does in order
+ * what the flags of {@link WorkerSandbox#launcherFlags()} ask:
  *
  * <pre>
- * setpriv --pdeathsig KILL --            (ProcessWorkerFactory, as without a sandbox)
- *  sh -c 'echo $$ &gt; .../cgroup.procs; exec "$@"'   joins the worker's cgroups first
- *   nsenter --net=/run/netns/herd-...    sandbox.network: isolated
- *    unshare --pid --fork --kill-child --mount-proc --ipc --mount   sandbox.namespaces
- *     setpriv --reuid U --regid U --clear-groups --no-new-privs --pdeathsig KILL   uid: isolated
- *      the worker command
+ * herd-launch --setsid --parent JVM        pdeathsig SIGKILL; exits if the JVM is gone
+ *   --cgroup .../cgroup.procs ...          joins the worker's cgroups first   (limits)
+ *   --netns /run/netns/herd-...            setns into the worker's network    (network: isolated)
+ *   --namespaces --tmp SCRATCH/tmp         unshare PID+IPC+mount, fork an init (namespaces)
+ *   --uid U --gid U --drop-caps --no-new-privs                                  (uid)
+ *   --chdir DIR -- the worker command
  * </pre>
  *
- * <p>So the worker's own code never runs outside its cgroup, and the pid the pool sees is {@code
- * unshare}'s: SIGKILL to it makes {@code --kill-child} SIGKILL the namespace's first process, and
- * the kernel then kills everything else in the namespace. {@code unshare} blocks SIGTERM, so a
- * graceful stop must also signal its child ({@link WorkerSandbox#signalsChildren()}).
+ * <p>With namespaces, the pid the pool sees is the outer launcher's; its child is PID 1 of the
+ * namespace, a minimal init that mounts a fresh {@code /proc}, the scratch directory's {@code tmp}
+ * on {@code /tmp} and {@code /var/tmp} and a fresh {@code /dev/shm}, forks the worker, forwards
+ * SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it, reaps zombies and exits with the worker's
+ * status (128+N for signal N); the outer launcher forwards the same signals to the init and
+ * mirrors its status. So {@code Process.destroy()} is a graceful stop even for a worker without
+ * a SIGTERM handler (it is not PID 1), and SIGKILL of the outer launcher kills the init (its
+ * parent-death signal) and with it, by the kernel, the whole namespace. The worker's own code
+ * never runs outside its cgroup, nor with a capability or the gateway's UID.
  *
  * <p>Network isolation ({@code sandbox.network}: {@code auto}, the default, means isolated where
  * the host allows it) gives each worker a namespace with its own nftables firewall, made ahead of
@@ -61,10 +67,9 @@ public final class Sandbox implements AutoCloseable {
       + " other workers' ports, to everything listening on the host (its loopback included) and"
       + " to the admin API";
 
-  /** Joins every cgroup named in the arguments, then execs the rest: no unconstrained window. */
-  static final String JOIN_SCRIPT = "n=$1; shift; while [ \"$n\" -gt 0 ]; do"
-      + " echo $$ > \"$1\" || { echo \"herd sandbox: cannot join cgroup $1\" >&2; exit 125; };"
-      + " shift; n=$((n-1)); done; exec \"$@\"";
+  /** Directories each worker with a mount namespace gets a private copy of. */
+  private static final List<Path> PRIVATIZED =
+      List.of(Path.of("/tmp"), Path.of("/var/tmp"), Path.of("/dev/shm"));
 
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
@@ -94,16 +99,55 @@ public final class Sandbox implements AutoCloseable {
     this.namespaces = protect(protections, "sandbox.namespaces", "PID, IPC and mount namespaces",
         config.enabled() && config.namespaces(), host.namespacesWork() ? null
             : host.namespaceProblem() + " (to enable: run the gateway as root on a host or"
-                + " container that allows unshare, with util-linux installed)",
-        "unshare --pid --ipc --mount --mount-proc --kill-child");
-    this.uid = protect(protections, "sandbox.uid", "one UID per worker",
-        config.enabled() && config.uid() == UidMode.ISOLATED, uidProblem(host),
-        "UIDs " + config.uidFirst() + "-" + config.uidLast() + ", workdirs under "
-            + config.workdirRoot());
+                + " container that allows unshare)",
+        "a minimal init as PID 1; private /proc, /dev/shm, and /tmp and /var/tmp backed by the"
+            + " worker's scratch directory");
+    boolean uidWanted = config.enabled() && (config.uid() == UidMode.ISOLATED
+        || (config.uid() == UidMode.AUTO && host.root()));
+    this.uid = protect(protections, "sandbox.uid", "one UID per worker", uidWanted,
+        uidProblem(host),
+        "UIDs " + config.uidFirst() + "-" + config.uidLast() + ", no capabilities,"
+            + " no_new_privs");
+    if (!uidWanted && config.enabled() && config.uid() == UidMode.AUTO) {
+      protections.set(protections.size() - 1, new Protection("sandbox.uid", "one UID per worker",
+          State.OFF, "auto: the gateway does not run as root, so workers run as its user"));
+    }
     this.network = network(protections, config, host, uid);
     this.networks = network ? new WorkerNetworks(host, config.networkRangeParsed(),
         config.egress(), config.networkSpares()) : null;
-    this.report = new SandboxReport(protections);
+    this.report = new SandboxReport(protections, gaps(host));
+  }
+
+  /**
+   * What a hostile worker can do about identity and files because a protection is not in force,
+   * said plainly for the startup log and {@code herd validate}. (What it can reach on the network
+   * is said on the network line.)
+   */
+  private List<String> gaps(HostSupport host) {
+    List<String> gaps = new ArrayList<>();
+    if (!uid) {
+      String who = host.root() ? "root, with every capability" : "the gateway's user"
+          + (host.uid() >= 0 ? " (uid " + host.uid() + ")" : "");
+      gaps.add("workers run as " + who + ": they can read and write every file the gateway can,"
+          + " its configuration file (admin token, session secret) included, and signal or"
+          + " ptrace the gateway and each other");
+    }
+    if (!namespaces) {
+      gaps.add("workers share /tmp, /var/tmp and /dev/shm with each other and the gateway, and"
+          + " see every process of the host in /proc");
+    }
+    if (!uid) {
+      gaps.add("each worker still gets its own scratch directory (mode 0700, $HOME) and a"
+          + " clean environment, but workers of one user can read each other's scratch"
+          + " directories");
+    }
+    return gaps;
+  }
+
+  /** Whether {@code dir} lies in a directory that each namespaced worker gets a copy of. */
+  static boolean isPrivatized(Path dir) {
+    Path normal = dir.toAbsolutePath().normalize();
+    return PRIVATIZED.stream().anyMatch(normal::startsWith);
   }
 
   /**
@@ -122,6 +166,12 @@ public final class Sandbox implements AutoCloseable {
 
   static Sandbox create(SandboxConfig config, HostSupport host, CgroupLayout layout) {
     Sandbox sandbox = new Sandbox(config, host, layout);
+    if (sandbox.namespaces && isPrivatized(config.workdirRoot())) {
+      throw new InvalidConfigException(List.of(new FieldProblem("sandbox.workdirRoot",
+          config.workdirRoot().toString(), "is under a directory each worker gets a private copy"
+              + " of", "a directory outside /tmp, /var/tmp and /dev/shm, e.g. "
+              + SandboxConfig.ROOT_WORKDIR_ROOT + " (or sandbox.namespaces: false)")));
+    }
     if (config.required() && !sandbox.report.unavailable().isEmpty()) {
       List<FieldProblem> problems = new ArrayList<>();
       for (Protection p : sandbox.report.unavailable()) {
@@ -141,16 +191,13 @@ public final class Sandbox implements AutoCloseable {
    * @return what was removed
    */
   public List<String> sweepStale() {
-    if (!active()) {
-      return List.of();
-    }
     List<Path> parents = new ArrayList<>();
     for (Controller c : Controller.values()) {
       layout.hierarchy(c).map(Hierarchy::parent).filter(p -> !parents.contains(p))
           .ifPresent(parents::add);
     }
     return StaleSandboxSweep.sweep(parents, network ? host.ip().orElse(null) : null,
-        network ? host.nft().orElse(null) : null, uid ? config.workdirRoot() : null);
+        network ? host.nft().orElse(null) : null, config.workdirRoot());
   }
 
   /** Which protections are in force; see {@link SandboxReport#describe()}. */
@@ -168,10 +215,11 @@ public final class Sandbox implements AutoCloseable {
     return config;
   }
 
-  /** Whether workers are wrapped at all. */
+  /** Whether workers are confined at all (beyond their scratch directory). */
   public boolean active() {
     return limits || namespaces || uid || network;
   }
+
 
   /**
    * The one warning a pool logs when something configured is not applied, or empty.
@@ -192,8 +240,9 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /**
-   * Creates what worker {@code workerId} needs before it starts: its cgroup with the limits, its
-   * UID and working directory, its network. On failure, releases what it created.
+   * Creates what worker {@code workerId} needs before it starts: its scratch directory (always,
+   * even without any protection), its cgroup with the limits, its UID, its network. On failure,
+   * releases what it created.
    *
    * @throws IOException saying what could not be created
    */
@@ -204,17 +253,18 @@ public final class Sandbox implements AutoCloseable {
     if (name.length() > 64) {
       name = name.substring(0, 64);
     }
-    WorkerSandbox.Builder worker = new WorkerSandbox.Builder(host, namespaces);
+    WorkerSandbox.Builder worker = new WorkerSandbox.Builder(namespaces);
     try {
       if (limits) {
         worker.cgroup(WorkerCgroup.create(layout, name, config), config.memoryBytes());
       }
+      int owner = -1;
       if (uid) {
         UidLeases.shared().scratchRoot(config.workdirRoot());
-        int leased = UidLeases.shared().lease(config.uidFirst(), config.uidLast());
-        worker.uid(leased);
-        worker.workdir(createWorkdir(name, leased));
+        owner = UidLeases.shared().lease(config.uidFirst(), config.uidLast());
+        worker.uid(owner);
       }
+      worker.scratch(ScratchDirectory.create(config.workdirRoot(), name, owner));
       if (network) {
         worker.network(networks.take());
       }
@@ -225,21 +275,18 @@ public final class Sandbox implements AutoCloseable {
     return worker.build();
   }
 
-  private Path createWorkdir(String name, int leasedUid) throws IOException {
-    Path root = config.workdirRoot();
-    if (!Files.isDirectory(root)) {
-      Files.createDirectories(root);
-      // Others may pass through to their own directory but not list the others.
-      Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions
-          .fromString("rwx--x--x"));
+  /**
+   * Fails when a worker of {@code sandbox} could not use the program, files or working directory
+   * its command names, because it runs under a leased UID that may not read them; see {@link
+   * CommandAccessCheck}. Does nothing for workers that run as the gateway's user.
+   *
+   * @throws IOException naming the path, the UID and the fix
+   */
+  public static void checkAccess(WorkerSandbox sandbox, List<String> command, Path workdir)
+      throws IOException {
+    if (sandbox.uid().isPresent()) {
+      CommandAccessCheck.check(command, workdir, sandbox.uid().getAsInt());
     }
-    Path dir = root.resolve(name);
-    Files.createDirectory(dir);
-    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions
-        .fromString("rwx------"));
-    Files.setAttribute(dir, "unix:gid", leasedUid);
-    Files.setAttribute(dir, "unix:uid", leasedUid);
-    return dir;
   }
 
   private boolean limit(List<Protection> out, String key, String name, Controller controller,
@@ -251,8 +298,8 @@ public final class Sandbox implements AutoCloseable {
       if (h == null) {
         problem = layout.whyMissing(controller).orElse("no cgroup hierarchy found")
             + " (to enable: mount the " + controller.kernelName + " controller, cgroup v2 or v1)";
-      } else if (host.sh().isEmpty()) {
-        problem = "no sh to join the cgroup with";
+      } else if (host.launcher().isEmpty()) {
+        problem = host.launcherProblem();
       } else if ((problem = writeProblem(h)) == null) {
         how = what + ", cgroup " + h.version().name().toLowerCase(java.util.Locale.ROOT) + " under "
             + h.parent();
@@ -294,8 +341,7 @@ public final class Sandbox implements AutoCloseable {
       return "the gateway does not run as root, so it cannot start workers under other UIDs"
           + " (to enable: run the gateway as root)";
     }
-    return host.setpriv().isPresent() ? null
-        : "setpriv (util-linux) is not installed (to enable: apt-get install util-linux)";
+    return host.launcher().isPresent() ? null : host.launcherProblem();
   }
 
   /** Decides network isolation and adds its report lines (and egress's, when configured). */
@@ -358,6 +404,9 @@ public final class Sandbox implements AutoCloseable {
     }
     if (host.ip().isEmpty()) {
       return "ip (iproute2) is not installed (to enable: apt-get install iproute2)";
+    }
+    if (host.launcher().isEmpty()) {
+      return host.launcherProblem();
     }
     if (host.nsenter().isEmpty()) {
       return "nsenter (util-linux) is not installed (to enable: apt-get install util-linux)";

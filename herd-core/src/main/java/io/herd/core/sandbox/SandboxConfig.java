@@ -12,15 +12,17 @@ import java.util.regex.Pattern;
 
 /**
  * What a worker's sandbox should enforce: cgroup limits, namespaces, a per-worker UID and network
- * isolation, and whether failing to apply them is an error. Immutable and thread-safe; {@link
+ * isolation, where workers' scratch directories live, and whether failing to apply them is an
+ * error. Immutable and thread-safe; {@link
  * Builder#build()} validates every field and reports all problems at once, keyed by the YAML keys
  * of the standalone gateway ({@code sandbox.memory}, ...).
  *
- * <p>Two starting points, on purpose: {@link #none()} is what a {@code ProcessWorkerConfig} gets
- * when the embedding code never mentions a sandbox (workers run exactly as before), and {@link
- * #defaults()} is what the gateway uses when its YAML has no {@code sandbox} section: limits,
- * PID/IPC/mount namespaces and network isolation ({@link NetworkMode#AUTO}) where the host allows
- * them, no egress, UID isolation off.
+ * <p>Two starting points: {@link #defaults()}, what both a {@code ProcessWorkerConfig} and the
+ * gateway get unless told otherwise: limits, PID/IPC/mount namespaces (private {@code /proc},
+ * {@code /tmp}, {@code /dev/shm}), under a root JVM one unprivileged UID per worker ({@link
+ * UidMode#AUTO}) and network isolation with a firewall ({@link NetworkMode#AUTO}), each where the
+ * host allows it, and no egress. And {@link #none()}: plain child processes, for embedding code
+ * and tests that opt out explicitly.
  *
  * <p>Whether the host can apply what is asked is decided later, per factory, by {@link Sandbox};
  * this class only checks that the values make sense.
@@ -29,7 +31,12 @@ public final class SandboxConfig {
 
   /** Whether each worker runs under the gateway's own UID or under one leased for it. */
   public enum UidMode {
-    /** The worker runs as the gateway's user (the default). */
+    /**
+     * {@link #ISOLATED} when the JVM runs as root, {@link #SHARED} otherwise (the default): a
+     * root gateway never hands root to a worker, and a non-root one cannot change UIDs anyway.
+     */
+    AUTO,
+    /** The worker runs as the gateway's user. */
     SHARED,
     /** Each worker runs under its own unprivileged UID/GID from {@code sandbox.uidRange}. */
     ISOLATED
@@ -64,6 +71,8 @@ public final class SandboxConfig {
   /** Default range of leased UIDs (and GIDs), inclusive. */
   public static final int DEFAULT_UID_FIRST = 200_000;
   public static final int DEFAULT_UID_LAST = 200_999;
+  /** Where a root JVM puts worker scratch directories by default: outside /tmp, see below. */
+  public static final Path ROOT_WORKDIR_ROOT = Path.of("/var/lib/herd/workers");
   /** Default private range that per-worker /30 networks are cut from. */
   public static final String DEFAULT_NETWORK_RANGE = "10.213.0.0/16";
   /** Default number of worker networks built ahead of demand, per pool. */
@@ -208,7 +217,13 @@ public final class SandboxConfig {
     return Optional.ofNullable(cgroupParent);
   }
 
-  /** Where per-worker working directories are created with {@code uid: isolated}. */
+  /**
+   * Where each worker's scratch directory ({@code <workdirRoot>/herd-<jvm pid>-<n>-<id>}, its
+   * {@code $HOME}) is created ({@code sandbox.workdirRoot}). Default: {@link #ROOT_WORKDIR_ROOT}
+   * under a root JVM, else {@code herd-workers-<uid>} under {@code java.io.tmpdir}. It must not
+   * lie under {@code /tmp}, {@code /var/tmp} or {@code /dev/shm} where workers get private
+   * copies of those, since the worker would not find its own {@code $HOME} there.
+   */
   public Path workdirRoot() {
     return workdirRoot;
   }
@@ -219,15 +234,18 @@ public final class SandboxConfig {
   }
 
   /**
-   * Problems that are not errors but that {@code herd validate} should print: with {@code uid:
-   * isolated}, every absolute path in {@code command} (and in {@code :}-separated lists such as
-   * class paths) that a UID other than the gateway's could not read or run.
+   * Problems that are not errors but that {@code herd validate} should print: when workers get
+   * UIDs of their own ({@code uid: isolated}, or {@code auto} under root), every absolute path in
+   * {@code command} (and in {@code :}-separated lists such as class paths) that such a UID could
+   * not read or run. At spawn time the same paths fail the start ({@link CommandAccessCheck}).
    */
   public List<String> warnings(List<String> command) {
-    if (!enabled || uid != UidMode.ISOLATED || command == null) {
+    boolean isolated = uid == UidMode.ISOLATED || (uid == UidMode.AUTO && effectiveUid() == 0);
+    if (!enabled || !isolated || command == null) {
       return List.of();
     }
-    return new CommandAccessCheck().warnings(command);
+    return CommandAccessCheck.problems(command, null).stream()
+        .map(p -> "sandbox.uid is " + uid.name().toLowerCase(Locale.ROOT) + " but " + p).toList();
   }
 
   @Override
@@ -241,6 +259,21 @@ public final class SandboxConfig {
         + ", networkSpares=" + networkSpares
         + ", required=" + required
         + ", cgroupParent=" + cgroupParent + ", workdirRoot=" + workdirRoot + "}";
+  }
+
+  /** The default {@link #workdirRoot()}, see there. */
+  static Path defaultWorkdirRoot() {
+    int uid = effectiveUid();
+    return uid == 0 ? ROOT_WORKDIR_ROOT
+        : Path.of(System.getProperty("java.io.tmpdir"), "herd-workers-" + (uid < 0 ? "user" : uid));
+  }
+
+  private static int effectiveUid() {
+    try {
+      return (Integer) java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1; // not Linux: no namespaces and no UID changes either
+    }
   }
 
   /** Parses {@code 512m}, {@code 1GiB}, {@code 268435456}: binary units, case-insensitive. */
@@ -271,7 +304,7 @@ public final class SandboxConfig {
     private double cpus = DEFAULT_CPUS;
     private int pids = DEFAULT_PIDS;
     private boolean namespaces = true;
-    private UidMode uid = UidMode.SHARED;
+    private UidMode uid = UidMode.AUTO;
     private int uidFirst = DEFAULT_UID_FIRST;
     private int uidLast = DEFAULT_UID_LAST;
     private NetworkMode network = NetworkMode.AUTO;
@@ -280,7 +313,7 @@ public final class SandboxConfig {
     private int networkSpares = DEFAULT_NETWORK_SPARES;
     private boolean required;
     private String cgroupParent;
-    private Path workdirRoot = Path.of(System.getProperty("java.io.tmpdir"), "herd-workers");
+    private Path workdirRoot = defaultWorkdirRoot();
 
     private Builder() {}
 
@@ -408,7 +441,8 @@ public final class SandboxConfig {
             ">= 1, or 0 for no limit"));
       }
       if (uid == null) {
-        problems.add(FieldProblem.of("sandbox.uid", null, "is missing", "shared or isolated"));
+        problems.add(FieldProblem.of("sandbox.uid", null, "is missing",
+            "auto, shared or isolated"));
       }
       if (uidFirst < 1000 || uidLast < uidFirst || uidLast > 0x7fff_fffe) {
         problems.add(FieldProblem.of("sandbox.uidRange", uidFirst + "-" + uidLast, "is invalid",
@@ -432,6 +466,14 @@ public final class SandboxConfig {
       if (workdirRoot == null || !workdirRoot.isAbsolute()) {
         problems.add(FieldProblem.of("sandbox.workdirRoot", workdirRoot, "is not absolute",
             "an absolute directory path"));
+      } else if (workdirRoot.getNameCount() == 0 || !workdirRoot.normalize().equals(workdirRoot)) {
+        problems.add(FieldProblem.of("sandbox.workdirRoot", workdirRoot, "is invalid",
+            "a directory below /, without '.' or '..', e.g. " + ROOT_WORKDIR_ROOT));
+      } else if (enabled && namespaces && isPrivatized(workdirRoot)) {
+        problems.add(FieldProblem.of("sandbox.workdirRoot", workdirRoot,
+            "is under a directory each worker gets a private copy of",
+            "a directory outside /tmp, /var/tmp and /dev/shm, e.g. " + ROOT_WORKDIR_ROOT
+                + " (or sandbox.namespaces: false)"));
       }
       if (!problems.isEmpty()) {
         throw new InvalidConfigException(problems);
@@ -453,6 +495,16 @@ public final class SandboxConfig {
                 + " the host reaches)"));
       }
       return rules;
+    }
+
+    /**
+     * Whether workers with a mount namespace see {@code dir} replaced by their private {@code
+     * /tmp}, {@code /var/tmp} or {@code /dev/shm}. The non-root default is under {@code
+     * java.io.tmpdir}; that is fine, since a non-root JVM gets no namespaces (see {@link
+     * Sandbox}, which checks again against what the host enforces).
+     */
+    private boolean isPrivatized(Path dir) {
+      return !dir.equals(defaultWorkdirRoot()) && Sandbox.isPrivatized(dir);
     }
 
     private Ipv4Range parseRange(List<FieldProblem> problems) {

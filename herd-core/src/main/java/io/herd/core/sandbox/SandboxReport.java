@@ -6,11 +6,12 @@ import java.util.stream.Collectors;
 /**
  * Which protections a factory's workers actually get, for {@code herd validate} and the startup
  * log: each one enforced (and how), off (not configured) or unavailable (and what to do about
- * it). Immutable and thread-safe.
+ * it), followed by what is consequently not protected, in plain words. Immutable and thread-safe.
  *
  * @param protections one entry per protection, in a fixed order
+ * @param gaps what a worker can do because some protection is not in force; may be empty
  */
-public record SandboxReport(List<Protection> protections) {
+public record SandboxReport(List<Protection> protections, List<String> gaps) {
 
   /** Whether a protection is in force. */
   public enum State {
@@ -35,6 +36,12 @@ public record SandboxReport(List<Protection> protections) {
 
   public SandboxReport {
     protections = List.copyOf(protections);
+    gaps = List.copyOf(gaps);
+  }
+
+  /** A report without gaps. */
+  public SandboxReport(List<Protection> protections) {
+    this(protections, List.of());
   }
 
   /** The protections that were asked for but cannot be applied. */
@@ -47,12 +54,20 @@ public record SandboxReport(List<Protection> protections) {
     return protections.stream().anyMatch(p -> p.key().equals(key) && p.state() == State.ENFORCED);
   }
 
-  /** One line per protection, e.g. {@code memory limit (sandbox.memory): ENFORCED, ...}. */
+  /**
+   * One line per protection, e.g. {@code memory limit (sandbox.memory): ENFORCED, ...}, then,
+   * when there are gaps, a line {@code not in force:} and one {@code - ...} line per gap.
+   */
   public String describe() {
-    return protections.stream()
+    String lines = protections.stream()
         .map(p -> p.name() + " (" + p.key() + "): " + p.state()
             + (p.detail().isEmpty() ? "" : ", " + p.detail()))
         .collect(Collectors.joining("\n"));
+    if (gaps.isEmpty()) {
+      return lines;
+    }
+    return lines + "\nnot in force:" + gaps.stream().map(g -> "\n  - " + g)
+        .collect(Collectors.joining());
   }
 
   @Override

@@ -1,27 +1,24 @@
 package io.herd.core.sandbox;
 
-import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One worker's share of its factory's {@link Sandbox}: its cgroup, leased UID and working
- * directory, network namespace, and the command prefix that puts the worker into them. Made by
+ * One worker's share of its factory's {@link Sandbox}: its scratch directory, cgroup, leased UID,
+ * network namespace, and the {@code herd-launch} flags that put the worker into them. Made by
  * {@link Sandbox#prepare} just before the worker is launched, used by {@code ProcessWorker}
  * while it runs, and {@linkplain #release() released} once it has exited: the cgroup is read
- * for OOM kills and removed, the namespace deleted, the UID and the addresses handed back.
+ * for OOM kills and removed, the namespace deleted, the scratch directory deleted, the UID and
+ * the addresses handed back.
  *
  * <p>Thread-safe: immutable but for the release flag, which flips once.
  */
@@ -31,57 +28,55 @@ public final class WorkerSandbox {
   public static final String OOM_KILLED = io.herd.core.WorkerExit.OOM_KILLED;
 
   private static final Logger log = LoggerFactory.getLogger(WorkerSandbox.class);
-  private static final WorkerSandbox NONE = new Builder(null, false).build();
+  private static final WorkerSandbox NONE = new Builder(false).build();
 
-  private final HostSupport host;
   private final boolean namespaces;
   private final WorkerCgroup cgroup;
   private final OptionalInt uid;
-  private final Path workdir;
+  private final Path scratch;
   private final WorkerNetwork network;
   private final long memoryBytes;
   private final AtomicBoolean released = new AtomicBoolean();
 
   private WorkerSandbox(Builder b) {
-    this.host = b.host;
     this.namespaces = b.namespaces;
     this.cgroup = b.cgroup;
     this.uid = b.uid;
-    this.workdir = b.workdir;
+    this.scratch = b.scratch;
     this.network = b.network;
     this.memoryBytes = b.memoryBytes;
   }
 
-  /** No sandbox: commands unchanged, loopback address, nothing to release. */
+  /** No sandbox and no scratch directory: nothing to confine, nothing to release. */
   public static WorkerSandbox none() {
     return NONE;
   }
 
-  /** {@code argv} prefixed with the steps of the class comment of {@link Sandbox}. */
-  public List<String> wrap(List<String> argv) {
-    List<String> wrapped = new ArrayList<>();
+  /**
+   * The {@code herd-launch} flags that confine the worker, in the launcher's order (see {@link
+   * Sandbox}): {@code --cgroup} per cgroup, {@code --netns}, {@code --namespaces --tmp}, {@code
+   * --uid --gid --drop-caps --no-new-privs}. Empty without protections; the caller adds {@code
+   * --setsid --parent} and {@code --chdir}.
+   */
+  public List<String> launcherFlags() {
+    List<String> flags = new ArrayList<>();
     if (cgroup != null) {
-      List<Path> procs = cgroup.procsFiles();
-      wrapped.addAll(List.of(host.sh().orElseThrow().toString(), "-c", Sandbox.JOIN_SCRIPT,
-          "herd-sandbox", Integer.toString(procs.size())));
-      procs.forEach(p -> wrapped.add(p.toString()));
+      cgroup.procsFiles().forEach(p -> flags.addAll(List.of("--cgroup", p.toString())));
     }
     if (network != null) {
-      wrapped.addAll(List.of(host.nsenter().orElseThrow().toString(),
-          "--net=" + network.namespaceFile(), "--"));
+      flags.addAll(List.of("--netns", network.namespaceFile().toString()));
     }
     if (namespaces) {
-      wrapped.addAll(List.of(host.unshare().orElseThrow().toString(), "--pid", "--fork",
-          "--kill-child", "--mount-proc", "--ipc", "--mount", "--"));
+      flags.add("--namespaces");
+      if (scratch != null) {
+        flags.addAll(List.of("--tmp", ScratchDirectory.tmp(scratch).toString()));
+      }
     }
     if (uid.isPresent()) {
       String id = Integer.toString(uid.getAsInt());
-      // --pdeathsig again: changing the UID clears the one unshare --kill-child set.
-      wrapped.addAll(List.of(host.setpriv().orElseThrow().toString(), "--reuid=" + id,
-          "--regid=" + id, "--clear-groups", "--no-new-privs", "--pdeathsig", "KILL", "--"));
+      flags.addAll(List.of("--uid", id, "--gid", id, "--drop-caps", "--no-new-privs"));
     }
-    wrapped.addAll(argv);
-    return wrapped;
+    return flags;
   }
 
   /** Where the worker listens and is probed: its veth address, else 127.0.0.1. */
@@ -89,29 +84,26 @@ public final class WorkerSandbox {
     return network != null ? network.workerAddress() : InetAddress.getLoopbackAddress();
   }
 
-  /** The working directory created for the worker ({@code uid: isolated}), if any. */
+  /**
+   * The worker's scratch directory ({@code $HOME}, {@code $HERD_WORKDIR}, {@code {{workdir}}});
+   * empty only for {@link #none()}.
+   */
   public Optional<Path> workdir() {
-    return Optional.ofNullable(workdir);
+    return Optional.ofNullable(scratch);
   }
 
-  /** Environment the sandbox adds: {@code HOST} with network isolation, {@code HOME}. */
+  /** {@code $TMPDIR}: the scratch directory's {@code tmp}, which is also its private /tmp. */
+  public Optional<Path> tmpdir() {
+    return workdir().map(ScratchDirectory::tmp);
+  }
+
+  /** Environment the sandbox adds: {@code HOST} (its address) with network isolation. */
   public Map<String, String> env() {
     Map<String, String> env = new LinkedHashMap<>();
     if (network != null) {
       env.put("HOST", network.workerAddress().getHostAddress());
     }
-    if (workdir != null) {
-      env.put("HOME", workdir.toString());
-    }
     return env;
-  }
-
-  /**
-   * Whether a graceful stop must SIGTERM the launcher's children too: {@code unshare} blocks
-   * SIGTERM and only passes SIGKILL on (through {@code --kill-child}).
-   */
-  public boolean signalsChildren() {
-    return namespaces;
   }
 
   /** The leased UID, if any. */
@@ -137,13 +129,12 @@ public final class WorkerSandbox {
     if (cgroup == null || !cgroup.oomKilled()) {
       return Optional.empty();
     }
-    // With a PID namespace the exit code is unshare's, which turns its child's SIGKILL into 1.
     return Optional.of(OOM_KILLED + " (over the " + memoryBytes + "-byte sandbox.memory limit,"
         + " killed by the kernel)");
   }
 
   /**
-   * Removes the cgroup, the network and the working directory and releases the UID; call once
+   * Removes the cgroup, the network and the scratch directory and releases the UID; call once
    * the worker's process has exited. Idempotent; logs what could not be removed.
    */
   public void release() {
@@ -157,14 +148,8 @@ public final class WorkerSandbox {
     if (network != null) {
       left.addAll(network.destroy());
     }
-    if (workdir != null) {
-      try (Stream<Path> files = Files.walk(workdir)) {
-        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      } catch (IOException e) {
-        left.add("workdir " + workdir + ": " + e.getMessage());
-      }
+    if (scratch != null && !ScratchDirectory.delete(scratch)) {
+      left.add("scratch directory " + scratch);
     }
     // The UID last: nothing of the worker runs or owns a file any more.
     uid.ifPresent(u -> UidLeases.shared().release(u));
@@ -175,22 +160,21 @@ public final class WorkerSandbox {
 
   @Override
   public String toString() {
-    return "WorkerSandbox{cgroup=" + cgroup + ", uid=" + uid + ", network=" + network
+    return "WorkerSandbox{scratch=" + scratch + ", cgroup=" + cgroup + ", uid=" + uid
+        + ", network=" + network
         + ", namespaces=" + namespaces + "}";
   }
 
   /** Collects the parts while {@link Sandbox#prepare} creates them; not thread-safe. */
   static final class Builder {
-    private final HostSupport host;
     private final boolean namespaces;
     private WorkerCgroup cgroup;
     private OptionalInt uid = OptionalInt.empty();
-    private Path workdir;
+    private Path scratch;
     private WorkerNetwork network;
     private long memoryBytes;
 
-    Builder(HostSupport host, boolean namespaces) {
-      this.host = host;
+    Builder(boolean namespaces) {
       this.namespaces = namespaces;
     }
 
@@ -203,8 +187,8 @@ public final class WorkerSandbox {
       this.uid = OptionalInt.of(uid);
     }
 
-    void workdir(Path workdir) {
-      this.workdir = workdir;
+    void scratch(Path scratch) {
+      this.scratch = scratch;
     }
 
     void network(WorkerNetwork network) {

@@ -6,6 +6,7 @@ import io.herd.core.PoolConfig;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
 import io.herd.core.process.ProcessWorkerConfig;
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.testkit.Processes;
 import io.herd.testkit.TestWorkerCommand;
@@ -53,6 +54,7 @@ final class PoolFixture implements AutoCloseable {
                 .healthPath("/health")
                 .startTimeout(startTimeout)
                 .stopTimeout(Duration.ofSeconds(2))
+                .sandbox(SandboxConfig.none()) // pool behaviour, not the sandbox, is tested here
                 .build());
     this.pool = SessionPool.create(config.build(), factory);
     pool.addListener(events);

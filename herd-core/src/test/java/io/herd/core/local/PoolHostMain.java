@@ -4,6 +4,7 @@ import io.herd.core.PoolConfig;
 import io.herd.core.SessionPool;
 import io.herd.core.WorkerInfo;
 import io.herd.core.process.ProcessWorkerConfig;
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.testkit.TestWorkerCommand;
 import java.time.Duration;
@@ -24,6 +25,7 @@ public final class PoolHostMain {
                 .command(TestWorkerCommand.argv())
                 .healthPath("/health")
                 .startTimeout(Duration.ofSeconds(30))
+                .sandbox(SandboxConfig.none())
                 .build());
     SessionPool pool =
         SessionPool.create(PoolConfig.builder().min(workers).max(workers).warm(0).build(), factory);

@@ -27,7 +27,7 @@ class ProcessWorkerConfigTest {
     assertThat(config.healthPath()).isEqualTo("/health");
     assertThat(config.startTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.stopTimeout()).isEqualTo(Duration.ofSeconds(10));
-    assertThat(config.sandbox().enabled()).as("no sandbox unless asked for").isFalse();
+    assertThat(config.sandbox().enabled()).as("the secure defaults unless opted out").isTrue();
   }
 
   @Test
@@ -85,19 +85,45 @@ class ProcessWorkerConfigTest {
         .env("PORT", "{{.Port}}")
         .build();
 
-    assertThat(config.commandFor(4242))
+    assertThat(config.commandFor(4242, null))
         .containsExactly("app", "--port=4242", "--addr", "127.0.0.1:4242");
-    assertThat(config.envFor(4242))
+    assertThat(config.envFor(4242, null))
         .containsEntry("URL", "http://127.0.0.1:4242/")
         .containsEntry("PORT", "4242");
     assertThat(config.command()).as("the template is unchanged").contains("--port={{port}}");
   }
 
   @Test
-  void portIsAlwaysInTheEnvironment() {
+  void workdirPlaceholderIsReplacedInCommandAndEnvironment() {
+    ProcessWorkerConfig config = ProcessWorkerConfig.builder()
+        .command("chromium", "--user-data-dir={{workdir}}/profile")
+        .env("CACHE", "{{workdir}}/cache")
+        .build();
+
+    assertThat(config.commandFor(1, Path.of("/w/herd-1")))
+        .containsExactly("chromium", "--user-data-dir=/w/herd-1/profile");
+    assertThat(config.envFor(1, Path.of("/w/herd-1")))
+        .containsExactly(Map.entry("CACHE", "/w/herd-1/cache"));
+  }
+
+  @Test
+  void inheritEnvTakesVariableNamesOnly() {
+    assertThatThrownBy(() -> ProcessWorkerConfig.builder().command("app")
+            .inheritEnv(List.of("HTTPS_PROXY", "1BAD", "A=B", "PORT")).build())
+        .isInstanceOf(io.herd.core.InvalidConfigException.class)
+        .hasMessageContaining("worker.inheritEnv[1] is not a variable name: '1BAD'")
+        .hasMessageContaining("worker.inheritEnv[2] is not a variable name: 'A=B'")
+        .hasMessageContaining("worker.inheritEnv[3] conflicts with the worker's port: PORT")
+        .hasMessageNotContaining("inheritEnv[0]");
+  }
+
+  @Test
+  void libraryDefaultIsTheSecureSandbox() {
     ProcessWorkerConfig config = ProcessWorkerConfig.builder().command("app").build();
 
-    assertThat(config.envFor(5000)).containsExactly(Map.entry("PORT", "5000"));
+    assertThat(config.sandbox().enabled()).isTrue();
+    assertThat(config.sandbox().uid()).isEqualTo(io.herd.core.sandbox.SandboxConfig.UidMode.AUTO);
+    assertThat(config.sandbox().namespaces()).isTrue();
   }
 
   @Test

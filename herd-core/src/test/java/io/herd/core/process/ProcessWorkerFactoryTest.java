@@ -2,6 +2,7 @@ package io.herd.core.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.testkit.TestWorkerClient;
 import io.herd.testkit.TestWorkerCommand;
 import java.nio.file.Path;
@@ -17,6 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Spawning real worker processes: readiness, ports, environment, working directory. */
 class ProcessWorkerFactoryTest {
+
+  /** A variable surefire sets in this module's test JVM, standing for the gateway's secrets. */
+  static final String SECRET = "HERD_TEST_GATEWAY_SECRET";
 
   private final SpawnedProcesses spawned = new SpawnedProcesses();
 
@@ -35,7 +39,7 @@ class ProcessWorkerFactoryTest {
     assertThat(worker.address().toString()).isEqualTo("http://127.0.0.1:" + worker.port());
     assertThat(worker.checkHealth(Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS)).isTrue();
     assertThat(client(worker).pid())
-        .as("the pid answering on the worker's address is the worker's own: setpriv execs")
+        .as("the pid answering on the worker's address is the worker's own: herd-launch execs")
         .isEqualTo(worker.pid().getAsLong());
     assertThat(worker.onExit()).isNotDone();
   }
@@ -88,8 +92,75 @@ class ProcessWorkerFactoryTest {
     TestWorkerClient client = client(worker);
     assertThat(client.env("GREETING")).isEqualTo("hello from " + worker.port());
     assertThat(client.env("PLAIN")).isEqualTo("value");
-    assertThat(client.env("PATH")).as("the JVM's environment is inherited").isNotNull();
+    assertThat(client.env("PATH")).as("PATH is passed on").isEqualTo(System.getenv("PATH"));
     assertThat(Path.of(client.cwd()).toRealPath()).isEqualTo(workdir.toRealPath());
+  }
+
+  /**
+   * Issue 13: the gateway's secrets (here {@value #SECRET}, set by surefire for this module)
+   * reached every worker, which inherited the JVM's whole environment.
+   */
+  @Test
+  void workerEnvironmentHoldsOnlyWhatTheGatewayDefinesNotTheGatewaysSecrets() throws Exception {
+    assertThat(System.getenv(SECRET)).as("surefire sets it for this test").isNotNull();
+    ProcessWorkerFactory factory = spawned.factory(config(TestWorkerCommand.argv())
+        .env("EXTRA", "{{workdir}}/x")
+        .build());
+
+    ProcessWorker worker = spawned.spawn(factory, "w-env");
+
+    String env = client(worker).get("/env-all").body();
+    Path scratch = worker.sandbox().workdir().orElseThrow();
+    assertThat(env.lines().map(line -> line.substring(0, line.indexOf('='))))
+        .as("the whole environment of the worker")
+        .isSubsetOf("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "PORT", "HERD_WORKER_ID",
+            "HERD_WORKDIR", "EXTRA")
+        .contains("PATH", "HOME", "TMPDIR", "PORT", "HERD_WORKER_ID", "HERD_WORKDIR", "EXTRA");
+    assertThat(env).doesNotContain("not-for-workers")
+        .contains("HOME=" + scratch + "\n", "HERD_WORKDIR=" + scratch + "\n",
+            "TMPDIR=" + scratch.resolve("tmp") + "\n", "HERD_WORKER_ID=w-env\n",
+            "PORT=" + worker.port() + "\n", "EXTRA=" + scratch + "/x\n");
+  }
+
+  @Test
+  void workersWithoutASandboxAreStillStartedByTheLauncherInASessionOfTheirOwn() throws Exception {
+    assertThat(io.herd.core.sandbox.LauncherBinary.detect().path()).isPresent();
+    ProcessWorkerFactory factory = spawned.factory(config(TestWorkerCommand.argv()).build());
+
+    ProcessWorker worker = spawned.spawn(factory, "w-session");
+
+    long pid = worker.pid().getAsLong();
+    String stat = java.nio.file.Files.readString(Path.of("/proc", pid + "", "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    assertThat(fields[3]).as("session id = its own pid (setsid), not the gateway's session")
+        .isEqualTo(Long.toString(pid));
+    assertThat(worker.sandbox().uid()).isEmpty();
+  }
+
+  @Test
+  void inheritEnvPassesTheNamedGatewayVariablesOn() throws Exception {
+    ProcessWorkerFactory factory = spawned.factory(config(TestWorkerCommand.argv())
+        .inheritEnv(List.of(SECRET, "HERD_NOT_SET_ANYWHERE"))
+        .build());
+
+    ProcessWorker worker = spawned.spawn(factory, "w-inherit");
+
+    assertThat(client(worker).env(SECRET)).isEqualTo(System.getenv(SECRET));
+    assertThat(client(worker).env("HERD_NOT_SET_ANYWHERE")).isNull();
+  }
+
+  @Test
+  void scratchDirectoryExistsWhileTheWorkerRunsAndIsGoneAfter() throws Exception {
+    ProcessWorkerFactory factory = spawned.factory(config(TestWorkerCommand.argv()).build());
+    ProcessWorker worker = spawned.spawn(factory, "w-scratch");
+    Path scratch = Path.of(client(worker).env("HOME"));
+    assertThat(scratch).isDirectory();
+    assertThat(client(worker).get("/write?path=" + scratch.resolve("tmp/f") + "&text=x").body())
+        .isEqualTo("written");
+
+    worker.stop().get(30, TimeUnit.SECONDS);
+
+    assertThat(scratch).doesNotExist();
   }
 
   @Test
@@ -156,7 +227,8 @@ class ProcessWorkerFactoryTest {
     return ProcessWorkerConfig.builder()
         .command(command)
         .startTimeout(Duration.ofSeconds(30))
-        .stopTimeout(Duration.ofSeconds(5));
+        .stopTimeout(Duration.ofSeconds(5))
+        .sandbox(SandboxConfig.none()); // the sandbox has its own tests
   }
 
   static TestWorkerClient client(ProcessWorker worker) {

@@ -1,6 +1,7 @@
 package io.herd.core.process;
 
 import io.herd.core.Worker;
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.testkit.TestWorkerCommand;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +20,7 @@ public final class WorkerHostMain {
     ProcessWorkerFactory factory = new ProcessWorkerFactory(ProcessWorkerConfig.builder()
         .command(TestWorkerCommand.argv())
         .startTimeout(Duration.ofSeconds(30))
+        .sandbox(SandboxConfig.none())
         .build());
     for (int i = 1; i <= count; i++) {
       Worker worker = factory.spawn("w-" + i).get(60, TimeUnit.SECONDS);

@@ -38,7 +38,7 @@ class SandboxCleanupTest {
             ProcessWorker worker = (ProcessWorker) lease.worker();
             System.out.printf("fully sandboxed cold start of %s: %d ms%n", key,
                 lease.waited().toMillis());
-            assertThat(get(worker, "/pid")).isEqualTo("1");
+            assertThat(get(worker, "/pid")).as("PID 1 is the launcher's init").isEqualTo("2");
             paths.addAll(worker.sandbox().cgroupDirs());
             paths.add(worker.sandbox().workdir().orElseThrow());
             namespaces.add(worker.sandbox().networkNamespace().orElseThrow());

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SandboxConfigTest {
 
   @Test
-  void defaultsLimitUseNamespacesIsolateTheNetworkWhereTheHostAllowsButShareUid() {
+  void defaultsLimitUseNamespacesIsolateUidsUnderRootAndTheNetworkWhereTheHostAllows() {
     SandboxConfig config = SandboxConfig.defaults();
 
     assertThat(config.enabled()).isTrue();
@@ -24,7 +24,7 @@ class SandboxConfigTest {
     assertThat(config.cpus()).isEqualTo(1.0);
     assertThat(config.pids()).isEqualTo(1024);
     assertThat(config.namespaces()).isTrue();
-    assertThat(config.uid()).isEqualTo(UidMode.SHARED);
+    assertThat(config.uid()).as("isolated under root, shared otherwise").isEqualTo(UidMode.AUTO);
     assertThat(config.network()).isEqualTo(NetworkMode.AUTO);
     assertThat(config.egress()).isEmpty();
     assertThat(config.required()).isFalse();
@@ -164,9 +164,11 @@ class SandboxConfigTest {
     assertThat(warnings).containsExactly(
         "sandbox.uid is isolated but worker.command uses " + interpreter + ", which a worker UID"
             + " cannot reach: " + privateDir + " is not searchable by others (expected: chmod o+x "
-            + privateDir + ", or install the file elsewhere)",
+            + privateDir + ", or move it to a directory others can enter, e.g. under /opt or"
+            + " /srv)",
         "sandbox.uid is isolated but worker.command uses " + script + ", which a worker UID"
             + " cannot read (expected: chmod o+r " + script + ")");
-    assertThat(SandboxConfig.defaults().warnings(List.of(interpreter.toString()))).isEmpty();
+    assertThat(SandboxConfig.builder().uid(UidMode.SHARED).build()
+        .warnings(List.of(interpreter.toString()))).isEmpty();
   }
 }

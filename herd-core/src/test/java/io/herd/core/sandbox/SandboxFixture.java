@@ -45,6 +45,7 @@ final class SandboxFixture implements AutoCloseable {
     HostSupport host = HostSupport.detect();
     assumeTrue(host.root(), "skipped: the sandbox tests need root (cgroups, namespaces, setuid)");
     assumeTrue(host.namespacesWork(), "skipped: " + host.namespaceProblem());
+    assumeTrue(host.launcher().isPresent(), "skipped: " + host.launcherProblem());
   }
 
   /** Skips the calling test unless network isolation (namespaces and nftables) can be applied. */
@@ -63,6 +64,13 @@ final class SandboxFixture implements AutoCloseable {
         .stopTimeout(Duration.ofSeconds(5))
         .sandbox(sandbox)
         .build());
+    factories.add(factory);
+    return factory;
+  }
+
+  /** A factory for {@code config}, closed by {@link #close()}. */
+  ProcessWorkerFactory factory(ProcessWorkerConfig config) {
+    ProcessWorkerFactory factory = new ProcessWorkerFactory(config);
     factories.add(factory);
     return factory;
   }
@@ -161,7 +169,7 @@ final class SandboxFixture implements AutoCloseable {
     removeWorkdirRootIfEmpty();
   }
 
-  /** The default {@code sandbox.workdirRoot}, created by the first isolated-UID worker. */
+  /** The default {@code sandbox.workdirRoot}, created by the first worker. */
   static void removeWorkdirRootIfEmpty() {
     try {
       Files.deleteIfExists(SandboxConfig.defaults().workdirRoot());

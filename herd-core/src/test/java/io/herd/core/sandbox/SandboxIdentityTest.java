@@ -39,8 +39,8 @@ class SandboxIdentityTest {
       Path workdir = Path.of(get(a, "/cwd"));
       assertThat(Files.getAttribute(workdir, "unix:uid")).isEqualTo(uidA);
 
-      long initOfB = initOf(b);
-      long initOfA = initOf(a);
+      long initOfB = workerOf(b);
+      long initOfA = workerOf(a);
       assertThat(signalAs(uidA, initOfB)).as("A's UID signals B").contains("Operation not"
           + " permitted");
       assertThat(signalAs(uidA, initOfA)).as("A's UID signals A (sanity)").isEqualTo("ok");
@@ -73,16 +73,17 @@ class SandboxIdentityTest {
     }
   }
 
-  /** The namespace's first process: the worker itself, below unshare. */
-  private static long initOf(ProcessWorker worker) {
-    return ProcessHandle.of(worker.pid().getAsLong()).orElseThrow().children()
-        .findFirst().orElseThrow().pid();
+  /** The worker process itself, as the host sees it: below the outer launcher and the init. */
+  static long workerOf(ProcessWorker worker) {
+    ProcessHandle init = ProcessHandle.of(worker.pid().getAsLong()).orElseThrow().children()
+        .findFirst().orElseThrow();
+    return init.children().findFirst().orElseThrow().pid();
   }
 
   /** {@code kill -0 pid} run under {@code uid}: "ok" or the error. */
-  private static String signalAs(int uid, long pid) throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder(HostSupport.detect().setpriv().orElseThrow().toString(),
-        "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--", "/bin/sh", "-c",
+  static String signalAs(int uid, long pid) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder(HostSupport.detect().launcher().orElseThrow().toString(),
+        "--uid", Integer.toString(uid), "--gid", Integer.toString(uid), "--", "/bin/sh", "-c",
         "kill -0 " + pid + " 2>&1 && echo ok")
         .redirectErrorStream(true).start();
     String out = new String(kill.getInputStream().readAllBytes()).trim();

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A sandboxed worker still dies with its gateway when the gateway is SIGKILLed (the parent-death
- * signal reaches through sh, nsenter, unshare and setpriv), and the next gateway removes the
- * cgroups, namespace and working directory the dead one left.
+ * signal of herd-launch and of its init), and the next gateway removes the cgroups, namespace and
+ * scratch directory the dead one left.
  */
 class SandboxJvmDeathTest {
 

@@ -122,15 +122,17 @@ class SandboxLimitsTest {
   }
 
   @Test
-  void workerSeesItselfAsPidOneInItsOwnNamespace() throws Exception {
+  void workerRunsBelowTheLaunchersInitInItsOwnPidNamespace() throws Exception {
     try (SandboxFixture fixture = new SandboxFixture()) {
       ProcessWorker worker = fixture.spawn(
           fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv()), "pid1");
 
-      assertThat(get(worker, "/pid")).isEqualTo("1");
+      assertThat(get(worker, "/pid")).as("the worker is not PID 1").isEqualTo("2");
+      assertThat(get(worker, "/pid1")).as("PID 1 is the launcher's init")
+          .contains("herd-launch").endsWith(String.join(" ", worker.command()));
       List<ProcessHandle> children = ProcessHandle.of(worker.pid().getAsLong()).orElseThrow()
           .children().toList();
-      assertThat(children).as("unshare's one child, the namespace's init").hasSize(1);
+      assertThat(children).as("the launcher's one child, the namespace's init").hasSize(1);
       String status = Files.readString(Path.of("/proc", children.get(0).pid() + "", "status"));
       assertThat(status).containsPattern("NSpid:\\s+" + children.get(0).pid() + "\\s+1\\b");
     }

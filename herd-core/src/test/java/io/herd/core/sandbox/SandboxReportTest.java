@@ -32,7 +32,7 @@ class SandboxReportTest {
     assertThat(warning)
         .startsWith("worker sandbox incomplete, workers start without: memory limit")
         .contains("no cgroup hierarchy offers the memory controller")
-        .contains("unshare is not installed")
+        .contains("herd-launch is not available")
         .contains("the gateway does not run as root")
         .endsWith("Set sandbox.required: true to refuse to start instead")
         .doesNotContain("\n");
@@ -48,10 +48,9 @@ class SandboxReportTest {
         InvalidConfigException.class);
 
     assertThat(error.problems()).containsExactly(
-        "sandbox.namespaces cannot be applied on this host: unshare is not installed (to enable:"
-            + " run the gateway as root on a host or container that allows unshare, with"
-            + " util-linux installed) (expected: a host that supports it, or sandbox.required:"
-            + " false)",
+        "sandbox.namespaces cannot be applied on this host: herd-launch is not available (to"
+            + " enable: run the gateway as root on a host or container that allows unshare)"
+            + " (expected: a host that supports it, or sandbox.required: false)",
         "sandbox.network cannot be applied on this host: the gateway does not run as root, so it"
             + " cannot create network namespaces (to enable: run the gateway as root); until then"
             + " workers share the host's network: each can connect to the other workers' ports,"
@@ -124,9 +123,9 @@ class SandboxReportTest {
 
   /** A root host with every tool but {@code nft} as given. */
   private static HostSupport rootHost(Optional<Path> nft, String firewallProblem) {
-    return new HostSupport(true, Optional.of(Path.of("/bin/sh")),
-        Optional.of(Path.of("/usr/bin/unshare")), Optional.of(Path.of("/usr/bin/nsenter")),
-        Optional.of(Path.of("/usr/bin/setpriv")), Optional.of(Path.of("/usr/sbin/ip")), null, nft,
+    return new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")), null,
+        Optional.of(Path.of("/usr/sbin/ip")), null, Optional.of(Path.of("/bin/sh")),
+        Optional.of(Path.of("/usr/bin/nsenter")), Optional.of(Path.of("/usr/bin/unshare")), nft,
         firewallProblem);
   }
 
@@ -144,12 +143,11 @@ class SandboxReportTest {
     Files.writeString(root.resolve("cgroup.controllers"), "cpu memory pids");
     CgroupLayout layout = CgroupLayout.parse(
         "41 31 0:38 / " + root + " rw - cgroup2 cgroup2 rw", "0::/", Optional.empty());
-    HostSupport host = new HostSupport(true, Optional.of(Path.of("/bin/sh")),
-        Optional.of(Path.of("/usr/bin/unshare")), Optional.empty(), Optional.empty(),
-        Optional.empty(), null);
+    HostSupport host = new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")),
+        null, Optional.empty(), null);
 
     Sandbox sandbox = Sandbox.create(SandboxConfig.builder().memory("64m")
-        .network(NetworkMode.LOOPBACK).build(), host, layout);
+        .uid(UidMode.SHARED).network(NetworkMode.LOOPBACK).build(), host, layout);
 
     assertThat(sandbox.report().enforced("sandbox.memory")).isTrue();
     assertThat(sandbox.report().describe()).contains(
@@ -158,5 +156,54 @@ class SandboxReportTest {
         "PID, IPC and mount namespaces (sandbox.namespaces): ENFORCED",
         "one UID per worker (sandbox.uid): OFF");
     assertThat(sandbox.warning()).isEmpty();
+  }
+
+  @Test
+  void nonRootGatewaySaysPlainlyWhatIsNotInForceForIdentityAndFiles() {
+    HostSupport nonRoot = new HostSupport(false, 1000, Optional.of(Path.of("/tmp/herd-launch")),
+        null, Optional.empty(), "the gateway does not run as root");
+
+    Sandbox sandbox = Sandbox.create(SandboxConfig.defaults(), nonRoot, NO_CGROUPS);
+
+    assertThat(sandbox.report().protections()).filteredOn(p -> p.key().equals("sandbox.uid"))
+        .singleElement().satisfies(p -> {
+          assertThat(p.state()).as("auto is not a failure without root").isEqualTo(State.OFF);
+          assertThat(p.detail()).contains("does not run as root");
+        });
+    assertThat(sandbox.describe()).contains("not in force:",
+        "workers run as the gateway's user (uid 1000): they can read and write every file the"
+            + " gateway can, its configuration file (admin token, session secret) included",
+        "workers share /tmp, /var/tmp and /dev/shm with each other and the gateway");
+  }
+
+  @Test
+  void autoUidUnderRootIsolatesEveryWorker() {
+    HostSupport root = new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")),
+        null, Optional.empty(), null);
+
+    Sandbox sandbox = Sandbox.create(SandboxConfig.defaults(), root, NO_CGROUPS);
+
+    assertThat(sandbox.report().enforced("sandbox.uid")).isTrue();
+    assertThat(sandbox.report().enforced("sandbox.namespaces")).isTrue();
+    assertThat(sandbox.describe()).doesNotContain("not in force");
+  }
+
+  @Test
+  void workdirRootUnderTmpIsRefusedWhereWorkersGetAPrivateTmp() {
+    HostSupport root = new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")),
+        null, Optional.empty(), null);
+    SandboxConfig underTmp = SandboxConfig.builder().namespaces(false)
+        .workdirRoot(Path.of("/tmp/herd-workers")).build();
+
+    InvalidConfigException error = catchThrowableOfType(() -> Sandbox.create(
+        SandboxConfig.builder().workdirRoot(Path.of("/var/tmp/w")).namespaces(true)
+            .enabled(true).uid(UidMode.SHARED).namespaces(true).build(), root, NO_CGROUPS),
+        InvalidConfigException.class);
+
+    assertThat(error).isNotNull();
+    assertThat(error.problems()).singleElement().asString().startsWith(
+        "sandbox.workdirRoot is under a directory each worker gets a private copy of: /var/tmp/w");
+    assertThat(Sandbox.create(underTmp, root, NO_CGROUPS).config().workdirRoot())
+        .as("fine without namespaces").isEqualTo(Path.of("/tmp/herd-workers"));
   }
 }

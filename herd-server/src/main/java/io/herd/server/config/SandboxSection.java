@@ -11,10 +11,10 @@ import java.util.regex.Pattern;
 
 /**
  * Binds {@code sandbox:} to herd-core's {@link SandboxConfig}. A file without the section gets the
- * gateway defaults ({@link SandboxConfig#defaults()}: limits and namespaces where the host allows
- * them); {@code sandbox: { enabled: false }} turns it off. herd-core's validation messages are
- * reported at the lines of their keys ({@code sandbox.egress[2]} at the line of that entry).
- * Stateless.
+ * defaults ({@link SandboxConfig#defaults()}: limits, namespaces, under root a UID per worker,
+ * and network isolation, where the host allows them); {@code sandbox: { enabled: false }} turns
+ * it off. herd-core's validation messages are reported at the lines of their keys ({@code
+ * sandbox.egress[2]} at the line of that entry). Stateless.
  */
 final class SandboxSection {
 
@@ -31,7 +31,11 @@ final class SandboxSection {
   static SandboxConfig bind(SectionReader r, boolean present, List<String> command) {
     if (!present) {
       r.finish();
-      return SandboxConfig.defaults();
+      SandboxConfig defaults = SandboxConfig.defaults();
+      if (command != null) {
+        defaults.warnings(command).forEach(w -> r.warning("uid", w));
+      }
+      return defaults;
     }
     SandboxConfig d = SandboxConfig.defaults();
     SandboxConfig.Builder b =
@@ -45,10 +49,11 @@ final class SandboxSection {
     r.string("cpus").ifPresent(text -> bindCpus(r, b, text));
     r.string("uid").ifPresent(text -> {
       switch (text.toLowerCase(Locale.ROOT)) {
+        case "auto" -> b.uid(SandboxConfig.UidMode.AUTO);
         case "shared" -> b.uid(SandboxConfig.UidMode.SHARED);
         case "isolated" -> b.uid(SandboxConfig.UidMode.ISOLATED);
         default -> r.error("uid", "sandbox.uid is unknown: " + text
-            + " (expected: shared or isolated)");
+            + " (expected: auto, shared or isolated)");
       }
     });
     r.string("uidRange").ifPresent(text -> {

@@ -32,6 +32,7 @@ record WorkerSection(
   static WorkerSection bind(SectionReader r, Path baseDir) {
     List<String> command = r.stringList("command", List.of());
     Map<String, String> env = r.stringMap("env");
+    List<String> inheritEnv = r.stringList("inheritEnv", List.of());
     Path workdir = r.string("workdir").map(w -> baseDir.resolve(w).normalize()).orElse(baseDir);
     SectionReader health = r.section("health");
     String healthPath = health.string("path", DEFAULTS.healthPath());
@@ -52,6 +53,7 @@ record WorkerSection(
       process = ProcessWorkerConfig.builder()
           .command(command)
           .env(env)
+          .inheritEnv(inheritEnv)
           .workdir(workdir)
           .healthPath(healthPath)
           .startTimeout(startTimeout)

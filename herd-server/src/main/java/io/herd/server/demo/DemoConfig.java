@@ -7,7 +7,12 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -15,7 +20,13 @@ import java.util.Map;
  * The configuration {@code herd serve} runs without {@code --config}: {@code demo.yaml}, shipped
  * in the jar and loaded like any file, whose worker is {@link DemoWorker} started from this very
  * jar with this very JVM ({@code ${HERD_DEMO_JAVA}}, {@code ${HERD_DEMO_CLASSPATH}}). So the demo
- * needs nothing but a JDK, and doubles as a config example. Stateless.
+ * needs nothing but a JDK, and doubles as a config example.
+ *
+ * <p>Under root the demo's workers run under leased UIDs (the default {@code sandbox.uid: auto}),
+ * which cannot read a jar inside a checkout in a mode-700 directory ({@code mktemp -d}). Then the
+ * class path is a copy of {@link DemoWorker}'s class files (it needs nothing else) in {@code
+ * /run/herd/demo-<hash>}, readable by every UID. The worker stays a process per session rather
+ * than running in the gateway's JVM: showing that is the demo's point. Stateless.
  */
 public final class DemoConfig {
 
@@ -41,17 +52,107 @@ public final class DemoConfig {
     Map<String, String> env = new HashMap<>(System.getenv());
     env.put("HERD_DEMO_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
     env.put("HERD_DEMO_CLASSPATH", classPath());
-    return new HerdConfigLoader(env).parse(SOURCE, yaml(), Path.of("").toAbsolutePath(),
-        overrides);
+    // "/" as the base directory, hence the workers' working directory: the demo has no relative
+    // paths, and a worker under a leased UID may not enter the directory herd was started in.
+    return new HerdConfigLoader(env).parse(SOURCE, yaml(), Path.of("/"), overrides);
   }
 
-  /** Where the herd classes are: the herd jar, or a classes directory in a build. */
+  /** Where the demo worker's classes are, for a worker of any UID to read; see above. */
   static String classPath() {
+    Path source;
     try {
-      return Path.of(DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-          .toString();
+      source = Path.of(DemoWorker.class.getProtectionDomain().getCodeSource().getLocation()
+          .toURI());
     } catch (URISyntaxException e) {
       throw new IllegalStateException("cannot locate the herd classes", e);
+    }
+    if (!isRoot() || readableByOthers(source)) {
+      return source.toString();
+    }
+    try {
+      return readableCopy(Path.of("/run/herd")).toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy the demo worker where its UID can read it", e);
+    }
+  }
+
+  /** Copies the demo worker's class files to {@code dir/demo-<hash>}, once per content. */
+  static Path readableCopy(Path dir) throws IOException {
+    Map<String, byte[]> classes = new java.util.TreeMap<>();
+    List<Class<?>> members = new java.util.ArrayList<>(List.of(DemoWorker.class.getNestMembers()));
+    for (Class<?> c : members) {
+      String resource = c.getName().replace('.', '/') + ".class";
+      try (InputStream in = DemoWorker.class.getClassLoader().getResourceAsStream(resource)) {
+        if (in == null) {
+          throw new IOException("class file " + resource + " not found");
+        }
+        classes.put(resource, in.readAllBytes());
+      }
+    }
+    java.security.MessageDigest sha;
+    try {
+      sha = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    classes.forEach((name, bytes) -> {
+      sha.update(name.getBytes(StandardCharsets.UTF_8));
+      sha.update(bytes);
+    });
+    String hash = java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+    Path target = dir.resolve("demo-" + hash);
+    if (Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return target;
+    }
+    Files.createDirectories(dir);
+    Path temp = Files.createTempDirectory(dir, ".demo-");
+    try {
+      for (Map.Entry<String, byte[]> c : classes.entrySet()) {
+        Path file = temp.resolve(c.getKey());
+        Files.createDirectories(file.getParent());
+        Files.write(file, c.getValue());
+      }
+      try (java.util.stream.Stream<Path> paths = Files.walk(temp)) {
+        for (Path p : paths.toList()) {
+          Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(
+              Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+        }
+      }
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (java.nio.file.FileAlreadyExistsException
+        | java.nio.file.DirectoryNotEmptyException e) {
+      // another gateway made the same copy meanwhile
+    } finally {
+      if (Files.exists(temp)) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(temp)) {
+          for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.deleteIfExists(p);
+          }
+        }
+      }
+    }
+    return target;
+  }
+
+  /** Whether a UID that is neither owner nor group member can read {@code path}. */
+  private static boolean readableByOthers(Path path) {
+    try {
+      for (Path dir = path.getParent(); dir != null; dir = dir.getParent()) {
+        if (!Files.getPosixFilePermissions(dir).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+          return false;
+        }
+      }
+      return Files.getPosixFilePermissions(path).contains(PosixFilePermission.OTHERS_READ);
+    } catch (IOException | UnsupportedOperationException e) {
+      return true; // cannot tell; the worker's start will say so if not
+    }
+  }
+
+  private static boolean isRoot() {
+    try {
+      return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 }

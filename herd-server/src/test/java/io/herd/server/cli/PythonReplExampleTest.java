@@ -21,8 +21,12 @@ class PythonReplExampleTest {
   @Test
   void replSessionsKeepTheirOwnVariables() throws Exception {
     assumeThat(python3Works()).as("python3 on the PATH").isTrue();
+    assumeThat(Path.of("/usr/bin/python3")).as("the system's python3").isExecutable();
     Path config = Path.of("..", "examples", "python-repl", "herd.yaml");
-    try (HerdProcess herd = HerdProcess.start(Map.of(), "serve", "--config", config.toString(),
+    // Under root the workers run as leased UIDs (sandbox.uid: auto), which cannot run a python3
+    // installed under /root (pyenv): the system's comes first on the PATH the workers get.
+    Map<String, String> env = Map.of("PATH", "/usr/local/bin:/usr/bin:/bin");
+    try (HerdProcess herd = HerdProcess.start(env, "serve", "--config", config.toString(),
         "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")) {
       String base = herd.awaitServing(Duration.ofSeconds(60));
 

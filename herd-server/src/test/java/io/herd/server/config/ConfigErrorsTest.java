@@ -40,14 +40,14 @@ class ConfigErrorsTest {
         broken("unknown key without a close match",
             WORKER + "  flavour: vanilla\n",
             "herd.yaml:3: worker.flavour is not a known key: flavour (expected in worker:"
-                + " command, env, workdir, health, startTimeout, stopTimeout)"),
+                + " command, env, inheritEnv, workdir, health, startTimeout, stopTimeout)"),
         broken("pool.max below one, message from herd-core",
             WORKER + "pool:\n  min: 0\n  max: 0\n  warm: 0\n",
             "herd.yaml:5: pool.max is too small: 0 (expected: >= 1)"),
         broken("sandbox modes and numbers that do not parse",
             WORKER + "sandbox:\n  uid: nobody\n  network: bridged\n  cpus: lots\n"
                 + "  uidRange: 200000\n",
-            "herd.yaml:4: sandbox.uid is unknown: nobody (expected: shared or isolated)",
+            "herd.yaml:4: sandbox.uid is unknown: nobody (expected: auto, shared or isolated)",
             "herd.yaml:5: sandbox.network is unknown: bridged (expected: auto, loopback or"
                 + " isolated)",
             "herd.yaml:6: sandbox.cpus is not a number: lots (expected: cores, e.g. 0.5 or 2)",

@@ -1,0 +1,414 @@
+/*
+ * herd-launch: starts one Herd worker process in its sandbox, with one exec instead of the
+ * util-linux chain (setpriv, sh, nsenter, unshare, setpriv). Built and packaged by herd-core's
+ * Maven build (statically linked), extracted at run time by io.herd.core.sandbox.LauncherBinary.
+ *
+ *   herd-launch [--parent PID] [--setsid] [--cgroup FILE]... [--netns FILE]
+ *               [--namespaces [--tmp DIR]] [--uid UID --gid GID] [--drop-caps]
+ *               [--no-new-privs] [--chdir DIR] -- PROGRAM [ARG]...
+ *
+ * Steps, in order, each only when its flag is given:
+ *   1. --setsid: a session and process group of its own, so that a terminal's Ctrl-C reaches the
+ *      gateway only.
+ *   2. --parent: PR_SET_PDEATHSIG=SIGKILL, then exit at once if the parent (the JVM) is already
+ *      gone.
+ *   3. --cgroup: writes its pid to each cgroup.procs file, before any worker code runs.
+ *   4. --netns: setns() into that network namespace file.
+ *   5. --namespaces: unshare PID, IPC and mount namespaces and fork. The child is PID 1 of the new
+ *      PID namespace and a minimal init: mounts become private, a fresh /proc is mounted, --tmp DIR
+ *      is bound on /tmp and /var/tmp, /dev/shm gets a fresh tmpfs; then it forks the worker,
+ *      forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every zombie
+ *      and exits with the worker's status. This process (the one the JVM holds) forwards the same
+ *      signals to the init and exits with its status. SIGKILL of this process kills the init
+ *      (its parent-death signal), and the kernel then kills the whole namespace.
+ *   6. The worker (this process without --namespaces): setsid again under an init, drops the
+ *      capability bounding set and the ambient capabilities (--drop-caps), leaves every
+ *      supplementary group and takes GID and UID (--gid, --uid), clears every remaining
+ *      capability, sets no_new_privs (--no-new-privs), re-arms the parent-death signal (a
+ *      credential change clears it), changes directory (--chdir) and execs PROGRAM with the
+ *      environment it was given.
+ *
+ * Exit status: the worker's own exit code, or 128+N when signal N ended it. Failures before the
+ * exec print one line "herd-launch: <what>: <errno text>" to stderr and exit 125 (a sandbox step
+ * failed), 126 (PROGRAM cannot be executed) or 127 (PROGRAM not found).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_SETUP 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+#define MAX_CGROUPS 16
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+static const int FORWARDED[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+#define FORWARDED_COUNT ((int) (sizeof(FORWARDED) / sizeof(FORWARDED[0])))
+
+struct options {
+  long parent;
+  int setsid;
+  const char *cgroups[MAX_CGROUPS];
+  int cgroup_count;
+  const char *netns;
+  int namespaces;
+  const char *tmp;
+  long uid;
+  long gid;
+  int drop_caps;
+  int no_new_privs;
+  const char *chdir;
+  char **argv;
+};
+
+/* The signal mask the launcher was started with: what the worker gets back before its exec. */
+static sigset_t original_mask;
+
+static void fail(int status, int err, const char *format, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+
+static void fail(int status, int err, const char *format, ...) {
+  char what[1024];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(what, sizeof what, format, args);
+  va_end(args);
+  if (err != 0) {
+    dprintf(STDERR_FILENO, "herd-launch: %s: %s\n", what, strerror(err));
+  } else {
+    dprintf(STDERR_FILENO, "herd-launch: %s\n", what);
+  }
+  _exit(status);
+}
+
+static long number(const char *flag, const char *text) {
+  char *end;
+  errno = 0;
+  long value = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 0) {
+    fail(EXIT_SETUP, 0, "%s needs a non-negative number, got '%s'", flag, text);
+  }
+  return value;
+}
+
+static void parse(int argc, char **argv, struct options *o) {
+  memset(o, 0, sizeof *o);
+  o->parent = -1;
+  o->uid = -1;
+  o->gid = -1;
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *flag = argv[i];
+    const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+    int takes_value = 1;
+    if (strcmp(flag, "--") == 0) {
+      i++;
+      break;
+    } else if (strcmp(flag, "--setsid") == 0) {
+      o->setsid = 1;
+      takes_value = 0;
+    } else if (strcmp(flag, "--namespaces") == 0) {
+      o->namespaces = 1;
+      takes_value = 0;
+    } else if (strcmp(flag, "--drop-caps") == 0) {
+      o->drop_caps = 1;
+      takes_value = 0;
+    } else if (strcmp(flag, "--no-new-privs") == 0) {
+      o->no_new_privs = 1;
+      takes_value = 0;
+    } else if (value == NULL) {
+      fail(EXIT_SETUP, 0, "unknown flag or missing value: %s", flag);
+    } else if (strcmp(flag, "--parent") == 0) {
+      o->parent = number(flag, value);
+    } else if (strcmp(flag, "--cgroup") == 0) {
+      if (o->cgroup_count == MAX_CGROUPS) {
+        fail(EXIT_SETUP, 0, "more than %d --cgroup files", MAX_CGROUPS);
+      }
+      o->cgroups[o->cgroup_count++] = value;
+    } else if (strcmp(flag, "--netns") == 0) {
+      o->netns = value;
+    } else if (strcmp(flag, "--tmp") == 0) {
+      o->tmp = value;
+    } else if (strcmp(flag, "--uid") == 0) {
+      o->uid = number(flag, value);
+    } else if (strcmp(flag, "--gid") == 0) {
+      o->gid = number(flag, value);
+    } else if (strcmp(flag, "--chdir") == 0) {
+      o->chdir = value;
+    } else {
+      fail(EXIT_SETUP, 0, "unknown flag: %s", flag);
+    }
+    i += takes_value;
+  }
+  if (i >= argc) {
+    fail(EXIT_SETUP, 0, "no program to run (usage: herd-launch [flags] -- PROGRAM [ARG]...)");
+  }
+  if ((o->uid < 0) != (o->gid < 0)) {
+    fail(EXIT_SETUP, 0, "--uid and --gid go together");
+  }
+  if (o->tmp != NULL && !o->namespaces) {
+    fail(EXIT_SETUP, 0, "--tmp needs --namespaces (a private mount namespace)");
+  }
+  o->argv = argv + i;
+}
+
+/* Arms the parent-death signal and makes sure the parent it refers to is still there. */
+static void arm_parent_death(long expected_parent) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    fail(EXIT_SETUP, errno, "cannot set the parent-death signal");
+  }
+  if (expected_parent >= 0 && getppid() != (pid_t) expected_parent) {
+    /* The parent died before the signal was armed: nobody is waiting for this worker. */
+    fail(EXIT_SETUP, 0, "parent process %ld is gone (now %ld)", expected_parent, (long) getppid());
+  }
+}
+
+static void join_cgroups(const struct options *o) {
+  char pid[32];
+  int length = snprintf(pid, sizeof pid, "%ld\n", (long) getpid());
+  for (int i = 0; i < o->cgroup_count; i++) {
+    int fd = open(o->cgroups[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      fail(EXIT_SETUP, errno, "cannot join cgroup %s", o->cgroups[i]);
+    }
+    if (write(fd, pid, (size_t) length) != length) {
+      fail(EXIT_SETUP, errno, "cannot join cgroup %s", o->cgroups[i]);
+    }
+    close(fd);
+  }
+}
+
+static void enter_network(const char *file) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    fail(EXIT_SETUP, errno, "cannot open network namespace %s", file);
+  }
+  if (setns(fd, CLONE_NEWNET) != 0) {
+    fail(EXIT_SETUP, errno, "cannot enter network namespace %s", file);
+  }
+  close(fd);
+}
+
+static int exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static void bind_private(const char *source, const char *target) {
+  if (mount(source, target, NULL, MS_BIND, NULL) != 0) {
+    fail(EXIT_SETUP, errno, "cannot bind %s on %s", source, target);
+  }
+  if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) != 0) {
+    fail(EXIT_SETUP, errno, "cannot make %s nosuid,nodev", target);
+  }
+}
+
+/* The init's view of the file system: private mounts, its own /proc, /tmp, /var/tmp, /dev/shm. */
+static void set_up_mounts(const struct options *o) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    fail(EXIT_SETUP, errno, "cannot make the mounts private");
+  }
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+    fail(EXIT_SETUP, errno, "cannot mount a fresh /proc");
+  }
+  if (o->tmp != NULL) {
+    bind_private(o->tmp, "/tmp");
+    if (exists("/var/tmp")) {
+      bind_private(o->tmp, "/var/tmp");
+    }
+  }
+  if (exists("/dev/shm")
+      && mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
+    fail(EXIT_SETUP, errno, "cannot mount a fresh /dev/shm");
+  }
+}
+
+/* Drops every capability for good; called while still root, before the UID change. */
+static void drop_bounding_and_ambient(void) {
+  for (int cap = 0; cap < 64; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      if (errno == EINVAL) {
+        break; /* past the kernel's last capability */
+      }
+      fail(EXIT_SETUP, errno, "cannot drop capability %d from the bounding set", cap);
+    }
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    fail(EXIT_SETUP, errno, "cannot clear the ambient capabilities");
+  }
+}
+
+static void clear_capabilities(void) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &header, data) != 0) {
+    fail(EXIT_SETUP, errno, "cannot clear the capability sets");
+  }
+}
+
+/* Step 6: becomes the worker. Never returns. */
+static void exec_worker(const struct options *o, long expected_parent) {
+  if (o->drop_caps) {
+    drop_bounding_and_ambient();
+  }
+  if (o->uid >= 0) {
+    if (setgroups(0, NULL) != 0) {
+      fail(EXIT_SETUP, errno, "cannot leave the supplementary groups");
+    }
+    if (setresgid((gid_t) o->gid, (gid_t) o->gid, (gid_t) o->gid) != 0) {
+      fail(EXIT_SETUP, errno, "cannot switch to gid %ld", o->gid);
+    }
+    if (setresuid((uid_t) o->uid, (uid_t) o->uid, (uid_t) o->uid) != 0) {
+      fail(EXIT_SETUP, errno, "cannot switch to uid %ld", o->uid);
+    }
+  }
+  if (o->drop_caps) {
+    clear_capabilities();
+  }
+  if (o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    fail(EXIT_SETUP, errno, "cannot set no_new_privs");
+  }
+  if (o->parent >= 0 || o->namespaces) {
+    arm_parent_death(expected_parent); /* a credential change cleared it */
+  }
+  if (o->chdir != NULL && chdir(o->chdir) != 0) {
+    fail(EXIT_SETUP, errno, "cannot enter directory %s as uid %ld", o->chdir, (long) getuid());
+  }
+  sigprocmask(SIG_SETMASK, &original_mask, NULL);
+  execv(o->argv[0], o->argv);
+  int err = errno;
+  fail(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC, err, "cannot execute %s as uid %ld",
+      o->argv[0], (long) getuid());
+}
+
+static void exit_like(int status) {
+  if (WIFEXITED(status)) {
+    _exit(WEXITSTATUS(status));
+  }
+  _exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+}
+
+/*
+ * Waits for signals: forwards the FORWARDED ones to child, reaps every exited child (an init
+ * inherits orphans), and exits like child once it has exited. Every signal in set is blocked, so
+ * none is lost between fork and this loop, and PID 1 gets them although it installs no handler.
+ */
+static void supervise(pid_t child, const sigset_t *set) {
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(set, &info);
+    if (sig < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      fail(EXIT_SETUP, errno, "cannot wait for signals");
+    }
+    if (sig != SIGCHLD) {
+      kill(child, sig);
+      continue;
+    }
+    for (;;) {
+      int status;
+      pid_t gone = waitpid(-1, &status, WNOHANG);
+      if (gone <= 0) {
+        break;
+      }
+      if (gone == child) {
+        exit_like(status);
+      }
+    }
+  }
+}
+
+/* The namespace's PID 1. Never returns. */
+static void run_init(const struct options *o, int outer_alive, const sigset_t *set) {
+  /* Armed before the check: if the outer launcher dies after the poll, the signal comes. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    fail(EXIT_SETUP, errno, "cannot set the parent-death signal of the init");
+  }
+  struct pollfd hangup = {outer_alive, POLLIN, 0};
+  if (poll(&hangup, 1, 0) > 0) {
+    _exit(EXIT_SETUP); /* the outer launcher is gone: its end of the pipe closed */
+  }
+  set_up_mounts(o);
+  pid_t worker = fork();
+  if (worker < 0) {
+    fail(EXIT_SETUP, errno, "cannot fork the worker");
+  }
+  if (worker == 0) {
+    if (setsid() < 0) {
+      fail(EXIT_SETUP, errno, "cannot start a session");
+    }
+    exec_worker(o, 1);
+  }
+  supervise(worker, set);
+}
+
+int main(int argc, char **argv) {
+  struct options o;
+  parse(argc, argv, &o);
+
+  sigset_t set;
+  sigemptyset(&set);
+  for (int i = 0; i < FORWARDED_COUNT; i++) {
+    sigaddset(&set, FORWARDED[i]);
+  }
+  sigaddset(&set, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &set, &original_mask) != 0) {
+    fail(EXIT_SETUP, errno, "cannot block signals");
+  }
+
+  if (o.setsid && setsid() < 0) {
+    fail(EXIT_SETUP, errno, "cannot start a session");
+  }
+  if (o.parent >= 0) {
+    arm_parent_death(o.parent);
+  }
+  join_cgroups(&o);
+  if (o.netns != NULL) {
+    enter_network(o.netns);
+  }
+  if (!o.namespaces) {
+    exec_worker(&o, o.parent);
+  }
+
+  if (unshare(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS) != 0) {
+    fail(EXIT_SETUP, errno, "cannot create PID, IPC and mount namespaces");
+  }
+  int alive[2];
+  if (pipe2(alive, O_CLOEXEC) != 0) {
+    fail(EXIT_SETUP, errno, "cannot create a pipe");
+  }
+  pid_t init = fork();
+  if (init < 0) {
+    fail(EXIT_SETUP, errno, "cannot fork the namespace's init");
+  }
+  if (init == 0) {
+    close(alive[1]);
+    run_init(&o, alive[0], &set);
+  }
+  close(alive[0]);
+  supervise(init, &set);
+  return EXIT_SETUP;
+}

@@ -1,0 +1,170 @@
+package io.herd.core.sandbox;
+
+import static io.herd.core.sandbox.SandboxFixture.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.herd.core.WorkerExit;
+import io.herd.core.WorkerStartException;
+import io.herd.core.process.ProcessWorker;
+import io.herd.core.process.ProcessWorkerConfig;
+import io.herd.core.process.ProcessWorkerFactory;
+import io.herd.testkit.TestWorkerCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a worker under the default sandbox of a root gateway is and sees: an unprivileged UID of
+ * its own without capabilities, private /tmp, a scratch directory nobody else can list, no way to
+ * use files its UID may not read; and how it ends: SIGTERM reaches even a handler-less program
+ * (it is not PID 1), and the exit says which signal ended it. Needs root and namespaces (skipped
+ * otherwise, with the reason).
+ */
+class SandboxWorkerViewTest {
+
+  @BeforeEach
+  void needsRoot() {
+    SandboxFixture.assumeSandboxHost();
+  }
+
+  @Test
+  void defaultWorkerUnderRootHasItsOwnUidNoCapabilitiesAndNoNewPrivileges() throws Exception {
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorker worker = fixture.spawn(
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv()), "who");
+
+      String id = get(worker, "/id");
+
+      assertThat(id).as("uid: auto isolates under root")
+          .doesNotContain("Uid: 0 ").containsPattern("Uid: 2\\d{5} 2\\d{5} 2\\d{5} 2\\d{5}")
+          .contains("Groups:\n").contains("CapEff: 0000000000000000")
+          .contains("CapPrm: 0000000000000000").contains("CapBnd: 0000000000000000")
+          .contains("CapAmb: 0000000000000000").contains("NoNewPrivs: 1");
+      assertThat(worker.sandbox().uid()).isPresent();
+    }
+  }
+
+  @Test
+  void aFileOneWorkerWritesInTmpIsSeenByNeitherTheNextWorkerNorTheHost() throws Exception {
+    String name = "herd-private-tmp-" + ProcessHandle.current().pid() + ".txt";
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory =
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv());
+      ProcessWorker first = fixture.spawn(factory, "first");
+      assertThat(get(first, "/write?path=/tmp/" + name + "&text=secret")).isEqualTo("written");
+      assertThat(get(first, "/write?path=/var/tmp/" + name + "&text=secret"))
+          .isEqualTo("written");
+      assertThat(get(first, "/read?path=/tmp/" + name)).isEqualTo("secret");
+      first.stop().get(30, TimeUnit.SECONDS);
+
+      ProcessWorker next = fixture.spawn(factory, "next");
+
+      assertThat(get(next, "/ls?path=/tmp")).doesNotContain(name);
+      assertThat(get(next, "/ls?path=/var/tmp")).doesNotContain(name);
+      assertThat(Path.of("/tmp", name)).as("the host's /tmp").doesNotExist();
+      assertThat(Path.of("/var/tmp", name)).as("the host's /var/tmp").doesNotExist();
+      assertThat(get(next, "/env?name=TMPDIR")).isEqualTo(next.sandbox().tmpdir().orElseThrow()
+          .toString());
+    }
+  }
+
+  @Test
+  void workersCannotListOrReadEachOthersScratchDirectories() throws Exception {
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory =
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv());
+      ProcessWorker a = fixture.spawn(factory, "a");
+      ProcessWorker b = fixture.spawn(factory, "b");
+      Path homeOfB = Path.of(get(b, "/env?name=HOME"));
+      assertThat(get(b, "/write?path=" + homeOfB.resolve("notes.txt") + "&text=b's"))
+          .isEqualTo("written");
+
+      assertThat(homeOfB).isEqualTo(b.sandbox().workdir().orElseThrow());
+      assertThat(get(b, "/env?name=HERD_WORKDIR")).isEqualTo(homeOfB.toString());
+      assertThat(get(a, "/ls?path=" + homeOfB.getParent())).as("listing the root")
+          .startsWith("failed");
+      assertThat(get(a, "/ls?path=" + homeOfB)).as("listing B's home").startsWith("failed");
+      assertThat(get(a, "/read?path=" + homeOfB.resolve("notes.txt"))).as("reading B's file")
+          .startsWith("failed");
+      assertThat(Files.getPosixFilePermissions(homeOfB.getParent()))
+          .isEqualTo(PosixFilePermissions.fromString("rwx--x--x"));
+      assertThat(Files.getPosixFilePermissions(homeOfB))
+          .isEqualTo(PosixFilePermissions.fromString("rwx------"));
+
+      b.stop().get(30, TimeUnit.SECONDS);
+      assertThat(homeOfB).as("deleted after the exit").doesNotExist();
+    }
+  }
+
+  @Test
+  void workerWhoseClassPathItsUidCannotReadFailsToStartSayingWhichPathUidAndFix(
+      @TempDir Path dir) throws Exception {
+    Path checkout = Files.createDirectory(dir.resolve("checkout"));
+    Path jar = Files.copy(Path.of(TestWorkerCommand.builtClassPath().toString()),
+        checkout.resolve("testkit.jar"));
+    Files.setPosixFilePermissions(checkout, PosixFilePermissions.fromString("rwx------"));
+    List<String> command = TestWorkerCommand.argv();
+    command.set(command.indexOf("-cp") + 1, jar.toString());
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory = fixture.factory(SandboxConfig.defaults(), command);
+
+      Throwable failure = catchThrowable(() -> factory.spawn("unreadable").get(30,
+          TimeUnit.SECONDS));
+
+      assertThat(failure).isInstanceOf(ExecutionException.class)
+          .hasCauseInstanceOf(WorkerStartException.class);
+      assertThat(failure.getCause().getMessage())
+          .containsPattern("the worker's UID 2\\d{5} \\(sandbox.uid\\) cannot use")
+          .contains(jar + ", which a worker UID cannot reach: " + checkout
+              + " is not searchable by others (expected: chmod o+x " + checkout);
+    }
+  }
+
+  @Test
+  void handlerlessWorkerStopsGracefullyOnSigtermBecauseItIsNotPidOne() throws Exception {
+    Path python = Path.of("/usr/bin/python3");
+    assumeTrue(Files.isExecutable(python), "skipped: python3 is not installed");
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory = fixture.factory(ProcessWorkerConfig.builder()
+          .command(python.toString(), "-m", "http.server", "{{port}}", "--bind", "127.0.0.1")
+          .healthPath("/")
+          .startTimeout(Duration.ofSeconds(30))
+          .stopTimeout(Duration.ofSeconds(60))
+          .build());
+      ProcessWorker worker = fixture.spawn(factory, "http-server");
+      assertThat(get(worker, "/")).contains("Directory listing");
+
+      var exit = worker.stop();
+
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(exit::isDone);
+      WorkerExit result = exit.get();
+      assertThat(result.detail()).isEqualTo("stopped: killed by signal 15")
+          .doesNotContain("SIGKILL");
+    }
+  }
+
+  @Test
+  void exitSaysWhichSignalEndedTheWorker() throws Exception {
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorker worker = fixture.spawn(
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv()), "victim");
+
+      ProcessHandle.of(SandboxIdentityTest.workerOf(worker)).orElseThrow().destroyForcibly();
+
+      WorkerExit exit = worker.onExit().get(30, TimeUnit.SECONDS);
+      assertThat(exit.requested()).isFalse();
+      assertThat(exit.detail()).isEqualTo("killed by signal 9");
+      assertThat(exit.exitCode()).hasValue(128 + 9);
+    }
+  }
+}
