@@ -25,8 +25,8 @@
  *      capability bounding set and the ambient capabilities (--drop-caps), leaves every
  *      supplementary group and takes GID and UID (--gid, --uid), clears every remaining
  *      capability, sets no_new_privs (--no-new-privs), re-arms the parent-death signal (a
- *      credential change clears it), changes directory (--chdir) and execs PROGRAM with the
- *      environment it was given.
+ *      credential change clears it), changes directory (--chdir), gives every signal its default
+ *      action and an empty mask, and execs PROGRAM with the environment it was given.
  *
  * Exit status: the worker's own exit code, or 128+N when signal N ended it. Failures before the
  * exec print one line "herd-launch: <what>: <errno text>" to stderr and exit 125 (a sandbox step
@@ -267,6 +267,20 @@ static void clear_capabilities(void) {
   }
 }
 
+/*
+ * Gives every signal its default action. A JVM started from a non-interactive shell's background
+ * job ignores SIGINT and SIGQUIT, and exec keeps ignored signals ignored: without this a worker
+ * (a Python REPL's KeyboardInterrupt, say) would inherit the gateway's accident.
+ */
+static void reset_signal_dispositions(void) {
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) {
+      continue;
+    }
+    signal(sig, SIG_DFL); /* fails harmlessly for the signals the C library reserves */
+  }
+}
+
 /* Step 6: becomes the worker. Never returns. */
 static void exec_worker(const struct options *o, long expected_parent) {
   if (o->drop_caps) {
@@ -295,6 +309,7 @@ static void exec_worker(const struct options *o, long expected_parent) {
   if (o->chdir != NULL && chdir(o->chdir) != 0) {
     fail(EXIT_SETUP, errno, "cannot enter directory %s as uid %ld", o->chdir, (long) getuid());
   }
+  reset_signal_dispositions();
   sigprocmask(SIG_SETMASK, &original_mask, NULL);
   execv(o->argv[0], o->argv);
   int err = errno;

@@ -176,7 +176,9 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     Path program;
     int port;
     try {
-      program = programs.locate(config.command().get(0));
+      program = sandbox.isolatesUid()
+          ? programs.locate(config.command().get(0), Sandbox::othersCanRun)
+          : programs.locate(config.command().get(0));
       port = ports.pick();
     } catch (FileNotFoundException e) {
       return failed(workerId, e.getMessage() + ". Command: " + config.command(), e);

@@ -5,6 +5,7 @@ import java.io.FileNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.function.Predicate;
 
 /**
  * Finds the executable file that a worker command names, before anything is spawned, so that a
@@ -15,6 +16,12 @@ import java.nio.file.Path;
  * on the JVM's own {@code PATH} (not on {@code worker.env.PATH}, which the JDK ignores for the
  * lookup); a path with {@code /} is taken relative to the worker's working directory. Immutable
  * and thread-safe.
+ *
+ * <p>When workers run under UIDs of their own, a lookup skips what such a UID could not run, as
+ * the worker's own {@code execvp} would: a gateway running as root often has an interpreter
+ * installed under {@code /root} first on its {@code PATH} (pyenv, nvm), and the system's one
+ * further down is what a worker can use. If nothing on the {@code PATH} is usable, the first match
+ * is returned anyway, so that the start fails with the access check's message naming it.
  */
 final class ProgramLocator {
 
@@ -45,8 +52,16 @@ final class ProgramLocator {
    *     and how to fix it
    */
   Path locate(String program) throws FileNotFoundException {
+    return locate(program, candidate -> true);
+  }
+
+  /**
+   * As {@link #locate(String)}, preferring on the {@code PATH} the first candidate that {@code
+   * usable} accepts (e.g. one a worker's own UID may run).
+   */
+  Path locate(String program, Predicate<Path> usable) throws FileNotFoundException {
     try {
-      return program.indexOf('/') >= 0 ? locatePath(program) : searchPath(program);
+      return program.indexOf('/') >= 0 ? locatePath(program) : searchPath(program, usable);
     } catch (InvalidPathException e) {
       throw new FileNotFoundException("program '" + program + "' is not a valid path: "
           + e.getMessage() + " (expected: a program name or path)");
@@ -71,19 +86,31 @@ final class ProgramLocator {
     return file;
   }
 
-  private Path searchPath(String program) throws FileNotFoundException {
+  private Path searchPath(String program, Predicate<Path> usable)
+      throws FileNotFoundException {
     Path notExecutable = null;
+    Path unusable = null;
     for (String dir : searchPath.split(File.pathSeparator, -1)) {
       // An empty PATH entry means the current directory, as for execvp(3).
       Path candidate = (dir.isEmpty() ? workdir : workdir.resolve(dir)).resolve(program);
       if (Files.isRegularFile(candidate)) {
         if (Files.isExecutable(candidate)) {
-          return candidate.toAbsolutePath();
+          Path found = candidate.toAbsolutePath();
+          if (usable.test(found)) {
+            return found;
+          }
+          if (unusable == null) {
+            unusable = found;
+          }
+          continue;
         }
         if (notExecutable == null) {
           notExecutable = candidate;
         }
       }
+    }
+    if (unusable != null) {
+      return unusable; // the start's access check names it, the UID and the fix
     }
     if (notExecutable != null) {
       throw new FileNotFoundException("program '" + program + "' is not executable: "

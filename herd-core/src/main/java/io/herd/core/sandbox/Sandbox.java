@@ -289,6 +289,19 @@ public final class Sandbox implements AutoCloseable {
     }
   }
 
+  /** Whether this sandbox runs workers under leased UIDs of their own. */
+  public boolean isolatesUid() {
+    return uid;
+  }
+
+  /**
+   * Whether a worker under a leased UID could execute {@code program}: every directory on its
+   * way searchable, and the file readable and executable, by "others".
+   */
+  public static boolean othersCanRun(Path program) {
+    return CommandAccessCheck.problems(List.of(program.toString()), null).isEmpty();
+  }
+
   private boolean limit(List<Protection> out, String key, String name, Controller controller,
       boolean wanted, String what) {
     String problem = null;

@@ -3,6 +3,7 @@ package io.herd.core.process;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.herd.core.sandbox.Sandbox;
 import java.io.FileNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +25,25 @@ class ProgramLocatorTest {
     Path found = new ProgramLocator(bin1 + ":" + bin2, dir).locate("app");
 
     assertThat(found).isEqualTo(executable);
+  }
+
+  @Test
+  void aWorkerUidSkipsWhatItCouldNotRunAsItsOwnExecvpWould() throws Exception {
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path privateBin = Files.createDirectory(dir.resolve("root-only"));
+    Files.setPosixFilePermissions(privateBin, PosixFilePermissions.fromString("rwx------"));
+    Path publicBin = Files.createDirectory(dir.resolve("usr-bin"));
+    Files.setPosixFilePermissions(publicBin, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path shim = file(privateBin.resolve("python3"), "rwxr-xr-x");
+    Path system = file(publicBin.resolve("python3"), "rwxr-xr-x");
+    ProgramLocator locator = new ProgramLocator(privateBin + ":" + publicBin, dir);
+
+    assertThat(locator.locate("python3")).as("the gateway's own lookup").isEqualTo(shim);
+    assertThat(locator.locate("python3", Sandbox::othersCanRun))
+        .as("a leased UID cannot enter " + privateBin).isEqualTo(system);
+    assertThat(new ProgramLocator(privateBin.toString(), dir).locate("python3",
+        Sandbox::othersCanRun)).as("nothing usable: the first match, for the access check to"
+        + " name").isEqualTo(shim);
   }
 
   @Test
