@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.herd.core.PoolClosedException;
+import io.herd.core.SessionEndedException;
 import io.herd.core.SessionLease;
 import io.herd.core.WorkerInfo;
 import io.herd.testkit.Processes;
+import io.herd.testkit.TestWorkerCommand;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -134,7 +136,14 @@ class PoolLifecycleTest {
       assertThat(Processes.awaitGone(pid, Duration.ofSeconds(10))).isTrue();
       assertThat(f.events.count("sessionEnded", "RELEASED")).isEqualTo(1);
       open.close(); // closing a lease of an ended session is harmless
-      assertThat(f.pool.workers()).extracting(WorkerInfo::id).doesNotContain(open.worker().id());
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(f.pool.workers())
+                      .extracting(WorkerInfo::id)
+                      .doesNotContain(open.worker().id()));
+      assertThat(f.events.count("workerStopped")).isEqualTo(1);
     }
   }
 
@@ -155,5 +164,49 @@ class PoolLifecycleTest {
     assertThat(Processes.descendantsOf(ProcessHandle.current()))
         .as("no descendant processes after shutdown")
         .isEmpty();
+  }
+  /**
+   * Issue 8, item 7: {@code close()} waited for in-flight spawns to complete but not for their
+   * workers to exit, so a worker that was still starting outlived the pool by its stop grace.
+   */
+  @Test
+  void closeReturnsOnlyAfterTheWorkersOfInFlightSpawnsHaveExited() {
+    PoolFixture f =
+        new PoolFixture(
+            PoolFixture.config().min(1),
+            TestWorkerCommand.argv("--start-delay", "700", "--ignore-sigterm"));
+    try {
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  Processes.descendantsOf(ProcessHandle.current()).stream()
+                      .anyMatch(p -> p.info().commandLine().orElse("").contains("--start-delay")));
+      assertThat(f.pool.stats().starting()).as("the spawn is in flight").isEqualTo(1);
+      f.pool.close();
+      assertThat(Processes.descendantsOf(ProcessHandle.current()))
+          .as("processes left when close() returned")
+          .noneMatch(p -> p.info().commandLine().orElse("").contains("--start-delay"));
+    } finally {
+      f.close();
+    }
+  }
+
+  /**
+   * Issue 8, item 7: ending a session that was still waiting for its worker failed its acquirers
+   * with a bare {@code HerdException}, which a gateway cannot tell from an internal error.
+   */
+  @Test
+  void endingAPendingSessionFailsItsAcquirersWithSessionEndedException() throws Exception {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1))) {
+      SessionLease holder = f.acquire("holder");
+      CompletableFuture<SessionLease> waiting = f.pool.acquire("pending");
+      assertThat(f.pool.end("pending")).isTrue();
+      assertThatThrownBy(() -> waiting.get(10, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOf(SessionEndedException.class)
+          .hasMessageContaining("'pending'");
+      holder.close();
+    }
   }
 }
