@@ -27,7 +27,7 @@ class PoolCapacityTest {
   void aReplacedWorkersSuccessorStartsOnlyOnceTheStoppedWorkerHasExited() throws Exception {
     // The worker ignores SIGTERM: stopping it takes the fixture's whole stop timeout (2 s).
     try (PoolFixture f =
-        new PoolFixture(PoolFixture.config().reuse(false).max(1), "--ignore-sigterm")) {
+        new PoolFixture(PoolFixture.config().max(1), "--ignore-sigterm")) {
       long first;
       try (SessionLease a = f.acquire("a")) {
         first = PoolFixture.pidOf(a);
