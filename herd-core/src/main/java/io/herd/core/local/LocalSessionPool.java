@@ -7,7 +7,6 @@ import io.herd.core.PoolConfig;
 import io.herd.core.PoolListener;
 import io.herd.core.PoolStats;
 import io.herd.core.Scheduler;
-import io.herd.core.SessionBinding;
 import io.herd.core.SessionDirectory;
 import io.herd.core.SessionEndReason;
 import io.herd.core.SessionEndedException;
@@ -15,7 +14,6 @@ import io.herd.core.SessionInfo;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
 import io.herd.core.Ticker;
-import io.herd.core.Worker;
 import io.herd.core.WorkerFactory;
 import io.herd.core.WorkerInfo;
 import java.time.Duration;
@@ -24,10 +22,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,11 +38,11 @@ import org.slf4j.LoggerFactory;
  *   acquire / lease.close / end ──▶ hot path (this class: session map + one CAS)
  *                                      │ new session, session ended, went idle
  *                                      ▼
- *   spawn done, exit, health ──▶ {@link Allocator} (lock; decides, returns {@link Effects})
- *        ▲  {@link WorkerMonitor}            │
- *        │                                  ▼
- *   {@link SessionTimers} (TTL, maxLifetime, deadlines) ◀── {@link #apply}: stop/spawn workers,
- *                                             directory, listeners, futures — no lock held
+ *   spawn done, exit, health ──▶ Allocator (lock; decides, returns Effects)
+ *   (WorkerMonitor)                    │
+ *                                      ▼
+ *   SessionTimers ◀─────────── EffectRunner: stop/spawn workers, directory, listeners,
+ *   (TTL, maxLifetime, deadlines)  timers, futures — with no lock held
  * </pre>
  *
  * <p><b>Hot path, no lock.</b> {@link #acquire(String)} of a pinned key is a {@link
@@ -55,9 +51,9 @@ import org.slf4j.LoggerFactory;
  * no shared counter, so threads working on different keys never touch the same cache line.
  *
  * <p><b>Decide under the lock, act after it.</b> Everything that moves workers between sessions is
- * decided by the {@link Allocator} under its lock and returned as {@link Effects}; {@link #apply}
- * carries them out with no lock held, in a fixed order (see {@link Effects}). No future is
- * completed, no listener called and no process started or stopped under the lock.
+ * decided by the {@link Allocator} under its lock and returned as {@link Effects}; the {@link
+ * EffectRunner} carries them out with no lock held, in a fixed order (see {@link Effects}). No
+ * future is completed, no listener called and no process started or stopped under the lock.
  *
  * <p><b>Singleflight.</b> The first acquirer of a key inserts a pending session with {@code
  * putIfAbsent}; every concurrent acquirer retains that same session and waits on its {@code ready}
@@ -84,24 +80,17 @@ public final class LocalSessionPool implements SessionPool {
   private static final Logger log = LoggerFactory.getLogger(LocalSessionPool.class);
 
   private final PoolConfig config;
-  private final WorkerFactory factory;
-  private final SessionDirectory directory;
   private final Ticker ticker;
-  private final Scheduler scheduler;
   private final DaemonTimer ownTimer;
-  private final String owner;
   private final long acquireTimeoutNanos;
 
   private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
   private final Allocator allocator;
+  private final EffectRunner runner;
   private final SessionTimers timers;
-  private final WorkerMonitor monitor;
-  private final PoolCounters counters = new PoolCounters();
-  private final ListenerSet listeners = new ListenerSet();
+  private final PoolCounters counters;
 
   private final AtomicBoolean closing = new AtomicBoolean();
-  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
-  private volatile Scheduler.Task retryTask;
 
   /** Set once close begins; acquires then fail fast. The allocator decides the rest. */
   private volatile boolean closed;
@@ -120,18 +109,23 @@ public final class LocalSessionPool implements SessionPool {
       Scheduler scheduler,
       List<PoolListener> listeners) {
     this.config = Objects.requireNonNull(config, "config");
-    this.factory = Objects.requireNonNull(factory, "factory");
-    this.directory = Objects.requireNonNull(directory, "directory");
     this.ticker = Objects.requireNonNull(ticker, "ticker");
     this.ownTimer = scheduler == null ? new DaemonTimer("herd-" + config.name() + "-timer") : null;
-    this.scheduler = scheduler != null ? scheduler : ownTimer;
-    this.owner = config.name() + "@" + ProcessHandle.current().pid();
     this.acquireTimeoutNanos = config.acquireTimeout().toNanos();
     this.allocator = new Allocator(config);
-    this.timers = new SessionTimers(config, this.scheduler, ticker, this::timerEnded);
-    this.monitor = new WorkerMonitor(config, allocator, this.scheduler, ticker, this::apply);
-    listeners.forEach(this.listeners::add);
-    monitor.start();
+    this.runner =
+        new EffectRunner(
+            config,
+            allocator,
+            sessions,
+            Objects.requireNonNull(factory, "factory"),
+            Objects.requireNonNull(directory, "directory"),
+            ticker,
+            scheduler != null ? scheduler : ownTimer);
+    this.timers = runner.timers;
+    this.counters = runner.counters;
+    listeners.forEach(runner.listeners::add);
+    runner.monitor.start();
     apply(allocator.rebalance(ticker.read()));
   }
 
@@ -242,7 +236,7 @@ public final class LocalSessionPool implements SessionPool {
           next.whenComplete(
               (lease, err) -> {
                 if (err != null) {
-                  result.completeExceptionally(unwrap(err));
+                  result.completeExceptionally(EffectRunner.unwrap(err));
                 } else if (!result.complete(lease)) {
                   lease.close();
                 }
@@ -276,7 +270,7 @@ public final class LocalSessionPool implements SessionPool {
         (w, err) -> {
           deadline.cancel();
           if (err != null) {
-            result.completeExceptionally(unwrap(err));
+            result.completeExceptionally(EffectRunner.unwrap(err));
             return;
           }
           Lease lease = new Lease(this, s, w, ticker.read() - startNanos, first);
@@ -311,6 +305,11 @@ public final class LocalSessionPool implements SessionPool {
     }
   }
 
+  /** Carries out an allocator decision; see {@link EffectRunner}. */
+  private void apply(Effects fx) {
+    runner.apply(fx);
+  }
+
   @Override
   public boolean end(String key) {
     Session s = sessions.get(key);
@@ -325,181 +324,16 @@ public final class LocalSessionPool implements SessionPool {
     return true;
   }
 
-  /** A timer won a session's compare-and-set to ENDED. */
-  private void timerEnded(Session s, SessionEndReason reason, int holdersBefore) {
-    apply(allocator.sessionEnded(s, reason, holdersBefore, ticker.read()));
-  }
-
-  // ---------------------------------------------------------------- effects (no lock held)
-
-  /**
-   * Carries out an allocator decision, in the order {@link Effects} declares. Must be called
-   * without holding the allocator's lock. Reentrant: an effect may lead to more decisions (a
-   * confirmation, an exit already complete, a callback that acquires), which are applied at once.
-   */
-  void apply(Effects fx) {
-    for (PooledWorker w : fx.joined) {
-      counters.spawns.increment();
-      log.info("worker {} started at {}", w.id, w.worker.address());
-      listeners.emit(l -> l.workerStarted(w.worker));
-    }
-    for (PooledWorker w : fx.toWatch) {
-      monitor.watch(w);
-    }
-    for (Effects.WorkerEnd e : fx.workerEnds) {
-      reportWorkerEnd(e);
-    }
-    for (Effects.SpawnFailure f : fx.spawnFailures) {
-      counters.spawnFailures.increment();
-      log.warn("worker {} failed to start: {}", f.worker().id, f.error().getMessage());
-      listeners.emit(l -> l.spawnFailed(f.worker().id, f.error()));
-    }
-    for (Session s : fx.ended) {
-      reportEnded(s);
-    }
-    if (fx.queueRejections > 0) {
-      counters.queueRejections.add(fx.queueRejections);
-    }
-    for (Effects.Failure f : fx.failed) {
-      gone(f.session());
-      f.session().ready.completeExceptionally(f.error());
-    }
-    for (PooledWorker w : fx.toStop) {
-      stop(w);
-    }
-    for (Session s : fx.toActivate) {
-      activate(s);
-    }
-    for (Session s : fx.ready) {
-      timers.activated(s);
-      s.ready.complete(s.worker);
-    }
-    for (PooledWorker w : fx.toCheck) {
-      monitor.checkBeforeReuse(w);
-    }
-    for (PooledWorker w : fx.toSpawn) {
-      spawn(w);
-    }
-    if (fx.retryInNanos >= 0) {
-      retryTask =
-          scheduler.schedule(
-              () -> apply(allocator.retryDue(ticker.read())),
-              fx.retryInNanos,
-              TimeUnit.NANOSECONDS);
-    }
-    if (fx.terminated) {
-      terminated.complete(null);
-    }
-  }
-
-  /** Announces a session handed a worker, then confirms it with the allocator. */
-  private void activate(Session s) {
-    PooledWorker w = s.assigned; // written under the lock before this effect was returned
-    SessionBinding b = new SessionBinding(s.key, w.worker.id(), w.worker.address(), owner);
-    s.binding = b;
-    try {
-      directory
-          .bind(b)
-          .ifPresent(other -> log.warn("session {} is also bound to {}", s.key, other));
-    } catch (RuntimeException e) {
-      log.warn("session directory failed to bind {}", b, e);
-    }
-    counters.activeSessions.increment();
-    log.debug("session {} pinned to worker {}", s.key, w.id);
-    listeners.emit(l -> l.sessionStarted(s.key, w.worker));
-    apply(allocator.confirm(s, ticker.read()));
-  }
-
-  /** Reports the end of an announced session, then lets its key start anew. */
-  private void reportEnded(Session s) {
-    timers.cancel(s);
-    SessionBinding b = s.binding;
-    try {
-      directory.unbind(b);
-    } catch (RuntimeException e) {
-      log.warn("session directory failed to unbind {}", b, e);
-    }
-    SessionEndReason reason = s.endReason;
-    switch (reason) {
-      case EXPIRED -> counters.expirations.increment();
-      case EVICTED -> counters.evictions.increment();
-      default -> {}
-    }
-    counters.activeSessions.decrement();
-    Worker worker = s.assigned.worker;
-    log.debug("session {} ended ({}), worker {}", s.key, reason, worker.id());
-    listeners.emit(l -> l.sessionEnded(s.key, worker, reason));
-    gone(s);
-    if (!s.ready.isDone()) {
-      s.ready.completeExceptionally(
-          new SessionEndedException(
-              "session '"
-                  + s.key
-                  + "' ended ("
-                  + reason
-                  + ") before its first lease"
-                  + (reason == SessionEndReason.CRASHED
-                      ? ": its worker " + worker.id() + " exited"
-                      : "")
-                  + "; acquire again to start a new session"));
-    }
-  }
-
-  /** The session leaves the map; acquirers waiting to start the key anew may go on. */
-  private void gone(Session s) {
-    sessions.remove(s.key, s);
-    s.gone.complete(null);
-  }
-
-  private void reportWorkerEnd(Effects.WorkerEnd e) {
-    Worker worker = e.worker().worker;
-    if (e.crashed()) {
-      counters.crashes.increment();
-      log.warn("worker {} crashed: {}", worker.id(), e.exit());
-      listeners.emit(l -> l.workerCrashed(worker, e.exit()));
-    } else {
-      log.info("worker {} stopped: {}", worker.id(), e.exit());
-      listeners.emit(l -> l.workerStopped(worker, e.exit()));
-    }
-  }
-
-  private void spawn(PooledWorker w) {
-    CompletableFuture<Worker> f;
-    try {
-      f = factory.spawn(w.id);
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
-    }
-    f.whenComplete(
-        (worker, err) -> {
-          if (err == null && worker == null) {
-            err = new HerdException("worker factory completed spawn " + w.id + " with null");
-          }
-          apply(
-              err != null
-                  ? allocator.spawnFailed(w, unwrap(err), ticker.read())
-                  : allocator.spawned(w, worker, ticker.read()));
-        });
-  }
-
-  private static void stop(PooledWorker w) {
-    try {
-      w.worker.stop();
-    } catch (RuntimeException e) {
-      log.warn("stopping worker {} failed", w.id, e);
-    }
-  }
-
   // ---------------------------------------------------------------- observation
 
   @Override
   public void addListener(PoolListener listener) {
-    listeners.add(listener);
+    runner.listeners.add(listener);
   }
 
   @Override
   public void removeListener(PoolListener listener) {
-    listeners.remove(listener);
+    runner.listeners.remove(listener);
   }
 
   @Override
@@ -571,15 +405,12 @@ public final class LocalSessionPool implements SessionPool {
    * whose spawn was in progress included, has exited. Idempotent.
    */
   CompletableFuture<Void> shutdown() {
+    CompletableFuture<Void> terminated = runner.terminated;
     if (!closing.compareAndSet(false, true)) {
       return terminated;
     }
     closed = true;
-    monitor.stop();
-    Scheduler.Task retry = retryTask;
-    if (retry != null) {
-      retry.cancel();
-    }
+    runner.stopTimers();
     log.info("pool {} shutting down", config.name());
     terminated.whenComplete(
         (v, e) -> {
@@ -623,16 +454,8 @@ public final class LocalSessionPool implements SessionPool {
     return new PoolClosedException("pool " + config.name() + " is closed");
   }
 
-  private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
-  }
-
   private static RuntimeException propagate(Throwable cause) {
-    Throwable t = unwrap(cause);
+    Throwable t = EffectRunner.unwrap(cause);
     if (t instanceof RuntimeException) {
       return (RuntimeException) t;
     }
