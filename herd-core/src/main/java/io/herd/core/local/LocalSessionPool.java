@@ -24,6 +24,8 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,6 +80,7 @@ import org.slf4j.LoggerFactory;
 public final class LocalSessionPool implements SessionPool {
 
   private static final Logger log = LoggerFactory.getLogger(LocalSessionPool.class);
+  private static final long SECOND_NANOS = 1_000_000_000L;
 
   private final PoolConfig config;
   private final Ticker ticker;
@@ -163,10 +166,23 @@ public final class LocalSessionPool implements SessionPool {
     Duration budget =
         timeout.compareTo(config.acquireTimeout()) < 0 ? timeout : config.acquireTimeout();
     long now = ticker.read();
-    // One future, failed by the pool's own deadline: no second clock to race against.
+    // One future, failed by the pool's own deadline on the pool's clock. The wait below has a
+    // wall-clock bound only as a safety net, twice as long: it matters only when the pool's
+    // timer cannot run, e.g. when this very call blocks the timer's thread from a callback.
     CompletableFuture<SessionLease> f = acquireSlow(key, now, now + budget.toNanos(), budget);
+    long budgetNanos = budget.toNanos();
+    long safetyNanos =
+        budgetNanos > (Long.MAX_VALUE - SECOND_NANOS) / 2
+            ? Long.MAX_VALUE
+            : 2 * budgetNanos + SECOND_NANOS;
     try {
-      return f.get();
+      return f.get(safetyNanos, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      if (f.cancel(false)) {
+        counters.acquireTimeouts.increment();
+        throw timeoutError(key, budget);
+      }
+      return resultOf(f); // completed after all, just now: take what it has
     } catch (InterruptedException e) {
       if (!f.cancel(false)) {
         f.thenAccept(SessionLease::close);
@@ -175,6 +191,18 @@ public final class LocalSessionPool implements SessionPool {
       throw e;
     } catch (ExecutionException e) {
       throw propagate(e.getCause());
+    }
+  }
+
+  /** The outcome of a completed future, its failure unwrapped (never a CompletionException). */
+  private static SessionLease resultOf(CompletableFuture<SessionLease> done) {
+    try {
+      return done.get();
+    } catch (ExecutionException e) {
+      throw propagate(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // cannot happen: the future is complete
+      throw new HerdException("interrupted", e);
     }
   }
 

@@ -166,4 +166,25 @@ class PoolBackpressureTest {
       }
     }
   }
+
+  /**
+   * The blocking acquire waits on the pool's own deadline; if the pool's timer cannot run (here a
+   * virtual clock nobody advances, as when the call blocks the timer's own thread from a
+   * callback), a wall-clock safety net of twice the timeout still ends the wait.
+   */
+  @Test
+  void aBlockingAcquireEndsEvenWhenThePoolsTimerCannotRun() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().max(1))) {
+      SessionLease holder = v.lease("holder");
+      long start = System.nanoTime();
+      assertThatThrownBy(() -> v.pool.acquire("stuck", Duration.ofMillis(100)))
+          .isInstanceOf(AcquireTimeoutException.class)
+          .hasMessageContaining("'stuck'");
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("ended by the safety net, not left hanging")
+          .isLessThan(Duration.ofSeconds(60));
+      assertThat(v.pool.stats().queued()).as("withdrawn").isZero();
+      holder.close();
+    }
+  }
 }
