@@ -234,7 +234,7 @@ final class Allocator {
             s.phase = Phase.ACTIVE;
             s.worker = s.assigned;
             if (!s.isEnded()) {
-              fx.ready.add(s);
+              fx.ready(s);
             } // else its ender is on its way to sessionEnded, which will finish it
           }
           rebalance(now, fx);
@@ -254,7 +254,7 @@ final class Allocator {
         fx -> {
           requireState(w, State.STARTING);
           w.worker = worker;
-          fx.toWatch.add(w);
+          fx.watch(w);
           backoff.recordSuccess();
           if (closed) {
             retire(w, fx);
@@ -262,7 +262,7 @@ final class Allocator {
             return;
           }
           w.announced = true;
-          fx.joined.add(w);
+          fx.join(w);
           offer(w, now, fx);
           rebalance(now, fx);
         });
@@ -275,7 +275,7 @@ final class Allocator {
           requireState(w, State.STARTING);
           moveTo(w, State.DEAD);
           backoff.recordFailure(error, now);
-          fx.spawnFailures.add(new Effects.SpawnFailure(w, error));
+          fx.spawnFailed(w, error);
           if (!closed) {
             Session waiter = pollQueue();
             if (waiter != null && waiter.end() != Session.ENDED) {
@@ -298,7 +298,7 @@ final class Allocator {
             case STARTING -> throw new IllegalStateException(w + " exited before it started");
             case STOPPING -> {
               if (w.announced && !w.crashReported) {
-                fx.workerEnds.add(new Effects.WorkerEnd(w, exit, false));
+                fx.workerEnded(w, exit, false);
               }
             }
             case IDLE, BUSY, CHECKING -> crash(w, exit, now, fx);
@@ -371,7 +371,7 @@ final class Allocator {
           rebalance(now, fx);
           for (PooledWorker w : workers) {
             if (w.state == State.IDLE || w.state == State.BUSY) {
-              fx.toProbe.add(w);
+              fx.probe(w);
             }
           }
         });
@@ -456,7 +456,7 @@ final class Allocator {
       w.session = null;
       free(w, leasesOpen, now, fx);
     }
-    fx.ended.add(s);
+    fx.ended(s);
   }
 
   /** Pins {@code w} to {@code s}. */
@@ -466,7 +466,7 @@ final class Allocator {
     w.sessionsServed++;
     s.phase = Phase.ASSIGNED;
     s.assigned = w;
-    fx.toActivate.add(s);
+    fx.activate(s);
   }
 
   /** A ready worker: to the first waiter, or to the idle set. */
@@ -490,7 +490,7 @@ final class Allocator {
             && (perWorker == 0 || w.sessionsServed < perWorker);
     if (reuse) {
       moveTo(w, State.CHECKING);
-      fx.toCheck.add(w);
+      fx.check(w);
     } else {
       retire(w, fx);
     }
@@ -499,7 +499,7 @@ final class Allocator {
   /** Stops a worker; it keeps counting against max until it has exited. */
   private void retire(PooledWorker w, Effects fx) {
     moveTo(w, State.STOPPING);
-    fx.toStop.add(w);
+    fx.stop(w);
   }
 
   /**
@@ -510,7 +510,7 @@ final class Allocator {
     if (!w.crashReported) {
       w.crashReported = true;
       if (w.announced) {
-        fx.workerEnds.add(new Effects.WorkerEnd(w, exit, true));
+        fx.workerEnded(w, exit, true);
       }
     }
     Session s = w.session;
@@ -569,7 +569,7 @@ final class Allocator {
     PooledWorker w = new PooledWorker("w-" + (++workerSequence));
     workers.add(w);
     counts[State.STARTING.ordinal()]++;
-    fx.toSpawn.add(w);
+    fx.spawn(w);
   }
 
   /** Ends least recently used idle sessions while sessions wait that nothing will serve. */

@@ -92,46 +92,46 @@ final class EffectRunner {
    * without holding the allocator's lock.
    */
   void apply(Effects fx) {
-    for (PooledWorker w : fx.joined) {
+    for (PooledWorker w : fx.joined()) {
       counters.spawns.increment();
       log.info("worker {} started at {}", w.id, w.worker.address());
       listeners.emit(l -> l.workerStarted(w.worker));
     }
-    for (PooledWorker w : fx.toWatch) {
+    for (PooledWorker w : fx.toWatch()) {
       monitor.watch(w);
     }
-    for (Effects.WorkerEnd e : fx.workerEnds) {
+    for (Effects.WorkerEnd e : fx.workerEnds()) {
       reportWorkerEnd(e);
     }
-    for (Effects.SpawnFailure f : fx.spawnFailures) {
+    for (Effects.SpawnFailure f : fx.spawnFailures()) {
       counters.spawnFailures.increment();
       log.warn("worker {} failed to start: {}", f.worker().id, f.error().getMessage());
       listeners.emit(l -> l.spawnFailed(f.worker().id, f.error()));
     }
-    for (Session s : fx.ended) {
+    for (Session s : fx.ended()) {
       reportEnded(s);
     }
     if (fx.queueRejections > 0) {
       counters.queueRejections.add(fx.queueRejections);
     }
-    for (Effects.Failure f : fx.failed) {
+    for (Effects.Failure f : fx.failed()) {
       gone(f.session());
       f.session().ready.completeExceptionally(f.error());
     }
-    for (PooledWorker w : fx.toStop) {
+    for (PooledWorker w : fx.toStop()) {
       stop(w);
     }
-    for (Session s : fx.toActivate) {
+    for (Session s : fx.toActivate()) {
       activate(s);
     }
-    for (Session s : fx.ready) {
+    for (Session s : fx.ready()) {
       timers.activated(s);
       s.ready.complete(s.worker);
     }
-    for (PooledWorker w : fx.toCheck) {
+    for (PooledWorker w : fx.toCheck()) {
       monitor.checkBeforeReuse(w);
     }
-    for (PooledWorker w : fx.toSpawn) {
+    for (PooledWorker w : fx.toSpawn()) {
       spawn(w);
     }
     if (fx.retryInNanos >= 0) {

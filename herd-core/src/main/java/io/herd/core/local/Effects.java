@@ -9,11 +9,14 @@ import java.util.List;
  * spawning workers, health checks, directory writes, listener calls and completing futures all run
  * factory, worker or user code, which must never run while the lock is held.
  *
- * <p>{@link LocalSessionPool#apply} carries the lists out in the order they are declared here,
- * which is the order the events must be seen in: a worker is announced before its sessions; a
- * crash before the end of the session it took down; a session's end before its worker is stopped
- * (so {@code sessionEnded} precedes {@code workerStopped}) or announced to the next session that a
+ * <p>{@link EffectRunner#apply} carries the lists out in the order they are declared here, which
+ * is the order the events must be seen in: a worker is announced before its sessions; a crash
+ * before the end of the session it took down; a session's end before its worker is stopped (so
+ * {@code sessionEnded} precedes {@code workerStopped}) or announced to the next session that a
  * later list in the same batch activates.
+ *
+ * <p>Most decisions ask for one or two things, so each list is created on its first element: a
+ * new session takes several decisions, and empty lists would be most of what they allocate.
  *
  * <p>Confined to the thread that made the decision; created per decision, never shared.
  */
@@ -28,40 +31,18 @@ final class Effects {
   /** A pending session that gets no worker, and the error its acquirers see. */
   record Failure(Session session, Throwable error) {}
 
-  /** Workers that joined the pool: announce them ({@code workerStarted}). */
-  final List<PooledWorker> joined = new ArrayList<>(0);
-
-  /** Workers whose exit to watch, from the moment their spawn completed. */
-  final List<PooledWorker> toWatch = new ArrayList<>(0);
-
-  /** Workers that crashed or stopped, in decision order. */
-  final List<WorkerEnd> workerEnds = new ArrayList<>(0);
-
-  final List<SpawnFailure> spawnFailures = new ArrayList<>(0);
-
-  /** Announced sessions that ended: report them (reason in {@link Session#endReason}). */
-  final List<Session> ended = new ArrayList<>(0);
-
-  /** Sessions that ended before they were announced: fail their acquirers. */
-  final List<Failure> failed = new ArrayList<>(0);
-
-  /** Workers to stop. */
-  final List<PooledWorker> toStop = new ArrayList<>(0);
-
-  /** Sessions handed a worker: announce them, then confirm with the allocator. */
-  final List<Session> toActivate = new ArrayList<>(1);
-
-  /** Sessions confirmed ACTIVE: arm their timers and give their acquirers leases. */
-  final List<Session> ready = new ArrayList<>(1);
-
-  /** Freed workers to health-check before reuse. */
-  final List<PooledWorker> toCheck = new ArrayList<>(0);
-
-  /** Workers whose liveness to probe (periodic maintenance). */
-  final List<PooledWorker> toProbe = new ArrayList<>(0);
-
-  /** Workers (STARTING) whose spawn to start. */
-  final List<PooledWorker> toSpawn = new ArrayList<>(0);
+  private List<PooledWorker> joined;
+  private List<PooledWorker> toWatch;
+  private List<WorkerEnd> workerEnds;
+  private List<SpawnFailure> spawnFailures;
+  private List<Session> ended;
+  private List<Failure> failed;
+  private List<PooledWorker> toStop;
+  private List<Session> toActivate;
+  private List<Session> ready;
+  private List<PooledWorker> toCheck;
+  private List<PooledWorker> toProbe;
+  private List<PooledWorker> toSpawn;
 
   /** When non-negative: schedule a spawn retry this many nanoseconds from now. */
   long retryInNanos = -1;
@@ -72,7 +53,123 @@ final class Effects {
   /** The pool is closed and its last worker has gone. */
   boolean terminated;
 
+  // ---------------------------------------------------------------- recorded by the allocator
+
+  /** A worker joined the pool: announce it ({@code workerStarted}). */
+  void join(PooledWorker w) {
+    joined = add(joined, w);
+  }
+
+  /** Watch a worker's exit, from the moment its spawn completed. */
+  void watch(PooledWorker w) {
+    toWatch = add(toWatch, w);
+  }
+
+  /** A worker crashed or stopped: tell the listeners. */
+  void workerEnded(PooledWorker w, WorkerExit exit, boolean crashed) {
+    workerEnds = add(workerEnds, new WorkerEnd(w, exit, crashed));
+  }
+
+  void spawnFailed(PooledWorker w, Throwable error) {
+    spawnFailures = add(spawnFailures, new SpawnFailure(w, error));
+  }
+
+  /** An announced session ended: report it (reason in {@link Session#endReason}). */
+  void ended(Session s) {
+    ended = add(ended, s);
+  }
+
+  /** A session ended before it was announced: fail its acquirers with {@code error}. */
   void fail(Session s, Throwable error) {
-    failed.add(new Failure(s, error));
+    failed = add(failed, new Failure(s, error));
+  }
+
+  void stop(PooledWorker w) {
+    toStop = add(toStop, w);
+  }
+
+  /** A session was handed a worker: announce it, then confirm it with the allocator. */
+  void activate(Session s) {
+    toActivate = add(toActivate, s);
+  }
+
+  /** A session was confirmed ACTIVE: arm its timers and give its acquirers leases. */
+  void ready(Session s) {
+    ready = add(ready, s);
+  }
+
+  /** A freed worker to health-check before reuse. */
+  void check(PooledWorker w) {
+    toCheck = add(toCheck, w);
+  }
+
+  /** A worker whose liveness to probe (periodic maintenance). */
+  void probe(PooledWorker w) {
+    toProbe = add(toProbe, w);
+  }
+
+  /** A worker (STARTING) whose spawn to start. */
+  void spawn(PooledWorker w) {
+    toSpawn = add(toSpawn, w);
+  }
+
+  private static <T> List<T> add(List<T> list, T item) {
+    List<T> l = list != null ? list : new ArrayList<>(2);
+    l.add(item);
+    return l;
+  }
+
+  // ---------------------------------------------------------------- read by the runner, in order
+
+  List<PooledWorker> joined() {
+    return orEmpty(joined);
+  }
+
+  List<PooledWorker> toWatch() {
+    return orEmpty(toWatch);
+  }
+
+  List<WorkerEnd> workerEnds() {
+    return orEmpty(workerEnds);
+  }
+
+  List<SpawnFailure> spawnFailures() {
+    return orEmpty(spawnFailures);
+  }
+
+  List<Session> ended() {
+    return orEmpty(ended);
+  }
+
+  List<Failure> failed() {
+    return orEmpty(failed);
+  }
+
+  List<PooledWorker> toStop() {
+    return orEmpty(toStop);
+  }
+
+  List<Session> toActivate() {
+    return orEmpty(toActivate);
+  }
+
+  List<Session> ready() {
+    return orEmpty(ready);
+  }
+
+  List<PooledWorker> toCheck() {
+    return orEmpty(toCheck);
+  }
+
+  List<PooledWorker> toProbe() {
+    return orEmpty(toProbe);
+  }
+
+  List<PooledWorker> toSpawn() {
+    return orEmpty(toSpawn);
+  }
+
+  private static <T> List<T> orEmpty(List<T> list) {
+    return list != null ? list : List.of();
   }
 }

@@ -108,7 +108,7 @@ final class WorkerMonitor {
     try {
       Effects fx = allocator.tick(ticker.read());
       apply.accept(fx);
-      List<PooledWorker> toProbe = fx.toProbe;
+      List<PooledWorker> toProbe = fx.toProbe();
       CompletableFuture<?>[] probes = new CompletableFuture<?>[toProbe.size()];
       for (int i = 0; i < probes.length; i++) {
         PooledWorker w = toProbe.get(i);
