@@ -39,6 +39,9 @@ import org.openjdk.jmh.infra.ThreadParams;
  * mvn -B -q -pl herd-benchmarks -am -Pbenchmarks -Dmaven.test.skip=true package
  * java -jar herd-benchmarks/target/benchmarks.jar NewSessionBenchmark -prof gc
  * </pre>
+ *
+ * <p>On a small shared machine the first dozen iterations still get faster: for steady-state
+ * figures add {@code -wi 12} (docs/benchmarks.md).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
