@@ -7,6 +7,14 @@ package io.herd.core;
  * <p>Calls come from pool threads and the threads that acquire or close leases, never while the
  * pool holds a lock, possibly concurrently: implementations must be thread-safe and quick. An
  * exception thrown by a listener is logged and otherwise ignored.
+ *
+ * <p><b>Order.</b> Per session: {@code sessionStarted} once, then {@code sessionEnded} once; a
+ * key's next session starts only after that. Per worker: {@code workerStarted} before any other
+ * event about it, then exactly one of {@code workerStopped} or {@code workerCrashed}; a crash is
+ * reported before the {@code CRASHED} end of the session it took down. Events about different
+ * sessions or workers may arrive in any relative order when they happen on different threads — a
+ * worker's {@code workerStopped} may, rarely, precede the {@code sessionEnded} of the session it
+ * served.
  */
 public interface PoolListener {
 

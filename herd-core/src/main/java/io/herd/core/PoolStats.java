@@ -4,10 +4,12 @@ package io.herd.core;
  * A point-in-time snapshot of a pool, taken without blocking. The gauges are read one by one, so
  * under load they may be a few events apart; the counters only grow.
  *
- * @param workers live and starting workers ({@code idle + busy + starting})
+ * @param workers worker processes that exist, which is what {@code max} bounds: {@code idle + busy
+ *     + starting + stopping}
  * @param idle ready workers with no session
- * @param busy workers pinned to a session
+ * @param busy workers pinned to a session, or being health-checked before their next one
  * @param starting spawns in progress
+ * @param stopping workers asked to stop that have not exited yet
  * @param sessions pinned sessions
  * @param queued sessions waiting for a worker
  * @param spawns workers started successfully since the pool was created
@@ -23,6 +25,7 @@ public record PoolStats(
     int idle,
     int busy,
     int starting,
+    int stopping,
     int sessions,
     int queued,
     long spawns,

@@ -1,39 +1,175 @@
 package io.herd.core.local;
 
+import io.herd.core.WorkerExit;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What a decision taken under the allocator lock asks to be done once the lock is released:
- * completing futures, firing listeners, starting spawns and stopping workers all run user or
- * factory code, which must never run while the lock is held.
+ * What a decision of the {@link Allocator} asks to be done once its lock is released: stopping and
+ * spawning workers, health checks, directory writes, listener calls and completing futures all run
+ * factory, worker or user code, which must never run while the lock is held.
  *
- * <p>Confined to the thread that made the decision; {@link LocalSessionPool#apply} runs it.
+ * <p>{@link EffectRunner#apply} carries the lists out in the order they are declared here, which
+ * is the order the events must be seen in: a worker is announced before its sessions; a crash
+ * before the end of the session it took down; a session's end before its worker is stopped (so
+ * {@code sessionEnded} precedes {@code workerStopped}) or announced to the next session that a
+ * later list in the same batch activates.
+ *
+ * <p>Most decisions ask for one or two things, so each list is created on its first element: a
+ * new session takes several decisions, and empty lists would be most of what they allocate.
+ *
+ * <p>Confined to the thread that made the decision; created per decision, never shared.
  */
 final class Effects {
 
-  /** Sessions handed a worker: complete their {@code ready} futures. */
-  final List<Session> activated = new ArrayList<>(2);
+  /** A worker's end as the listeners hear it. */
+  record WorkerEnd(PooledWorker worker, WorkerExit exit, boolean crashed) {}
 
-  /** Sessions that got no worker: fail their {@code ready} futures with the paired error. */
-  final List<Session> failed = new ArrayList<>(0);
+  /** A spawn that failed, to report. */
+  record SpawnFailure(PooledWorker worker, Throwable error) {}
 
-  final List<Throwable> failures = new ArrayList<>(0);
+  /** A pending session that gets no worker, and the error its acquirers see. */
+  record Failure(Session session, Throwable error) {}
 
-  /** Sessions ended to free a worker for the queue. */
-  final List<Session> evicted = new ArrayList<>(0);
+  private List<PooledWorker> joined;
+  private List<PooledWorker> toWatch;
+  private List<WorkerEnd> workerEnds;
+  private List<SpawnFailure> spawnFailures;
+  private List<Session> ended;
+  private List<Failure> failed;
+  private List<PooledWorker> toStop;
+  private List<Session> toActivate;
+  private List<Session> ready;
+  private List<PooledWorker> toCheck;
+  private List<PooledWorker> toProbe;
+  private List<PooledWorker> toSpawn;
 
-  /** Freed workers to health-check before reuse. */
-  final List<PooledWorker> toCheck = new ArrayList<>(0);
+  /** When non-negative: schedule a spawn retry this many nanoseconds from now. */
+  long retryInNanos = -1;
 
-  /** Workers to stop. */
-  final List<PooledWorker> toStop = new ArrayList<>(0);
+  /** Acquires refused because the queue was full. */
+  int queueRejections;
 
-  /** Ids of workers to spawn. */
-  final List<String> toSpawn = new ArrayList<>(0);
+  /** The pool is closed and its last worker has gone. */
+  boolean terminated;
 
-  void fail(Session session, Throwable error) {
-    failed.add(session);
-    failures.add(error);
+  // ---------------------------------------------------------------- recorded by the allocator
+
+  /** A worker joined the pool: announce it ({@code workerStarted}). */
+  void join(PooledWorker w) {
+    joined = add(joined, w);
+  }
+
+  /** Watch a worker's exit, from the moment its spawn completed. */
+  void watch(PooledWorker w) {
+    toWatch = add(toWatch, w);
+  }
+
+  /** A worker crashed or stopped: tell the listeners. */
+  void workerEnded(PooledWorker w, WorkerExit exit, boolean crashed) {
+    workerEnds = add(workerEnds, new WorkerEnd(w, exit, crashed));
+  }
+
+  void spawnFailed(PooledWorker w, Throwable error) {
+    spawnFailures = add(spawnFailures, new SpawnFailure(w, error));
+  }
+
+  /** An announced session ended: report it (reason in {@link Session#endReason}). */
+  void ended(Session s) {
+    ended = add(ended, s);
+  }
+
+  /** A session ended before it was announced: fail its acquirers with {@code error}. */
+  void fail(Session s, Throwable error) {
+    failed = add(failed, new Failure(s, error));
+  }
+
+  void stop(PooledWorker w) {
+    toStop = add(toStop, w);
+  }
+
+  /** A session was handed a worker: announce it, then confirm it with the allocator. */
+  void activate(Session s) {
+    toActivate = add(toActivate, s);
+  }
+
+  /** A session was confirmed ACTIVE: arm its timers and give its acquirers leases. */
+  void ready(Session s) {
+    ready = add(ready, s);
+  }
+
+  /** A freed worker to health-check before reuse. */
+  void check(PooledWorker w) {
+    toCheck = add(toCheck, w);
+  }
+
+  /** A worker whose liveness to probe (periodic maintenance). */
+  void probe(PooledWorker w) {
+    toProbe = add(toProbe, w);
+  }
+
+  /** A worker (STARTING) whose spawn to start. */
+  void spawn(PooledWorker w) {
+    toSpawn = add(toSpawn, w);
+  }
+
+  private static <T> List<T> add(List<T> list, T item) {
+    List<T> l = list != null ? list : new ArrayList<>(2);
+    l.add(item);
+    return l;
+  }
+
+  // ---------------------------------------------------------------- read by the runner, in order
+
+  List<PooledWorker> joined() {
+    return orEmpty(joined);
+  }
+
+  List<PooledWorker> toWatch() {
+    return orEmpty(toWatch);
+  }
+
+  List<WorkerEnd> workerEnds() {
+    return orEmpty(workerEnds);
+  }
+
+  List<SpawnFailure> spawnFailures() {
+    return orEmpty(spawnFailures);
+  }
+
+  List<Session> ended() {
+    return orEmpty(ended);
+  }
+
+  List<Failure> failed() {
+    return orEmpty(failed);
+  }
+
+  List<PooledWorker> toStop() {
+    return orEmpty(toStop);
+  }
+
+  List<Session> toActivate() {
+    return orEmpty(toActivate);
+  }
+
+  List<Session> ready() {
+    return orEmpty(ready);
+  }
+
+  List<PooledWorker> toCheck() {
+    return orEmpty(toCheck);
+  }
+
+  List<PooledWorker> toProbe() {
+    return orEmpty(toProbe);
+  }
+
+  List<PooledWorker> toSpawn() {
+    return orEmpty(toSpawn);
+  }
+
+  private static <T> List<T> orEmpty(List<T> list) {
+    return list != null ? list : List.of();
   }
 }

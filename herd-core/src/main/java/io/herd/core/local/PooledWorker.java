@@ -3,59 +3,77 @@ package io.herd.core.local;
 import io.herd.core.Worker;
 
 /**
- * The pool's bookkeeping around one live {@link Worker}.
+ * The pool's bookkeeping around one worker, from the moment its spawn is decided until its
+ * process has exited.
  *
- * <p>Every field but {@link #healthFailures} is guarded by the allocator lock of the owning {@link
- * LocalSessionPool}; {@link #state} and {@link #session} are volatile only so that snapshots for
- * stats and admin APIs can read them without the lock.
+ * <p>Every field is guarded by the {@link Allocator}'s lock and changed only by the allocator;
+ * {@link #state} is volatile so that snapshots and log lines may read it without the lock. {@link
+ * #worker} is written once, under the lock, when the spawn completes, before the worker is handed
+ * to any session: whoever got the worker from a session or a snapshot sees it.
  */
 final class PooledWorker {
 
-  /** Lifecycle of a worker inside the pool. */
+  /**
+   * Where a worker is in its life. Transitions (all in {@link Allocator}):
+   *
+   * <pre>
+   *   STARTING ──spawned──▶ IDLE ◀──────────────────┐        STARTING ──spawn failed──▶ DEAD
+   *      │                   │ hand-off            │ healthy
+   *      │ spawned           ▼                     │
+   *      └─────────────────▶ BUSY ──session ended──▶ CHECKING (reuse)
+   *                          │                     │ unhealthy
+   *   IDLE/BUSY/CHECKING ────┴──retired or failed──┴──▶ STOPPING ──exited──▶ DEAD
+   *   IDLE/BUSY/CHECKING ──exited on its own (crash)──────────────────────────▶ DEAD
+   * </pre>
+   *
+   * <p>Every state but DEAD is a process that exists, so all of them count against {@code max}.
+   */
   enum State {
+    /** Spawn requested; no {@link Worker} yet. */
+    STARTING,
     /** Ready, in the idle set, no session. */
     IDLE,
     /** Pinned to {@link #session}. */
     BUSY,
-    /** Freed by its session and being health-checked before it is reused. */
+    /** Freed by its session; its health is checked before it serves another ({@code reuse}). */
     CHECKING,
-    /** Being stopped; no longer counted against {@code max}. */
+    /** Asked to stop; its process still exists until it exits. */
     STOPPING,
-    /** Exited. */
+    /** Exited, or its spawn failed. Terminal. */
     DEAD
   }
 
-  final Worker worker;
+  final String id;
 
-  volatile State state = State.IDLE;
+  /** The started worker; null while STARTING (and forever if the spawn failed). */
+  Worker worker;
 
-  /** The session it serves while BUSY. */
-  volatile Session session;
+  volatile State state = State.STARTING;
 
-  /** Sessions served so far, for {@code maxSessionsPerWorker}. */
+  /** The session it serves while BUSY, null otherwise. */
+  Session session;
+
+  /** Sessions handed to it so far, for {@code maxSessionsPerWorker}. */
   int sessionsServed;
 
   /** When it last became idle, for scale-down. */
   long idleSinceNanos;
 
-  /** Whether the pool already reported it as crashed (so its exit is not reported again). */
-  boolean crashReported;
-
-  /** Consecutive failed health checks; touched only by the maintenance task. */
+  /** Consecutive failed periodic health checks. */
   int healthFailures;
 
-  PooledWorker(Worker worker, long nowNanos) {
-    this.worker = worker;
-    this.idleSinceNanos = nowNanos;
-  }
+  /** Whether {@code workerStarted} was reported; only then is its end reported too. */
+  boolean announced;
 
-  boolean isLive() {
-    State s = state;
-    return s == State.IDLE || s == State.BUSY || s == State.CHECKING;
+  /** Whether it was reported as crashed, so that its exit is not reported again. */
+  boolean crashReported;
+
+  PooledWorker(String id) {
+    this.id = id;
   }
 
   @Override
   public String toString() {
-    return worker.id() + "(" + state + ")";
+    return id + "(" + state + ")";
   }
 }

@@ -4,7 +4,8 @@ import java.time.Duration;
 
 /**
  * Exponential, capped delay between spawn attempts after failures, so a worker that cannot start
- * does not become a hot loop. One success resets it. Not thread-safe: guarded by the allocator lock.
+ * does not become a hot loop. One success resets it. Not thread-safe: guarded by the allocator
+ * lock. Reads no clock: the allocator passes the time in.
  */
 final class SpawnBackoff {
 

@@ -13,6 +13,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +24,9 @@ class PoolBackpressureTest {
 
   @Test
   void waitersAreServedInArrivalOrderAsSessionsEnd() throws Exception {
-    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(2).maxQueue(100))) {
+    // reuse: each freed worker goes straight to the next waiter, so the order is all that varies.
+    try (PoolFixture f =
+        new PoolFixture(PoolFixture.config().reuse(true).max(2).maxQueue(100))) {
       SessionLease a = f.acquire("holder-a");
       SessionLease b = f.acquire("holder-b");
       List<String> served = new CopyOnWriteArrayList<>();
@@ -87,44 +92,99 @@ class PoolBackpressureTest {
   }
 
   @Test
-  void anAcquireThatWaitsTooLongFailsWithTheStateThatExplainsIt() throws Exception {
-    try (PoolFixture f =
-        new PoolFixture(PoolFixture.config().max(1).acquireTimeout(Duration.ofMillis(300)))) {
-      SessionLease holder = f.acquire("holder");
-      CompletableFuture<SessionLease> waiting = f.pool.acquire("late");
-      assertThatThrownBy(() -> waiting.get(10, TimeUnit.SECONDS))
-          .cause()
+  void anAcquireThatWaitsTooLongFailsAtItsDeadlineWithTheStateThatExplainsIt() throws Exception {
+    Duration timeout = Duration.ofSeconds(30);
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().max(1).acquireTimeout(timeout))) {
+      SessionLease holder = v.lease("holder");
+      CompletableFuture<SessionLease> waiting = v.pool.acquire("late");
+      v.advance(timeout.minusNanos(1));
+      assertThat(waiting).as("failed before its deadline").isNotDone();
+      v.advance(Duration.ofNanos(1));
+      assertThat(waiting)
+          .failsWithin(Duration.ZERO)
+          .withThrowableThat()
+          .havingCause()
           .isInstanceOf(AcquireTimeoutException.class)
-          .hasMessageContaining("'late'")
-          .hasMessageContaining("1 sessions queued")
-          .hasMessageContaining("of max 1 workers busy");
-      assertThat(f.pool.stats().acquireTimeouts()).isEqualTo(1);
-      await().atMost(Duration.ofSeconds(5)).until(() -> f.pool.stats().queued() == 0);
-      // The blocking form reports its own, shorter deadline the same way.
-      assertThatThrownBy(() -> f.pool.acquire("later", Duration.ofMillis(100)))
-          .isInstanceOf(AcquireTimeoutException.class)
-          .hasMessageContaining("'later'");
-      await().atMost(Duration.ofSeconds(5)).until(() -> f.pool.stats().queued() == 0);
-      holder.close();
-      f.pool.end("holder");
-      // The withdrawn waiters left no trace: the next session gets the freed worker.
-      try (SessionLease next = f.acquire("next")) {
-        assertThat(next.worker().id()).isEqualTo(holder.worker().id());
+          .withMessageContaining("'late'")
+          .withMessageContaining("1 sessions queued")
+          .withMessageContaining("1 of max 1 workers busy");
+      assertThat(v.pool.stats().acquireTimeouts()).isEqualTo(1);
+      assertThat(v.pool.stats().queued()).as("withdrawn from the queue").isZero();
+
+      // The blocking form reports its own, shorter deadline the same way, from the same clock.
+      ExecutorService caller = Executors.newSingleThreadExecutor();
+      try {
+        Future<Throwable> blocking =
+            caller.submit(
+                () -> {
+                  try {
+                    v.pool.acquire("later", Duration.ofSeconds(10)).close();
+                    return null;
+                  } catch (RuntimeException e) {
+                    return e;
+                  }
+                });
+        await().atMost(Duration.ofSeconds(30)).until(() -> v.pool.stats().queued() == 1);
+        v.advance(Duration.ofSeconds(10));
+        assertThat(blocking.get(30, TimeUnit.SECONDS))
+            .isInstanceOf(AcquireTimeoutException.class)
+            .hasMessageContaining("'later'")
+            .hasMessageContaining("PT10S");
+      } finally {
+        caller.shutdownNow();
       }
+      assertThat(v.pool.stats().queued()).isZero();
+      holder.close();
+      v.pool.end("holder");
+      // The withdrawn waiters left no trace: the next session is served at once.
+      try (SessionLease next = v.lease("next")) {
+        assertThat(next.newSession()).isTrue();
+      }
+      assertThat(v.events.count("sessionStarted")).as("sessions that got a worker").isEqualTo(2);
     }
   }
 
   @Test
-  void cancellingAnAcquireWithdrawsIt() throws Exception {
-    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1))) {
-      SessionLease holder = f.acquire("holder");
-      CompletableFuture<SessionLease> waiting = f.pool.acquire("impatient");
-      assertThat(f.pool.stats().queued()).isEqualTo(1);
+  void cancellingAnAcquireWithdrawsItsSessionFromTheQueue() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().max(1).reuse(true))) {
+      SessionLease holder = v.lease("holder");
+      CompletableFuture<SessionLease> waiting = v.pool.acquire("impatient");
+      assertThat(v.pool.stats().queued()).isEqualTo(1);
       waiting.cancel(false);
-      await().atMost(Duration.ofSeconds(5)).until(() -> f.pool.stats().queued() == 0);
+      assertThat(v.pool.stats().queued()).isZero();
       holder.close();
-      f.pool.end("holder");
-      assertThat(f.pool.sessions()).isEmpty();
+      v.pool.end("holder");
+      // The freed worker was not handed to the withdrawn session: it is idle, nothing started.
+      assertThat(v.pool.stats().idle()).as("freed worker idle").isEqualTo(1);
+      assertThat(v.pool.sessions()).isEmpty();
+      assertThat(v.events.of("sessionStarted"))
+          .extracting(RecordingListener.Event::subject)
+          .containsExactly("holder");
+      try (SessionLease again = v.lease("impatient")) {
+        assertThat(again.newSession()).isTrue();
+        assertThat(again.worker().id()).isEqualTo(holder.worker().id());
+      }
+    }
+  }
+
+  /**
+   * The blocking acquire waits on the pool's own deadline; if the pool's timer cannot run (here a
+   * virtual clock nobody advances, as when the call blocks the timer's own thread from a
+   * callback), a wall-clock safety net of twice the timeout still ends the wait.
+   */
+  @Test
+  void aBlockingAcquireEndsEvenWhenThePoolsTimerCannotRun() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().max(1))) {
+      SessionLease holder = v.lease("holder");
+      long start = System.nanoTime();
+      assertThatThrownBy(() -> v.pool.acquire("stuck", Duration.ofMillis(100)))
+          .isInstanceOf(AcquireTimeoutException.class)
+          .hasMessageContaining("'stuck'");
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("ended by the safety net, not left hanging")
+          .isLessThan(Duration.ofSeconds(60));
+      assertThat(v.pool.stats().queued()).as("withdrawn").isZero();
+      holder.close();
     }
   }
 }

@@ -10,8 +10,6 @@ import io.herd.testkit.Processes;
 import io.herd.testkit.TestWorkerCommand;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** A dead worker costs only its own session; the pool refills and reports it once. */
@@ -40,9 +38,14 @@ class PoolCrashTest {
       assertThat(PoolFixture.pidOf(bystander)).as("other session untouched").isEqualTo(bystanderPid);
       bystander.close();
       await().atMost(Duration.ofSeconds(20)).until(() -> f.pool.stats().workers() >= 2);
-      Thread.sleep(300);
-      assertThat(f.events.count("sessionEnded", "CRASHED")).as("reported exactly once").isEqualTo(1);
-      assertThat(f.events.count("workerCrashed")).isEqualTo(1);
+      // Reported exactly once: still one of each after half a second more.
+      await()
+          .during(Duration.ofMillis(500))
+          .atMost(Duration.ofSeconds(5))
+          .until(
+              () ->
+                  f.events.count("sessionEnded", "CRASHED") == 1
+                      && f.events.count("workerCrashed") == 1);
       assertThat(f.pool.stats().crashes()).isEqualTo(1);
     }
   }
@@ -116,26 +119,6 @@ class PoolCrashTest {
                       .as("the unhealthy worker was killed")
                       .noneMatch(
                           p -> p.info().commandLine().orElse("").contains("--never-healthy")));
-    }
-  }
-
-  @Test
-  void repeatedSpawnFailuresBackOffInsteadOfLooping() throws Exception {
-    try (PoolFixture f =
-        new PoolFixture(
-            PoolFixture.config()
-                .min(1)
-                .spawnBackoffInitial(Duration.ofMillis(100))
-                .spawnBackoffMax(Duration.ofMillis(400)),
-            List.of("/nonexistent/herd-worker"))) {
-      Thread.sleep(1500);
-      long failures = f.pool.stats().spawnFailures();
-      // 100 + 200 + 400 + 400 ... ms apart: about 5 in 1.5 s, never hundreds.
-      assertThat(failures).isBetween(2L, 8L);
-      CompletableFuture<SessionLease> waiting = f.pool.acquire("x");
-      assertThatThrownBy(() -> waiting.get(10, TimeUnit.SECONDS))
-          .cause()
-          .isInstanceOf(WorkerStartException.class);
     }
   }
 }

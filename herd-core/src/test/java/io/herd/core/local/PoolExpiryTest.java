@@ -1,91 +1,129 @@
 package io.herd.core.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.herd.core.SessionLease;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** Idle sessions end after their TTL; sessions in use never do; maxLifetime ends any. */
+/**
+ * Idle sessions end after their TTL, to the nanosecond; sessions in use never do; maxLifetime ends
+ * any. In virtual time ({@link VirtualPool}): exact, and immune to a busy machine.
+ */
 class PoolExpiryTest {
 
-  private static final Duration TTL = Duration.ofMillis(300);
+  private static final Duration TTL = Duration.ofMinutes(5);
+  private static final Duration NANO = Duration.ofNanos(1);
 
   @Test
-  void anIdleSessionExpiresAndItsWorkerServesTheNextSession() {
-    try (PoolFixture f = new PoolFixture(PoolFixture.config().ttl(TTL))) {
-      String worker;
-      try (SessionLease lease = f.acquire("short")) {
-        worker = lease.worker().id();
+  void anIdleSessionExpiresExactlyOneTtlAfterItsLastLeaseClosed() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().ttl(TTL))) {
+      v.lease("short").close();
+      v.advance(TTL.minus(NANO));
+      assertThat(v.events.count("sessionEnded")).as("ended before its TTL").isZero();
+      v.advance(NANO);
+      assertThat(v.events.count("sessionEnded", "EXPIRED")).isEqualTo(1);
+      assertThat(v.pool.sessions()).isEmpty();
+      assertThat(v.pool.stats().expirations()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void byDefaultAnExpiredSessionsWorkerIsReplacedByAFreshOne() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().ttl(TTL))) {
+      String first;
+      try (SessionLease lease = v.lease("short")) {
+        first = lease.worker().id();
       }
-      await()
-          .atMost(Duration.ofSeconds(5))
-          .until(() -> f.events.count("sessionEnded", "EXPIRED") == 1);
-      assertThat(f.pool.sessions()).isEmpty();
-      assertThat(f.pool.stats().expirations()).isEqualTo(1);
-      try (SessionLease next = f.acquire("next")) {
-        assertThat(next.worker().id()).as("reused after expiry").isEqualTo(worker);
+      v.advance(TTL);
+      assertThat(v.factory.worker(first).stopRequested()).as("expired session's worker stopped").isTrue();
+      try (SessionLease next = v.lease("next")) {
+        assertThat(next.worker().id()).isNotEqualTo(first);
         assertThat(next.newSession()).isTrue();
       }
     }
   }
 
   @Test
-  void aSessionWithAnOpenLeaseNeverExpires() throws Exception {
-    try (PoolFixture f = new PoolFixture(PoolFixture.config().ttl(TTL))) {
-      SessionLease streaming = f.acquire("streaming");
+  void withReuseAnExpiredSessionsWorkerServesTheNextSession() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().ttl(TTL).reuse(true))) {
+      String first;
+      try (SessionLease lease = v.lease("short")) {
+        first = lease.worker().id();
+      }
+      v.advance(TTL);
+      try (SessionLease next = v.lease("next")) {
+        assertThat(next.worker().id()).as("reused after expiry").isEqualTo(first);
+        assertThat(next.newSession()).isTrue();
+      }
+    }
+  }
+
+  @Test
+  void aSessionWithAnOpenLeaseNeverExpires() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().ttl(TTL))) {
+      SessionLease streaming = v.lease("streaming");
       // Short leases of the same session come and go while the long one stays open.
       for (int i = 0; i < 10; i++) {
-        f.acquire("streaming").close();
-        Thread.sleep(TTL.toMillis() / 2);
+        v.lease("streaming").close();
+        v.advance(TTL.dividedBy(2));
       }
-      Thread.sleep(TTL.toMillis() * 3);
-      assertThat(f.events.count("sessionEnded")).as("ended while in use").isZero();
-      assertThat(f.pool.sessions()).singleElement().satisfies(s -> {
-        assertThat(s.openLeases()).isEqualTo(1);
-        assertThat(s.idle()).isZero();
-      });
+      v.advance(TTL.multipliedBy(10));
+      assertThat(v.events.count("sessionEnded")).as("ended while in use").isZero();
+      assertThat(v.pool.sessions())
+          .singleElement()
+          .satisfies(
+              s -> {
+                assertThat(s.openLeases()).isEqualTo(1);
+                assertThat(s.idle()).isZero();
+              });
       streaming.close();
-      await()
-          .atMost(Duration.ofSeconds(5))
-          .until(() -> f.events.count("sessionEnded", "EXPIRED") == 1);
+      v.advance(TTL.minus(NANO));
+      assertThat(v.events.count("sessionEnded")).isZero();
+      v.advance(NANO);
+      assertThat(v.events.count("sessionEnded", "EXPIRED")).isEqualTo(1);
     }
   }
 
   @Test
-  void aSessionInSteadyUseIsNotExpired() throws Exception {
-    try (PoolFixture f = new PoolFixture(PoolFixture.config().ttl(TTL))) {
-      long deadline = System.nanoTime() + TTL.toNanos() * 5;
-      String worker = null;
-      while (System.nanoTime() < deadline) {
-        try (SessionLease lease = f.acquire("busy")) {
-          worker = worker == null ? lease.worker().id() : worker;
+  void aSessionInSteadyUseIsNotExpiredAndExpiresOneTtlAfterItsLastUse() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().ttl(TTL))) {
+      String worker;
+      try (SessionLease first = v.lease("busy")) {
+        worker = first.worker().id();
+      }
+      for (int i = 0; i < 20; i++) {
+        v.advance(TTL.dividedBy(4));
+        try (SessionLease lease = v.lease("busy")) {
           assertThat(lease.worker().id()).isEqualTo(worker);
         }
-        Thread.sleep(TTL.toMillis() / 4);
       }
-      assertThat(f.events.count("sessionEnded")).isZero();
+      assertThat(v.events.count("sessionEnded")).isZero();
+      v.advance(TTL.minus(NANO));
+      assertThat(v.events.count("sessionEnded")).isZero();
+      v.advance(NANO);
+      assertThat(v.events.count("sessionEnded", "EXPIRED")).isEqualTo(1);
     }
   }
 
   @Test
-  void maxLifetimeEndsASessionWhateverItsActivity() {
-    try (PoolFixture f =
-        new PoolFixture(
-            PoolFixture.config().ttl(Duration.ofMinutes(5)).maxLifetime(Duration.ofMillis(500)))) {
-      SessionLease open = f.acquire("old");
-      long pid = open.worker().pid().orElseThrow();
-      await()
-          .atMost(Duration.ofSeconds(5))
-          .until(() -> f.events.count("sessionEnded", "EXPIRED") == 1);
-      assertThat(f.pool.sessions()).isEmpty();
-      // It ended with a lease open, so its worker was stopped rather than handed to someone else.
-      assertThat(io.herd.testkit.Processes.awaitGone(pid, Duration.ofSeconds(5))).isTrue();
-      open.close();
-      try (SessionLease again = f.acquire("old")) {
+  void maxLifetimeEndsASessionAtThatAgeWhateverItsActivity() {
+    Duration maxLifetime = Duration.ofMinutes(1);
+    try (VirtualPool v =
+        new VirtualPool(VirtualPool.config().ttl(TTL).maxLifetime(maxLifetime).reuse(true))) {
+      SessionLease open = v.lease("old");
+      v.advance(maxLifetime.minus(NANO));
+      assertThat(v.events.count("sessionEnded")).isZero();
+      v.advance(NANO);
+      assertThat(v.events.count("sessionEnded", "EXPIRED")).isEqualTo(1);
+      assertThat(v.pool.sessions()).isEmpty();
+      // It ended with a lease open, so its worker was stopped rather than handed to someone
+      // else, even with reuse on.
+      assertThat(v.factory.worker(open.worker().id()).stopRequested()).isTrue();
+      open.close(); // harmless
+      try (SessionLease again = v.lease("old")) {
         assertThat(again.newSession()).isTrue();
-        assertThat(again.worker().pid()).isNotEqualTo(open.worker().pid());
+        assertThat(again.worker().id()).isNotEqualTo(open.worker().id());
       }
     }
   }

@@ -67,15 +67,14 @@ final class PoolFixture implements AutoCloseable {
         });
   }
 
-  /** Default test config: small, fast health checks, no warm spare unless asked. */
   /**
-   * A small pool for these tests, with {@code reuse: true}: most of them observe a worker going
-   * from one session to the next. Tests of the default (a fresh worker per session) set it off.
+   * A small pool for these tests with the defaults that matter ({@code reuse: false}, a fresh
+   * worker per session); fast health checks, no warm spare unless asked. Tests that observe a
+   * worker going from one session to the next turn {@code reuse} on themselves.
    */
   static PoolConfig.Builder config() {
     return PoolConfig.builder()
         .name("test")
-        .reuse(true)
         .min(0)
         .max(4)
         .warm(0)

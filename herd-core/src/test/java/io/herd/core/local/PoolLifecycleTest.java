@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.herd.core.PoolClosedException;
+import io.herd.core.SessionEndedException;
 import io.herd.core.SessionLease;
 import io.herd.core.WorkerInfo;
 import io.herd.testkit.Processes;
+import io.herd.testkit.TestWorkerCommand;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -35,8 +37,8 @@ class PoolLifecycleTest {
   }
 
   @Test
-  void withReuseOffAFreedWorkerIsReplacedByAFreshProcess() {
-    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1).reuse(false))) {
+  void byDefaultAFreedWorkerIsReplacedByAFreshProcess() {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1))) {
       long first;
       try (SessionLease lease = f.acquire("a")) {
         first = PoolFixture.pidOf(lease);
@@ -52,7 +54,8 @@ class PoolLifecycleTest {
 
   @Test
   void maxSessionsPerWorkerRecyclesAfterThatManySessions() {
-    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1).maxSessionsPerWorker(2))) {
+    try (PoolFixture f =
+        new PoolFixture(PoolFixture.config().reuse(true).max(1).maxSessionsPerWorker(2))) {
       long[] pids = new long[3];
       for (int i = 0; i < 3; i++) {
         try (SessionLease lease = f.acquire("s" + i)) {
@@ -66,61 +69,66 @@ class PoolLifecycleTest {
   }
 
   @Test
-  void pressureEvictsTheLeastRecentlyUsedIdleSession() throws Exception {
-    try (PoolFixture f =
-        new PoolFixture(PoolFixture.config().max(2).evictIdleOnPressure(true))) {
-      f.acquire("older").close();
-      Thread.sleep(20);
-      f.acquire("newer").close();
-      try (SessionLease lease = f.acquire("incoming")) {
+  void pressureEvictsTheLeastRecentlyUsedIdleSession() {
+    try (VirtualPool v = new VirtualPool(VirtualPool.config().max(2).evictIdleOnPressure(true))) {
+      SessionLease older = v.lease("older");
+      older.close();
+      v.advance(Duration.ofSeconds(1));
+      v.lease("newer").close();
+      try (SessionLease lease = v.lease("incoming")) {
         assertThat(lease.newSession()).isTrue();
+        assertThat(lease.worker().id()).as("a fresh worker, by default").isNotEqualTo(older.worker().id());
       }
-      assertThat(f.events.of("sessionEnded"))
+      assertThat(v.events.of("sessionEnded"))
           .singleElement()
           .satisfies(
               e -> {
                 assertThat(e.subject()).isEqualTo("older");
                 assertThat(e.detail()).isEqualTo("EVICTED");
               });
-      assertThat(f.pool.stats().evictions()).isEqualTo(1);
-      assertThat(f.pool.stats().spawns()).isEqualTo(2);
+      assertThat(v.pool.stats().evictions()).isEqualTo(1);
+      assertThat(v.factory.worker(older.worker().id()).stopRequested()).isTrue();
+      assertThat(v.factory.maxProcesses()).as("never more than max processes").isEqualTo(2);
     }
   }
 
   @Test
-  void pressureNeverEvictsASessionWithAnOpenLease() throws Exception {
-    try (PoolFixture f =
-        new PoolFixture(
-            PoolFixture.config().max(1).evictIdleOnPressure(true)
-                .acquireTimeout(Duration.ofMillis(500)))) {
-      SessionLease busy = f.acquire("busy");
-      CompletableFuture<SessionLease> incoming = f.pool.acquire("incoming");
-      assertThatThrownBy(() -> incoming.get(5, TimeUnit.SECONDS))
-          .hasCauseInstanceOf(io.herd.core.AcquireTimeoutException.class);
-      assertThat(f.events.count("sessionEnded")).isZero();
+  void pressureNeverEvictsASessionWithAnOpenLease() {
+    Duration timeout = Duration.ofSeconds(30);
+    try (VirtualPool v =
+        new VirtualPool(
+            VirtualPool.config().max(1).evictIdleOnPressure(true).acquireTimeout(timeout))) {
+      SessionLease busy = v.lease("busy");
+      CompletableFuture<SessionLease> incoming = v.pool.acquire("incoming");
+      v.advance(timeout);
+      assertThat(incoming)
+          .failsWithin(Duration.ZERO)
+          .withThrowableThat()
+          .havingCause()
+          .isInstanceOf(io.herd.core.AcquireTimeoutException.class);
+      assertThat(v.events.count("sessionEnded")).isZero();
       busy.close();
       // Now idle, it gives way to the next newcomer.
-      try (SessionLease lease = f.acquire("incoming")) {
-        assertThat(lease.worker().id()).isEqualTo(busy.worker().id());
+      try (SessionLease lease = v.lease("incoming")) {
+        assertThat(lease.newSession()).isTrue();
       }
+      assertThat(v.events.count("sessionEnded", "EVICTED")).isEqualTo(1);
     }
   }
 
   @Test
-  void aSessionThatGoesIdleWhileOthersQueueIsEvictedForThemAtOnce() throws Exception {
+  void aSessionThatGoesIdleWhileOthersQueueIsEvictedForThemAtOnce() {
     // Regression: eviction used to wait for the next acquire or the TTL, not the lease close.
-    try (PoolFixture f =
-        new PoolFixture(
-            PoolFixture.config().max(1).evictIdleOnPressure(true).ttl(Duration.ofMinutes(5)))) {
-      SessionLease busy = f.acquire("busy");
-      CompletableFuture<SessionLease> waiting = f.pool.acquire("waiting");
-      Thread.sleep(100);
+    try (VirtualPool v =
+        new VirtualPool(
+            VirtualPool.config().max(1).evictIdleOnPressure(true).ttl(Duration.ofMinutes(5)))) {
+      SessionLease busy = v.lease("busy");
+      CompletableFuture<SessionLease> waiting = v.pool.acquire("waiting");
+      v.advance(Duration.ofSeconds(10));
       assertThat(waiting).isNotDone();
       busy.close();
-      try (SessionLease lease = waiting.get(10, TimeUnit.SECONDS)) {
-        assertThat(lease.worker().id()).isEqualTo(busy.worker().id());
-      }
-      assertThat(f.events.count("sessionEnded", "EVICTED")).isEqualTo(1);
+      assertThat(waiting).as("served when the lease closed, not later").isCompleted();
+      assertThat(v.events.count("sessionEnded", "EVICTED")).isEqualTo(1);
     }
   }
 
@@ -134,7 +142,14 @@ class PoolLifecycleTest {
       assertThat(Processes.awaitGone(pid, Duration.ofSeconds(10))).isTrue();
       assertThat(f.events.count("sessionEnded", "RELEASED")).isEqualTo(1);
       open.close(); // closing a lease of an ended session is harmless
-      assertThat(f.pool.workers()).extracting(WorkerInfo::id).doesNotContain(open.worker().id());
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(f.pool.workers())
+                      .extracting(WorkerInfo::id)
+                      .doesNotContain(open.worker().id()));
+      assertThat(f.events.count("workerStopped")).isEqualTo(1);
     }
   }
 
@@ -155,5 +170,50 @@ class PoolLifecycleTest {
     assertThat(Processes.descendantsOf(ProcessHandle.current()))
         .as("no descendant processes after shutdown")
         .isEmpty();
+  }
+
+  /**
+   * Issue 8, item 7: {@code close()} waited for in-flight spawns to complete but not for their
+   * workers to exit, so a worker that was still starting outlived the pool by its stop grace.
+   */
+  @Test
+  void closeReturnsOnlyAfterTheWorkersOfInFlightSpawnsHaveExited() {
+    PoolFixture f =
+        new PoolFixture(
+            PoolFixture.config().min(1),
+            TestWorkerCommand.argv("--start-delay", "700", "--ignore-sigterm"));
+    try {
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  Processes.descendantsOf(ProcessHandle.current()).stream()
+                      .anyMatch(p -> p.info().commandLine().orElse("").contains("--start-delay")));
+      assertThat(f.pool.stats().starting()).as("the spawn is in flight").isEqualTo(1);
+      f.pool.close();
+      assertThat(Processes.descendantsOf(ProcessHandle.current()))
+          .as("processes left when close() returned")
+          .noneMatch(p -> p.info().commandLine().orElse("").contains("--start-delay"));
+    } finally {
+      f.close();
+    }
+  }
+
+  /**
+   * Issue 8, item 7: ending a session that was still waiting for its worker failed its acquirers
+   * with a bare {@code HerdException}, which a gateway cannot tell from an internal error.
+   */
+  @Test
+  void endingAPendingSessionFailsItsAcquirersWithSessionEndedException() throws Exception {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().max(1))) {
+      SessionLease holder = f.acquire("holder");
+      CompletableFuture<SessionLease> waiting = f.pool.acquire("pending");
+      assertThat(f.pool.end("pending")).isTrue();
+      assertThatThrownBy(() -> waiting.get(10, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOf(SessionEndedException.class)
+          .hasMessageContaining("'pending'");
+      holder.close();
+    }
   }
 }

@@ -1,0 +1,825 @@
+package io.herd.core.local;
+
+import io.herd.core.PoolClosedException;
+import io.herd.core.PoolConfig;
+import io.herd.core.QueueFullException;
+import io.herd.core.SessionEndReason;
+import io.herd.core.SessionEndedException;
+import io.herd.core.Worker;
+import io.herd.core.WorkerExit;
+import io.herd.core.WorkerInfo;
+import io.herd.core.local.PooledWorker.State;
+import io.herd.core.local.Session.Phase;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * The pool's state machine: which worker serves which session, who waits, what to spawn and what
+ * to stop. It only <em>decides</em>. Each event (a session to place, a session ended, a spawn done,
+ * a worker exited, a health answer, a timer) is one method that takes the lock, moves workers and
+ * sessions between states, and returns the {@link Effects} the pool must carry out after the lock
+ * is released. It does no I/O, completes no future, calls no listener and reads no clock: the time
+ * is an argument. That makes every decision a plain function of the state and the event, which the
+ * model test ({@code PoolModelTest}) drives through thousands of random interleavings.
+ *
+ * <h2>States</h2>
+ *
+ * <p>Workers move through {@link PooledWorker.State} (STARTING, IDLE, BUSY, CHECKING, STOPPING,
+ * DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED, ACTIVE, DONE); the
+ * diagrams are on those enums. Each transition happens in exactly one place:
+ *
+ * <table>
+ *   <caption>Where each transition happens</caption>
+ *   <tr><th>transition</th><th>method</th></tr>
+ *   <tr><td>→ STARTING</td><td>{@link #startSpawn}, from {@link #rebalance}</td></tr>
+ *   <tr><td>STARTING → IDLE / BUSY</td><td>{@link #spawned} via {@link #offer}</td></tr>
+ *   <tr><td>STARTING → DEAD</td><td>{@link #spawnFailed}</td></tr>
+ *   <tr><td>IDLE / STARTING / CHECKING → BUSY, QUEUED/NEW → ASSIGNED</td><td>{@link #handoff}</td></tr>
+ *   <tr><td>BUSY → CHECKING / STOPPING</td><td>{@link #free}, when its session finishes</td></tr>
+ *   <tr><td>CHECKING → IDLE / BUSY</td><td>{@link #recycleChecked} via {@link #offer}</td></tr>
+ *   <tr><td>any live → STOPPING</td><td>{@link #retire}</td></tr>
+ *   <tr><td>live → crashed (session ends CRASHED, reported once)</td><td>{@link #crash}: the one
+ *       crash path, for exits, failed health checks and failed recycle checks alike</td></tr>
+ *   <tr><td>any → DEAD</td><td>{@link #exited}</td></tr>
+ *   <tr><td>ASSIGNED → ACTIVE</td><td>{@link #confirm}</td></tr>
+ *   <tr><td>any → DONE</td><td>{@link #end} (and {@link #finishPending}, {@link
+ *       #finishAnnounced} below it)</td></tr>
+ * </table>
+ *
+ * <h2>Invariants</h2>
+ *
+ * <p>Hold whenever the lock is free; {@code PoolModelTest} checks each after every step.
+ *
+ * <ol>
+ *   <li>A session has at most one worker, assigned once ({@link Session#assigned} is written once).
+ *   <li>A worker serves at most one session: it is BUSY exactly when {@link PooledWorker#session}
+ *       is set, and then that session's assigned worker is this one.
+ *   <li>Busy workers = sessions that hold a worker (ASSIGNED or ACTIVE).
+ *   <li>No worker is busy for a session that is DONE.
+ *   <li>Processes that exist — every worker not DEAD, starting and stopping ones included — number
+ *       at most {@code max}. A stopping worker still holds its memory, so its successor starts
+ *       only once it has exited.
+ *   <li>No worker is idle while a session waits, and every waiting session has an acquirer waiting
+ *       for it (one whose acquirers all gave up is withdrawn).
+ *   <li>{@code queued <= maxQueue + (max - busy - idle)}: the queue holds at most {@code maxQueue}
+ *       sessions beyond those that workers not yet serving anyone (starting, being checked, being
+ *       stopped and replaced, or a free slot below max) will serve.
+ *   <li>Every session is finished exactly once: an announced one is reported ended, an unannounced
+ *       one has its acquirers failed. An end that arrives while the session is being announced is
+ *       carried out by its confirmation, after {@code sessionStarted}.
+ * </ol>
+ *
+ * <h2>Sizing</h2>
+ *
+ * <p>The pool keeps {@code max(min, busy + checking + queued + warm)} workers that serve or will
+ * serve (idle, busy, checking, starting), capped so that with the stopping ones they stay within
+ * {@code max}. While spawns fail, at most one is in flight and the next waits for {@link
+ * SpawnBackoff}. Idle workers beyond {@code warm} and {@code min} that have been idle for a TTL
+ * are retired on the maintenance tick.
+ *
+ * <h2>Eviction</h2>
+ *
+ * <p>With {@code evictIdleOnPressure}, while sessions wait that nothing in flight will serve, the
+ * least recently used ACTIVE session with no holder is ended ({@code EVICTED}) by a
+ * compare-and-set from zero holders; a lease taken at the same moment wins, and the search moves
+ * on to the next candidate.
+ *
+ * <p>Thread-safety: every method takes the one lock; nothing here blocks or calls out while holding
+ * it. Gauges are mirrored into volatile fields at the end of every decision, for {@code stats()}.
+ * Lifetime: one per pool.
+ */
+final class Allocator {
+
+  private final PoolConfig config;
+  private final long ttlNanos;
+  private final ReentrantLock lock = new ReentrantLock();
+
+  /** Every worker that is not DEAD, in spawn order. Guarded by {@link #lock}. */
+  private final LinkedHashSet<PooledWorker> workers = new LinkedHashSet<>();
+
+  /** IDLE workers, most recently freed last. Guarded by {@link #lock}. */
+  private final ArrayDeque<PooledWorker> idle = new ArrayDeque<>();
+
+  /** QUEUED sessions in arrival order. Guarded by {@link #lock}. */
+  private final LinkedHashSet<Session> queue = new LinkedHashSet<>();
+
+  /** Workers per state, indexed by ordinal (DEAD is not counted). Guarded by {@link #lock}. */
+  private final int[] counts = new int[State.values().length];
+
+  /** Guarded by {@link #lock}. */
+  private final SpawnBackoff backoff;
+
+  /** Guarded by {@link #lock}. */
+  private long workerSequence;
+
+  /** Guarded by {@link #lock}. */
+  private boolean retryScheduled;
+
+  /** Guarded by {@link #lock}. */
+  private boolean closed;
+
+  /** Guarded by {@link #lock}. */
+  private boolean terminated;
+
+  // Mirrored from the guarded state at the end of every decision, for stats() and messages.
+  private volatile int idleGauge;
+  private volatile int busyGauge;
+  private volatile int startingGauge;
+  private volatile int stoppingGauge;
+  private volatile int queuedGauge;
+
+  Allocator(PoolConfig config) {
+    this.config = config;
+    this.ttlNanos = config.ttl().toNanos();
+    this.backoff = new SpawnBackoff(config.spawnBackoffInitial(), config.spawnBackoffMax());
+  }
+
+  /** Runs one decision under the lock; the one place the lock is taken for a decision. */
+  private Effects decide(Consumer<Effects> decision) {
+    Effects fx = new Effects();
+    lock.lock();
+    try {
+      decision.accept(fx);
+      publishGauges();
+    } finally {
+      lock.unlock();
+    }
+    return fx;
+  }
+
+  // ---------------------------------------------------------------- events: sessions
+
+  /** A new session (NEW) wants a worker: an idle one, the queue, or a refusal. */
+  Effects enqueue(Session s, long now) {
+    return decide(
+        fx -> {
+          if (s.phase != Phase.NEW || s.isEnded()) {
+            return; // ended before it got here: whoever ended it finishes it
+          }
+          if (closed) {
+            if (s.end() != Session.ENDED) {
+              finishPending(s, closedError(), fx);
+            }
+            return;
+          }
+          PooledWorker w = idle.peekLast();
+          if (w != null) {
+            handoff(w, s, fx);
+          } else if (uncoveredWaiters() >= config.maxQueue()) {
+            if (s.end() != Session.ENDED) {
+              fx.queueRejections++;
+              finishPending(s, new QueueFullException(queueFullMessage(s.key)), fx);
+            }
+            return;
+          } else {
+            s.phase = Phase.QUEUED;
+            queue.add(s);
+          }
+          rebalance(now, fx);
+        });
+  }
+
+  /** Every acquirer of a pending session gave up: take it out, unless it already has a worker. */
+  Effects withdraw(Session s) {
+    return decide(
+        fx -> {
+          if ((s.phase == Phase.NEW || s.phase == Phase.QUEUED) && s.endIfIdle()) {
+            finishPending(
+                s,
+                new SessionEndedException(
+                    "session '" + s.key + "' was withdrawn: every acquirer gave up waiting"),
+                fx);
+          }
+        });
+  }
+
+  /**
+   * The caller has just moved {@code s} to ENDED (its compare-and-set won): finish the end.
+   *
+   * @param holdersBefore holders the session had when it ended; open leases mean its worker may
+   *     hold the session's in-flight work and must be stopped rather than reused
+   */
+  Effects sessionEnded(Session s, SessionEndReason reason, int holdersBefore, long now) {
+    return decide(
+        fx -> {
+          end(s, reason, holdersBefore > 0, now, fx);
+          rebalance(now, fx);
+        });
+  }
+
+  /**
+   * The pool has announced an ASSIGNED session (directory binding, {@code sessionStarted}). It
+   * becomes ACTIVE and its acquirers get leases, unless it ended meanwhile: then the end recorded
+   * in {@link Session#pendingEnd} is carried out now, after the announcement.
+   */
+  Effects confirm(Session s, long now) {
+    return decide(
+        fx -> {
+          if (s.phase != Phase.ASSIGNED) {
+            throw new IllegalStateException("confirming " + s + ", which is not ASSIGNED");
+          }
+          if (s.pendingEnd != null) {
+            // No lease was ever made on the worker: it is as clean as after an idle end.
+            finishAnnounced(s, s.pendingEnd, false, now, fx);
+          } else {
+            s.phase = Phase.ACTIVE;
+            s.worker = s.assigned;
+            if (!s.isEnded()) {
+              fx.ready(s);
+            } // else its ender is on its way to sessionEnded, which will finish it
+          }
+          rebalance(now, fx);
+        });
+  }
+
+  /** A session went idle with sessions waiting: it may now be evicted for them. */
+  Effects rebalance(long now) {
+    return decide(fx -> rebalance(now, fx));
+  }
+
+  // ---------------------------------------------------------------- events: workers
+
+  /** A spawn completed with a ready worker. */
+  Effects spawned(PooledWorker w, Worker worker, long now) {
+    return decide(
+        fx -> {
+          requireState(w, State.STARTING);
+          w.worker = worker;
+          fx.watch(w);
+          backoff.recordSuccess();
+          if (closed) {
+            retire(w, fx);
+            checkTerminated(fx);
+            return;
+          }
+          w.announced = true;
+          fx.join(w);
+          offer(w, now, fx);
+          rebalance(now, fx);
+        });
+  }
+
+  /** A spawn failed: back off, and fail the oldest waiter with the spawn's error. */
+  Effects spawnFailed(PooledWorker w, Throwable error, long now) {
+    return decide(
+        fx -> {
+          requireState(w, State.STARTING);
+          moveTo(w, State.DEAD);
+          backoff.recordFailure(error, now);
+          fx.spawnFailed(w, error);
+          if (!closed) {
+            Session waiter = pollQueue();
+            if (waiter != null && waiter.end() != Session.ENDED) {
+              finishPending(waiter, error, fx);
+            }
+          }
+          rebalance(now, fx);
+          checkTerminated(fx);
+        });
+  }
+
+  /** A worker's process has exited: expected if it was STOPPING, a crash otherwise. */
+  Effects exited(PooledWorker w, WorkerExit exit, long now) {
+    return decide(
+        fx -> {
+          switch (w.state) {
+            case DEAD -> {
+              return;
+            }
+            case STARTING -> throw new IllegalStateException(w + " exited before it started");
+            case STOPPING -> {
+              if (w.announced && !w.crashReported) {
+                fx.workerEnded(w, exit, false);
+              }
+            }
+            case IDLE, BUSY, CHECKING -> crash(w, exit, now, fx);
+          }
+          moveTo(w, State.DEAD);
+          rebalance(now, fx);
+          checkTerminated(fx);
+        });
+  }
+
+  /** The answer of a periodic liveness probe. */
+  Effects healthChecked(PooledWorker w, boolean healthy, long now) {
+    return decide(
+        fx -> {
+          if (w.state != State.IDLE && w.state != State.BUSY) {
+            return; // being checked, stopped or gone: this answer no longer matters
+          }
+          if (healthy) {
+            w.healthFailures = 0;
+            return;
+          }
+          if (++w.healthFailures < config.healthFailures()) {
+            return;
+          }
+          crash(
+              w,
+              new WorkerExit(
+                  OptionalInt.empty(),
+                  false,
+                  "failed " + w.healthFailures + " consecutive health checks"),
+              now,
+              fx);
+          retire(w, fx);
+          rebalance(now, fx);
+        });
+  }
+
+  /** The answer of the health check of a worker freed by its session ({@code reuse}). */
+  Effects recycleChecked(PooledWorker w, boolean healthy, long now) {
+    return decide(
+        fx -> {
+          if (w.state != State.CHECKING) {
+            return; // crashed or stopped meanwhile
+          }
+          if (healthy) {
+            offer(w, now, fx);
+          } else {
+            crash(
+                w,
+                new WorkerExit(
+                    OptionalInt.empty(), false, "failed its health check after a session"),
+                now,
+                fx);
+            retire(w, fx);
+          }
+          rebalance(now, fx);
+        });
+  }
+
+  // ---------------------------------------------------------------- events: time and shutdown
+
+  /** The maintenance tick: scale down, refill, and list the workers to probe. */
+  Effects tick(long now) {
+    return decide(
+        fx -> {
+          if (closed) {
+            return;
+          }
+          retireSurplusIdle(now, fx);
+          rebalance(now, fx);
+          for (PooledWorker w : workers) {
+            if (w.state == State.IDLE || w.state == State.BUSY) {
+              fx.probe(w);
+            }
+          }
+        });
+  }
+
+  /** The spawn backoff has run out. */
+  Effects retryDue(long now) {
+    return decide(
+        fx -> {
+          retryScheduled = false;
+          rebalance(now, fx);
+        });
+  }
+
+  /**
+   * Refuses everything new, fails the queue, ends every session ({@code SHUTDOWN}) and stops every
+   * worker; workers still starting are stopped when their spawn completes. {@link
+   * Effects#terminated} is set by the decision in which the last worker goes.
+   */
+  Effects close(long now) {
+    return decide(
+        fx -> {
+          if (closed) {
+            return;
+          }
+          closed = true;
+          for (Session s = pollQueue(); s != null; s = pollQueue()) {
+            if (s.end() != Session.ENDED) {
+              finishPending(s, closedError(), fx);
+            }
+          }
+          for (PooledWorker w : new ArrayList<>(workers)) {
+            switch (w.state) {
+              case IDLE, CHECKING -> retire(w, fx);
+              case BUSY -> {
+                Session s = w.session;
+                w.session = null;
+                retire(w, fx);
+                s.end();
+                end(s, SessionEndReason.SHUTDOWN, true, now, fx);
+              }
+              default -> {} // STARTING: stopped on arrival; STOPPING: on its way
+            }
+          }
+          checkTerminated(fx);
+        });
+  }
+
+  // ---------------------------------------------------------------- transitions (under lock)
+
+  /**
+   * Finishes the end of a session that has been moved to ENDED: the one place a session's end is
+   * decided, whatever ended it.
+   */
+  private void end(Session s, SessionEndReason reason, boolean leasesOpen, long now, Effects fx) {
+    switch (s.phase) {
+      case NEW, QUEUED -> finishPending(s, endedError(s, reason), fx);
+      case ASSIGNED -> {
+        if (s.pendingEnd == null) {
+          s.pendingEnd = reason; // being announced: confirm() carries it out
+        }
+      }
+      case ACTIVE -> finishAnnounced(s, reason, leasesOpen, now, fx);
+      case DONE -> {} // finished already, by whoever got here first
+    }
+  }
+
+  /** A session that never got a worker: DONE, its acquirers fail with {@code error}. */
+  private void finishPending(Session s, Throwable error, Effects fx) {
+    queue.remove(s);
+    s.phase = Phase.DONE;
+    fx.fail(s, error);
+  }
+
+  /** An announced session ends: DONE, its worker freed (unless already gone), end reported. */
+  private void finishAnnounced(
+      Session s, SessionEndReason reason, boolean leasesOpen, long now, Effects fx) {
+    s.phase = Phase.DONE;
+    s.endReason = reason;
+    PooledWorker w = s.assigned;
+    if (w.session == s) {
+      w.session = null;
+      free(w, leasesOpen, now, fx);
+    }
+    fx.ended(s);
+  }
+
+  /** Pins {@code w} to {@code s}. */
+  private void handoff(PooledWorker w, Session s, Effects fx) {
+    moveTo(w, State.BUSY);
+    w.session = s;
+    w.sessionsServed++;
+    s.phase = Phase.ASSIGNED;
+    s.assigned = w;
+    fx.activate(s);
+  }
+
+  /** A ready worker: to the first waiter, or to the idle set. */
+  private void offer(PooledWorker w, long now, Effects fx) {
+    Session s = pollQueue();
+    if (s != null) {
+      handoff(w, s, fx);
+    } else {
+      moveTo(w, State.IDLE);
+      w.idleSinceNanos = now;
+    }
+  }
+
+  /** A worker whose session finished: check and reuse it, or stop it. */
+  private void free(PooledWorker w, boolean leasesOpen, long now, Effects fx) {
+    int perWorker = config.maxSessionsPerWorker();
+    boolean reuse =
+        !leasesOpen
+            && !closed
+            && config.reuse()
+            && (perWorker == 0 || w.sessionsServed < perWorker);
+    if (reuse) {
+      moveTo(w, State.CHECKING);
+      fx.check(w);
+    } else {
+      retire(w, fx);
+    }
+  }
+
+  /** Stops a worker; it keeps counting against max until it has exited. */
+  private void retire(PooledWorker w, Effects fx) {
+    moveTo(w, State.STOPPING);
+    fx.stop(w);
+  }
+
+  /**
+   * The one crash path, for a live worker that exited on its own or failed a health check: reported
+   * once, and its session ends CRASHED. The caller then moves the worker to DEAD or STOPPING.
+   */
+  private void crash(PooledWorker w, WorkerExit exit, long now, Effects fx) {
+    if (!w.crashReported) {
+      w.crashReported = true;
+      if (w.announced) {
+        fx.workerEnded(w, exit, true);
+      }
+    }
+    Session s = w.session;
+    if (s != null) {
+      w.session = null; // the worker is gone: nothing to free
+      s.end();
+      end(s, SessionEndReason.CRASHED, true, now, fx);
+    }
+  }
+
+  /**
+   * Hands idle workers to waiters, evicts for waiters when allowed, and starts the spawns needed
+   * for waiters, {@code min} and {@code warm}, within {@code max} and the spawn backoff.
+   */
+  private void rebalance(long now, Effects fx) {
+    if (closed) {
+      return;
+    }
+    for (PooledWorker w = idle.peekLast(); w != null; w = idle.peekLast()) {
+      Session s = pollQueue();
+      if (s == null) {
+        break;
+      }
+      handoff(w, s, fx);
+    }
+    if (config.evictIdleOnPressure()) {
+      evictForWaiters(now, fx);
+    }
+    int busy = count(State.BUSY);
+    int checking = count(State.CHECKING);
+    int starting = count(State.STARTING);
+    int needed = busy + checking + queue.size() + config.warm();
+    int target = Math.min(config.max(), Math.max(config.min(), needed));
+    int serving = idle.size() + busy + checking + starting;
+    int missing = Math.min(target - serving, config.max() - workers.size());
+    if (missing <= 0) {
+      return;
+    }
+    long wait = backoff.remainingNanos(now);
+    if (wait > 0) {
+      if (!retryScheduled) {
+        retryScheduled = true;
+        fx.retryInNanos = wait;
+      }
+      return;
+    }
+    if (backoff.failing()) {
+      missing = Math.min(missing, 1 - starting); // probe with one spawn while failing
+    }
+    for (int i = 0; i < missing; i++) {
+      startSpawn(fx);
+    }
+  }
+
+  private void startSpawn(Effects fx) {
+    PooledWorker w = new PooledWorker("w-" + (++workerSequence));
+    workers.add(w);
+    counts[State.STARTING.ordinal()]++;
+    fx.spawn(w);
+  }
+
+  /** Ends least recently used idle sessions while sessions wait that nothing will serve. */
+  private void evictForWaiters(long now, Effects fx) {
+    Set<Session> lostRace = null;
+    while (uncoveredWaiters() > 0) {
+      PooledWorker victim = null;
+      for (PooledWorker w : workers) {
+        if (w.state != State.BUSY) {
+          continue;
+        }
+        Session s = w.session;
+        if (s.phase != Phase.ACTIVE
+            || s.holders() > 0
+            || s.isEnded()
+            || (lostRace != null && lostRace.contains(s))) {
+          continue;
+        }
+        if (victim == null || s.lastReleaseNanos() - victim.session.lastReleaseNanos() < 0) {
+          victim = w;
+        }
+      }
+      if (victim == null) {
+        return; // nothing evictable now; a lease that closes will rebalance again
+      }
+      Session s = victim.session;
+      if (s.endIfIdle()) {
+        end(s, SessionEndReason.EVICTED, false, now, fx);
+      } else {
+        if (lostRace == null) {
+          lostRace = new HashSet<>();
+        }
+        lostRace.add(s); // a lease or an end got there first; try the next one
+      }
+    }
+  }
+
+  /** Idle workers beyond {@code warm} and {@code min}, idle for a TTL, stop. */
+  private void retireSurplusIdle(long now, Effects fx) {
+    while (idle.size() > config.warm()
+        && idle.size() + count(State.BUSY) + count(State.CHECKING) > config.min()) {
+      PooledWorker oldest = idle.peekFirst();
+      if (now - oldest.idleSinceNanos < ttlNanos) {
+        return;
+      }
+      retire(oldest, fx);
+    }
+  }
+
+  /** The oldest queued session that has not ended, or null; ended ones are dropped on the way. */
+  private Session pollQueue() {
+    Iterator<Session> it = queue.iterator();
+    while (it.hasNext()) {
+      Session s = it.next();
+      it.remove();
+      if (!s.isEnded()) {
+        return s;
+      } // else its ender is on its way to sessionEnded, which finishes it
+    }
+    return null;
+  }
+
+  /** Changes a worker's state and keeps the counts and the idle set in step. */
+  private void moveTo(PooledWorker w, State to) {
+    State from = w.state;
+    if (from == to) {
+      return;
+    }
+    counts[from.ordinal()]--;
+    if (from == State.IDLE) {
+      idle.remove(w);
+    }
+    if (to == State.IDLE) {
+      idle.addLast(w);
+    }
+    if (to == State.DEAD) {
+      workers.remove(w);
+    } else {
+      counts[to.ordinal()]++;
+    }
+    w.state = to;
+  }
+
+  private void checkTerminated(Effects fx) {
+    if (closed && !terminated && workers.isEmpty()) {
+      terminated = true;
+      fx.terminated = true;
+    }
+  }
+
+  /** Waiters beyond what starting, checking, stopping workers and free slots will serve. */
+  private int uncoveredWaiters() {
+    return queue.size() - (config.max() - idle.size() - count(State.BUSY));
+  }
+
+  private int count(State s) {
+    return counts[s.ordinal()];
+  }
+
+  private static void requireState(PooledWorker w, State expected) {
+    if (w.state != expected) {
+      throw new IllegalStateException(w + " is not " + expected);
+    }
+  }
+
+  private void publishGauges() {
+    idleGauge = idle.size();
+    busyGauge = count(State.BUSY) + count(State.CHECKING);
+    startingGauge = count(State.STARTING);
+    stoppingGauge = count(State.STOPPING);
+    queuedGauge = queue.size();
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  private PoolClosedException closedError() {
+    return new PoolClosedException("pool " + config.name() + " is closed");
+  }
+
+  private SessionEndedException endedError(Session s, SessionEndReason reason) {
+    String why =
+        switch (reason) {
+          case RELEASED -> "was ended";
+          case CRASHED -> "lost its worker, which exited";
+          case SHUTDOWN -> "ended because the pool shut down";
+          default -> "ended (" + reason + ")";
+        };
+    return new SessionEndedException(
+        "session '" + s.key + "' " + why + " before a worker was assigned to it; acquire again "
+            + "to start a new session");
+  }
+
+  private String queueFullMessage(String key) {
+    return "pool "
+        + config.name()
+        + " is full: all "
+        + config.max()
+        + " workers busy or starting and "
+        + queue.size()
+        + " sessions already queued (pool.maxQueue="
+        + config.maxQueue()
+        + "); session '"
+        + key
+        + "' refused, retry later";
+  }
+
+  // ---------------------------------------------------------------- observation
+
+  int idleGauge() {
+    return idleGauge;
+  }
+
+  int busyGauge() {
+    return busyGauge;
+  }
+
+  int startingGauge() {
+    return startingGauge;
+  }
+
+  int stoppingGauge() {
+    return stoppingGauge;
+  }
+
+  int queuedGauge() {
+    return queuedGauge;
+  }
+
+  /** The error of the last failed spawn since the last success, or null. */
+  Throwable lastSpawnError() {
+    lock.lock();
+    try {
+      return backoff.lastError();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Workers that have started and not exited, for admin APIs. */
+  List<WorkerInfo> workerInfos() {
+    List<WorkerInfo> out = new ArrayList<>();
+    lock.lock();
+    try {
+      for (PooledWorker w : workers) {
+        WorkerInfo.State state =
+            switch (w.state) {
+              case IDLE -> WorkerInfo.State.IDLE;
+              case BUSY -> WorkerInfo.State.BUSY;
+              case CHECKING -> WorkerInfo.State.CHECKING;
+              case STOPPING -> WorkerInfo.State.STOPPING;
+              case STARTING, DEAD -> null;
+            };
+        if (state == null || w.worker == null) {
+          continue;
+        }
+        Session s = w.session;
+        out.add(
+            new WorkerInfo(
+                w.worker.id(),
+                w.worker.pid(),
+                w.worker.address(),
+                state,
+                s == null ? Optional.empty() : Optional.of(s.key),
+                w.sessionsServed));
+      }
+    } finally {
+      lock.unlock();
+    }
+    return out;
+  }
+
+  /** A consistent copy of the guarded state, for tests that check the invariants. */
+  Snapshot snapshot() {
+    lock.lock();
+    try {
+      List<WorkerView> views = new ArrayList<>();
+      for (PooledWorker w : workers) {
+        Session s = w.session;
+        views.add(
+            new WorkerView(w, w.state, s, s == null ? null : s.phase, s == null ? null : s.assigned));
+      }
+      List<SessionView> queued = new ArrayList<>();
+      for (Session s : queue) {
+        queued.add(new SessionView(s, s.phase));
+      }
+      return new Snapshot(
+          views, queued, idle.size(), count(State.BUSY), closed, terminated, retryScheduled);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** One worker as the allocator sees it. */
+  record WorkerView(
+      PooledWorker worker,
+      State state,
+      Session session,
+      Phase sessionPhase,
+      PooledWorker sessionsWorker) {}
+
+  /** One queued session as the allocator sees it. */
+  record SessionView(Session session, Phase phase) {}
+
+  /** The allocator's state at one instant. */
+  record Snapshot(
+      List<WorkerView> workers,
+      List<SessionView> queue,
+      int idle,
+      int busy,
+      boolean closed,
+      boolean terminated,
+      boolean retryScheduled) {}
+}

@@ -1,0 +1,269 @@
+package io.herd.core.local;
+
+import io.herd.core.HerdException;
+import io.herd.core.PoolConfig;
+import io.herd.core.Scheduler;
+import io.herd.core.SessionBinding;
+import io.herd.core.SessionDirectory;
+import io.herd.core.SessionEndReason;
+import io.herd.core.SessionEndedException;
+import io.herd.core.Ticker;
+import io.herd.core.Worker;
+import io.herd.core.WorkerFactory;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The acting half of the pool: carries out the {@link Allocator}'s decisions ({@link Effects}) with
+ * no lock held — spawns and stops workers, writes the {@link SessionDirectory}, tells the
+ * listeners, arms and cancels timers, completes the futures acquirers wait on — and feeds what
+ * comes back (a spawn completing, a confirmation) to the allocator again. It owns the parts it
+ * drives: the {@link SessionTimers}, the {@link WorkerMonitor}, the {@link PoolCounters} and the
+ * {@link ListenerSet}.
+ *
+ * <p><b>Order.</b> {@link #apply} runs an {@link Effects} list by list, in the order declared
+ * there, so that listeners hear a worker start before its sessions, a crash before the end of the
+ * session it took down, and a session's end before its worker is stopped or handed on.
+ *
+ * <p><b>Activation</b> is two steps around a lock-free announcement: the session is bound in the
+ * directory and {@code sessionStarted} is told, then {@link Allocator#confirm} decides whether it
+ * is ACTIVE (its acquirers get leases) or ended meanwhile (its end is reported now, after the
+ * start, and its acquirers fail with {@link SessionEndedException}).
+ *
+ * <p><b>Ends</b> are reported in one place ({@link #reportEnded}): timers cancelled, binding
+ * removed, counters, {@code sessionEnded}; only then does the session leave the pool's map and
+ * complete {@link Session#gone}, so the key's next session cannot bind before this one unbinds.
+ *
+ * <p>Thread-safe and reentrant: it runs on whichever thread made the decision, and an effect may
+ * lead to decisions that are applied at once, nested (an exit already complete when it is
+ * watched, a callback that acquires). Lifetime: one per pool.
+ */
+final class EffectRunner {
+
+  private static final Logger log = LoggerFactory.getLogger(LocalSessionPool.class);
+
+  private final Allocator allocator;
+  private final WorkerFactory factory;
+  private final SessionDirectory directory;
+  private final Ticker ticker;
+  private final Scheduler scheduler;
+  private final Map<String, Session> sessions;
+  private final String owner;
+
+  final SessionTimers timers;
+  final WorkerMonitor monitor;
+  final PoolCounters counters = new PoolCounters();
+  final ListenerSet listeners = new ListenerSet();
+
+  /** Completes once the pool is closed and its last worker has gone. */
+  final CompletableFuture<Void> terminated = new CompletableFuture<>();
+
+  private volatile Scheduler.Task retryTask;
+
+  /**
+   * @param sessions the pool's session map, from which ended sessions are removed once reported
+   */
+  EffectRunner(
+      PoolConfig config,
+      Allocator allocator,
+      Map<String, Session> sessions,
+      WorkerFactory factory,
+      SessionDirectory directory,
+      Ticker ticker,
+      Scheduler scheduler) {
+    this.allocator = allocator;
+    this.sessions = sessions;
+    this.factory = factory;
+    this.directory = directory;
+    this.ticker = ticker;
+    this.scheduler = scheduler;
+    this.owner = config.name() + "@" + ProcessHandle.current().pid();
+    this.timers = new SessionTimers(config, scheduler, ticker, this::timerEnded);
+    this.monitor = new WorkerMonitor(config, allocator, scheduler, ticker, this::apply);
+  }
+
+  /**
+   * Carries out an allocator decision, in the order {@link Effects} declares. Must be called
+   * without holding the allocator's lock.
+   */
+  void apply(Effects fx) {
+    for (PooledWorker w : fx.joined()) {
+      counters.spawns.increment();
+      log.info("worker {} started at {}", w.id, w.worker.address());
+      listeners.emit(l -> l.workerStarted(w.worker));
+    }
+    for (PooledWorker w : fx.toWatch()) {
+      monitor.watch(w);
+    }
+    for (Effects.WorkerEnd e : fx.workerEnds()) {
+      reportWorkerEnd(e);
+    }
+    for (Effects.SpawnFailure f : fx.spawnFailures()) {
+      counters.spawnFailures.increment();
+      log.warn("worker {} failed to start: {}", f.worker().id, f.error().getMessage());
+      listeners.emit(l -> l.spawnFailed(f.worker().id, f.error()));
+    }
+    for (Session s : fx.ended()) {
+      reportEnded(s);
+    }
+    if (fx.queueRejections > 0) {
+      counters.queueRejections.add(fx.queueRejections);
+    }
+    for (Effects.Failure f : fx.failed()) {
+      gone(f.session());
+      f.session().ready.completeExceptionally(f.error());
+    }
+    for (PooledWorker w : fx.toStop()) {
+      stop(w);
+    }
+    for (Session s : fx.toActivate()) {
+      activate(s);
+    }
+    for (Session s : fx.ready()) {
+      timers.activated(s);
+      s.ready.complete(s.worker);
+    }
+    for (PooledWorker w : fx.toCheck()) {
+      monitor.checkBeforeReuse(w);
+    }
+    for (PooledWorker w : fx.toSpawn()) {
+      spawn(w);
+    }
+    if (fx.retryInNanos >= 0) {
+      retryTask =
+          scheduler.schedule(
+              () -> apply(allocator.retryDue(ticker.read())),
+              fx.retryInNanos,
+              TimeUnit.NANOSECONDS);
+    }
+    if (fx.terminated) {
+      terminated.complete(null);
+    }
+  }
+
+  /** Stops what would otherwise keep running after close: the health tick, a spawn retry. */
+  void stopTimers() {
+    monitor.stop();
+    Scheduler.Task retry = retryTask;
+    if (retry != null) {
+      retry.cancel();
+    }
+  }
+
+  /** A timer won a session's compare-and-set to ENDED. */
+  private void timerEnded(Session s, SessionEndReason reason, int holdersBefore) {
+    apply(allocator.sessionEnded(s, reason, holdersBefore, ticker.read()));
+  }
+
+  /** Announces a session handed a worker, then confirms it with the allocator. */
+  private void activate(Session s) {
+    PooledWorker w = s.assigned; // written under the lock before this effect was returned
+    SessionBinding b = new SessionBinding(s.key, w.worker.id(), w.worker.address(), owner);
+    s.binding = b;
+    try {
+      directory
+          .bind(b)
+          .ifPresent(other -> log.warn("session {} is also bound to {}", s.key, other));
+    } catch (RuntimeException e) {
+      log.warn("session directory failed to bind {}", b, e);
+    }
+    counters.activeSessions.increment();
+    log.debug("session {} pinned to worker {}", s.key, w.id);
+    listeners.emit(l -> l.sessionStarted(s.key, w.worker));
+    apply(allocator.confirm(s, ticker.read()));
+  }
+
+  /** Reports the end of an announced session, then lets its key start anew. */
+  private void reportEnded(Session s) {
+    timers.cancel(s);
+    SessionBinding b = s.binding;
+    try {
+      directory.unbind(b);
+    } catch (RuntimeException e) {
+      log.warn("session directory failed to unbind {}", b, e);
+    }
+    SessionEndReason reason = s.endReason;
+    switch (reason) {
+      case EXPIRED -> counters.expirations.increment();
+      case EVICTED -> counters.evictions.increment();
+      default -> {}
+    }
+    counters.activeSessions.decrement();
+    Worker worker = s.assigned.worker;
+    log.debug("session {} ended ({}), worker {}", s.key, reason, worker.id());
+    listeners.emit(l -> l.sessionEnded(s.key, worker, reason));
+    gone(s);
+    if (!s.ready.isDone()) {
+      // Ended between its announcement and its confirmation: its acquirers get no lease.
+      s.ready.completeExceptionally(
+          new SessionEndedException(
+              "session '"
+                  + s.key
+                  + "' ended ("
+                  + reason
+                  + ") before its first lease"
+                  + (reason == SessionEndReason.CRASHED
+                      ? ": its worker " + worker.id() + " exited"
+                      : "")
+                  + "; acquire again to start a new session"));
+    }
+  }
+
+  /** The session leaves the map; acquirers waiting to start the key anew may go on. */
+  private void gone(Session s) {
+    sessions.remove(s.key, s);
+    s.gone.complete(null);
+  }
+
+  private void reportWorkerEnd(Effects.WorkerEnd e) {
+    Worker worker = e.worker().worker;
+    if (e.crashed()) {
+      counters.crashes.increment();
+      log.warn("worker {} crashed: {}", worker.id(), e.exit());
+      listeners.emit(l -> l.workerCrashed(worker, e.exit()));
+    } else {
+      log.info("worker {} stopped: {}", worker.id(), e.exit());
+      listeners.emit(l -> l.workerStopped(worker, e.exit()));
+    }
+  }
+
+  private void spawn(PooledWorker w) {
+    CompletableFuture<Worker> f;
+    try {
+      f = factory.spawn(w.id);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete(
+        (worker, err) -> {
+          if (err == null && worker == null) {
+            err = new HerdException("worker factory completed spawn " + w.id + " with null");
+          }
+          apply(
+              err != null
+                  ? allocator.spawnFailed(w, unwrap(err), ticker.read())
+                  : allocator.spawned(w, worker, ticker.read()));
+        });
+  }
+
+  private static void stop(PooledWorker w) {
+    try {
+      w.worker.stop();
+    } catch (RuntimeException e) {
+      log.warn("stopping worker {} failed", w.id, e);
+    }
+  }
+
+  static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

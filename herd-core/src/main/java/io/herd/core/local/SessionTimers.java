@@ -1,0 +1,107 @@
+package io.herd.core.local;
+
+import io.herd.core.PoolConfig;
+import io.herd.core.Scheduler;
+import io.herd.core.SessionEndReason;
+import io.herd.core.Ticker;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The timers of sessions and acquires: idle expiry (TTL), {@code maxLifetime}, and acquire
+ * deadlines. Time comes from the pool's {@link Ticker} and every task runs on its {@link
+ * Scheduler}, so a test can drive all of it in virtual time.
+ *
+ * <p><b>Expiry, per idle session.</b> When a session's last lease closes, one check is scheduled
+ * (unless one is already outstanding, {@link Session#markExpiryScheduled}) for when its TTL would
+ * run out. The check ends the session only if it is still idle, by a compare-and-set from zero
+ * holders, so expiry never races a new lease; if the session was used meanwhile it reschedules
+ * for the new deadline, and if a lease is open it leaves the next release to schedule again. Work
+ * grows with the sessions that go idle, never with a scan of all sessions.
+ *
+ * <p><b>maxLifetime</b> is one task per session, armed when it becomes active, counted from its
+ * creation. Both tasks are cancelled when the session's end is reported.
+ *
+ * <p>Thread-safe: tasks run on the scheduler's threads, arming happens on the threads that close
+ * leases. Lifetime: one per pool; it owns no thread.
+ */
+final class SessionTimers {
+
+  /** Where the timers hand a session they ended: they won its compare-and-set to ENDED. */
+  @FunctionalInterface
+  interface Ender {
+    void ended(Session s, SessionEndReason reason, int holdersBefore);
+  }
+
+  private final Scheduler scheduler;
+  private final Ticker ticker;
+  private final long ttlNanos;
+  private final long maxLifetimeNanos;
+  private final Ender ender;
+
+  SessionTimers(PoolConfig config, Scheduler scheduler, Ticker ticker, Ender ender) {
+    this.scheduler = scheduler;
+    this.ticker = ticker;
+    this.ttlNanos = config.ttl().toNanos();
+    this.maxLifetimeNanos = config.maxLifetime().map(d -> d.toNanos()).orElse(-1L);
+    this.ender = ender;
+  }
+
+  /** Runs {@code task} at ticker reading {@code deadlineNanos}. */
+  Scheduler.Task at(long deadlineNanos, Runnable task) {
+    return scheduler.schedule(task, deadlineNanos - ticker.read(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * A session became active: expiry in case every acquirer gave up while its worker was on the
+   * way, and its maxLifetime.
+   */
+  void activated(Session s) {
+    armExpiry(s);
+    if (maxLifetimeNanos > 0) {
+      s.lifetimeTask = at(s.createdNanos + maxLifetimeNanos, () -> lifetimeReached(s));
+    }
+  }
+
+  /** A session's last lease closed: make sure an expiry check is on its way. */
+  void armExpiry(Session s) {
+    schedule(s, ttlNanos);
+  }
+
+  /** Cancels the timers that would only find the session ended, so they free what they hold. */
+  void cancel(Session s) {
+    Scheduler.Task t = s.expiryTask;
+    if (t != null) {
+      t.cancel();
+    }
+    t = s.lifetimeTask;
+    if (t != null) {
+      t.cancel();
+    }
+  }
+
+  private void schedule(Session s, long delayNanos) {
+    if (s.markExpiryScheduled()) {
+      s.expiryTask = scheduler.schedule(() -> checkExpiry(s), delayNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void checkExpiry(Session s) {
+    s.clearExpiryScheduled(); // before reading holders: a release to zero reschedules
+    if (s.isEnded() || s.holders() > 0) {
+      return;
+    }
+    long idleFor = ticker.read() - s.lastReleaseNanos();
+    if (idleFor < ttlNanos) {
+      schedule(s, ttlNanos - idleFor);
+    } else if (s.endIfIdle()) {
+      ender.ended(s, SessionEndReason.EXPIRED, 0);
+    }
+  }
+
+  private void lifetimeReached(Session s) {
+    int holders = s.end();
+    if (holders != Session.ENDED) {
+      ender.ended(s, SessionEndReason.EXPIRED, holders);
+    }
+  }
+}

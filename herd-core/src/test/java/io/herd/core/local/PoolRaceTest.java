@@ -1,0 +1,230 @@
+package io.herd.core.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.herd.core.AcquireTimeoutException;
+import io.herd.core.HerdException;
+import io.herd.core.InMemorySessionDirectory;
+import io.herd.core.PoolConfig;
+import io.herd.core.SessionBinding;
+import io.herd.core.SessionDirectory;
+import io.herd.core.SessionEndedException;
+import io.herd.core.SessionLease;
+import io.herd.core.SessionPool;
+import io.herd.core.WorkerInfo;
+import io.herd.core.testing.ScriptedWorkerFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Races between the threads that use a pool, reproduced with real threads on in-process workers.
+ * Each test is named after what broke; each failed on the pool before it was split into an
+ * allocator that decides and a pool that acts.
+ */
+class PoolRaceTest {
+
+  /**
+   * Issue 8, item 4: an {@code end(key)} that ran between the first acquire's insert of the
+   * pending session and its hand-off to the allocator left the ended session with a worker that
+   * nothing could free (58 leaked in 300 rounds), and that stuck worker stopped eviction.
+   */
+  @Test
+  void endRacingTheFirstAcquireOfItsKeyLeavesNoWorkerBusy() throws Exception {
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory();
+    SessionPool pool =
+        SessionPool.create(
+            PoolConfig.builder()
+                .name("race")
+                .max(3)
+                .warm(1)
+                .evictIdleOnPressure(true)
+                .acquireTimeout(Duration.ofSeconds(10))
+                .build(),
+            factory);
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+    int ended = 0;
+    try {
+      for (int round = 0; round < 300; round++) {
+        String key = "k" + round;
+        CyclicBarrier gate = new CyclicBarrier(2);
+        AtomicBoolean acquired = new AtomicBoolean();
+        Future<SessionLease> acquirer =
+            threads.submit(
+                () -> {
+                  gate.await();
+                  try {
+                    return pool.acquire(key, Duration.ofSeconds(10));
+                  } catch (HerdException e) {
+                    // The end won (SessionEndedException, see PoolLifecycleTest): a fine outcome.
+                    return null;
+                  } finally {
+                    acquired.set(true);
+                  }
+                });
+        // The ender ends the key the moment it exists: right after the acquirer inserted it.
+        Future<Boolean> ender =
+            threads.submit(
+                () -> {
+                  gate.await();
+                  while (!acquired.get()) {
+                    if (pool.end(key)) {
+                      return true;
+                    }
+                    Thread.onSpinWait();
+                  }
+                  return false;
+                });
+        SessionLease lease = acquirer.get(20, TimeUnit.SECONDS);
+        ended += ender.get(20, TimeUnit.SECONDS) ? 1 : 0;
+        if (lease != null) {
+          lease.close();
+        }
+        pool.end(key);
+      }
+      assertThat(ended).as("rounds in which the end found the session").isPositive();
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .untilAsserted(
+              () -> {
+                assertThat(pool.workers())
+                    .as("workers busy after every session ended")
+                    .noneMatch(w -> w.state() == WorkerInfo.State.BUSY);
+                assertThat(pool.stats().busy()).isZero();
+                assertThat(pool.sessions()).isEmpty();
+              });
+      // Every slot is free again: a new session gets a worker at once.
+      try (SessionLease after = pool.acquire("after", Duration.ofSeconds(10))) {
+        assertThat(after.newSession()).isTrue();
+      }
+    } finally {
+      threads.shutdownNow();
+      pool.close();
+    }
+  }
+
+  /**
+   * Issue 8, item 5: a worker that exited after it was handed to a new session but before the
+   * session was activated produced a lease on the dead worker, the events {@code workerCrashed,
+   * sessionEnded(CRASHED), sessionStarted} in that order, and a directory binding to the dead
+   * worker that was never removed.
+   */
+  @Test
+  void aWorkerThatExitsBetweenHandOffAndActivationGetsNoLeaseAndLeavesNoBinding()
+      throws Exception {
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory();
+    AtomicBoolean crashOnBind = new AtomicBoolean(true);
+    InMemorySessionDirectory bindings = new InMemorySessionDirectory();
+    SessionDirectory directory =
+        new SessionDirectory() {
+          @Override
+          public Optional<SessionBinding> bind(SessionBinding binding) {
+            if (crashOnBind.getAndSet(false)) {
+              // The pool is activating the session: its worker dies right now, on another thread.
+              Thread killer =
+                  new Thread(() -> factory.worker(binding.workerId()).crash("killed"), "killer");
+              killer.start();
+              try {
+                killer.join(10_000);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+            return bindings.bind(binding);
+          }
+
+          @Override
+          public Optional<SessionBinding> lookup(String key) {
+            return bindings.lookup(key);
+          }
+
+          @Override
+          public boolean unbind(SessionBinding binding) {
+            return bindings.unbind(binding);
+          }
+
+          @Override
+          public int size() {
+            return bindings.size();
+          }
+        };
+    RecordingListener events = new RecordingListener();
+    try (SessionPool pool =
+        SessionPool.create(
+            PoolConfig.builder().name("race").max(2).warm(0).build(), factory, directory)) {
+      pool.addListener(events);
+      CompletableFuture<SessionLease> first = pool.acquire("victim");
+
+      assertThatThrownBy(() -> first.get(10, TimeUnit.SECONDS))
+          .as("no lease on a worker known to be dead")
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(SessionEndedException.class)
+          .hasMessageContaining("victim");
+      List<String> sessionEvents = new ArrayList<>();
+      for (RecordingListener.Event e : events.events) {
+        if (e.subject().equals("victim")) {
+          sessionEvents.add(e.kind() + (e.kind().equals("sessionEnded") ? ":" + e.detail() : ""));
+        }
+      }
+      assertThat(sessionEvents)
+          .as("events of the session, in order")
+          .containsExactly("sessionStarted", "sessionEnded:CRASHED");
+      assertThat(bindings.lookup("victim")).as("binding to the dead worker").isEmpty();
+
+      // The key is not stuck: the next acquire starts a new session on a live worker.
+      try (SessionLease again = pool.acquire("victim", Duration.ofSeconds(10))) {
+        assertThat(again.newSession()).isTrue();
+        assertThat(factory.worker(again.worker().id()).hasExited()).isFalse();
+        assertThat(bindings.lookup("victim"))
+            .hasValueSatisfying(b -> assertThat(b.workerId()).isEqualTo(again.worker().id()));
+      }
+    }
+  }
+
+  /**
+   * Issue 8, item 7: the blocking acquire gave up at its deadline, found that the future had
+   * failed meanwhile, and rethrew the failure as a raw {@link CompletionException} from {@code
+   * join()}. Racing the pool's own deadline against the caller's, many times, finds that window.
+   */
+  @Test
+  void aBlockingAcquireThatTimesOutThrowsAcquireTimeoutExceptionNeverCompletionException()
+      throws Exception {
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory();
+    Duration timeout = Duration.ofMillis(2);
+    try (SessionPool pool =
+        SessionPool.create(
+            PoolConfig.builder().name("race").max(1).warm(0).acquireTimeout(timeout).build(),
+            factory)) {
+      SessionLease holder = pool.acquire("holder", Duration.ofSeconds(10));
+      List<String> wrong = new ArrayList<>();
+      for (int i = 0; i < 1500; i++) {
+        try {
+          pool.acquire("late-" + i, timeout).close();
+          wrong.add("a lease although the only worker is held");
+        } catch (AcquireTimeoutException expected) {
+          // the only right outcome
+        } catch (HerdException e) {
+          wrong.add(e.toString());
+        } catch (RuntimeException e) {
+          wrong.add(e.toString());
+        }
+      }
+      assertThat(wrong).as("outcomes other than AcquireTimeoutException").isEmpty();
+      holder.close();
+    }
+  }
+}
