@@ -4,7 +4,7 @@
  * Maven build (statically linked), extracted at run time by io.herd.core.sandbox.LauncherBinary.
  *
  *   herd-launch [--parent PID] [--setsid] [--cgroup FILE]... [--netns FILE]
- *               [--namespaces [--tmp DIR]] [--uid UID --gid GID] [--drop-caps]
+ *               [--namespaces [--tmp DIR] [--keep PATH]...] [--uid UID --gid GID] [--drop-caps]
  *               [--no-new-privs] [--chdir DIR] -- PROGRAM [ARG]...
  *
  * Steps, in order, each only when its flag is given:
@@ -16,7 +16,8 @@
  *   4. --netns: setns() into that network namespace file.
  *   5. --namespaces: unshare PID, IPC and mount namespaces and fork. The child is PID 1 of the new
  *      PID namespace and a minimal init: mounts become private, a fresh /proc is mounted, --tmp DIR
- *      is bound on /tmp and /var/tmp, /dev/shm gets a fresh tmpfs; then it forks the worker,
+ *      is bound on /tmp and /var/tmp, /dev/shm gets a fresh tmpfs, and each --keep PATH those
+ *      hid (the worker's directory under /tmp, say) is bound back read-only; then it forks the worker,
  *      forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every zombie
  *      and exits with the worker's status. This process (the one the JVM holds) forwards the same
  *      signals to the init and exits with its status. SIGKILL of this process kills the init
@@ -56,6 +57,7 @@
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND 127
 #define MAX_CGROUPS 16
+#define MAX_KEPT 16
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -73,6 +75,8 @@ struct options {
   const char *netns;
   int namespaces;
   const char *tmp;
+  const char *kept[MAX_KEPT];
+  int kept_count;
   long uid;
   long gid;
   int drop_caps;
@@ -149,6 +153,14 @@ static void parse(int argc, char **argv, struct options *o) {
       o->netns = value;
     } else if (strcmp(flag, "--tmp") == 0) {
       o->tmp = value;
+    } else if (strcmp(flag, "--keep") == 0) {
+      if (o->kept_count == MAX_KEPT) {
+        fail(EXIT_SETUP, 0, "more than %d --keep paths", MAX_KEPT);
+      }
+      if (value[0] != '/') {
+        fail(EXIT_SETUP, 0, "--keep needs an absolute path, got '%s'", value);
+      }
+      o->kept[o->kept_count++] = value;
     } else if (strcmp(flag, "--uid") == 0) {
       o->uid = number(flag, value);
     } else if (strcmp(flag, "--gid") == 0) {
@@ -166,8 +178,8 @@ static void parse(int argc, char **argv, struct options *o) {
   if ((o->uid < 0) != (o->gid < 0)) {
     fail(EXIT_SETUP, 0, "--uid and --gid go together");
   }
-  if (o->tmp != NULL && !o->namespaces) {
-    fail(EXIT_SETUP, 0, "--tmp needs --namespaces (a private mount namespace)");
+  if ((o->tmp != NULL || o->kept_count > 0) && !o->namespaces) {
+    fail(EXIT_SETUP, 0, "--tmp and --keep need --namespaces (a private mount namespace)");
   }
   o->argv = argv + i;
 }
@@ -223,10 +235,75 @@ static void bind_private(const char *source, const char *target) {
   }
 }
 
-/* The init's view of the file system: private mounts, its own /proc, /tmp, /var/tmp, /dev/shm. */
+/* Creates every missing directory of path (not path itself), root-owned, mode 0755. */
+static void make_parents(const char *path) {
+  char buffer[4096];
+  if (strlen(path) >= sizeof buffer) {
+    fail(EXIT_SETUP, 0, "path too long: %s", path);
+  }
+  strcpy(buffer, path);
+  for (char *slash = strchr(buffer + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    if (mkdir(buffer, 0755) != 0 && errno != EEXIST) {
+      fail(EXIT_SETUP, errno, "cannot create %s", buffer);
+    }
+    *slash = '/';
+  }
+}
+
+/*
+ * Makes the host's path visible again, read-only, after a private mount hid it: fd was opened on
+ * it (O_PATH) before, and is bound through /proc/self/fd onto a mount point made at the same path.
+ */
+static void bind_kept(const char *path, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    fail(EXIT_SETUP, errno, "cannot stat %s", path);
+  }
+  struct stat now;
+  if (stat(path, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
+    close(fd); /* already visible, e.g. through a kept directory that holds it */
+    return;
+  }
+  make_parents(path);
+  if (S_ISDIR(st.st_mode)) {
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+      fail(EXIT_SETUP, errno, "cannot create the mount point %s", path);
+    }
+  } else {
+    int point = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (point < 0) {
+      fail(EXIT_SETUP, errno, "cannot create the mount point %s", path);
+    }
+    close(point);
+  }
+  char source[64];
+  snprintf(source, sizeof source, "/proc/self/fd/%d", fd);
+  if (mount(source, path, NULL, MS_BIND | MS_REC, NULL) != 0) {
+    fail(EXIT_SETUP, errno, "cannot keep %s visible", path);
+  }
+  if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL)
+      != 0) {
+    fail(EXIT_SETUP, errno, "cannot make %s read-only", path);
+  }
+  close(fd);
+}
+
+/*
+ * The init's view of the file system: private mounts, its own /proc, /tmp, /var/tmp, /dev/shm.
+ * The --keep paths (a worker's directory or files under /tmp, say) are opened before the private
+ * mounts hide them and bound back, read-only, at the same paths.
+ */
 static void set_up_mounts(const struct options *o) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
     fail(EXIT_SETUP, errno, "cannot make the mounts private");
+  }
+  int kept[MAX_KEPT];
+  for (int i = 0; i < o->kept_count; i++) {
+    kept[i] = open(o->kept[i], O_PATH | O_CLOEXEC);
+    if (kept[i] < 0) {
+      fail(EXIT_SETUP, errno, "cannot open %s", o->kept[i]);
+    }
   }
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
     fail(EXIT_SETUP, errno, "cannot mount a fresh /proc");
@@ -240,6 +317,9 @@ static void set_up_mounts(const struct options *o) {
   if (exists("/dev/shm")
       && mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
     fail(EXIT_SETUP, errno, "cannot mount a fresh /dev/shm");
+  }
+  for (int i = 0; i < o->kept_count; i++) {
+    bind_kept(o->kept[i], kept[i]);
   }
 }
 

@@ -236,7 +236,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     List<String> launched = new ArrayList<>(argv.size() + 24);
     launched.add(launcherBinary.toString());
     launched.addAll(List.of("--setsid", "--parent", Long.toString(jvmPid)));
-    launched.addAll(confinement.launcherFlags());
+    launched.addAll(confinement.launcherFlags(argv, cwd));
     if (cwd != null) {
       launched.addAll(List.of("--chdir", cwd.toString()));
     }

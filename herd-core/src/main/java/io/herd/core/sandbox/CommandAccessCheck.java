@@ -62,6 +62,35 @@ final class CommandAccessCheck {
   }
 
   /**
+   * The existing files and directories {@code command} names: its absolute arguments, also
+   * after {@code NAME=} and split at {@code :} (class paths), in order, without duplicates.
+   */
+  static List<Path> namedPaths(List<String> command) {
+    Set<Path> paths = new LinkedHashSet<>();
+    for (String arg : command) {
+      if (arg == null) {
+        continue;
+      }
+      for (String part : arg.split(":")) {
+        int eq = part.indexOf('=');
+        String candidate = part.startsWith("/") ? part
+            : eq > 0 && part.startsWith("/", eq + 1) ? part.substring(eq + 1) : null;
+        if (candidate != null) {
+          try {
+            Path p = Path.of(candidate);
+            if (Files.exists(p)) {
+              paths.add(p);
+            }
+          } catch (InvalidPathException e) {
+            // not a path after all
+          }
+        }
+      }
+    }
+    return new ArrayList<>(paths);
+  }
+
+  /**
    * Fails when the worker about to run as {@code uid} could not use its program, the files its
    * arguments name or its working directory.
    *

@@ -30,13 +30,14 @@ import java.util.stream.Collectors;
  *
  * <p>How a worker is started: by one exec of the native launcher {@code herd-launch} (see
  * {@link LauncherBinary} and {@code herd-core/src/main/c/herd-launch.c}), which does in order
- * what the flags of {@link WorkerSandbox#launcherFlags()} ask:
+ * what the flags of {@link WorkerSandbox#launcherFlags} ask:
  *
  * <pre>
  * herd-launch --setsid --parent JVM        pdeathsig SIGKILL; exits if the JVM is gone
  *   --cgroup .../cgroup.procs ...          joins the worker's cgroups first   (limits)
  *   --netns /run/netns/herd-...            setns into the worker's network    (network: isolated)
  *   --namespaces --tmp SCRATCH/tmp         unshare PID+IPC+mount, fork an init (namespaces)
+ *   --keep /tmp/app ...                    host paths under /tmp it needs, kept read-only
  *   --uid U --gid U --drop-caps --no-new-privs                                  (uid)
  *   --chdir DIR -- the worker command
  * </pre>
@@ -148,6 +149,11 @@ public final class Sandbox implements AutoCloseable {
   static boolean isPrivatized(Path dir) {
     Path normal = dir.toAbsolutePath().normalize();
     return PRIVATIZED.stream().anyMatch(normal::startsWith);
+  }
+
+  /** Whether {@code dir} is itself one of the directories each namespaced worker gets a copy of. */
+  static boolean isPrivatizedRoot(Path dir) {
+    return PRIVATIZED.contains(dir.toAbsolutePath().normalize());
   }
 
   /**

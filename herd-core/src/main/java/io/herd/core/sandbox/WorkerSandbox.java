@@ -1,6 +1,7 @@
 package io.herd.core.sandbox;
 
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,13 +53,24 @@ public final class WorkerSandbox {
     return NONE;
   }
 
+  /** At most this many {@code --keep} paths (herd-launch's own limit). */
+  static final int MAX_KEPT = 16;
+
   /**
    * The {@code herd-launch} flags that confine the worker, in the launcher's order (see {@link
-   * Sandbox}): {@code --cgroup} per cgroup, {@code --netns}, {@code --namespaces --tmp}, {@code
-   * --uid --gid --drop-caps --no-new-privs}. Empty without protections; the caller adds {@code
-   * --setsid --parent} and {@code --chdir}.
+   * Sandbox}): {@code --cgroup} per cgroup, {@code --netns}, {@code --namespaces --tmp --keep},
+   * {@code --uid --gid --drop-caps --no-new-privs}. Empty without protections; the caller adds
+   * {@code --setsid --parent} and {@code --chdir}.
+   *
+   * <p>The private {@code /tmp} and {@code /var/tmp} of a worker with namespaces hide whatever
+   * the host has there, so the paths its command names and its directory {@code cwd} that lie
+   * under them are kept visible, read-only ({@code --keep}): a configuration kept in {@code
+   * /tmp/app} still finds its script. Never {@code /tmp} itself, which would undo the privacy.
+   *
+   * @param command the worker's argv, placeholders replaced
+   * @param cwd the directory it starts in, or null
    */
-  public List<String> launcherFlags() {
+  public List<String> launcherFlags(List<String> command, Path cwd) {
     List<String> flags = new ArrayList<>();
     if (cgroup != null) {
       cgroup.procsFiles().forEach(p -> flags.addAll(List.of("--cgroup", p.toString())));
@@ -71,12 +83,40 @@ public final class WorkerSandbox {
       if (scratch != null) {
         flags.addAll(List.of("--tmp", ScratchDirectory.tmp(scratch).toString()));
       }
+      for (Path kept : keptPaths(command, cwd)) {
+        flags.addAll(List.of("--keep", kept.toString()));
+      }
     }
     if (uid.isPresent()) {
       String id = Integer.toString(uid.getAsInt());
       flags.addAll(List.of("--uid", id, "--gid", id, "--drop-caps", "--no-new-privs"));
     }
     return flags;
+  }
+
+  /**
+   * The existing paths under a privatized directory that {@code command} names or {@code cwd}
+   * is, strictly below it, without those inside another kept path, at most {@link #MAX_KEPT}.
+   */
+  static List<Path> keptPaths(List<String> command, Path cwd) {
+    List<Path> candidates = new ArrayList<>();
+    if (cwd != null) {
+      candidates.add(cwd);
+    }
+    candidates.addAll(CommandAccessCheck.namedPaths(command));
+    List<Path> kept = new ArrayList<>();
+    for (Path candidate : candidates) {
+      Path p = candidate.toAbsolutePath().normalize();
+      if (!Sandbox.isPrivatized(p) || Sandbox.isPrivatizedRoot(p) || !Files.exists(p)) {
+        continue;
+      }
+      if (kept.stream().anyMatch(p::startsWith)) {
+        continue;
+      }
+      kept.removeIf(k -> k.startsWith(p));
+      kept.add(p);
+    }
+    return kept.size() > MAX_KEPT ? kept.subList(0, MAX_KEPT) : kept;
   }
 
   /** Where the worker listens and is probed: its veth address, else 127.0.0.1. */

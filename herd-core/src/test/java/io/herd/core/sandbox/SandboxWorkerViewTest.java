@@ -107,6 +107,41 @@ class SandboxWorkerViewTest {
   }
 
   @Test
+  void aWorkerWhoseDirectoryAndClassPathLieUnderTmpStillSeesThemReadOnlyInItsPrivateTmp()
+      throws Exception {
+    // Regression: with a private /tmp, a worker.workdir under /tmp (a config next to its script
+    // in /tmp/app) vanished inside the worker: "cannot enter directory /tmp/... as uid 2000xx".
+    Path app = Files.createTempDirectory(Path.of("/tmp"), "herd-app-");
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      Files.setPosixFilePermissions(app, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Path jar = Files.copy(Path.of(TestWorkerCommand.builtClassPath().toString()),
+          app.resolve("testkit.jar"));
+      Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+      Files.writeString(app.resolve("data.txt"), "from the host");
+      Files.setPosixFilePermissions(app.resolve("data.txt"),
+          PosixFilePermissions.fromString("rw-r--r--"));
+      List<String> command = TestWorkerCommand.argv();
+      command.set(command.indexOf("-cp") + 1, jar.toString());
+      ProcessWorkerFactory factory = fixture.factory(ProcessWorkerConfig.builder()
+          .command(command).workdir(app).startTimeout(Duration.ofSeconds(30))
+          .sandbox(SandboxConfig.defaults()).build());
+
+      ProcessWorker worker = fixture.spawn(factory, "in-tmp");
+
+      assertThat(get(worker, "/cwd")).isEqualTo(app.toString());
+      assertThat(get(worker, "/read?path=" + app.resolve("data.txt"))).isEqualTo("from the host");
+      assertThat(get(worker, "/write?path=" + app.resolve("new.txt") + "&text=x"))
+          .as("kept read-only").startsWith("failed");
+      assertThat(get(worker, "/ls?path=/tmp")).as("nothing else of the host's /tmp")
+          .isEqualTo(app.getFileName().toString());
+    } finally {
+      try (var files = Files.walk(app)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  @Test
   void workerWhoseClassPathItsUidCannotReadFailsToStartSayingWhichPathUidAndFix(
       @TempDir Path dir) throws Exception {
     Path checkout = Files.createDirectory(dir.resolve("checkout"));
