@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * Finds the files a worker command names that a worker under its own unprivileged UID could not
@@ -40,6 +41,30 @@ final class CommandAccessCheck {
     if (workdir != null) {
       check(workdir, false, "worker.workdir is", problems);
     }
+    forEachNamedPath(command, (index, path) ->
+        check(path, index == 0, "worker.command uses", problems));
+    return new ArrayList<>(problems);
+  }
+
+  /**
+   * The existing files and directories {@code command} names: its absolute arguments, also
+   * after {@code NAME=} and split at {@code :} (class paths), in order, without duplicates.
+   */
+  static List<Path> namedPaths(List<String> command) {
+    Set<Path> paths = new LinkedHashSet<>();
+    forEachNamedPath(command, (index, path) -> {
+      if (Files.exists(path)) {
+        paths.add(path);
+      }
+    });
+    return new ArrayList<>(paths);
+  }
+
+  /**
+   * Calls {@code action} with each argument's index and each path it names: the argument when
+   * absolute, the value after {@code NAME=} when that is, each such part of a {@code :} list.
+   */
+  private static void forEachNamedPath(List<String> command, BiConsumer<Integer, Path> action) {
     for (int i = 0; i < command.size(); i++) {
       String arg = command.get(i);
       if (arg == null) {
@@ -51,43 +76,13 @@ final class CommandAccessCheck {
             : eq > 0 && part.startsWith("/", eq + 1) ? part.substring(eq + 1) : null;
         if (candidate != null) {
           try {
-            check(Path.of(candidate), i == 0, "worker.command uses", problems);
+            action.accept(i, Path.of(candidate));
           } catch (InvalidPathException e) {
             // not a path after all
           }
         }
       }
     }
-    return new ArrayList<>(problems);
-  }
-
-  /**
-   * The existing files and directories {@code command} names: its absolute arguments, also
-   * after {@code NAME=} and split at {@code :} (class paths), in order, without duplicates.
-   */
-  static List<Path> namedPaths(List<String> command) {
-    Set<Path> paths = new LinkedHashSet<>();
-    for (String arg : command) {
-      if (arg == null) {
-        continue;
-      }
-      for (String part : arg.split(":")) {
-        int eq = part.indexOf('=');
-        String candidate = part.startsWith("/") ? part
-            : eq > 0 && part.startsWith("/", eq + 1) ? part.substring(eq + 1) : null;
-        if (candidate != null) {
-          try {
-            Path p = Path.of(candidate);
-            if (Files.exists(p)) {
-              paths.add(p);
-            }
-          } catch (InvalidPathException e) {
-            // not a path after all
-          }
-        }
-      }
-    }
-    return new ArrayList<>(paths);
   }
 
   /**
