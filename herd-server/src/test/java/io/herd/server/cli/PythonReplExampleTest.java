@@ -1,6 +1,7 @@
 package io.herd.server.cli;
 
-import static io.herd.server.HttpClients.send;
+import static io.herd.server.cli.ReplSessions.exec;
+import static io.herd.server.cli.ReplSessions.python3Works;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
@@ -9,7 +10,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,9 +24,9 @@ class PythonReplExampleTest {
     assumeThat(Path.of("/usr/bin/python3")).as("the system's python3").isExecutable();
     Path config = Path.of("..", "examples", "python-repl", "herd.yaml");
     // Under root the workers run as leased UIDs (sandbox.uid: auto), which cannot run a python3
-    // installed under /root (pyenv): the system's comes first on the PATH the workers get.
-    Map<String, String> env = Map.of("PATH", "/usr/local/bin:/usr/bin:/bin");
-    try (HerdProcess herd = HerdProcess.start(env, "serve", "--config", config.toString(),
+    // installed under /root (pyenv, first on this machine's PATH): the gateway's PATH is left as
+    // it is, and the lookup must pick the system's python3, as the worker's own execvp would.
+    try (HerdProcess herd = HerdProcess.start(Map.of(), "serve", "--config", config.toString(),
         "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")) {
       String base = herd.awaitServing(Duration.ofSeconds(60));
 
@@ -38,21 +38,6 @@ class PythonReplExampleTest {
 
       assertThat(herd.terminate(Duration.ofSeconds(20))).as(herd.transcript()).isZero();
       assertThat(herd.survivors()).isEmpty();
-    }
-  }
-
-  private static HttpResponse<String> exec(String base, String session, String code)
-      throws Exception {
-    return send("POST", base + "/exec", code, "X-Session-ID", session);
-  }
-
-  private static boolean python3Works() {
-    try {
-      Process p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (Exception e) {
-      return false;
     }
   }
 }

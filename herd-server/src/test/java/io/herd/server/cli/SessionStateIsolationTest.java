@@ -2,6 +2,8 @@ package io.herd.server.cli;
 
 import static io.herd.server.HttpClients.get;
 import static io.herd.server.HttpClients.send;
+import static io.herd.server.cli.ReplSessions.exec;
+import static io.herd.server.cli.ReplSessions.python3Works;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
@@ -127,20 +129,5 @@ class SessionStateIsolationTest {
   private static List<String> sessionIds(String admin) throws Exception {
     JsonNode list = JSON.readTree(get(admin + "/sessions").body()).path("sessions");
     return list.findValuesAsText("key");
-  }
-
-  private static HttpResponse<String> exec(String base, String session, String code)
-      throws Exception {
-    return send("POST", base + "/exec", code, "X-Session-ID", session);
-  }
-
-  private static boolean python3Works() {
-    try {
-      Process p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (Exception e) {
-      return false;
-    }
   }
 }
