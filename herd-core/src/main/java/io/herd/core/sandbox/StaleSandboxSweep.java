@@ -6,11 +6,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,7 +84,7 @@ final class StaleSandboxSweep {
     }
     if (workdirRoot != null) {
       for (Path dir : stale(workdirRoot)) {
-        if (deleteTree(dir)) {
+        if (ScratchDirectory.delete(dir)) {
           removed.add("workdir " + dir);
         }
       }
@@ -155,17 +153,6 @@ final class StaleSandboxSweep {
     try {
       return Files.readString(dir.resolve("cgroup.procs"), StandardCharsets.US_ASCII).isBlank();
     } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static boolean deleteTree(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-      return true;
-    } catch (IOException | java.io.UncheckedIOException e) {
       return false;
     }
   }
