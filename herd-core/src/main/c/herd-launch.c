@@ -24,10 +24,12 @@
  *      (its parent-death signal), and the kernel then kills the whole namespace.
  *   6. The worker (this process without --namespaces): setsid again under an init, drops the
  *      capability bounding set and the ambient capabilities (--drop-caps), leaves every
- *      supplementary group and takes GID and UID (--gid, --uid), clears every remaining
- *      capability, sets no_new_privs (--no-new-privs), re-arms the parent-death signal (a
- *      credential change clears it), changes directory (--chdir), gives every signal its default
- *      action and an empty mask, and execs PROGRAM with the environment it was given.
+ *      supplementary group and takes GID and UID (--gid, --uid), empties the kernel keyrings
+ *      that UID keeps from earlier workers and joins a session keyring of its own (not the
+ *      gateway's), clears every remaining capability, sets no_new_privs (--no-new-privs), re-arms
+ *      the parent-death signal (a credential change clears it), changes directory (--chdir),
+ *      gives every signal its default action and an empty mask, and execs PROGRAM with the
+ *      environment it was given.
  *
  * Exit status: the worker's own exit code, or 128+N when signal N ended it. Failures before the
  * exec print one line "herd-launch: <what>: <errno text>" to stderr and exit 125 (a sandbox step
@@ -38,6 +40,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -361,6 +364,66 @@ static void reset_signal_dispositions(void) {
   }
 }
 
+static long keyctl(int operation, unsigned long a, unsigned long b) {
+  return syscall(SYS_keyctl, operation, a, b, 0UL, 0UL);
+}
+
+/*
+ * Whether a keyctl error means that this process has no kernel keyrings to use (not built into
+ * the kernel, or refused by a seccomp filter or an LSM, as in Docker's default profile): then
+ * the worker cannot use them either, and there is nothing to clear.
+ */
+static int no_keyrings(int err) {
+  return err == ENOSYS || err == EOPNOTSUPP || err == EPERM;
+}
+
+/* What the kernel gives a new user keyring: every right but setattr for its possessor and owner. */
+#define USER_KEYRING_PERM 0x1f3f0000
+
+static void clear_keyring(unsigned long keyring, const char *what) {
+  if (keyctl(KEYCTL_CLEAR, keyring, 0) == 0) {
+    return;
+  }
+  if (errno == EACCES) {
+    /* A previous worker under this UID took the right to write it away: it owns it, so do we. */
+    keyctl(KEYCTL_SETPERM, keyring, USER_KEYRING_PERM);
+    if (keyctl(KEYCTL_CLEAR, keyring, 0) == 0) {
+      return;
+    }
+  }
+  if (!no_keyrings(errno)) {
+    fail(EXIT_SETUP, errno, "cannot clear the %s keyring of uid %ld", what, (long) getuid());
+  }
+}
+
+/*
+ * Kernel keyrings outlive processes: a UID's user, user-session and persistent keyrings keep
+ * what a worker put there after it exited, for the next worker leased the same UID to read; and
+ * the session keyring is inherited through the UID change, with every right its possessor has,
+ * so without a new one every worker would share the gateway's (reading and adding keys there).
+ * Called as the worker's UID: empties the UID's keyrings and joins a new session keyring.
+ */
+static void fresh_keyrings(void) {
+  clear_keyring((unsigned long) KEY_SPEC_USER_KEYRING, "user");
+  clear_keyring((unsigned long) KEY_SPEC_USER_SESSION_KEYRING, "user-session");
+  if (keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0, 0) < 0) {
+    if (no_keyrings(errno)) {
+      return;
+    }
+    fail(EXIT_SETUP, errno, "cannot start a session keyring of its own");
+  }
+  long persistent = keyctl(KEYCTL_GET_PERSISTENT, (unsigned long) (uid_t) -1,
+      (unsigned long) KEY_SPEC_SESSION_KEYRING);
+  if (persistent < 0) {
+    if (!no_keyrings(errno)) {
+      fail(EXIT_SETUP, errno, "cannot find the persistent keyring of uid %ld", (long) getuid());
+    }
+    return;
+  }
+  clear_keyring((unsigned long) persistent, "persistent");
+  keyctl(KEYCTL_UNLINK, (unsigned long) persistent, (unsigned long) KEY_SPEC_SESSION_KEYRING);
+}
+
 /* Step 6: becomes the worker. Never returns. */
 static void exec_worker(const struct options *o, long expected_parent) {
   if (o->drop_caps) {
@@ -376,6 +439,7 @@ static void exec_worker(const struct options *o, long expected_parent) {
     if (setresuid((uid_t) o->uid, (uid_t) o->uid, (uid_t) o->uid) != 0) {
       fail(EXIT_SETUP, errno, "cannot switch to uid %ld", o->uid);
     }
+    fresh_keyrings();
   }
   if (o->drop_caps) {
     clear_capabilities();
