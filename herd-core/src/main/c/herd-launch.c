@@ -16,12 +16,13 @@
  *   4. --netns: setns() into that network namespace file.
  *   5. --namespaces: unshare PID, IPC and mount namespaces and fork. The child is PID 1 of the new
  *      PID namespace and a minimal init: mounts become private, a fresh /proc is mounted, --tmp DIR
- *      is bound on /tmp and /var/tmp, /dev/shm gets a fresh tmpfs, and each --keep PATH those
- *      hid (the worker's directory under /tmp, say) is bound back read-only; then it forks the worker,
- *      forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every zombie
- *      and exits with the worker's status. This process (the one the JVM holds) forwards the same
- *      signals to the init and exits with its status. SIGKILL of this process kills the init
- *      (its parent-death signal), and the kernel then kills the whole namespace.
+ *      is bound on /tmp and /var/tmp, /dev/shm and /run/lock get a fresh tmpfs (and /dev/mqueue
+ *      a fresh mqueue), and each --keep PATH those hid (the worker's directory under /tmp, say)
+ *      is bound back read-only; then it forks the worker, forwards SIGTERM, SIGINT, SIGHUP,
+ *      SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every zombie and exits with the worker's status.
+ *      This process (the one the JVM holds) forwards the same signals to the init and exits with
+ *      its status. SIGKILL of this process kills the init (its parent-death signal), and the
+ *      kernel then kills the whole namespace.
  *   6. The worker (this process without --namespaces): setsid again under an init, drops the
  *      capability bounding set and the ambient capabilities (--drop-caps), leaves every
  *      supplementary group and takes GID and UID (--gid, --uid), empties the kernel keyrings
@@ -229,6 +230,14 @@ static int exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+static const char *const SHARED_LOCKS[] = {"/run/lock", "/var/lock"};
+
+/* Whether path is a directory, not a link to one, that everybody may write. */
+static int is_shared_directory(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0;
+}
+
 static void bind_private(const char *source, const char *target) {
   if (mount(source, target, NULL, MS_BIND, NULL) != 0) {
     fail(EXIT_SETUP, errno, "cannot bind %s on %s", source, target);
@@ -320,6 +329,22 @@ static void set_up_mounts(const struct options *o) {
   if (exists("/dev/shm")
       && mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
     fail(EXIT_SETUP, errno, "cannot mount a fresh /dev/shm");
+  }
+  /*
+   * The host's other directories that every user may write, where workers would pass files to
+   * each other and leave them, owned by their UID, for its next worker: /run/lock (and /var/lock
+   * where it is a directory, not the usual link to /run/lock) get a fresh tmpfs each.
+   */
+  for (size_t i = 0; i < sizeof SHARED_LOCKS / sizeof SHARED_LOCKS[0]; i++) {
+    if (is_shared_directory(SHARED_LOCKS[i]) && mount("tmpfs", SHARED_LOCKS[i], "tmpfs",
+        MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") != 0) {
+      fail(EXIT_SETUP, errno, "cannot mount a fresh %s", SHARED_LOCKS[i]);
+    }
+  }
+  /* The host's POSIX message queues: the mount belongs to the host's IPC namespace. */
+  if (exists("/dev/mqueue")
+      && mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+    fail(EXIT_SETUP, errno, "cannot mount the IPC namespace's own /dev/mqueue");
   }
   for (int i = 0; i < o->kept_count; i++) {
     bind_kept(o->kept[i], kept[i]);

@@ -13,6 +13,7 @@ import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.testkit.TestWorkerCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
@@ -75,6 +76,33 @@ class SandboxWorkerViewTest {
       assertThat(Path.of("/var/tmp", name)).as("the host's /var/tmp").doesNotExist();
       assertThat(get(next, "/env?name=TMPDIR")).isEqualTo(next.sandbox().tmpdir().orElseThrow()
           .toString());
+    }
+  }
+
+  @Test
+  void aFileOneWorkerWritesInRunLockIsSeenByNeitherAnotherWorkerNorTheHost() throws Exception {
+    // Regression: /run/lock (and /var/lock, its link) is the host's and writable by everybody:
+    // workers passed files to each other there, and left them, owned by their UID, behind.
+    assumeTrue(Files.isDirectory(Path.of("/run/lock")) && Files.isWritable(Path.of("/run/lock"))
+        && Files.getPosixFilePermissions(Path.of("/run/lock"))
+            .contains(PosixFilePermission.OTHERS_WRITE),
+        "skipped: this host has no /run/lock that everybody may write");
+    String name = "herd-private-lock-" + ProcessHandle.current().pid() + ".txt";
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory =
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv());
+      ProcessWorker writer = fixture.spawn(factory, "writer");
+      ProcessWorker other = fixture.spawn(factory, "other");
+
+      assertThat(get(writer, "/write?path=/run/lock/" + name + "&text=secret"))
+          .isEqualTo("written");
+
+      assertThat(get(writer, "/read?path=/run/lock/" + name)).isEqualTo("secret");
+      assertThat(get(other, "/read?path=/run/lock/" + name)).as("another worker reading it")
+          .startsWith("failed");
+      assertThat(Path.of("/run/lock", name)).as("the host's /run/lock").doesNotExist();
+    } finally {
+      Files.deleteIfExists(Path.of("/run/lock", name));
     }
   }
 
