@@ -16,8 +16,8 @@
  *   4. --netns: setns() into that network namespace file.
  *   5. --namespaces: unshare PID, IPC and mount namespaces and fork. The child is PID 1 of the new
  *      PID namespace and a minimal init: mounts become private, a fresh /proc is mounted, --tmp DIR
- *      is bound on /tmp and /var/tmp, /dev/shm and /run/lock get a fresh tmpfs (and /dev/mqueue
- *      a fresh mqueue), and each --keep PATH those hid (the worker's directory under /tmp, say)
+ *      is bound on /tmp and /var/tmp, /dev/shm and /run get a fresh tmpfs (and /dev/mqueue a
+ *      fresh mqueue), and each --keep PATH those hid (the worker's directory under /tmp, say)
  *      is bound back read-only; then it forks the worker, forwards SIGTERM, SIGINT, SIGHUP,
  *      SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every zombie and exits with the worker's status.
  *      This process (the one the JVM holds) forwards the same signals to the init and exits with
@@ -230,12 +230,48 @@ static int exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
-static const char *const SHARED_LOCKS[] = {"/run/lock", "/var/lock"};
+/* Whether path is a directory, not a link to one. */
+static int is_directory(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 /* Whether path is a directory, not a link to one, that everybody may write. */
 static int is_shared_directory(const char *path) {
   struct stat st;
   return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0;
+}
+
+static void mount_tmpfs(const char *target, const char *options, unsigned long flags) {
+  if (mount("tmpfs", target, "tmpfs", flags, options) != 0) {
+    fail(EXIT_SETUP, errno, "cannot mount a fresh %s", target);
+  }
+}
+
+/*
+ * The host's runtime directories, /run and /var/run where it is a directory of its own rather
+ * than the usual link to /run: they hold the sockets of the host's services (a database, D-Bus,
+ * journald, systemd-resolved), which no network namespace keeps a worker from connecting to,
+ * a container's secrets (/run/secrets, a Kubernetes service account token) and /run/lock, which
+ * everybody may write (workers would pass files to each other there, and leave them, owned by
+ * their UID, for its next worker). Each gets an empty tmpfs, /run with an empty /run/lock that
+ * everybody may write; /var/lock, where it is such a directory rather than a link into /run,
+ * gets one too. What the worker's command needs there comes back read-only through --keep.
+ */
+static void hide_runtime_directories(void) {
+  static const char *const runtime[] = {"/run", "/var/run"};
+  for (size_t i = 0; i < sizeof runtime / sizeof runtime[0]; i++) {
+    if (is_directory(runtime[i])) {
+      mount_tmpfs(runtime[i], "mode=0755", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    }
+  }
+  if (is_directory("/run")
+      && ((mkdir("/run/lock", 01777) != 0 && errno != EEXIST) || chmod("/run/lock", 01777) != 0)) {
+    fail(EXIT_SETUP, errno, "cannot create /run/lock");
+  }
+  if (is_shared_directory("/var/lock")) {
+    mount_tmpfs("/var/lock", "mode=1777", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  }
 }
 
 static void bind_private(const char *source, const char *target) {
@@ -330,17 +366,7 @@ static void set_up_mounts(const struct options *o) {
       && mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
     fail(EXIT_SETUP, errno, "cannot mount a fresh /dev/shm");
   }
-  /*
-   * The host's other directories that every user may write, where workers would pass files to
-   * each other and leave them, owned by their UID, for its next worker: /run/lock (and /var/lock
-   * where it is a directory, not the usual link to /run/lock) get a fresh tmpfs each.
-   */
-  for (size_t i = 0; i < sizeof SHARED_LOCKS / sizeof SHARED_LOCKS[0]; i++) {
-    if (is_shared_directory(SHARED_LOCKS[i]) && mount("tmpfs", SHARED_LOCKS[i], "tmpfs",
-        MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") != 0) {
-      fail(EXIT_SETUP, errno, "cannot mount a fresh %s", SHARED_LOCKS[i]);
-    }
-  }
+  hide_runtime_directories();
   /* The host's POSIX message queues: the mount belongs to the host's IPC namespace. */
   if (exists("/dev/mqueue")
       && mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {

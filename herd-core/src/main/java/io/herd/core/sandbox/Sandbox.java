@@ -44,7 +44,7 @@ import java.util.stream.Collectors;
  *
  * <p>With namespaces, the pid the pool sees is the outer launcher's; its child is PID 1 of the
  * namespace, a minimal init that mounts a fresh {@code /proc}, the scratch directory's {@code tmp}
- * on {@code /tmp} and {@code /var/tmp}, a fresh {@code /dev/shm} and {@code /run/lock} (and
+ * on {@code /tmp} and {@code /var/tmp}, a fresh {@code /dev/shm} and {@code /run} (and
  * {@code /dev/mqueue}), forks the worker, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2
  * to it, reaps zombies and exits with the worker's status (128+N for signal N); the outer launcher forwards the same signals to the init and
  * mirrors its status. So {@code Process.destroy()} is a graceful stop even for a worker without
@@ -69,11 +69,12 @@ public final class Sandbox implements AutoCloseable {
       + " to the admin API";
 
   /**
-   * Directories each worker with a mount namespace gets a private copy of ({@code herd-launch}
-   * makes /run/lock and /var/lock private only where everybody may write them).
+   * Directories each worker with a mount namespace gets a private copy of: an empty one but for
+   * /tmp and /var/tmp ({@code herd-launch} replaces /var/run and /var/lock only where they are
+   * directories of their own rather than links into /run).
    */
   private static final List<Path> PRIVATIZED = List.of(Path.of("/tmp"), Path.of("/var/tmp"),
-      Path.of("/dev/shm"), Path.of("/run/lock"), Path.of("/var/lock"));
+      Path.of("/dev/shm"), Path.of("/run"), Path.of("/var/run"), Path.of("/var/lock"));
 
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
@@ -104,8 +105,8 @@ public final class Sandbox implements AutoCloseable {
         config.enabled() && config.namespaces(), host.namespacesWork() ? null
             : host.namespaceProblem() + " (to enable: run the gateway as root on a host or"
                 + " container that allows unshare)",
-        "a minimal init as PID 1; private /proc, /dev/shm, /run/lock, and /tmp and /var/tmp"
-            + " backed by the worker's scratch directory");
+        "a minimal init as PID 1; private /proc, /dev/shm, /run, and /tmp and /var/tmp backed"
+            + " by the worker's scratch directory");
     boolean uidWanted = config.enabled() && (config.uid() == UidMode.ISOLATED
         || (config.uid() == UidMode.AUTO && host.root()));
     this.uid = protect(protections, "sandbox.uid", "one UID per worker", uidWanted,

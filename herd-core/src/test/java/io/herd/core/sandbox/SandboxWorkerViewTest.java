@@ -11,6 +11,9 @@ import io.herd.core.process.ProcessWorker;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.testkit.TestWorkerCommand;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -103,6 +106,42 @@ class SandboxWorkerViewTest {
       assertThat(Path.of("/run/lock", name)).as("the host's /run/lock").doesNotExist();
     } finally {
       Files.deleteIfExists(Path.of("/run/lock", name));
+    }
+  }
+
+  @Test
+  void aWorkerReachesNeitherTheHostsSocketsNorItsSecretsUnderRun() throws Exception {
+    // Regression: /run is where the host's services put their sockets (PostgreSQL's
+    // .s.PGSQL.5432 and MySQL's are 0777, D-Bus and journald 0666), which no network namespace
+    // covers, and where containers get their secrets (/run/secrets, 0444): an isolated worker
+    // connected to such a socket and read such files.
+    String name = "herd-test-" + ProcessHandle.current().pid();
+    Path secret = Path.of("/run", name + "-secret");
+    Path socket = Path.of("/run", name + ".sock");
+    try (SandboxFixture fixture = new SandboxFixture();
+        ServerSocketChannel service = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      Files.writeString(secret, "token");
+      Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-r--r--"));
+      service.bind(UnixDomainSocketAddress.of(socket));
+      Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
+      ProcessWorkerFactory factory =
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv());
+
+      ProcessWorker worker = fixture.spawn(factory, "run");
+
+      assertThat(get(worker, "/ls?path=/run")).as("the worker's /run")
+          .doesNotContain(name);
+      assertThat(get(worker, "/read?path=" + secret)).as("a secret the host keeps in /run")
+          .startsWith("failed");
+      assertThat(get(worker, "/write?path=/run/lock/" + name + "&text=x")).as("its own /run/lock")
+          .isEqualTo("written");
+      if (Files.isReadable(Path.of("/etc/resolv.conf"))) {
+        assertThat(get(worker, "/read?path=/etc/resolv.conf")).as("the host's DNS settings")
+            .isEqualTo(Files.readString(Path.of("/etc/resolv.conf")));
+      }
+    } finally {
+      Files.deleteIfExists(secret);
+      Files.deleteIfExists(socket);
     }
   }
 
