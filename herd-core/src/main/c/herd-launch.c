@@ -16,18 +16,21 @@
  *   4. --netns: setns() into that network namespace file.
  *   5. --namespaces: unshare PID, IPC and mount namespaces and fork. The child is PID 1 of the new
  *      PID namespace and a minimal init: mounts become private, a fresh /proc is mounted, --tmp DIR
- *      is bound on /tmp and /var/tmp, /dev/shm gets a fresh tmpfs, and each --keep PATH those
- *      hid (the worker's directory under /tmp, say) is bound back read-only; then it forks the worker,
- *      forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every zombie
- *      and exits with the worker's status. This process (the one the JVM holds) forwards the same
- *      signals to the init and exits with its status. SIGKILL of this process kills the init
- *      (its parent-death signal), and the kernel then kills the whole namespace.
+ *      is bound on /tmp and /var/tmp, /dev/shm and /run get a fresh tmpfs (and /dev/mqueue a
+ *      fresh mqueue), and each --keep PATH those hid (the worker's directory under /tmp, say)
+ *      is bound back read-only; then it forks the worker, forwards SIGTERM, SIGINT, SIGHUP,
+ *      SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every zombie and exits with the worker's status.
+ *      This process (the one the JVM holds) forwards the same signals to the init and exits with
+ *      its status. SIGKILL of this process kills the init (its parent-death signal), and the
+ *      kernel then kills the whole namespace.
  *   6. The worker (this process without --namespaces): setsid again under an init, drops the
  *      capability bounding set and the ambient capabilities (--drop-caps), leaves every
- *      supplementary group and takes GID and UID (--gid, --uid), clears every remaining
- *      capability, sets no_new_privs (--no-new-privs), re-arms the parent-death signal (a
- *      credential change clears it), changes directory (--chdir), gives every signal its default
- *      action and an empty mask, and execs PROGRAM with the environment it was given.
+ *      supplementary group and takes GID and UID (--gid, --uid), empties the kernel keyrings
+ *      that UID keeps from earlier workers and joins a session keyring of its own (not the
+ *      gateway's), clears every remaining capability, sets no_new_privs (--no-new-privs), re-arms
+ *      the parent-death signal (a credential change clears it), changes directory (--chdir),
+ *      gives every signal its default action and an empty mask, and execs PROGRAM with the
+ *      environment it was given.
  *
  * Exit status: the worker's own exit code, or 128+N when signal N ended it. Failures before the
  * exec print one line "herd-launch: <what>: <errno text>" to stderr and exit 125 (a sandbox step
@@ -38,6 +41,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -226,6 +230,50 @@ static int exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+/* Whether path is a directory, not a link to one. */
+static int is_directory(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Whether path is a directory, not a link to one, that everybody may write. */
+static int is_shared_directory(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0;
+}
+
+static void mount_tmpfs(const char *target, const char *options, unsigned long flags) {
+  if (mount("tmpfs", target, "tmpfs", flags, options) != 0) {
+    fail(EXIT_SETUP, errno, "cannot mount a fresh %s", target);
+  }
+}
+
+/*
+ * The host's runtime directories, /run and /var/run where it is a directory of its own rather
+ * than the usual link to /run: they hold the sockets of the host's services (a database, D-Bus,
+ * journald, systemd-resolved), which no network namespace keeps a worker from connecting to,
+ * a container's secrets (/run/secrets, a Kubernetes service account token) and /run/lock, which
+ * everybody may write (workers would pass files to each other there, and leave them, owned by
+ * their UID, for its next worker). Each gets an empty tmpfs, /run with an empty /run/lock that
+ * everybody may write; /var/lock, where it is such a directory rather than a link into /run,
+ * gets one too. What the worker's command needs there comes back read-only through --keep.
+ */
+static void hide_runtime_directories(void) {
+  static const char *const runtime[] = {"/run", "/var/run"};
+  for (size_t i = 0; i < sizeof runtime / sizeof runtime[0]; i++) {
+    if (is_directory(runtime[i])) {
+      mount_tmpfs(runtime[i], "mode=0755", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    }
+  }
+  if (is_directory("/run")
+      && ((mkdir("/run/lock", 01777) != 0 && errno != EEXIST) || chmod("/run/lock", 01777) != 0)) {
+    fail(EXIT_SETUP, errno, "cannot create /run/lock");
+  }
+  if (is_shared_directory("/var/lock")) {
+    mount_tmpfs("/var/lock", "mode=1777", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  }
+}
+
 static void bind_private(const char *source, const char *target) {
   if (mount(source, target, NULL, MS_BIND, NULL) != 0) {
     fail(EXIT_SETUP, errno, "cannot bind %s on %s", source, target);
@@ -318,6 +366,12 @@ static void set_up_mounts(const struct options *o) {
       && mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
     fail(EXIT_SETUP, errno, "cannot mount a fresh /dev/shm");
   }
+  hide_runtime_directories();
+  /* The host's POSIX message queues: the mount belongs to the host's IPC namespace. */
+  if (exists("/dev/mqueue")
+      && mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+    fail(EXIT_SETUP, errno, "cannot mount the IPC namespace's own /dev/mqueue");
+  }
   for (int i = 0; i < o->kept_count; i++) {
     bind_kept(o->kept[i], kept[i]);
   }
@@ -361,6 +415,66 @@ static void reset_signal_dispositions(void) {
   }
 }
 
+static long keyctl(int operation, unsigned long a, unsigned long b) {
+  return syscall(SYS_keyctl, operation, a, b, 0UL, 0UL);
+}
+
+/*
+ * Whether a keyctl error means that this process has no kernel keyrings to use (not built into
+ * the kernel, or refused by a seccomp filter or an LSM, as in Docker's default profile): then
+ * the worker cannot use them either, and there is nothing to clear.
+ */
+static int no_keyrings(int err) {
+  return err == ENOSYS || err == EOPNOTSUPP || err == EPERM;
+}
+
+/* What the kernel gives a new user keyring: every right but setattr for its possessor and owner. */
+#define USER_KEYRING_PERM 0x1f3f0000
+
+static void clear_keyring(unsigned long keyring, const char *what) {
+  if (keyctl(KEYCTL_CLEAR, keyring, 0) == 0) {
+    return;
+  }
+  if (errno == EACCES) {
+    /* A previous worker under this UID took the right to write it away: it owns it, so do we. */
+    keyctl(KEYCTL_SETPERM, keyring, USER_KEYRING_PERM);
+    if (keyctl(KEYCTL_CLEAR, keyring, 0) == 0) {
+      return;
+    }
+  }
+  if (!no_keyrings(errno)) {
+    fail(EXIT_SETUP, errno, "cannot clear the %s keyring of uid %ld", what, (long) getuid());
+  }
+}
+
+/*
+ * Kernel keyrings outlive processes: a UID's user, user-session and persistent keyrings keep
+ * what a worker put there after it exited, for the next worker leased the same UID to read; and
+ * the session keyring is inherited through the UID change, with every right its possessor has,
+ * so without a new one every worker would share the gateway's (reading and adding keys there).
+ * Called as the worker's UID: empties the UID's keyrings and joins a new session keyring.
+ */
+static void fresh_keyrings(void) {
+  clear_keyring((unsigned long) KEY_SPEC_USER_KEYRING, "user");
+  clear_keyring((unsigned long) KEY_SPEC_USER_SESSION_KEYRING, "user-session");
+  if (keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0, 0) < 0) {
+    if (no_keyrings(errno)) {
+      return;
+    }
+    fail(EXIT_SETUP, errno, "cannot start a session keyring of its own");
+  }
+  long persistent = keyctl(KEYCTL_GET_PERSISTENT, (unsigned long) (uid_t) -1,
+      (unsigned long) KEY_SPEC_SESSION_KEYRING);
+  if (persistent < 0) {
+    if (!no_keyrings(errno)) {
+      fail(EXIT_SETUP, errno, "cannot find the persistent keyring of uid %ld", (long) getuid());
+    }
+    return;
+  }
+  clear_keyring((unsigned long) persistent, "persistent");
+  keyctl(KEYCTL_UNLINK, (unsigned long) persistent, (unsigned long) KEY_SPEC_SESSION_KEYRING);
+}
+
 /* Step 6: becomes the worker. Never returns. */
 static void exec_worker(const struct options *o, long expected_parent) {
   if (o->drop_caps) {
@@ -376,6 +490,7 @@ static void exec_worker(const struct options *o, long expected_parent) {
     if (setresuid((uid_t) o->uid, (uid_t) o->uid, (uid_t) o->uid) != 0) {
       fail(EXIT_SETUP, errno, "cannot switch to uid %ld", o->uid);
     }
+    fresh_keyrings();
   }
   if (o->drop_caps) {
     clear_capabilities();

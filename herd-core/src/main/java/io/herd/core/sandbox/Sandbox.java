@@ -44,9 +44,9 @@ import java.util.stream.Collectors;
  *
  * <p>With namespaces, the pid the pool sees is the outer launcher's; its child is PID 1 of the
  * namespace, a minimal init that mounts a fresh {@code /proc}, the scratch directory's {@code tmp}
- * on {@code /tmp} and {@code /var/tmp} and a fresh {@code /dev/shm}, forks the worker, forwards
- * SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it, reaps zombies and exits with the worker's
- * status (128+N for signal N); the outer launcher forwards the same signals to the init and
+ * on {@code /tmp} and {@code /var/tmp}, a fresh {@code /dev/shm} and {@code /run} (and
+ * {@code /dev/mqueue}), forks the worker, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2
+ * to it, reaps zombies and exits with the worker's status (128+N for signal N); the outer launcher forwards the same signals to the init and
  * mirrors its status. So {@code Process.destroy()} is a graceful stop even for a worker without
  * a SIGTERM handler (it is not PID 1), and SIGKILL of the outer launcher kills the init (its
  * parent-death signal) and with it, by the kernel, the whole namespace. The worker's own code
@@ -68,9 +68,13 @@ public final class Sandbox implements AutoCloseable {
       + " other workers' ports, to everything listening on the host (its loopback included) and"
       + " to the admin API";
 
-  /** Directories each worker with a mount namespace gets a private copy of. */
-  private static final List<Path> PRIVATIZED =
-      List.of(Path.of("/tmp"), Path.of("/var/tmp"), Path.of("/dev/shm"));
+  /**
+   * Directories each worker with a mount namespace gets a private copy of: an empty one but for
+   * /tmp and /var/tmp ({@code herd-launch} replaces /var/run and /var/lock only where they are
+   * directories of their own rather than links into /run).
+   */
+  private static final List<Path> PRIVATIZED = List.of(Path.of("/tmp"), Path.of("/var/tmp"),
+      Path.of("/dev/shm"), Path.of("/run"), Path.of("/var/run"), Path.of("/var/lock"));
 
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
@@ -101,8 +105,8 @@ public final class Sandbox implements AutoCloseable {
         config.enabled() && config.namespaces(), host.namespacesWork() ? null
             : host.namespaceProblem() + " (to enable: run the gateway as root on a host or"
                 + " container that allows unshare)",
-        "a minimal init as PID 1; private /proc, /dev/shm, and /tmp and /var/tmp backed by the"
-            + " worker's scratch directory");
+        "a minimal init as PID 1; private /proc, /dev/shm, /run, and /tmp and /var/tmp backed"
+            + " by the worker's scratch directory");
     boolean uidWanted = config.enabled() && (config.uid() == UidMode.ISOLATED
         || (config.uid() == UidMode.AUTO && host.root()));
     this.uid = protect(protections, "sandbox.uid", "one UID per worker", uidWanted,

@@ -56,16 +56,20 @@ public final class WorkerSandbox {
   /** At most this many {@code --keep} paths (herd-launch's own limit). */
   static final int MAX_KEPT = 16;
 
+  private static final Path RESOLV_CONF = Path.of("/etc/resolv.conf");
+
   /**
    * The {@code herd-launch} flags that confine the worker, in the launcher's order (see {@link
    * Sandbox}): {@code --cgroup} per cgroup, {@code --netns}, {@code --namespaces --tmp --keep},
    * {@code --uid --gid --drop-caps --no-new-privs}. Empty without protections; the caller adds
    * {@code --setsid --parent} and {@code --chdir}.
    *
-   * <p>The private {@code /tmp} and {@code /var/tmp} of a worker with namespaces hide whatever
-   * the host has there, so the paths its command names and its directory {@code cwd} that lie
-   * under them are kept visible, read-only ({@code --keep}): a configuration kept in {@code
-   * /tmp/app} still finds its script. Never {@code /tmp} itself, which would undo the privacy.
+   * <p>The private {@code /tmp}, {@code /var/tmp} and {@code /run} of a worker with namespaces
+   * hide whatever the host has there, so the paths its command names and its directory {@code
+   * cwd} that lie under them are kept visible, read-only ({@code --keep}): a configuration kept
+   * in {@code /tmp/app} still finds its script, and the worker the host's {@code
+   * /etc/resolv.conf} where that links into /run. Never {@code /tmp} or {@code /run} itself,
+   * which would undo the privacy.
    *
    * @param command the worker's argv, placeholders replaced
    * @param cwd the directory it starts in, or null
@@ -104,6 +108,7 @@ public final class WorkerSandbox {
       candidates.add(cwd);
     }
     candidates.addAll(CommandAccessCheck.namedPaths(command));
+    resolverConfig().ifPresent(candidates::add);
     List<Path> kept = new ArrayList<>();
     for (Path candidate : candidates) {
       Path p = candidate.toAbsolutePath().normalize();
@@ -117,6 +122,19 @@ public final class WorkerSandbox {
       kept.add(p);
     }
     return kept.size() > MAX_KEPT ? kept.subList(0, MAX_KEPT) : kept;
+  }
+
+  /**
+   * The file {@code /etc/resolv.conf} links to, which lies under /run where systemd-resolved,
+   * resolvconf or NetworkManager write it: kept (the file alone, not the resolver's socket
+   * beside it) so that a worker still reads the host's DNS settings.
+   */
+  private static Optional<Path> resolverConfig() {
+    try {
+      return Optional.of(RESOLV_CONF.toRealPath());
+    } catch (java.io.IOException e) {
+      return Optional.empty();
+    }
   }
 
   /** Where the worker listens and is probed: its veth address, else 127.0.0.1. */

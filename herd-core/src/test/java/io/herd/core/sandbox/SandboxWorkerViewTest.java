@@ -11,8 +11,12 @@ import io.herd.core.process.ProcessWorker;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.testkit.TestWorkerCommand;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
@@ -75,6 +79,69 @@ class SandboxWorkerViewTest {
       assertThat(Path.of("/var/tmp", name)).as("the host's /var/tmp").doesNotExist();
       assertThat(get(next, "/env?name=TMPDIR")).isEqualTo(next.sandbox().tmpdir().orElseThrow()
           .toString());
+    }
+  }
+
+  @Test
+  void aFileOneWorkerWritesInRunLockIsSeenByNeitherAnotherWorkerNorTheHost() throws Exception {
+    // Regression: /run/lock (and /var/lock, its link) is the host's and writable by everybody:
+    // workers passed files to each other there, and left them, owned by their UID, behind.
+    assumeTrue(Files.isDirectory(Path.of("/run/lock")) && Files.isWritable(Path.of("/run/lock"))
+        && Files.getPosixFilePermissions(Path.of("/run/lock"))
+            .contains(PosixFilePermission.OTHERS_WRITE),
+        "skipped: this host has no /run/lock that everybody may write");
+    String name = "herd-private-lock-" + ProcessHandle.current().pid() + ".txt";
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory =
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv());
+      ProcessWorker writer = fixture.spawn(factory, "writer");
+      ProcessWorker other = fixture.spawn(factory, "other");
+
+      assertThat(get(writer, "/write?path=/run/lock/" + name + "&text=secret"))
+          .isEqualTo("written");
+
+      assertThat(get(writer, "/read?path=/run/lock/" + name)).isEqualTo("secret");
+      assertThat(get(other, "/read?path=/run/lock/" + name)).as("another worker reading it")
+          .startsWith("failed");
+      assertThat(Path.of("/run/lock", name)).as("the host's /run/lock").doesNotExist();
+    } finally {
+      Files.deleteIfExists(Path.of("/run/lock", name));
+    }
+  }
+
+  @Test
+  void aWorkerReachesNeitherTheHostsSocketsNorItsSecretsUnderRun() throws Exception {
+    // Regression: /run is where the host's services put their sockets (PostgreSQL's
+    // .s.PGSQL.5432 and MySQL's are 0777, D-Bus and journald 0666), which no network namespace
+    // covers, and where containers get their secrets (/run/secrets, 0444): an isolated worker
+    // connected to such a socket and read such files.
+    String name = "herd-test-" + ProcessHandle.current().pid();
+    Path secret = Path.of("/run", name + "-secret");
+    Path socket = Path.of("/run", name + ".sock");
+    try (SandboxFixture fixture = new SandboxFixture();
+        ServerSocketChannel service = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      Files.writeString(secret, "token");
+      Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-r--r--"));
+      service.bind(UnixDomainSocketAddress.of(socket));
+      Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
+      ProcessWorkerFactory factory =
+          fixture.factory(SandboxConfig.defaults(), TestWorkerCommand.argv());
+
+      ProcessWorker worker = fixture.spawn(factory, "run");
+
+      assertThat(get(worker, "/ls?path=/run")).as("the worker's /run")
+          .doesNotContain(name);
+      assertThat(get(worker, "/read?path=" + secret)).as("a secret the host keeps in /run")
+          .startsWith("failed");
+      assertThat(get(worker, "/write?path=/run/lock/" + name + "&text=x")).as("its own /run/lock")
+          .isEqualTo("written");
+      if (Files.isReadable(Path.of("/etc/resolv.conf"))) {
+        assertThat(get(worker, "/read?path=/etc/resolv.conf")).as("the host's DNS settings")
+            .isEqualTo(Files.readString(Path.of("/etc/resolv.conf")));
+      }
+    } finally {
+      Files.deleteIfExists(secret);
+      Files.deleteIfExists(socket);
     }
   }
 
