@@ -123,7 +123,8 @@ public final class HerdConfigLoader {
     String sessionKey = ProxySection.bindKey(sessionReader);
     WorkerSection worker = WorkerSection.bind(root.section("worker"), baseDir);
     SandboxConfig sandbox = SandboxSection.bind(root.section("sandbox"), root.has("sandbox"),
-        worker.process() == null ? null : worker.process().command());
+        worker.process() == null ? null : worker.process().command(),
+        worker.process() == null ? null : worker.process().workdir().orElse(null));
     PoolConfig pool = PoolSection.bind(root.section("pool"), worker);
     GatewayOptions proxy = ProxySection.bind(root.section("proxy"), sessionReader);
     sessionReader.finish();

@@ -27,14 +27,14 @@ final class SandboxSection {
    *
    * @param present whether the file has a {@code sandbox:} section
    * @param command the worker command, for the warnings of {@code uid: isolated}
+   * @param workdir the workers' working directory, for the same warnings; null for none
    */
-  static SandboxConfig bind(SectionReader r, boolean present, List<String> command) {
+  static SandboxConfig bind(SectionReader r, boolean present, List<String> command,
+      Path workdir) {
     if (!present) {
       r.finish();
       SandboxConfig defaults = SandboxConfig.defaults();
-      if (command != null) {
-        defaults.warnings(command).forEach(w -> r.warning("uid", w));
-      }
+      warn(r, defaults, command, workdir);
       return defaults;
     }
     SandboxConfig d = SandboxConfig.defaults();
@@ -87,10 +87,16 @@ final class SandboxSection {
       r.problems().library(e, Map.of());
       return null;
     }
-    if (command != null) {
-      sandbox.warnings(command).forEach(w -> r.warning("uid", w));
-    }
+    warn(r, sandbox, command, workdir);
     return sandbox;
+  }
+
+  /** What workers under UIDs of their own could not use, as warnings: serve would fail them. */
+  private static void warn(SectionReader r, SandboxConfig sandbox, List<String> command,
+      Path workdir) {
+    if (command != null) {
+      sandbox.warnings(command, workdir).forEach(w -> r.warning("uid", "warning: " + w));
+    }
   }
 
   /** The file format's sizes ({@code 512MiB}); herd-core's own ({@code 512m}) are accepted too. */
