@@ -1,6 +1,7 @@
 package io.herd.server.config;
 
 import io.herd.core.InvalidConfigException;
+import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.sandbox.SandboxConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,16 +27,11 @@ final class SandboxSection {
    * The sandbox config, or null when it had errors.
    *
    * @param present whether the file has a {@code sandbox:} section
-   * @param command the worker command, for the warnings of {@code uid: isolated}
-   * @param workdir the workers' working directory, for the same warnings; null for none
    */
-  static SandboxConfig bind(SectionReader r, boolean present, List<String> command,
-      Path workdir) {
+  static SandboxConfig bind(SectionReader r, boolean present) {
     if (!present) {
       r.finish();
-      SandboxConfig defaults = SandboxConfig.defaults();
-      warn(r, defaults, command, workdir);
-      return defaults;
+      return SandboxConfig.defaults();
     }
     SandboxConfig d = SandboxConfig.defaults();
     SandboxConfig.Builder b =
@@ -87,15 +83,20 @@ final class SandboxSection {
       r.problems().library(e, Map.of());
       return null;
     }
-    warn(r, sandbox, command, workdir);
     return sandbox;
   }
 
-  /** What workers under UIDs of their own could not use, as warnings: serve would fail them. */
-  private static void warn(SectionReader r, SandboxConfig sandbox, List<String> command,
-      Path workdir) {
-    if (command != null) {
-      sandbox.warnings(command, workdir).forEach(w -> r.warning("uid", "warning: " + w));
+  /**
+   * Warns, at the line of {@code worker.workdir} or {@code worker.command}, about what workers
+   * under UIDs of their own could not use ({@link SandboxConfig#warnings}): serve would fail
+   * every spawn for it.
+   *
+   * @param worker the {@code worker:} section
+   */
+  static void warnAboutAccess(SectionReader worker, SandboxConfig sandbox,
+      ProcessWorkerConfig process) {
+    for (String w : sandbox.warnings(process.command(), process.workdir().orElse(null))) {
+      worker.warning(w.contains(" worker.workdir is ") ? "workdir" : "command", "warning: " + w);
     }
   }
 
