@@ -99,6 +99,43 @@ class GatewaySignedKeyTest {
     }
   }
 
+  /**
+   * The worker of a session the gateway started for a client sees that session's key: never the
+   * expired key the client came with, which names another session (an application that reads its
+   * cookie would act as that session inside this one), and not nothing either.
+   */
+  @Test
+  void theWorkerOfAnIssuedSessionSeesItsNewKeyNotTheOneTheClientSent() {
+    SessionKeySigner past = new SessionKeySigner(SECRET.getBytes(StandardCharsets.UTF_8),
+        Duration.ofHours(1), Clock.fixed(Instant.now().minus(Duration.ofHours(2)), ZoneOffset.UTC));
+    String expired = past.sign("alice");
+    try (ScriptedWorker worker = new ScriptedWorker((r, out) -> out.write(ScriptedWorker.ok("ok")));
+        GatewayFixture fx = new GatewayFixture(poolConfig(), COOKIE,
+            options().signingSecret(SECRET).keyTtl(Duration.ofHours(1)).issueKeys(true),
+            worker.factory());
+        RawConnection c = new RawConnection(fx.gateway.port())) {
+      RawConnection.Response r = c.send("GET / HTTP/1.1\r\nHost: h\r\nCookie: theme=dark; sid="
+          + expired + "; lang=en\r\n\r\n").read();
+      assertThat(r.status()).isEqualTo(200);
+      String fresh = issued(r);
+      assertThat(worker.requests()).last().satisfies(seen -> assertThat(seen.header("Cookie"))
+          .as("the new session's key, the client's other cookies kept")
+          .isEqualTo("theme=dark; lang=en; sid=" + fresh));
+
+      RawConnection.Response second = c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").read();
+      assertThat(second.status()).isEqualTo(200);
+      String another = issued(second);
+      assertThat(worker.requests()).last().satisfies(seen ->
+          assertThat(seen.header("Cookie")).isEqualTo("sid=" + another));
+    }
+  }
+
+  private static String issued(RawConnection.Response r) {
+    String setCookie = r.headers().get("set-cookie");
+    assertThat(setCookie).startsWith("sid=");
+    return setCookie.substring(4, setCookie.indexOf(';'));
+  }
+
   @Test
   void theIssuedCookieIsSecureWhenTheFrontDoorIsTls() throws Exception {
     Path cert = dir.resolve("cert.pem");

@@ -88,7 +88,7 @@ public final class LauncherBinary {
    */
   static Path extract(byte[] binary, Path dir, Set<PosixFilePermission> dirMode)
       throws IOException {
-    int owner = ownerOf(Path.of("/proc/self"));
+    int owner = jvmUid();
     if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
       Files.createDirectories(dir.getParent());
       try {
@@ -144,6 +144,19 @@ public final class LauncherBinary {
     return (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
   }
 
+  /**
+   * The JVM's effective UID, from {@code /proc/self/status} ({@code Uid: real effective ...}).
+   * Not the owner of {@code /proc/self}: that is a symbolic link, owned by root whoever asks.
+   */
+  static int jvmUid() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
+      if (line.startsWith("Uid:")) {
+        return Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
+      }
+    }
+    throw new IOException("/proc/self/status has no Uid line");
+  }
+
   private static String sha256(byte[] bytes) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
@@ -195,9 +208,9 @@ public final class LauncherBinary {
     Set<PosixFilePermission> mode;
     int uid;
     try {
-      uid = ownerOf(Path.of("/proc/self"));
+      uid = jvmUid();
     } catch (IOException | RuntimeException e) {
-      return missing("cannot tell the JVM's uid from /proc/self: " + e.getMessage());
+      return missing("cannot tell the JVM's uid from /proc/self/status: " + e.getMessage());
     }
     Path perUser = Path.of(System.getProperty("java.io.tmpdir"), "herd-" + uid);
     if (uid == 0) {

@@ -233,18 +233,26 @@ public final class SandboxConfig {
     return memoryBytes > 0 || cpus > 0 || pids > 0;
   }
 
+  /** {@link #warnings(List, Path)} for a worker without a working directory of its own. */
+  public List<String> warnings(List<String> command) {
+    return warnings(command, null);
+  }
+
   /**
    * Problems that are not errors but that {@code herd validate} should print: when workers get
    * UIDs of their own ({@code uid: isolated}, or {@code auto} under root), every absolute path in
    * {@code command} (and in {@code :}-separated lists such as class paths) that such a UID could
-   * not read or run. At spawn time the same paths fail the start ({@link CommandAccessCheck}).
+   * not read or run, and the working directory {@code workdir} if such a UID could not enter it.
+   * At spawn time the same paths fail the start ({@link CommandAccessCheck}).
+   *
+   * @param workdir the workers' working directory ({@code worker.workdir}); null for none
    */
-  public List<String> warnings(List<String> command) {
+  public List<String> warnings(List<String> command, Path workdir) {
     boolean isolated = uid == UidMode.ISOLATED || (uid == UidMode.AUTO && effectiveUid() == 0);
     if (!enabled || !isolated || command == null) {
       return List.of();
     }
-    return CommandAccessCheck.problems(command, null).stream()
+    return CommandAccessCheck.problems(command, workdir).stream()
         .map(p -> "sandbox.uid is " + uid.name().toLowerCase(Locale.ROOT) + " but " + p).toList();
   }
 

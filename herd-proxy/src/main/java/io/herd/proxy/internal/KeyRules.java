@@ -85,6 +85,27 @@ public final class KeyRules {
     return rule instanceof Header h ? Optional.of(h.name()) : Optional.empty();
   }
 
+  /**
+   * Makes {@code name=value} the request's one cookie of that name, the client's other cookies
+   * kept in order, in one {@code Cookie} header: the worker of a session the gateway issued a key
+   * for sees that key, not the expired one the client came with (which names another session).
+   */
+  static void replaceCookie(HttpRequest request, String name, String value) {
+    HttpHeaders h = request.headers();
+    List<String> kept = new ArrayList<>();
+    for (String header : h.getAll(HttpHeaderNames.COOKIE)) {
+      for (String part : header.split(";")) {
+        String pair = part.trim();
+        int eq = pair.indexOf('=');
+        if (!pair.isEmpty() && !(eq > 0 && pair.substring(0, eq).trim().equals(name))) {
+          kept.add(pair);
+        }
+      }
+    }
+    kept.add(name + "=" + value);
+    h.set(HttpHeaderNames.COOKIE, String.join("; ", kept));
+  }
+
   private static String requireToken(String name) {
     if (name == null || !name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
       throw new IllegalArgumentException("not a token: " + name);

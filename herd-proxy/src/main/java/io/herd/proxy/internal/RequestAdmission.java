@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * Expect but 100-continue; then header names with {@code _} are dropped and the session key is
  * looked for: exactly one (identical duplicates collapse to one), valid, and with a secret validly
  * signed and unexpired, the session being named by the key's id. A key is minted when the gateway
- * issues them. The accepted request is rewritten for the worker.
+ * issues them, and replaces the client's key cookie in what the worker sees. The accepted request
+ * is rewritten for the worker.
  *
  * <p>Every refusal is a {@link Refusal} with a detail that says what was expected. Stateless;
  * called on the client connection's event loop.
@@ -112,6 +113,10 @@ final class RequestAdmission {
         }
         case VALID -> poolKey = v.id();
       }
+    }
+    if (issued != null) {
+      String fresh = issued;
+      gw.rule.cookieName().ifPresent(name -> KeyRules.replaceCookie(req, name, fresh));
     }
 
     boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;

@@ -121,9 +121,12 @@ public final class HerdConfigLoader {
     AdminConfig admin = AdminConfig.bind(root.section("admin"), overrides.adminListen());
     SectionReader sessionReader = root.section("session");
     String sessionKey = ProxySection.bindKey(sessionReader);
-    WorkerSection worker = WorkerSection.bind(root.section("worker"), baseDir);
-    SandboxConfig sandbox = SandboxSection.bind(root.section("sandbox"), root.has("sandbox"),
-        worker.process() == null ? null : worker.process().command());
+    SectionReader workerReader = root.section("worker");
+    WorkerSection worker = WorkerSection.bind(workerReader, baseDir);
+    SandboxConfig sandbox = SandboxSection.bind(root.section("sandbox"), root.has("sandbox"));
+    if (sandbox != null && worker.process() != null) {
+      SandboxSection.warnAboutAccess(workerReader, sandbox, worker.process());
+    }
     PoolConfig pool = PoolSection.bind(root.section("pool"), worker);
     GatewayOptions proxy = ProxySection.bind(root.section("proxy"), sessionReader);
     sessionReader.finish();

@@ -1,6 +1,7 @@
 package io.herd.server.config;
 
 import io.herd.core.InvalidConfigException;
+import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.sandbox.SandboxConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,16 +27,11 @@ final class SandboxSection {
    * The sandbox config, or null when it had errors.
    *
    * @param present whether the file has a {@code sandbox:} section
-   * @param command the worker command, for the warnings of {@code uid: isolated}
    */
-  static SandboxConfig bind(SectionReader r, boolean present, List<String> command) {
+  static SandboxConfig bind(SectionReader r, boolean present) {
     if (!present) {
       r.finish();
-      SandboxConfig defaults = SandboxConfig.defaults();
-      if (command != null) {
-        defaults.warnings(command).forEach(w -> r.warning("uid", w));
-      }
-      return defaults;
+      return SandboxConfig.defaults();
     }
     SandboxConfig d = SandboxConfig.defaults();
     SandboxConfig.Builder b =
@@ -87,10 +83,21 @@ final class SandboxSection {
       r.problems().library(e, Map.of());
       return null;
     }
-    if (command != null) {
-      sandbox.warnings(command).forEach(w -> r.warning("uid", w));
-    }
     return sandbox;
+  }
+
+  /**
+   * Warns, at the line of {@code worker.workdir} or {@code worker.command}, about what workers
+   * under UIDs of their own could not use ({@link SandboxConfig#warnings}): serve would fail
+   * every spawn for it.
+   *
+   * @param worker the {@code worker:} section
+   */
+  static void warnAboutAccess(SectionReader worker, SandboxConfig sandbox,
+      ProcessWorkerConfig process) {
+    for (String w : sandbox.warnings(process.command(), process.workdir().orElse(null))) {
+      worker.warning(w.contains(" worker.workdir is ") ? "workdir" : "command", "warning: " + w);
+    }
   }
 
   /** The file format's sizes ({@code 512MiB}); herd-core's own ({@code 512m}) are accepted too. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.herd.server.HerdProcess;
+import io.herd.testkit.ReadableCopy;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +23,9 @@ class PythonReplExampleTest {
   void replSessionsKeepTheirOwnVariables() throws Exception {
     assumeThat(python3Works()).as("python3 on the PATH").isTrue();
     assumeThat(Path.of("/usr/bin/python3")).as("the system's python3").isExecutable();
-    Path config = Path.of("..", "examples", "python-repl", "herd.yaml");
+    // Workers under leased UIDs must be able to enter the example's directory (their working
+    // directory): the checkout may sit inside a directory only root may enter (mktemp -d).
+    Path config = ReadableCopy.of(Path.of("..", "examples", "python-repl")).resolve("herd.yaml");
     // Under root the workers run as leased UIDs (sandbox.uid: auto), which cannot run a python3
     // installed under /root (pyenv, first on this machine's PATH): the gateway's PATH is left as
     // it is, and the lookup must pick the system's python3, as the worker's own execvp would.
@@ -30,7 +33,7 @@ class PythonReplExampleTest {
         "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")) {
       String base = herd.awaitServing(Duration.ofSeconds(60));
 
-      assertThat(exec(base, "alice", "x = 40").statusCode()).isEqualTo(200);
+      assertThat(exec(base, "alice", "x = 40").statusCode()).as(herd.transcript()).isEqualTo(200);
       assertThat(exec(base, "alice", "print(x + 2)").body()).isEqualTo("42\n");
       HttpResponse<String> bob = exec(base, "bob", "print(x)");
       assertThat(bob.statusCode()).isEqualTo(400);

@@ -232,7 +232,7 @@ class TlsServeTest {
   @Test
   void defaultsAreTls13And12WithForwardSecretAeadSuitesOnly() {
     HerdConfig c = new HerdConfigLoader(Map.of()).parse("herd.yaml",
-        "worker: { command: [sh] }\ntls: { cert: cert.pem, key: key.pem }\n", dir,
+        "worker: { command: [sh], workdir: / }\ntls: { cert: cert.pem, key: key.pem }\n", dir,
         HerdConfigLoader.Overrides.NONE);
 
     TlsConfig tls = c.tls().orElseThrow();

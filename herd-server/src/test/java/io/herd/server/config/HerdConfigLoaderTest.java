@@ -2,6 +2,7 @@ package io.herd.server.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.herd.core.sandbox.EgressRule;
 import io.herd.core.sandbox.SandboxConfig;
@@ -11,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +20,16 @@ class HerdConfigLoaderTest {
 
   @TempDir
   Path dir;
+
+  /**
+   * The config files' directory is the workers' working directory: one that workers under UIDs
+   * of their own (root's default) may enter, as in a real installation, so that only the
+   * warnings a test is about are reported.
+   */
+  @BeforeEach
+  void workersMayEnterTheConfigDirectory() throws Exception {
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
 
   private static final String FULL = """
       listen: 127.0.0.1:18080
@@ -166,6 +178,33 @@ class HerdConfigLoaderTest {
             + " no-such-program-herd-test (expected at serve time: installed on the PATH or an"
             + " existing path; validation passes since the file may be meant for another"
             + " machine)");
+  }
+
+  /**
+   * The first error many users meet as root: a checkout inside a directory only root may enter
+   * (as {@code mktemp -d} makes), whose workers under leased UIDs cannot enter the config file's
+   * directory, their working directory. Serve fails every spawn for it; validate said "valid".
+   */
+  @Test
+  void aWorkdirThatIsolatedWorkersCannotEnterIsAWarning() throws Exception {
+    assumeThat(System.getProperty("user.name")).as("root: workers get UIDs of their own")
+        .isEqualTo("root");
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    Path conf = Files.createDirectories(dir.resolve("conf"));
+    Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path file = conf.resolve("herd.yaml");
+    Files.writeString(file, "worker:\n  command: [sh, app.sh]\n");
+
+    HerdConfig c = new HerdConfigLoader(Map.of()).load(file, HerdConfigLoader.Overrides.NONE);
+
+    assertThat(c.warnings()).extracting(ConfigProblem::toString).containsExactly(
+        file + ":1: warning: sandbox.uid is auto but worker.workdir is " + conf + ", which a"
+            + " worker UID cannot reach: " + dir + " is not searchable by others (expected: chmod"
+            + " o+x " + dir + ", or set worker.workdir to a directory others can enter)");
+
+    Files.writeString(file, "worker:\n  command: [sh, app.sh]\nsandbox: { uid: shared }\n");
+    assertThat(HerdConfigLoader.fromEnvironment().load(file, HerdConfigLoader.Overrides.NONE)
+        .warnings()).as("workers that run as herd's own user enter it").isEmpty();
   }
 
   @Test
