@@ -3,27 +3,22 @@ package io.herd.proxy;
 import static io.herd.proxy.GatewayFixture.options;
 import static io.herd.proxy.GatewayFixture.poolConfig;
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.herd.testkit.TestCertificate.trusting;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.herd.core.SessionInfo;
+import io.herd.testkit.TestCertificate;
 import io.netty.handler.ssl.SslContextBuilder;
-import java.io.InputStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,20 +133,10 @@ class GatewaySignedKeyTest {
 
   @Test
   void theIssuedCookieIsSecureWhenTheFrontDoorIsTls() throws Exception {
-    Path cert = dir.resolve("cert.pem");
-    Path key = dir.resolve("key.pem");
-    Process p;
-    try {
-      p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-          "-keyout", key.toString(), "-out", cert.toString(), "-days", "1",
-          "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
-          .redirectErrorStream(true).start();
-    } catch (java.io.IOException e) {
-      p = null;
-    }
-    assumeThat(p).as("the openssl CLI").isNotNull();
-    p.getInputStream().readAllBytes();
-    assumeThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).isTrue();
+    Optional<TestCertificate> made = TestCertificate.create(dir);
+    assumeThat(made).as("a certificate made by the openssl CLI").isPresent();
+    Path cert = made.get().cert();
+    Path key = made.get().key();
 
     try (ScriptedWorker worker = new ScriptedWorker((r, out) -> out.write(ScriptedWorker.ok("ok")));
         GatewayFixture fx = new GatewayFixture(poolConfig(), COOKIE,
@@ -167,17 +152,4 @@ class GatewaySignedKeyTest {
     }
   }
 
-  private static SSLContext trusting(Path pem) throws Exception {
-    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-    store.load(null, null);
-    try (InputStream in = Files.newInputStream(pem)) {
-      store.setCertificateEntry("herd",
-          (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(store);
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    return ctx;
-  }
 }

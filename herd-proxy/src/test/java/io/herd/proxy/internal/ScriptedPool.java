@@ -7,8 +7,8 @@ import io.herd.core.SessionInfo;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
 import io.herd.core.Worker;
-import io.herd.core.WorkerExit;
 import io.herd.core.WorkerInfo;
+import io.herd.core.testing.ObjectWorkerFactory;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +27,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ScriptedPool implements SessionPool {
 
   private final PoolConfig config = PoolConfig.builder().name("scripted").build();
+  private final ObjectWorkerFactory objects =
+      new ObjectWorkerFactory(URI.create("http://127.0.0.1:9"), OptionalLong.empty());
   private final Map<String, Worker> workers = new ConcurrentHashMap<>();
   private final AtomicInteger openLeases = new AtomicInteger();
   private final List<String> acquired = new ArrayList<>();
@@ -57,7 +59,7 @@ final class ScriptedPool implements SessionPool {
     if (failure != null) {
       return CompletableFuture.failedFuture(failure);
     }
-    Worker worker = workers.computeIfAbsent(key, k -> new ObjectWorker("w-" + k));
+    Worker worker = workers.computeIfAbsent(key, k -> objects.spawn("w-" + k).join());
     openLeases.incrementAndGet();
     return CompletableFuture.completedFuture(new SessionLease() {
       private boolean closed;
@@ -125,44 +127,4 @@ final class ScriptedPool implements SessionPool {
 
   @Override
   public void close() {}
-
-  private static final class ObjectWorker implements Worker {
-    private final String id;
-    private final CompletableFuture<WorkerExit> exit = new CompletableFuture<>();
-
-    ObjectWorker(String id) {
-      this.id = id;
-    }
-
-    @Override
-    public String id() {
-      return id;
-    }
-
-    @Override
-    public URI address() {
-      return URI.create("http://127.0.0.1:9");
-    }
-
-    @Override
-    public OptionalLong pid() {
-      return OptionalLong.empty();
-    }
-
-    @Override
-    public CompletableFuture<Boolean> checkHealth(Duration timeout) {
-      return CompletableFuture.completedFuture(true);
-    }
-
-    @Override
-    public CompletableFuture<WorkerExit> onExit() {
-      return exit;
-    }
-
-    @Override
-    public CompletableFuture<WorkerExit> stop() {
-      exit.complete(WorkerExit.stopped(0));
-      return exit;
-    }
-  }
 }

@@ -3,6 +3,7 @@ package io.herd.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static io.herd.testkit.TestCertificate.trusting;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.herd.server.HerdProcess;
@@ -11,6 +12,7 @@ import io.herd.server.config.HerdConfig;
 import io.herd.server.config.HerdConfigLoader;
 import io.herd.server.config.InvalidConfigFileException;
 import io.herd.server.config.TlsConfig;
+import io.herd.testkit.TestCertificate;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.URI;
@@ -20,18 +22,14 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,20 +50,10 @@ class TlsServeTest {
 
   @BeforeAll
   static void makeCertificate() throws Exception {
-    cert = dir.resolve("cert.pem");
-    key = dir.resolve("key.pem");
-    Process p;
-    try {
-      p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-          "-keyout", key.toString(), "-out", cert.toString(), "-days", "1",
-          "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
-          .redirectErrorStream(true).start();
-    } catch (java.io.IOException e) {
-      p = null;
-    }
-    assumeThat(p).as("the openssl CLI").isNotNull();
-    p.getInputStream().readAllBytes();
-    assumeThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).isTrue();
+    Optional<TestCertificate> made = TestCertificate.create(dir);
+    assumeThat(made).as("a certificate made by the openssl CLI").isPresent();
+    cert = made.get().cert();
+    key = made.get().key();
   }
 
   @Test
@@ -272,19 +260,4 @@ class TlsServeTest {
     return out;
   }
 
-  private static SSLContext trusting(Path pem) throws Exception {
-    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-    store.load(null, null);
-    try (InputStream in = Files.newInputStream(pem)) {
-      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(in);
-      store.setCertificateEntry("herd", c);
-    }
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(store);
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    return ctx;
-  }
 }
