@@ -29,9 +29,22 @@ public final class KeyRules {
   private KeyRules() {}
 
   /** A rule that reports duplicates and collapses them itself. */
-  interface Locating {
+  interface Locating extends SessionKeyRule {
+    /**
+     * Finds the key; with {@code collapse}, a key the request carries more than once with one
+     * value is left there once.
+     */
+    KeyLookup lookup(HttpRequest request, boolean collapse);
+
+    @Override
+    default String extract(HttpRequest request) {
+      return lookup(request, false).key();
+    }
+
     /** Finds the key; when the request carries it more than once with one value, leaves one. */
-    KeyLookup locate(HttpRequest request);
+    default KeyLookup locate(HttpRequest request) {
+      return lookup(request, true);
+    }
   }
 
   /** See {@link SessionKeyRule#parse(String)}. */
@@ -128,22 +141,13 @@ public final class KeyRules {
   }
 
   /** {@code header:NAME}. */
-  public record Header(String name) implements SessionKeyRule, Locating {
+  public record Header(String name) implements Locating {
     public Header {
       requireToken(name);
     }
 
     @Override
-    public String extract(HttpRequest request) {
-      return lookup(request, false).key();
-    }
-
-    @Override
-    public KeyLookup locate(HttpRequest request) {
-      return lookup(request, true);
-    }
-
-    private KeyLookup lookup(HttpRequest request, boolean collapse) {
+    public KeyLookup lookup(HttpRequest request, boolean collapse) {
       HttpHeaders h = request.headers();
       List<String> values = h.getAll(name);
       KeyLookup lookup = single(values, "header " + name);
@@ -164,22 +168,13 @@ public final class KeyRules {
    * exactly NAME counts, so no pair a worker's cookie parser might read escapes the check. A value
    * in double quotes is taken without them; values are not percent-decoded.
    */
-  public record Cookie(String name) implements SessionKeyRule, Locating {
+  public record Cookie(String name) implements Locating {
     public Cookie {
       requireToken(name);
     }
 
     @Override
-    public String extract(HttpRequest request) {
-      return lookup(request, false).key();
-    }
-
-    @Override
-    public KeyLookup locate(HttpRequest request) {
-      return lookup(request, true);
-    }
-
-    private KeyLookup lookup(HttpRequest request, boolean collapse) {
+    public KeyLookup lookup(HttpRequest request, boolean collapse) {
       HttpHeaders h = request.headers();
       List<String> headers = h.getAll(HttpHeaderNames.COOKIE);
       List<String> pairs = new ArrayList<>();
@@ -234,22 +229,13 @@ public final class KeyRules {
    * {@code query:NAME}. Parameters are separated by {@code &} only; names and values are decoded
    * once as HTML forms encode them ({@code +} is a space).
    */
-  public record Query(String name) implements SessionKeyRule, Locating {
+  public record Query(String name) implements Locating {
     public Query {
       requireToken(name);
     }
 
     @Override
-    public String extract(HttpRequest request) {
-      return lookup(request, false).key();
-    }
-
-    @Override
-    public KeyLookup locate(HttpRequest request) {
-      return lookup(request, true);
-    }
-
-    private KeyLookup lookup(HttpRequest request, boolean collapse) {
+    public KeyLookup lookup(HttpRequest request, boolean collapse) {
       String uri = request.uri();
       int q = uri.indexOf('?');
       if (q < 0) {
@@ -301,7 +287,7 @@ public final class KeyRules {
   }
 
   /** {@code path:N[:strip]}: segment N of the path, 0-based, percent-decoded once. */
-  public record PathSegment(int index, boolean strip) implements SessionKeyRule, Locating {
+  public record PathSegment(int index, boolean strip) implements Locating {
     public PathSegment {
       if (index < 0) {
         throw new IllegalArgumentException("negative path segment: " + index);
@@ -309,12 +295,8 @@ public final class KeyRules {
     }
 
     @Override
-    public String extract(HttpRequest request) {
-      return locate(request).key();
-    }
-
-    @Override
-    public KeyLookup locate(HttpRequest request) {
+    public KeyLookup lookup(HttpRequest request, boolean collapse) {
+      // A path has one segment at an index: there is never a duplicate to collapse.
       String path = pathOf(request.uri());
       int[] span = span(path);
       if (span == null) {
