@@ -572,8 +572,21 @@ final class Allocator {
     fx.spawn(w);
   }
 
-  /** Ends least recently used idle sessions while sessions wait that nothing will serve. */
+  /**
+   * Ends least recently used idle sessions while sessions wait that nothing will serve.
+   *
+   * <p>A lease that closes does not take the lock: it drops its session's holder count, then reads
+   * {@link #queuedGauge()} to decide whether to ask for this search again ({@code
+   * LocalSessionPool.release}). So the queue is published here, before any holder count is read
+   * (both volatile: Dekker's pattern). Either this search sees the count at zero, or that lease
+   * sees the waiter and rebalances once this decision is over; otherwise the waiter would stay
+   * queued beside an evictable session until the next maintenance tick.
+   */
   private void evictForWaiters(long now, Effects fx) {
+    if (uncoveredWaiters() <= 0) {
+      return;
+    }
+    queuedGauge = queue.size();
     Set<Session> lostRace = null;
     while (uncoveredWaiters() > 0) {
       PooledWorker victim = null;

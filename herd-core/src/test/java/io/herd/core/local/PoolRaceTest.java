@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -228,5 +229,91 @@ class PoolRaceTest {
       assertThat(wrong).as("outcomes other than AcquireTimeoutException").isEmpty();
       holder.close();
     }
+  }
+
+  /**
+   * With {@code evictIdleOnPressure}, a lease that closes drops its session's holder count without
+   * the lock and then asks for an eviction only if it sees a session waiting; a new session that
+   * queues searches for an idle victim under the lock and published the queue only at the end of
+   * its decision. When the close fell inside that decision, neither saw the other: the new session
+   * waited beside an idle session it could have evicted, until the next maintenance tick (5 s by
+   * default) or the idle session's TTL. The search is made wide (many busy sessions after the
+   * victim) and the close is spread over it, so that the window is hit in a few thousand rounds.
+   */
+  @Test
+  void aSessionQueuedAsTheLastLeaseOfAnIdleSessionClosesEvictsItAtOnce() throws Exception {
+    int max = 256;
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory();
+    LocalSessionPool pool =
+        (LocalSessionPool)
+            SessionPool.create(
+                PoolConfig.builder()
+                    .name("race")
+                    .max(max)
+                    .warm(0)
+                    .reuse(true)
+                    .evictIdleOnPressure(true)
+                    // Nothing but the eviction may free a worker within a round.
+                    .ttl(Duration.ofHours(1))
+                    .healthInterval(Duration.ofHours(1))
+                    .acquireTimeout(Duration.ofHours(1))
+                    .build(),
+                factory);
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+    List<String> stuck = new ArrayList<>();
+    int rounds = 0;
+    try {
+      // The victim's worker is the first the search looks at; every other worker is busy.
+      SessionLease first = pool.acquire("first", Duration.ofSeconds(10));
+      List<SessionLease> busy = new ArrayList<>();
+      for (int i = 1; i < max; i++) {
+        busy.add(pool.acquire("busy-" + i, Duration.ofSeconds(10)));
+      }
+      first.close();
+      pool.end("first"); // its worker, checked and idle, serves every round's idle session
+      assertThat(pool.workers().get(0).state()).isEqualTo(WorkerInfo.State.IDLE);
+      for (; rounds < 40_000 && stuck.isEmpty(); rounds++) {
+        String idleKey = "idle-" + rounds;
+        String newKey = "new-" + rounds;
+        SessionLease last = pool.acquire(idleKey, Duration.ofSeconds(10));
+        CyclicBarrier gate = new CyclicBarrier(2);
+        long spreadNanos = ThreadLocalRandom.current().nextLong(12_000);
+        Future<?> closer =
+            threads.submit(
+                () -> {
+                  gate.await();
+                  long until = System.nanoTime() + spreadNanos;
+                  while (System.nanoTime() - until < 0) {
+                    Thread.onSpinWait();
+                  }
+                  last.close();
+                  return null;
+                });
+        Future<CompletableFuture<SessionLease>> waiter =
+            threads.submit(
+                () -> {
+                  gate.await();
+                  return pool.acquire(newKey);
+                });
+        closer.get(20, TimeUnit.SECONDS);
+        CompletableFuture<SessionLease> served = waiter.get(20, TimeUnit.SECONDS);
+        // Everything is in-process and synchronous: once both calls returned, the new session
+        // has its worker, or it waits beside an idle session that nothing will evict.
+        if (!served.isDone()) {
+          stuck.add("round " + rounds + ": " + pool.stats());
+          pool.end(idleKey); // let it go on
+        }
+        served.get(20, TimeUnit.SECONDS).close();
+        pool.end(newKey);
+        pool.end(idleKey);
+      }
+      busy.forEach(SessionLease::close);
+    } finally {
+      threads.shutdownNow();
+      pool.close();
+    }
+    assertThat(stuck)
+        .as("sessions left waiting beside an idle session, in %s rounds", rounds)
+        .isEmpty();
   }
 }
