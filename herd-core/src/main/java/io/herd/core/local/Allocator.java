@@ -41,14 +41,16 @@ import java.util.function.Consumer;
  *   <caption>Where each transition happens</caption>
  *   <tr><th>transition</th><th>method</th></tr>
  *   <tr><td>→ STARTING</td><td>{@link #startSpawn}, from {@link #rebalance}</td></tr>
- *   <tr><td>STARTING → IDLE / BUSY</td><td>{@link #spawned} via {@link #offer}</td></tr>
+ *   <tr><td>STARTING → IDLE / BUSY</td><td>{@link #joined} via {@link #offer}, once {@link
+ *       #spawned} was announced</td></tr>
  *   <tr><td>STARTING → DEAD</td><td>{@link #spawnFailed}</td></tr>
  *   <tr><td>IDLE / STARTING / CHECKING → BUSY, QUEUED/NEW → ASSIGNED</td><td>{@link #handoff}</td></tr>
  *   <tr><td>BUSY → CHECKING / STOPPING</td><td>{@link #free}, when its session finishes</td></tr>
  *   <tr><td>CHECKING → IDLE / BUSY</td><td>{@link #recycleChecked} via {@link #offer}</td></tr>
  *   <tr><td>any live → STOPPING</td><td>{@link #retire}</td></tr>
- *   <tr><td>live → crashed (session ends CRASHED, reported once)</td><td>{@link #crash}: the one
- *       crash path, for exits, failed health checks and failed recycle checks alike</td></tr>
+ *   <tr><td>live (or spawned, not yet joined) → crashed (session ends CRASHED, reported once)</td>
+ *       <td>{@link #crash}: the one crash path, for exits, failed health checks and failed
+ *       recycle checks alike</td></tr>
  *   <tr><td>any → DEAD</td><td>{@link #exited}</td></tr>
  *   <tr><td>ASSIGNED → ACTIVE</td><td>{@link #confirm}</td></tr>
  *   <tr><td>any → DONE</td><td>{@link #end} (and {@link #finishPending}, {@link
@@ -248,7 +250,12 @@ final class Allocator {
 
   // ---------------------------------------------------------------- events: workers
 
-  /** A spawn completed with a ready worker. */
+  /**
+   * A spawn completed with a ready worker. It is announced ({@code workerStarted}) before it
+   * {@link #joined joins}: until then it stays STARTING, out of reach of every other decision, so
+   * that no other thread can hand it to a session (or find it unhealthy) before the listeners
+   * heard of it.
+   */
   Effects spawned(PooledWorker w, Worker worker, long now) {
     return decide(
         fx -> {
@@ -263,6 +270,22 @@ final class Allocator {
           }
           w.announced = true;
           fx.join(w);
+          rebalance(now, fx); // the backoff is over: spawns that waited for it may start
+        });
+  }
+
+  /** A spawned worker has been announced: it serves the first waiter, or goes idle. */
+  Effects joined(PooledWorker w, long now) {
+    return decide(
+        fx -> {
+          if (w.state != State.STARTING) {
+            return; // it exited while it was announced, before it could join
+          }
+          if (closed) {
+            retire(w, fx); // close() left it to be stopped here
+            checkTerminated(fx);
+            return;
+          }
           offer(w, now, fx);
           rebalance(now, fx);
         });
@@ -295,7 +318,12 @@ final class Allocator {
             case DEAD -> {
               return;
             }
-            case STARTING -> throw new IllegalStateException(w + " exited before it started");
+            case STARTING -> {
+              if (w.worker == null) {
+                throw new IllegalStateException(w + " exited before its spawn completed");
+              }
+              crash(w, exit, now, fx); // spawned and announced, but it exited before it joined
+            }
             case STOPPING -> {
               if (w.announced && !w.crashReported) {
                 fx.workerEnded(w, exit, false);
@@ -388,7 +416,8 @@ final class Allocator {
 
   /**
    * Refuses everything new, fails the queue, ends every session ({@code SHUTDOWN}) and stops every
-   * worker; workers still starting are stopped when their spawn completes. {@link
+   * worker; workers still starting are stopped when their spawn completes, or, if it has and they
+   * are being announced, when they would have joined ({@link #joined}). {@link
    * Effects#terminated} is set by the decision in which the last worker goes.
    */
   Effects close(long now) {
@@ -413,7 +442,7 @@ final class Allocator {
                 s.end();
                 end(s, SessionEndReason.SHUTDOWN, true, now, fx);
               }
-              default -> {} // STARTING: stopped on arrival; STOPPING: on its way
+              default -> {} // STARTING: stopped on arrival or on joining; STOPPING: on its way
             }
           }
           checkTerminated(fx);
@@ -572,8 +601,21 @@ final class Allocator {
     fx.spawn(w);
   }
 
-  /** Ends least recently used idle sessions while sessions wait that nothing will serve. */
+  /**
+   * Ends least recently used idle sessions while sessions wait that nothing will serve.
+   *
+   * <p>A lease that closes does not take the lock: it drops its session's holder count, then reads
+   * {@link #queuedGauge()} to decide whether to ask for this search again ({@code
+   * LocalSessionPool.release}). So the queue is published here, before any holder count is read
+   * (both volatile: Dekker's pattern). Either this search sees the count at zero, or that lease
+   * sees the waiter and rebalances once this decision is over; otherwise the waiter would stay
+   * queued beside an evictable session until the next maintenance tick.
+   */
   private void evictForWaiters(long now, Effects fx) {
+    if (uncoveredWaiters() <= 0) {
+      return;
+    }
+    queuedGauge = queue.size();
     Set<Session> lostRace = null;
     while (uncoveredWaiters() > 0) {
       PooledWorker victim = null;

@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * there, so that listeners hear a worker start before its sessions, a crash before the end of the
  * session it took down, and a session's end before its worker is stopped or handed on.
  *
+ * <p><b>A spawned worker</b> is announced ({@code workerStarted}) and only then joins ({@link
+ * Allocator#joined}): no other thread can give it a session before the listeners heard of it.
+ *
  * <p><b>Activation</b> is two steps around a lock-free announcement: the session is bound in the
  * directory and {@code sessionStarted} is told, then {@link Allocator#confirm} decides whether it
  * is ACTIVE (its acquirers get leases) or ended meanwhile (its end is reported now, after the
@@ -99,6 +102,11 @@ final class EffectRunner {
     }
     for (PooledWorker w : fx.toWatch()) {
       monitor.watch(w);
+    }
+    for (PooledWorker w : fx.joined()) {
+      // Announced, and watched (one that died on arrival has just been found crashed): only now
+      // may a session have it.
+      apply(allocator.joined(w, ticker.read()));
     }
     for (Effects.WorkerEnd e : fx.workerEnds()) {
       reportWorkerEnd(e);

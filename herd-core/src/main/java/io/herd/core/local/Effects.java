@@ -55,7 +55,7 @@ final class Effects {
 
   // ---------------------------------------------------------------- recorded by the allocator
 
-  /** A worker joined the pool: announce it ({@code workerStarted}). */
+  /** A worker was spawned: announce it ({@code workerStarted}), then let it join the pool. */
   void join(PooledWorker w) {
     joined = add(joined, w);
   }

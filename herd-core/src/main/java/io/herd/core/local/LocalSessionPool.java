@@ -326,6 +326,9 @@ public final class LocalSessionPool implements SessionPool {
         apply(allocator.withdraw(s)); // pending: every acquirer gave up
       } else {
         timers.armExpiry(s);
+        // Read after the count dropped, which the allocator's eviction search relies on (see
+        // Allocator.evictForWaiters): a waiter queued meanwhile is seen here, or sees this session
+        // idle.
         if (config.evictIdleOnPressure() && allocator.queuedGauge() > 0) {
           apply(allocator.rebalance(ticker.read())); // evictable now, for a waiter
         }

@@ -17,19 +17,23 @@ final class PooledWorker {
    * Where a worker is in its life. Transitions (all in {@link Allocator}):
    *
    * <pre>
-   *   STARTING ──spawned──▶ IDLE ◀──────────────────┐        STARTING ──spawn failed──▶ DEAD
+   *   STARTING ──joined──▶ IDLE ◀───────────────────┐        STARTING ──spawn failed──▶ DEAD
    *      │                   │ hand-off            │ healthy
-   *      │ spawned           ▼                     │
+   *      │ joined            ▼                     │
    *      └─────────────────▶ BUSY ──session ended──▶ CHECKING (reuse)
    *                          │                     │ unhealthy
    *   IDLE/BUSY/CHECKING ────┴──retired or failed──┴──▶ STOPPING ──exited──▶ DEAD
    *   IDLE/BUSY/CHECKING ──exited on its own (crash)──────────────────────────▶ DEAD
    * </pre>
    *
+   * <p>A worker whose spawn completed stays STARTING while it is announced ({@code workerStarted}),
+   * and joins only then ({@code Allocator.joined}), so no other event about it can come first; one
+   * that exits meanwhile is a crash (STARTING → DEAD) and never joins.
+   *
    * <p>Every state but DEAD is a process that exists, so all of them count against {@code max}.
    */
   enum State {
-    /** Spawn requested; no {@link Worker} yet. */
+    /** Spawn requested, or spawned and being announced: serves no one yet. */
     STARTING,
     /** Ready, in the idle set, no session. */
     IDLE,
@@ -45,7 +49,7 @@ final class PooledWorker {
 
   final String id;
 
-  /** The started worker; null while STARTING (and forever if the spawn failed). */
+  /** The started worker, once its spawn completed; null before (and forever if it failed). */
   Worker worker;
 
   volatile State state = State.STARTING;

@@ -8,11 +8,13 @@ import io.herd.core.AcquireTimeoutException;
 import io.herd.core.HerdException;
 import io.herd.core.InMemorySessionDirectory;
 import io.herd.core.PoolConfig;
+import io.herd.core.PoolListener;
 import io.herd.core.SessionBinding;
 import io.herd.core.SessionDirectory;
 import io.herd.core.SessionEndedException;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
+import io.herd.core.Worker;
 import io.herd.core.WorkerInfo;
 import io.herd.core.testing.ScriptedWorkerFactory;
 import java.time.Duration;
@@ -21,11 +23,13 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -227,6 +231,236 @@ class PoolRaceTest {
       }
       assertThat(wrong).as("outcomes other than AcquireTimeoutException").isEmpty();
       holder.close();
+    }
+  }
+
+  /**
+   * With {@code evictIdleOnPressure}, a lease that closes drops its session's holder count without
+   * the lock and then asks for an eviction only if it sees a session waiting; a new session that
+   * queues searches for an idle victim under the lock and published the queue only at the end of
+   * its decision. When the close fell inside that decision, neither saw the other: the new session
+   * waited beside an idle session it could have evicted, until the next maintenance tick (5 s by
+   * default) or the idle session's TTL. The search is made wide (many busy sessions after the
+   * victim) and the close is spread over it, so that the window is hit in a few thousand rounds.
+   */
+  @Test
+  void aSessionQueuedAsTheLastLeaseOfAnIdleSessionClosesEvictsItAtOnce() throws Exception {
+    int max = 256;
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory();
+    LocalSessionPool pool =
+        (LocalSessionPool)
+            SessionPool.create(
+                PoolConfig.builder()
+                    .name("race")
+                    .max(max)
+                    .warm(0)
+                    .reuse(true)
+                    .evictIdleOnPressure(true)
+                    // Nothing but the eviction may free a worker within a round.
+                    .ttl(Duration.ofHours(1))
+                    .healthInterval(Duration.ofHours(1))
+                    .acquireTimeout(Duration.ofHours(1))
+                    .build(),
+                factory);
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+    List<String> stuck = new ArrayList<>();
+    int rounds = 0;
+    try {
+      // The victim's worker is the first the search looks at; every other worker is busy.
+      SessionLease first = pool.acquire("first", Duration.ofSeconds(10));
+      List<SessionLease> busy = new ArrayList<>();
+      for (int i = 1; i < max; i++) {
+        busy.add(pool.acquire("busy-" + i, Duration.ofSeconds(10)));
+      }
+      first.close();
+      pool.end("first"); // its worker, checked and idle, serves every round's idle session
+      assertThat(pool.workers().get(0).state()).isEqualTo(WorkerInfo.State.IDLE);
+      for (; rounds < 40_000 && stuck.isEmpty(); rounds++) {
+        String idleKey = "idle-" + rounds;
+        String newKey = "new-" + rounds;
+        SessionLease last = pool.acquire(idleKey, Duration.ofSeconds(10));
+        CyclicBarrier gate = new CyclicBarrier(2);
+        long spreadNanos = ThreadLocalRandom.current().nextLong(12_000);
+        Future<?> closer =
+            threads.submit(
+                () -> {
+                  gate.await();
+                  long until = System.nanoTime() + spreadNanos;
+                  while (System.nanoTime() - until < 0) {
+                    Thread.onSpinWait();
+                  }
+                  last.close();
+                  return null;
+                });
+        Future<CompletableFuture<SessionLease>> waiter =
+            threads.submit(
+                () -> {
+                  gate.await();
+                  return pool.acquire(newKey);
+                });
+        closer.get(20, TimeUnit.SECONDS);
+        CompletableFuture<SessionLease> served = waiter.get(20, TimeUnit.SECONDS);
+        // Everything is in-process and synchronous: once both calls returned, the new session
+        // has its worker, or it waits beside an idle session that nothing will evict.
+        if (!served.isDone()) {
+          stuck.add("round " + rounds + ": " + pool.stats());
+          pool.end(idleKey); // let it go on
+        }
+        served.get(20, TimeUnit.SECONDS).close();
+        pool.end(newKey);
+        pool.end(idleKey);
+      }
+      busy.forEach(SessionLease::close);
+    } finally {
+      threads.shutdownNow();
+      pool.close();
+    }
+    assertThat(stuck)
+        .as("sessions left waiting beside an idle session, in %s rounds", rounds)
+        .isEmpty();
+  }
+
+  /**
+   * {@code PoolListener} promises {@code workerStarted} before any other event about a worker. A
+   * spawned worker joined the idle set in the decision that saw its spawn complete, and was
+   * announced only after that decision, with no lock held: meanwhile another thread could hand it
+   * to a new session, whose {@code sessionStarted} then reached the listeners first (as could a
+   * tick's failed health check, or close()'s stop, with {@code workerCrashed} or {@code
+   * workerStopped}). Seen in a multi-threaded stress run; here a listener that is slow to hear
+   * {@code workerStarted} holds the announcement open.
+   */
+  @Test
+  void noOtherThreadHandsASpawnedWorkerToASessionBeforeItIsAnnounced() throws Exception {
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory().startAtOnce(false);
+    SlowToHearWorkerStarted slow = new SlowToHearWorkerStarted();
+    RecordingListener events = new RecordingListener();
+    try (SessionPool pool = announcedSlowly(factory, slow, events)) {
+      Thread spawner = slow.completeSpawnAndHoldItsAnnouncement(factory, "w-1");
+
+      // w-1 is ready, and its workerStarted is being told: a new session arrives now.
+      CompletableFuture<SessionLease> acquired = pool.acquire("k");
+      slow.release();
+      spawner.join(10_000);
+      try (SessionLease lease = acquired.get(10, TimeUnit.SECONDS)) {
+        assertThat(lease.worker().id()).isEqualTo("w-1");
+      }
+      assertThat(order(events))
+          .as("events, in the order the listener heard them")
+          .startsWith("workerStarted w-1", "sessionStarted k");
+    }
+  }
+
+  /**
+   * The other side of the fix above: a spawned worker that exits while it is announced, before it
+   * joined the pool, is reported crashed (after its start) and serves no one; the session that was
+   * waiting for it gets its replacement.
+   */
+  @Test
+  void aWorkerThatExitsWhileItIsAnnouncedIsReportedCrashedAndServesNoSession() throws Exception {
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory().startAtOnce(false);
+    SlowToHearWorkerStarted slow = new SlowToHearWorkerStarted();
+    RecordingListener events = new RecordingListener();
+    try (SessionPool pool = announcedSlowly(factory, slow, events)) {
+      Thread spawner = slow.completeSpawnAndHoldItsAnnouncement(factory, "w-1");
+      CompletableFuture<SessionLease> acquired = pool.acquire("k");
+      factory.worker("w-1").crash("exited while announced");
+      slow.release();
+      spawner.join(10_000);
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> factory.pendingSpawns().contains("w-2"));
+      factory.completeSpawn("w-2");
+      try (SessionLease lease = acquired.get(10, TimeUnit.SECONDS)) {
+        assertThat(lease.worker().id()).as("the worker of the waiting session").isEqualTo("w-2");
+      }
+      assertThat(order(events))
+          .as("events, in the order the listener heard them")
+          .startsWith(
+              "workerStarted w-1", "workerCrashed w-1", "workerStarted w-2", "sessionStarted k");
+    }
+    assertThat(factory.processes()).as("processes left after close").isZero();
+  }
+
+  /**
+   * close() while a spawned worker is announced: the worker is stopped once it has been announced
+   * (never before: no {@code workerStopped} ahead of its {@code workerStarted}), and close()
+   * returns only after it has exited.
+   */
+  @Test
+  void closeWhileASpawnedWorkerIsAnnouncedStopsItAfterItsStartAndWaitsForItsExit()
+      throws Exception {
+    ScriptedWorkerFactory factory = new ScriptedWorkerFactory().startAtOnce(false);
+    SlowToHearWorkerStarted slow = new SlowToHearWorkerStarted();
+    RecordingListener events = new RecordingListener();
+    SessionPool pool = announcedSlowly(factory, slow, events);
+    Thread spawner = slow.completeSpawnAndHoldItsAnnouncement(factory, "w-1");
+    Thread closer = new Thread(pool::close, "closer");
+    closer.start();
+    try {
+      await("close() waiting, w-1 not stopped while it is announced")
+          .during(Duration.ofMillis(300))
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> closer.isAlive() && factory.processes() == 1);
+    } finally {
+      slow.release();
+      spawner.join(10_000);
+      closer.join(10_000);
+    }
+    assertThat(closer.isAlive()).as("close() returned").isFalse();
+    assertThat(factory.processes()).as("processes when close() returned").isZero();
+    assertThat(order(events))
+        .as("events, in the order the listener heard them")
+        .containsExactly("workerStarted w-1", "workerStopped w-1");
+  }
+
+  /** A pool of one warm worker whose listeners are {@code slow}, then {@code events}. */
+  private static SessionPool announcedSlowly(
+      ScriptedWorkerFactory factory, SlowToHearWorkerStarted slow, RecordingListener events) {
+    SessionPool pool =
+        SessionPool.builder(PoolConfig.builder().name("race").max(1).warm(1).build(), factory)
+            .listener(slow)
+            .listener(events)
+            .build();
+    assertThat(factory.pendingSpawns()).containsExactly("w-1");
+    return pool;
+  }
+
+  private static List<String> order(RecordingListener events) {
+    List<String> order = new ArrayList<>();
+    for (RecordingListener.Event e : events.events) {
+      order.add(e.kind() + " " + e.subject());
+    }
+    return order;
+  }
+
+  /** Holds the first {@code workerStarted} until {@link #release()}, on the spawn's thread. */
+  private static final class SlowToHearWorkerStarted implements PoolListener {
+    private final CountDownLatch announcing = new CountDownLatch(1);
+    private final CountDownLatch released = new CountDownLatch(1);
+
+    /** Completes the spawn on a new thread; returns once that thread is in workerStarted. */
+    Thread completeSpawnAndHoldItsAnnouncement(ScriptedWorkerFactory factory, String id)
+        throws InterruptedException {
+      Thread spawner = new Thread(() -> factory.completeSpawn(id), "spawner");
+      spawner.start();
+      assertThat(announcing.await(10, TimeUnit.SECONDS)).as("workerStarted told").isTrue();
+      return spawner;
+    }
+
+    void release() {
+      released.countDown();
+    }
+
+    @Override
+    public void workerStarted(Worker worker) {
+      if (announcing.getCount() == 0) {
+        return;
+      }
+      announcing.countDown();
+      try {
+        released.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

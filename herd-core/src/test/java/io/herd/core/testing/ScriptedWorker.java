@@ -52,10 +52,13 @@ public final class ScriptedWorker implements Worker {
   @Override
   public CompletableFuture<Boolean> checkHealth(Duration timeout) {
     CompletableFuture<Boolean> f = new CompletableFuture<>();
+    // The factory's settings are read before this monitor is taken: the factory holds its own
+    // monitor while it asks its workers whether they exited, so the other order deadlocks.
+    boolean atOnce = factory.answerHealthAtOnce();
     boolean answer;
     synchronized (this) {
       healthChecks++;
-      if (!factory.answerHealthAtOnce()) {
+      if (!atOnce) {
         pendingChecks.add(f);
         return f;
       }
@@ -101,10 +104,9 @@ public final class ScriptedWorker implements Worker {
 
   @Override
   public CompletableFuture<WorkerExit> stop() {
-    boolean now;
+    boolean now = factory.exitOnStop(); // before this monitor: see checkHealth
     synchronized (this) {
       stopRequested = true;
-      now = factory.exitOnStop();
     }
     if (now) {
       finishStop();
