@@ -128,6 +128,28 @@ class StrictRequestDecoderTest {
   }
 
   @Test
+  void moreThanOneContentLengthFieldIsRejectedInHttp10AsInHttp11() {
+    for (String version : List.of("HTTP/1.0", "HTTP/1.1")) {
+      for (String second : List.of("Content-Length: 50", "content-length: 3", "CONTENT-LENGTH:3")) {
+        EmbeddedChannel ch = channel();
+        List<HttpObject> out = feed(ch, "POST / " + version + "\r\nHost: h\r\nContent-Length: 3\r\n"
+            + "X-A: 1\r\n" + second + "\r\n\r\nabc");
+        assertThat(out.get(0).decoderResult().isFailure()).as("%s with %s", version, second).isTrue();
+        release(out);
+        ch.finishAndReleaseAll();
+      }
+    }
+    for (String lookAlike : List.of("Content-Lengths: 3", "X-Content-Length: 3", "Content-Lengt: 3")) {
+      EmbeddedChannel ch = channel();
+      List<HttpObject> out = feed(ch, "POST / HTTP/1.0\r\nHost: h\r\nContent-Length: 3\r\n"
+          + lookAlike + "\r\n\r\nabc");
+      assertThat(out.get(0).decoderResult().isSuccess()).as(lookAlike).isTrue();
+      release(out);
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  @Test
   void tabInAValueIsAllowed() {
     EmbeddedChannel ch = channel();
     List<HttpObject> out = feed(ch, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\tb\r\n\r\n");
