@@ -60,6 +60,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   private boolean inHead = true;
   private int scannedAhead;
   private int headBytes;
+  private int headChars; // of headBytes, those that are neither CR nor LF (as Netty counts)
   private int lineLength;
   private boolean sawCr;
   private boolean sawLine;
@@ -79,6 +80,8 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   public StrictRequestDecoder(HttpDecoderConfig config) {
     super(config.setStrictLineParsing(true).setUseRfc9112TransferEncoding(true));
     // Netty answers too long lines and headers itself (414/431); scanning further is pointless.
+    // The limit is in the bytes Netty counts, which are neither CR nor LF: a head of short lines
+    // is up to three times longer on the wire (a:CRLF), and must be checked to its end.
     this.scanLimit = config.getMaxInitialLineLength() + config.getMaxHeaderSize() + 4;
   }
 
@@ -131,6 +134,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     inHead = true;
     scannedAhead = 0;
     headBytes = 0;
+    headChars = 0;
     lineLength = 0;
     sawCr = false;
     sawLine = false;
@@ -141,8 +145,8 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   /** Checks the unchecked head bytes; returns what is wrong, or null. */
   private String scan(ChannelHandlerContext ctx, ByteBuf in) {
     int start = in.readerIndex() + scannedAhead;
-    int length = Math.min(in.writerIndex() - start, scanLimit - headBytes);
-    if (length <= 0) {
+    int length = in.writerIndex() - start;
+    if (length <= 0 || headChars > scanLimit) {
       return null;
     }
     if (headBytes == 0) {
@@ -194,6 +198,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
       problem = "control character 0x" + Integer.toHexString(b & 0xff) + " in the request head";
       return false;
     } else {
+      if (++headChars > scanLimit) {
+        return false; // Netty refuses this head as too long; no need to look further
+      }
       lineLength++;
       if (!sawLine) {
         if (b == ' ') {
