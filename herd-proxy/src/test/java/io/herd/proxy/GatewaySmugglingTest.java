@@ -76,6 +76,9 @@ class GatewaySmugglingTest {
         Arguments.of("Transfer-Encoding in HTTP/1.0", 400,
             "POST /count HTTP/1.0\r\nHost: h\r\nX-Session-ID: smug\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
         Arguments.of("two Host headers", 400, "GET /count HTTP/1.1\r\nHost: a\r\nHost: b\r\nX-Session-ID: smug\r\n\r\n"),
+        // Forwarded as HTTP/1.1, it reached the worker with two Host fields to choose from.
+        Arguments.of("two Host headers in HTTP/1.0", 400,
+            "GET /count HTTP/1.0\r\nHost: a\r\nHost: b\r\nX-Session-ID: smug\r\n\r\n"),
         Arguments.of("no Host header", 400, "GET /count HTTP/1.1\r\nX-Session-ID: smug\r\n\r\n"),
         Arguments.of("request line too long", 414,
             "GET /count?" + "x".repeat(10_000) + " HTTP/1.1\r\nHost: h\r\nX-Session-ID: smug\r\n\r\n"),
