@@ -124,8 +124,9 @@ final class RequestAdmission {
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     HttpRequest upstreamRequest =
         HeaderRewriter.toUpstream(req, gw.rule.forwardUri(req.uri()), upgrade, peer);
+    // An HTTP/1.0 client cannot read a 1xx: its Expect is ignored (RFC 9110 10.1.1).
     Exchange e = new Exchange(poolKey, upstreamRequest, method.equals(HttpMethod.HEAD), upgrade,
-        http10, expect != null, idempotent && !hasBody && !upgrade, issued);
+        http10, expect != null && !http10, idempotent && !hasBody && !upgrade, issued);
     e.closeAfter = !keepAlive;
     return new Decision(e, null);
   }
