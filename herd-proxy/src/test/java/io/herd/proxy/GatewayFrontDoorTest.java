@@ -156,6 +156,22 @@ class GatewayFrontDoorTest {
   }
 
   @Test
+  void aRefusedHeadRequestGetsItsStatusWithoutContent() {
+    // RFC 9110 9.3.2: no content in a response to HEAD; a client reads the head only, and the
+    // content would be read as the next response.
+    for (String head : List.of("HEAD / HTTP/1.1\r\nX-Session-ID: a\r\n\r\n",
+        "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "HEAD / HTTP/1.1\r\nHost: h\r\nX-Session-ID: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+        "HEAD / HTTP/1.1\r\nHost: h\r\nX-Session-ID: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")) {
+      try (RawConnection c = new RawConnection(fx.gateway.port())) {
+        RawConnection.Response r = c.send(head).read();
+        assertThat(r.status()).as(head).isEqualTo(400);
+        assertThat(r.body()).as("%s: the content after the head", head).isEmpty();
+      }
+    }
+  }
+
+  @Test
   void trailerFieldsCannotCarryWhatTheHeadRulesKeepFromTheWorker() {
     // Many servers merge request trailers into the headers, where these would bypass the head's
     // rules: framing, routing, the session key, hop-by-hop and forwarding fields, names with _.
