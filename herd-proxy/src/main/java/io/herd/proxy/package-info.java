@@ -14,10 +14,11 @@
  *   <caption>What the gateway answers itself</caption>
  *   <tr><th>Status</th><th>When</th></tr>
  *   <tr><td>400</td><td>a malformed or ambiguous request: Content-Length with Transfer-Encoding,
- *       differing Content-Lengths, a last coding other than chunked or chunked twice, bad chunk
- *       sizes, obs-fold, bare LF or CR, control characters or non-ASCII bytes in the head, a request line that is not {@code
- *       METHOD SP target SP HTTP/1.x} with single spaces (e.g. {@code http/1.1}), not exactly one
- *       Host (HTTP/1.1); a target that is not origin-form ({@code /path}), {@code OPTIONS *} or
+ *       more than one Content-Length field (any version), a last coding other than chunked or
+ *       chunked twice, bad chunk sizes, obs-fold, bare LF or CR, control characters or non-ASCII
+ *       bytes in the head, a request line that is not {@code METHOD SP target SP HTTP/1.x} with
+ *       single spaces (e.g. {@code http/1.1}), not exactly one Host (HTTP/1.0 may omit it, but
+ *       not repeat it); a target that is not origin-form ({@code /path}), {@code OPTIONS *} or
  *       an {@code http(s)://} absolute-form without user info (e.g. {@code GET c/1}, {@code GET
  *       *}), or that has a fragment; no session key (the body names the expected one), a key
  *       that is not 1-256 visible ASCII characters or has a broken percent-escape, two different

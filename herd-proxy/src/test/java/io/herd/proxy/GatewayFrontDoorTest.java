@@ -156,6 +156,40 @@ class GatewayFrontDoorTest {
   }
 
   @Test
+  void aRefusedHeadRequestGetsItsStatusWithoutContent() {
+    // RFC 9110 9.3.2: no content in a response to HEAD; a client reads the head only, and the
+    // content would be read as the next response.
+    for (String head : List.of("HEAD / HTTP/1.1\r\nX-Session-ID: a\r\n\r\n",
+        "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "HEAD / HTTP/1.1\r\nHost: h\r\nX-Session-ID: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+        "HEAD / HTTP/1.1\r\nHost: h\r\nX-Session-ID: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")) {
+      try (RawConnection c = new RawConnection(fx.gateway.port())) {
+        RawConnection.Response r = c.send(head).read();
+        assertThat(r.status()).as(head).isEqualTo(400);
+        assertThat(r.body()).as("%s: the content after the head", head).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void trailerFieldsCannotCarryWhatTheHeadRulesKeepFromTheWorker() {
+    // Many servers merge request trailers into the headers, where these would bypass the head's
+    // rules: framing, routing, the session key, hop-by-hop and forwarding fields, names with _.
+    forwarded("POST / HTTP/1.1\r\nHost: h\r\nX-Session-ID: trail\r\nTransfer-Encoding: chunked\r\n"
+            + "\r\n2\r\nok\r\n0\r\nX-Checksum: abc\r\nHost: evil\r\nX-Session-ID: other\r\n"
+            + "X_Session_ID: other\r\nCookie: sid=other\r\nContent-Length: 5\r\n"
+            + "Transfer-Encoding: chunked\r\nConnection: close\r\nKeep-Alive: 1\r\n"
+            + "Proxy-Authorization: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n"
+            + "Forwarded: for=6.6.6.6\r\nX_Custom: 1\r\n\r\n",
+        seen -> {
+          assertThat(seen.bodyText()).isEqualTo("ok");
+          assertThat(seen.trailers()).as("the trailers the worker saw")
+              .containsOnlyKeys("x-checksum");
+          assertThat(seen.all("X-Session-ID")).containsExactly("trail");
+        });
+  }
+
+  @Test
   void forwardingHeadersFromAnUntrustedClientAreStrippedOrSetByTheGateway() {
     forwarded("GET / HTTP/1.1\r\nHost: h\r\nX-Session-ID: fwd\r\nX-Real-IP: 6.6.6.6\r\n"
             + "True-Client-IP: 6.6.6.6\r\nX-Forwarded-Port: 1\r\nX-Forwarded-Prefix: /evil\r\n"

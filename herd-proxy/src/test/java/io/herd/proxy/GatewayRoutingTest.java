@@ -251,6 +251,19 @@ class GatewayRoutingTest {
   }
 
   @Test
+  void expect100ContinueFromAnHttp10ClientIsIgnored() {
+    // RFC 9110 10.1.1: an HTTP/1.0 client cannot read a 1xx; it would take "100 Continue" for
+    // the final answer and the real one for garbage.
+    try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"), options());
+        RawConnection c = new RawConnection(fx.gateway.port())) {
+      RawConnection.Response r = c.send("POST /echo HTTP/1.0\r\nHost: h\r\nX-Session-ID: exp10\r\n"
+          + "Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello").read();
+      assertThat(r.status()).as("the first answer").isEqualTo(200);
+      assertThat(r.body()).contains("body-length: 5").endsWith("hello").doesNotContainIgnoringCase("expect");
+    }
+  }
+
+  @Test
   void pipelinedRequestsAreAnsweredInOrderOnOneConnection() {
     try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"), options());
         RawConnection c = new RawConnection(fx.gateway.port())) {

@@ -34,10 +34,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class ScriptedWorker implements AutoCloseable {
 
-  /** One request as the worker read it. Header names are lower-cased; values keep their order. */
+  /**
+   * One request as the worker read it. Header (and trailer) names are lower-cased; values keep
+   * their order.
+   */
   record Request(
       int connection, String requestLine, Map<String, List<String>> headers, byte[] body,
-      boolean complete) {
+      boolean complete, Map<String, List<String>> trailers) {
 
     String header(String name) {
       List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
@@ -159,12 +162,8 @@ final class ScriptedWorker implements AutoCloseable {
     if (line == null) {
       return null;
     }
-    Map<String, List<String>> headers = new LinkedHashMap<>();
-    for (String l; (l = line(in)) != null && !l.isEmpty(); ) {
-      int colon = l.indexOf(':');
-      headers.computeIfAbsent(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
-          .add(l.substring(colon + 1).trim());
-    }
+    Map<String, List<String>> headers = fields(in);
+    Map<String, List<String>> trailers = Map.of();
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     boolean complete = true;
     List<String> te = headers.get("transfer-encoding");
@@ -178,7 +177,8 @@ final class ScriptedWorker implements AutoCloseable {
         }
         int n = Integer.parseInt(size.trim(), 16);
         if (n == 0) {
-          complete = line(in) != null; // the empty line after the last chunk
+          trailers = fields(in); // up to the empty line after the last chunk
+          complete = true;
           break;
         }
         byte[] data = in.readNBytes(n);
@@ -193,7 +193,18 @@ final class ScriptedWorker implements AutoCloseable {
       body.write(data);
       complete = data.length == n;
     }
-    return new Request(number, line, headers, body.toByteArray(), complete);
+    return new Request(number, line, headers, body.toByteArray(), complete, trailers);
+  }
+
+  /** Field lines up to an empty line (or the end of the stream). */
+  private static Map<String, List<String>> fields(InputStream in) throws IOException {
+    Map<String, List<String>> fields = new LinkedHashMap<>();
+    for (String l; (l = line(in)) != null && !l.isEmpty(); ) {
+      int colon = l.indexOf(':');
+      fields.computeIfAbsent(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+          .add(l.substring(colon + 1).trim());
+    }
+    return fields;
   }
 
   private static String line(InputStream in) throws IOException {

@@ -109,6 +109,39 @@ public final class HeaderRewriter {
     return drop.size();
   }
 
+  /**
+   * Removes the request trailer fields that must not reach a worker: RFC 9110 §6.5.1 keeps
+   * framing, routing, authentication and request modifiers out of trailers, and many servers
+   * merge trailers into the headers, where these would bypass the head's rules. So the names with
+   * {@code _} that {@link #dropUnderscoreNames} drops go, and so do the protected names (framing,
+   * Host, hop-by-hop, Cookie), forwarding claims, Proxy-*, Authorization and the session key's
+   * header {@code keyHeader} (null when the key is not in a header).
+   *
+   * @return how many were removed
+   */
+  static int removeForbiddenTrailers(HttpHeaders trailers, boolean allowUnderscores,
+      String keyHeader) {
+    int dropped = dropUnderscoreNames(trailers, allowUnderscores, null);
+    List<String> drop = null;
+    for (var it = trailers.iteratorCharSequence(); it.hasNext(); ) {
+      String name = it.next().getKey().toString().toLowerCase(Locale.ROOT);
+      if (FOLD_PROTECTED.contains(name) || CLIENT_CLAIMS.contains(name)
+          || name.startsWith("proxy-") || name.equals("authorization")
+          || name.equalsIgnoreCase(keyHeader)
+          || (keyHeader != null && name.replace('_', '-').equalsIgnoreCase(keyHeader))) {
+        if (drop == null) {
+          drop = new ArrayList<>(2);
+        }
+        drop.add(name);
+      }
+    }
+    if (drop != null) {
+      drop.forEach(trailers::remove);
+      dropped += drop.size();
+    }
+    return dropped;
+  }
+
   private static boolean hasUnderscore(CharSequence name) {
     for (int i = 0; i < name.length(); i++) {
       if (name.charAt(i) == '_') {

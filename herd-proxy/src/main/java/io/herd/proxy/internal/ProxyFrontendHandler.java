@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -187,14 +188,17 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       log.warn("admitting a request from {} failed; answering 500", peer.ip(), bug);
       d = new RequestAdmission.Decision(null, ErrorResponses.of(UpstreamFailure.INTERNAL, 0));
     }
+    // A head the decoder refused carries the method the client sent (its request line passed
+    // the strict scan) or a placeholder GET.
+    boolean head = HttpMethod.HEAD.equals(req.method());
     if (d.refusal() != null) {
-      respondAndClose(d.refusal());
+      respondAndClose(forMethod(d.refusal(), head));
       return;
     }
     Throwable malformedBody = requests.failureInCurrentRequest();
     if (malformedBody != null) {
       // A malformed body piece came with the head: nothing of this request goes on.
-      respondAndClose(ErrorResponses.forMalformed(malformedBody));
+      respondAndClose(forMethod(ErrorResponses.forMalformed(malformedBody), head));
       return;
     }
     Exchange e = d.exchange();
@@ -361,7 +365,18 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         return;
       }
     }
-    respondAndClose(answer);
+    respondAndClose(forMethod(answer, e != null && e.head));
+  }
+
+  /**
+   * The gateway's own answer to a HEAD request has no content (RFC 9110 §9.3.2): the client reads
+   * the head only. Content-Length stays, as for a worker's answer to HEAD.
+   */
+  private static FullHttpResponse forMethod(FullHttpResponse answer, boolean head) {
+    if (head) {
+      answer.content().clear();
+    }
+    return answer;
   }
 
   /** Ends {@code e} and closes the client connection: its response cannot be completed. */

@@ -17,8 +17,9 @@ public enum Refusal {
   HEADERS_TOO_LARGE(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers too large"),
   /** A request target that is not origin-form ({@code /path}), nor a usable absolute-form. */
   BAD_TARGET(HttpResponseStatus.BAD_REQUEST, "the request target must be a path starting with /"),
-  /** An HTTP/1.1 request without exactly one Host. */
-  BAD_HOST(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs exactly one Host header"),
+  /** An HTTP/1.1 request without exactly one Host, an HTTP/1.0 one with more than one. */
+  BAD_HOST(HttpResponseStatus.BAD_REQUEST,
+      "a request needs exactly one Host header (HTTP/1.0: at most one)"),
   MISSING_KEY(HttpResponseStatus.BAD_REQUEST, "missing session key"),
   INVALID_KEY(HttpResponseStatus.BAD_REQUEST, "invalid session key"),
   /** The request names two different sessions (two headers, cookies or parameters). */

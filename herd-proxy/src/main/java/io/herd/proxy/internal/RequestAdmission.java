@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Decides whether a request head becomes an exchange, in the order a strict gateway checks it:
  * the decoder accepted it (framing, version, syntax); not CONNECT; a target the gateway forwards
- * ({@link RequestTarget}); exactly one Host for HTTP/1.1; no transfer coding but chunked; no
- * Expect but 100-continue; then header names with {@code _} are dropped and the session key is
- * looked for: exactly one (identical duplicates collapse to one), valid, and with a secret validly
+ * ({@link RequestTarget}); exactly one Host for HTTP/1.1, at most one for HTTP/1.0; no transfer
+ * coding but chunked; no Expect but 100-continue; then header names with {@code _} are dropped
+ * and the session key is looked for: exactly one (identical duplicates collapse to one), valid, and with a secret validly
  * signed and unexpired, the session being named by the key's id. A key is minted when the gateway
  * issues them, and replaces the client's key cookie in what the worker sees. The accepted request
  * is rewritten for the worker.
@@ -51,7 +51,10 @@ final class RequestAdmission {
     }
     HttpHeaders h = req.headers();
     boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
-    if (!http10 && !hasOneHost(h)) {
+    // HTTP/1.0 may omit Host, but not repeat it: the worker gets HTTP/1.1 and would have two
+    // authorities to choose from.
+    int hosts = hosts(h);
+    if (hosts > 1 || (hosts == 0 && !http10)) {
       return refuse(Refusal.BAD_HOST, null);
     }
     Decision coding = checkTransferCoding(h);
@@ -126,18 +129,20 @@ final class RequestAdmission {
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     HttpRequest upstreamRequest =
         HeaderRewriter.toUpstream(req, gw.rule.forwardUri(req.uri()), upgrade, peer);
+    // An HTTP/1.0 client cannot read a 1xx: its Expect is ignored (RFC 9110 10.1.1).
     Exchange e = new Exchange(poolKey, upstreamRequest, method.equals(HttpMethod.HEAD), upgrade,
-        http10, expect != null, idempotent && !hasBody && !upgrade, issued);
+        http10, expect != null && !http10, idempotent && !hasBody && !upgrade, issued);
     e.closeAfter = !keepAlive;
     return new Decision(e, null);
   }
 
-  private static boolean hasOneHost(HttpHeaders h) {
+  /** How many Host fields {@code h} has: 0, 1 or 2 (for two or more). */
+  private static int hosts(HttpHeaders h) {
     int hosts = 0;
     for (var it = h.valueCharSequenceIterator(HttpHeaderNames.HOST); it.hasNext() && hosts < 2; it.next()) {
       hosts++;
     }
-    return hosts == 1;
+    return hosts;
   }
 
   /**

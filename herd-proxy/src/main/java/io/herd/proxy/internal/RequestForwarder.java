@@ -147,6 +147,10 @@ final class RequestForwarder {
 
   private void forward(Exchange e, HttpContent content) {
     boolean last = content instanceof LastHttpContent;
+    if (last && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
+      HeaderRewriter.removeForbiddenTrailers(((LastHttpContent) content).trailingHeaders(),
+          gw.options.allowUnderscoresInHeaders(), KeyRules.headerName(gw.rule).orElse(null));
+    }
     e.request = last ? Exchange.RequestPhase.FINISHING : Exchange.RequestPhase.WRITING;
     Channel up = e.upstream;
     writing = true;

@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ByteProcessor;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -20,12 +21,15 @@ import java.util.List;
  * Transfer-Encoding, differing duplicate Content-Length, a final coding other than chunked and bad
  * chunk sizes. It still accepts obs-fold (it joins the lines), control characters and non-ASCII
  * bytes (obs-text) in header values, extra whitespace in the request line and any version that looks like one ({@code
- * http/1.1}, {@code HTTP/2.0}), which a backend may read differently. So this decoder scans each
+ * http/1.1}, {@code HTTP/2.0}), which a backend may read differently; and for HTTP/1.0 it skips its
+ * duplicate Content-Length check and frames the body by the first field, so that a proxy in front
+ * that takes the last one would see another request boundary. So this decoder scans each
  * request head's raw bytes before Netty parses them and turns the first offending byte into a
  * request whose {@link DecoderResult} failed; everything after it is discarded, as Netty does for
  * its own failures. The request line must be exactly {@code METHOD SP target SP version} with
  * version {@code HTTP/1.1} or {@code HTTP/1.0}: another well-formed {@code HTTP/d.d} is refused
- * with 505, anything else with 400.
+ * with 505, anything else with 400. A head may carry at most one Content-Length field, whatever
+ * its version (Netty refuses a second one itself only for HTTP/1.1).
  *
  * <p>It also fires {@link #HEAD_STARTED} when the first byte of a request arrives, which starts
  * the request-header (slowloris) timer.
@@ -47,6 +51,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   /** {@code HTTP/d.d} with the digits masked out. */
   private static final long VERSION_MASK = 0xffff_ffff_ff00_ff00L;
   private static final long VERSION_SHAPE = ascii8("HTTP/0.0") & VERSION_MASK;
+  private static final byte[] CONTENT_LENGTH = "content-length".getBytes(StandardCharsets.US_ASCII);
 
   private final int scanLimit;
 
@@ -55,6 +60,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   private boolean inHead = true;
   private int scannedAhead;
   private int headBytes;
+  private int headChars; // of headBytes, those that are neither CR nor LF (as Netty counts)
   private int lineLength;
   private boolean sawCr;
   private boolean sawLine;
@@ -65,11 +71,17 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   private int lineSpaces;
   private long lineTail;
   private int lineNinth;
+  // Field names: how much of "content-length" the current line's name matched (-1: not it), and
+  // how many Content-Length fields the head had.
+  private int nameMatched;
+  private int contentLengths;
   private final ByteProcessor scanner = this::process;
 
   public StrictRequestDecoder(HttpDecoderConfig config) {
     super(config.setStrictLineParsing(true).setUseRfc9112TransferEncoding(true));
     // Netty answers too long lines and headers itself (414/431); scanning further is pointless.
+    // The limit is in the bytes Netty counts, which are neither CR nor LF: a head of short lines
+    // is up to three times longer on the wire (a:CRLF), and must be checked to its end.
     this.scanLimit = config.getMaxInitialLineLength() + config.getMaxHeaderSize() + 4;
   }
 
@@ -122,16 +134,19 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     inHead = true;
     scannedAhead = 0;
     headBytes = 0;
+    headChars = 0;
     lineLength = 0;
     sawCr = false;
     sawLine = false;
+    nameMatched = 0;
+    contentLengths = 0;
   }
 
   /** Checks the unchecked head bytes; returns what is wrong, or null. */
   private String scan(ChannelHandlerContext ctx, ByteBuf in) {
     int start = in.readerIndex() + scannedAhead;
-    int length = Math.min(in.writerIndex() - start, scanLimit - headBytes);
-    if (length <= 0) {
+    int length = in.writerIndex() - start;
+    if (length <= 0 || headChars > scanLimit) {
       return null;
     }
     if (headBytes == 0) {
@@ -163,6 +178,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
       }
       sawLine |= lineLength > 0;
       lineLength = 0;
+      nameMatched = 0;
     } else if (b == '\r') {
       if (!sawLine && lineLength > 0 && !checkRequestLine()) {
         return false;
@@ -182,6 +198,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
       problem = "control character 0x" + Integer.toHexString(b & 0xff) + " in the request head";
       return false;
     } else {
+      if (++headChars > scanLimit) {
+        return false; // Netty refuses this head as too long; no need to look further
+      }
       lineLength++;
       if (!sawLine) {
         if (b == ' ') {
@@ -192,7 +211,25 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         lineNinth = (int) (lineTail >>> 56);
         lineTail = lineTail << 8 | (b & 0xff);
+      } else if (nameMatched >= 0 && !matchContentLength(b)) {
+        return false;
       }
+    }
+    return true;
+  }
+
+  /** One more byte of a field name; false (and a problem) at a second Content-Length field. */
+  private boolean matchContentLength(byte b) {
+    if (nameMatched == CONTENT_LENGTH.length) {
+      nameMatched = -1;
+      if (b == ':' && ++contentLengths > 1) {
+        problem = "more than one Content-Length field (expected: one)";
+        return false;
+      }
+    } else if ((b | 0x20) == CONTENT_LENGTH[nameMatched]) {
+      nameMatched++;
+    } else {
+      nameMatched = -1;
     }
     return true;
   }
