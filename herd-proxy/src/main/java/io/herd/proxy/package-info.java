@@ -33,8 +33,9 @@
  *   <tr><td>500</td><td>a fault in the gateway itself (still a status line)</td></tr>
  *   <tr><td>501</td><td>CONNECT; a transfer coding other than chunked (e.g. {@code gzip,
  *       chunked}, RFC 9112 §6.1)</td></tr>
- *   <tr><td>502</td><td>the worker refused the connection or closed it before responding, sent a
- *       malformed response, or failed to start</td></tr>
+ *   <tr><td>502</td><td>the worker refused the connection, could not be reached (no route: an
+ *       isolated worker that has just exited) or closed it before responding, sent a malformed
+ *       response, or failed to start</td></tr>
  *   <tr><td>503 + Retry-After</td><td>pool queue full, acquire timeout, pool closing, the
  *       session's own queue full / waited too long (per-session concurrency limit), or the
  *       session ended (e.g. by an operator) while the request waited for it</td></tr>

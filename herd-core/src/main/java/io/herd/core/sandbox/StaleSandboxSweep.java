@@ -1,12 +1,12 @@
 package io.herd.core.sandbox;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -19,8 +19,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Everything a sandbox creates is named {@code herd-<gateway pid>-...} (veth links {@code
  * hv<pid in base 36>-...}, host nftables tables {@code inet herd-<pid>-<n>}); only names whose
- * gateway pid runs no process are touched, and a cgroup only when no process is left in it. A pid
- * reused since leaves its leftovers for a later sweep: conservative on purpose. The dead
+ * gateway pid runs no process are touched, and what still runs in such a cgroup is SIGKILLed
+ * first (children of workers without a PID namespace survive their gateway) if it belongs to
+ * this gateway's PID namespace. A pid reused since leaves its leftovers for a later sweep:
+ * conservative on purpose. The dead
  * gateway's host-wide leases need no sweeping: the kernel dropped their locks, and a UID or /30
  * is leased again only once what its record names is gone ({@link LeaseDirectory}). Stateless
  * and thread-safe; best effort, logs what it removed.
@@ -31,6 +33,8 @@ final class StaleSandboxSweep {
   private static final Pattern NAME = Pattern.compile("herd-(\\d+)-\\d+.*");
   private static final Pattern LINK = Pattern.compile("hv([0-9a-z]+)-[0-9a-z]+");
   private static final Pattern TABLE = Pattern.compile("table inet (herd-(\\d+)-\\d+)");
+  private static final int REMOVE_ATTEMPTS = 20;
+  private static final long REMOVE_PAUSE_MILLIS = 50;
 
   private StaleSandboxSweep() {}
 
@@ -44,13 +48,8 @@ final class StaleSandboxSweep {
     List<String> removed = new ArrayList<>();
     for (Path parent : cgroupParents) {
       for (Path dir : stale(parent)) {
-        if (Files.isDirectory(dir) && isEmptyCgroup(dir)) {
-          try {
-            Files.delete(dir);
-            removed.add("cgroup " + dir);
-          } catch (IOException e) {
-            // still busy, or not ours to remove: a later sweep may
-          }
+        if (Files.isDirectory(dir) && removeCgroup(dir)) {
+          removed.add("cgroup " + dir);
         }
       }
     }
@@ -149,11 +148,61 @@ final class StaleSandboxSweep {
     return pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).isEmpty();
   }
 
-  private static boolean isEmptyCgroup(Path dir) {
+  /**
+   * Removes a dead gateway's cgroup, first SIGKILLing what still runs in it: the parent-death
+   * signal kills a worker, but without a PID namespace its children live on (a worker command
+   * {@code sh -c "python3 app.py"} leaves the Python program), and they would keep the cgroup,
+   * the worker's UID lease and its port forever. Only processes of this gateway's PID namespace
+   * are killed: one in another (a container's gateway whose pid numbers mean something else
+   * here) keeps its cgroup, which then stays, busy, for a later sweep.
+   */
+  private static boolean removeCgroup(Path dir) {
+    for (int attempt = 0; attempt < REMOVE_ATTEMPTS; attempt++) {
+      if (!killLeftovers(dir)) {
+        return false; // a process of another PID namespace: not ours to kill
+      }
+      try {
+        Files.delete(dir);
+        return true;
+      } catch (IOException e) {
+        // EBUSY while the killed processes exit, or not ours to remove
+      }
+      try {
+        TimeUnit.MILLISECONDS.sleep(REMOVE_PAUSE_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /** SIGKILLs the cgroup's processes; false when one belongs to another PID namespace. */
+  private static boolean killLeftovers(Path dir) {
     try {
-      return Files.readString(dir.resolve("cgroup.procs"), StandardCharsets.US_ASCII).isBlank();
+      Path ownNamespace = Files.readSymbolicLink(Path.of("/proc/self/ns/pid"));
+      for (String line : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+        if (line.isBlank()) {
+          continue;
+        }
+        long pid = Long.parseLong(line.trim());
+        Path namespace = pidNamespace(pid);
+        if (namespace != null && !namespace.equals(ownNamespace)) {
+          return false;
+        }
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
+    } catch (IOException | NumberFormatException | UnsupportedOperationException e) {
+      // best effort: the delete says whether anything is left
+    }
+    return true;
+  }
+
+  private static Path pidNamespace(long pid) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", "pid"));
     } catch (IOException e) {
-      return false;
+      return null; // gone, or not ours to inspect
     }
   }
 }

@@ -8,6 +8,7 @@ import io.herd.core.WorkerStartException;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.net.ConnectException;
+import java.net.NoRouteToHostException;
 import java.util.Locale;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -31,6 +32,13 @@ public enum UpstreamFailure {
       "the session ended while this request waited for it; retry to start a new one"),
   WORKER_START_FAILED(HttpResponseStatus.BAD_GATEWAY, true, "the session's worker failed to start"),
   CONNECT_REFUSED(HttpResponseStatus.BAD_GATEWAY, false, "the worker refused the connection"),
+  /**
+   * No route to the worker: an isolated worker that has just exited loses its network (its link
+   * goes with its namespace), so a connect made after that fails with ENETUNREACH or EHOSTUNREACH,
+   * which the JDK and Netty report as a {@link NoRouteToHostException}, not a {@link
+   * ConnectException}.
+   */
+  WORKER_UNREACHABLE(HttpResponseStatus.BAD_GATEWAY, false, "the worker could not be reached"),
   CONNECT_TIMEOUT(
       HttpResponseStatus.GATEWAY_TIMEOUT, false, "the worker did not accept a connection in time"),
   RESET_BEFORE_RESPONSE(
@@ -90,6 +98,8 @@ public enum UpstreamFailure {
       return CONNECT_TIMEOUT;
     } else if (t instanceof ConnectException) {
       return CONNECT_REFUSED;
+    } else if (t instanceof NoRouteToHostException) {
+      return WORKER_UNREACHABLE;
     }
     return INTERNAL;
   }

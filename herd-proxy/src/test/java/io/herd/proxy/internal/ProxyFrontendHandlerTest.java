@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.NoRouteToHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,6 +45,8 @@ class ProxyFrontendHandlerTest {
   private final ScriptedPool pool = new ScriptedPool();
   private final List<EmbeddedChannel> upstreams = new ArrayList<>();
   private EmbeddedChannel client;
+  /** When set, every worker connection fails to connect with this. */
+  private Throwable connectFailure;
 
   private void start() {
     GatewayOptions options = GatewayOptions.builder().headerTimeout(HEADER).idleTimeout(IDLE)
@@ -52,7 +55,7 @@ class ProxyFrontendHandlerTest {
       EmbeddedChannel up = new EmbeddedChannel();
       UpstreamPool.initPipeline(up.pipeline(), options);
       upstreams.add(up);
-      return up.newSucceededFuture();
+      return connectFailure == null ? up.newSucceededFuture() : up.newFailedFuture(connectFailure);
     });
     GatewayContext gw = new GatewayContext(pool, options, SessionKeyRule.header("X-Session-ID"),
         connections, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
@@ -261,5 +264,18 @@ class ProxyFrontendHandlerTest {
     assertThat(r).isInstanceOf(ErrorResponses.GatewayAnswer.class);
     assertThat(((ErrorResponses.GatewayAnswer) r).outcome()).isEqualTo("session_ended");
     ReferenceCountUtil.release(head);
+  }
+
+  @Test
+  void aWorkerWithoutARouteGives502NotTheGatewayFailed500() {
+    // An isolated worker that has just exited takes its network link with it: the connect fails
+    // with ENETUNREACH, a NoRouteToHostException rather than a ConnectException, which the
+    // gateway used to answer as its own fault (500).
+    connectFailure = new NoRouteToHostException();
+    start();
+    send(get("k"));
+    assertThat(answers()).singleElement().asString()
+        .startsWith("502").contains("the worker could not be reached");
+    assertThat(pool.openLeases()).isZero();
   }
 }
