@@ -255,13 +255,16 @@ final class FrontDoorModel {
       fields.add(new Field("Upgrade", upgradeTo));
     }
     String host = first(fields, "host");
+    if (host == null) {
+      // HTTP/1.0 without Host: the worker gets HTTP/1.1, with the address the client reached.
+      host = "127.0.0.1:" + gatewayPort;
+      fields.add(new Field("Host", host));
+    }
     fields.add(new Field("X-Forwarded-For", clientIp));
     fields.add(new Field("X-Real-IP", clientIp));
     fields.add(new Field("X-Forwarded-Proto", "http"));
     fields.add(new Field("X-Forwarded-Port", Integer.toString(gatewayPort)));
-    if (host != null) {
-      fields.add(new Field("X-Forwarded-Host", host));
-    }
+    fields.add(new Field("X-Forwarded-Host", host));
     return new Verdict(0, "admitted", key, target, multiset(fields), close,
         method.equals("HEAD"), interim);
   }

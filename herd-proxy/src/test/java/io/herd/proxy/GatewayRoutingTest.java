@@ -264,6 +264,17 @@ class GatewayRoutingTest {
   }
 
   @Test
+  void anHttp10RequestWithoutHostReachesTheWorkerWithTheGatewaysAddressAsHost() {
+    // HTTP/1.0 may omit Host; the worker gets HTTP/1.1, where a request without one is invalid.
+    try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"), options());
+        RawConnection c = new RawConnection(fx.gateway.port())) {
+      RawConnection.Response r = c.send("GET /echo HTTP/1.0\r\nX-Session-ID: nohost\r\n\r\n").read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).containsIgnoringCase("host: 127.0.0.1:" + fx.gateway.port());
+    }
+  }
+
+  @Test
   void pipelinedRequestsAreAnsweredInOrderOnOneConnection() {
     try (GatewayFixture fx = new GatewayFixture(poolConfig(), SessionKeyRule.header("X-Session-ID"), options());
         RawConnection c = new RawConnection(fx.gateway.port())) {

@@ -154,7 +154,8 @@ public final class HeaderRewriter {
   /**
    * Turns the client's request, in place, into the one to send to the worker: HTTP/1.1,
    * keep-alive, {@code uri}, without hop-by-hop headers and {@code Expect} (the gateway answers
-   * 100-continue itself), and with the forwarding headers of {@code peer}. In place because
+   * 100-continue itself), with a {@code Host} (the address the client reached, when an HTTP/1.0
+   * client named none), and with the forwarding headers of {@code peer}. In place because
    * copying the headers of every request showed in profiles; read what the client asked for
    * (keep-alive, upgrade) before calling this.
    */
@@ -168,6 +169,12 @@ public final class HeaderRewriter {
       h.set(HttpHeaderNames.UPGRADE, upgradeTo);
     }
     String host = h.get(HttpHeaderNames.HOST);
+    if (host == null) {
+      // An HTTP/1.0 client may name no authority; the worker gets HTTP/1.1, which requires one:
+      // the address the client reached is the authority it addressed.
+      host = peer.localAuthority();
+      h.set(HttpHeaderNames.HOST, host);
+    }
     String port = Integer.toString(peer.localPort());
     if (peer.trusted()) {
       String prior = String.join(", ", h.getAll(X_FORWARDED_FOR));

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 class HeaderRewriterTest {
 
-  private static final ClientPeer PEER = new ClientPeer("127.0.0.1", false, "http", 8080);
+  private static final ClientPeer PEER = new ClientPeer("127.0.0.1", false, "http", 8080, "127.0.0.1:8080");
 
   @Test
   void upgradeRequestsKeepTheirUpgradeHeaders() {
@@ -35,6 +35,15 @@ class HeaderRewriterTest {
     assertThat(out.headers().get("Content-Length")).isEqualTo("5");
     assertThat(out.headers().get("Host")).isEqualTo("h");
     assertThat(out.headers().contains("X-Gone")).isFalse();
+  }
+
+  @Test
+  void anHttp10RequestWithoutHostReachesTheWorkerAsHttp11WithTheAddressTheClientReached() {
+    HttpRequest in = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/");
+    HttpRequest out = HeaderRewriter.toUpstream(in, "/", false, PEER);
+    assertThat(out.protocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
+    assertThat(out.headers().getAll("Host")).containsExactly("127.0.0.1:8080");
+    assertThat(out.headers().get("X-Forwarded-Host")).isEqualTo("127.0.0.1:8080");
   }
 
   @Test
@@ -75,7 +84,7 @@ class HeaderRewriterTest {
     HttpRequest viaProxy = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
     viaProxy.headers().set("Host", "h").set("X-Real-IP", "1.2.3.4").set("X-Forwarded-For", "1.2.3.4");
     HttpHeaders kept = HeaderRewriter.toUpstream(viaProxy, "/", false,
-        new ClientPeer("10.0.0.1", true, "http", 8080)).headers();
+        new ClientPeer("10.0.0.1", true, "http", 8080, "127.0.0.1:8080")).headers();
     assertThat(kept.get("X-Real-IP")).isEqualTo("1.2.3.4");
     assertThat(kept.get("X-Forwarded-For")).isEqualTo("1.2.3.4, 10.0.0.1");
   }
