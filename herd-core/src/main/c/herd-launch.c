@@ -10,8 +10,8 @@
  * Steps, in order, each only when its flag is given:
  *   1. --setsid: a session and process group of its own, so that a terminal's Ctrl-C reaches the
  *      gateway only.
- *   2. --parent: PR_SET_PDEATHSIG=SIGKILL, then exit at once if the parent (the JVM) is already
- *      gone.
+ *   2. --parent: the parent-death signal (SIGKILL with --namespaces, else PARENT_GONE, which
+ *      step 5 catches), then exit at once if the parent (the JVM) is already gone.
  *   3. --cgroup: writes its pid to each cgroup.procs file, before any worker code runs.
  *   4. --netns: setns() into that network namespace file.
  *   5. --namespaces: unshare PID, IPC and mount namespaces and fork. The child is PID 1 of the new
@@ -23,20 +23,28 @@
  *      This process (the one the JVM holds) forwards the same signals to the init and exits with
  *      its status. SIGKILL of this process kills the init (its parent-death signal), and the
  *      kernel then kills the whole namespace.
- *   6. The worker (this process without --namespaces): setsid again under an init, drops the
+ *      Without --namespaces: this process becomes the child subreaper of the worker's tree (every
+ *      orphan in it, double-forked daemons included, becomes its child instead of the host
+ *      init's) and forks the worker; it forwards the same signals to the worker and reaps every
+ *      zombie. Once the worker has exited, or on PARENT_GONE (then after SIGKILL to the worker),
+ *      it SIGKILLs every process left in that tree, child by child as each generation becomes
+ *      its child, until none is left, and then exits with the worker's status. SIGKILL of this
+ *      process kills the worker (its parent-death signal), not what the worker started.
+ *   6. The worker (a child of this process or of the init): setsid again, drops the
  *      capability bounding set and the ambient capabilities (--drop-caps), leaves every
  *      supplementary group and takes GID and UID (--gid, --uid), empties the kernel keyrings
  *      that UID keeps from earlier workers and joins a session keyring of its own (not the
- *      gateway's), clears every remaining capability, sets no_new_privs (--no-new-privs), re-arms
- *      the parent-death signal (a credential change clears it), changes directory (--chdir),
- *      gives every signal its default action and an empty mask, and execs PROGRAM with the
- *      environment it was given.
+ *      gateway's), clears every remaining capability, sets no_new_privs (--no-new-privs), arms
+ *      the parent-death signal (SIGKILL when its parent dies; after the credential change, which
+ *      would clear it), changes directory (--chdir), gives every signal its default action and
+ *      an empty mask, and execs PROGRAM with the environment it was given.
  *
  * Exit status: the worker's own exit code, or 128+N when signal N ended it. Failures before the
  * exec print one line "herd-launch: <what>: <errno text>" to stderr and exit 125 (a sandbox step
  * failed), 126 (PROGRAM cannot be executed) or 127 (PROGRAM not found).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -55,6 +63,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_SETUP 125
@@ -70,6 +79,16 @@
 
 static const int FORWARDED[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 #define FORWARDED_COUNT ((int) (sizeof(FORWARDED) / sizeof(FORWARDED[0])))
+
+/*
+ * The parent-death signal of the launcher without --namespaces: one it can catch (it is never
+ * forwarded), so that it kills the worker's whole tree before it dies. A real-time signal, not a
+ * constant with glibc.
+ */
+#define PARENT_GONE (SIGRTMIN)
+
+/* How long the launcher keeps killing what the worker left before it gives up and exits. */
+#define KILL_SECONDS 10
 
 struct options {
   long parent;
@@ -189,8 +208,8 @@ static void parse(int argc, char **argv, struct options *o) {
 }
 
 /* Arms the parent-death signal and makes sure the parent it refers to is still there. */
-static void arm_parent_death(long expected_parent) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+static void arm_parent_death(int sig, long expected_parent) {
+  if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0) {
     fail(EXIT_SETUP, errno, "cannot set the parent-death signal");
   }
   if (expected_parent >= 0 && getppid() != (pid_t) expected_parent) {
@@ -498,9 +517,7 @@ static void exec_worker(const struct options *o, long expected_parent) {
   if (o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     fail(EXIT_SETUP, errno, "cannot set no_new_privs");
   }
-  if (o->parent >= 0 || o->namespaces) {
-    arm_parent_death(expected_parent); /* a credential change cleared it */
-  }
+  arm_parent_death(SIGKILL, expected_parent); /* a credential change cleared it */
   if (o->chdir != NULL && chdir(o->chdir) != 0) {
     fail(EXIT_SETUP, errno, "cannot enter directory %s as uid %ld", o->chdir, (long) getuid());
   }
@@ -520,11 +537,91 @@ static void exit_like(int status) {
 }
 
 /*
- * Waits for signals: forwards the FORWARDED ones to child, reaps every exited child (an init
- * inherits orphans), and exits like child once it has exited. Every signal in set is blocked, so
- * none is lost between fork and this loop, and PID 1 gets them although it installs no handler.
+ * SIGKILLs every child of this process, found by the parent pid in each /proc/<pid>/stat (the
+ * kernel's /proc/<pid>/task/<tid>/children file is not built into every kernel). Only this
+ * process reaps its children, so none of these pids can be reused before the kill. Returns how
+ * many it found, or -1 when /proc cannot be read.
  */
-static void supervise(pid_t child, const sigset_t *set) {
+static int kill_children(void) {
+  DIR *proc = opendir("/proc");
+  if (proc == NULL) {
+    return -1;
+  }
+  long self = (long) getpid();
+  int found = 0;
+  for (struct dirent *entry = readdir(proc); entry != NULL; entry = readdir(proc)) {
+    char *end;
+    long pid = strtol(entry->d_name, &end, 10);
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9' || *end != '\0' || pid == self) {
+      continue;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      continue; /* gone meanwhile */
+    }
+    char stat[512];
+    ssize_t length = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (length <= 0) {
+      continue;
+    }
+    stat[length] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so after the last ')'. */
+    char *comm_end = strrchr(stat, ')');
+    char state;
+    long ppid;
+    if (comm_end != NULL && sscanf(comm_end + 1, " %c %ld", &state, &ppid) == 2 && ppid == self) {
+      kill((pid_t) pid, SIGKILL);
+      found++;
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
+/*
+ * Without --namespaces, once the worker is gone: SIGKILLs what it left, children, daemons and
+ * whatever they started. This process is the child subreaper of the worker's tree, so each orphan
+ * in it (a double fork and setsid included) becomes its child in turn: kill every child, reap,
+ * again, until waitpid finds no child left. Gives up after KILL_SECONDS (a process the kernel
+ * cannot kill yet, /proc unreadable), leaving the rest to the host's init.
+ */
+static void kill_descendants(void) {
+  sigset_t child_exit;
+  sigemptyset(&child_exit);
+  sigaddset(&child_exit, SIGCHLD); /* blocked since main() */
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    int status;
+    pid_t gone;
+    do {
+      gone = waitpid(-1, &status, WNOHANG);
+    } while (gone > 0 || (gone < 0 && errno == EINTR));
+    if (gone < 0) {
+      return; /* ECHILD: nothing is left */
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - start.tv_sec >= KILL_SECONDS || kill_children() < 0) {
+      dprintf(STDERR_FILENO, "herd-launch: cannot kill every process the worker left\n");
+      return;
+    }
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    sigtimedwait(&child_exit, NULL, &tick); /* until one of them exits, or 10 ms */
+  }
+}
+
+/*
+ * Waits for signals: forwards the FORWARDED ones to child, reaps every exited child (an init
+ * inherits orphans, and so does a child subreaper), and exits like child once it has exited.
+ * Every signal in set is blocked, so none is lost between fork and this loop, and PID 1 gets them
+ * although it installs no handler. With subreaper (no --namespaces), it kills every descendant
+ * left before it exits, and on PARENT_GONE kills the child and them, and exits.
+ */
+static void supervise(pid_t child, const sigset_t *set, int subreaper) {
   for (;;) {
     siginfo_t info;
     int sig = sigwaitinfo(set, &info);
@@ -533,6 +630,11 @@ static void supervise(pid_t child, const sigset_t *set) {
         continue;
       }
       fail(EXIT_SETUP, errno, "cannot wait for signals");
+    }
+    if (subreaper && sig == PARENT_GONE) {
+      kill(child, SIGKILL);
+      kill_descendants();
+      _exit(128 + SIGKILL);
     }
     if (sig != SIGCHLD) {
       kill(child, sig);
@@ -545,6 +647,9 @@ static void supervise(pid_t child, const sigset_t *set) {
         break;
       }
       if (gone == child) {
+        if (subreaper) {
+          kill_descendants();
+        }
         exit_like(status);
       }
     }
@@ -572,7 +677,29 @@ static void run_init(const struct options *o, int outer_alive, const sigset_t *s
     }
     exec_worker(o, 1);
   }
-  supervise(worker, set);
+  supervise(worker, set, 0);
+}
+
+/*
+ * Without --namespaces: the worker's supervisor and the child subreaper of its tree, so that no
+ * process the worker starts outlives it. Never returns.
+ */
+static void run_subreaper(const struct options *o, const sigset_t *set) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    fail(EXIT_SETUP, errno, "cannot become the child subreaper of the worker");
+  }
+  long self = (long) getpid();
+  pid_t worker = fork();
+  if (worker < 0) {
+    fail(EXIT_SETUP, errno, "cannot fork the worker");
+  }
+  if (worker == 0) {
+    if (setsid() < 0) {
+      fail(EXIT_SETUP, errno, "cannot start a session");
+    }
+    exec_worker(o, self);
+  }
+  supervise(worker, set, 1);
 }
 
 int main(int argc, char **argv) {
@@ -585,6 +712,9 @@ int main(int argc, char **argv) {
     sigaddset(&set, FORWARDED[i]);
   }
   sigaddset(&set, SIGCHLD);
+  if (!o.namespaces) {
+    sigaddset(&set, PARENT_GONE);
+  }
   if (sigprocmask(SIG_BLOCK, &set, &original_mask) != 0) {
     fail(EXIT_SETUP, errno, "cannot block signals");
   }
@@ -593,14 +723,14 @@ int main(int argc, char **argv) {
     fail(EXIT_SETUP, errno, "cannot start a session");
   }
   if (o.parent >= 0) {
-    arm_parent_death(o.parent);
+    arm_parent_death(o.namespaces ? SIGKILL : PARENT_GONE, o.parent);
   }
   join_cgroups(&o);
   if (o.netns != NULL) {
     enter_network(o.netns);
   }
   if (!o.namespaces) {
-    exec_worker(&o, o.parent);
+    run_subreaper(&o, &set);
   }
 
   if (unshare(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS) != 0) {
@@ -619,6 +749,6 @@ int main(int argc, char **argv) {
     run_init(&o, alive[0], &set);
   }
   close(alive[0]);
-  supervise(init, &set);
+  supervise(init, &set, 0);
   return EXIT_SETUP;
 }

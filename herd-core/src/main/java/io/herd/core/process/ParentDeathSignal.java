@@ -25,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Where {@code setpriv} is missing or too old (no {@code --pdeathsig}), commands are left
  * unwrapped and workers can outlive a JVM that is killed outright; the factory logs a warning.
- * Also, only the worker itself gets the signal, not the processes it started. Immutable and
+ * Also, only the worker itself gets the signal, not the processes it started: unlike {@code
+ * herd-launch}, {@code setpriv} stays no supervisor of the worker's tree, so those outlive a
+ * SIGKILLed JVM, and a worker that exits on its own, for good. Immutable and
  * thread-safe; detection runs {@code setpriv --help} once per JVM.
  */
 final class ParentDeathSignal {

@@ -42,10 +42,13 @@ import org.slf4j.LoggerFactory;
  * Descendants left behind by a graceful exit are SIGKILLed too. A worker that crashes on its own
  * leaves orphans that cannot be found any more; that gap needs process groups or cgroups.
  *
- * <p>Sandbox ({@link WorkerSandbox}): with a PID namespace the process is the outer {@code
- * herd-launch}, which forwards SIGTERM to the namespace's init and that to the worker, and exits
- * with the worker's status (128+N when signal N ended it), so a stop is graceful and the exit
- * detail names the signal; SIGKILL of it takes the whole namespace down. After the exit, and
+ * <p>Sandbox ({@link WorkerSandbox}): the process (and {@link #pid()}) is {@code herd-launch},
+ * not the worker. With a PID namespace it forwards SIGTERM to the namespace's init and that to
+ * the worker; without one it forwards it to the worker, its child, and SIGKILLs what the worker
+ * left once it exits (it is the child subreaper of the worker's tree). Either way it exits with
+ * the worker's status (128+N when signal N ended it), so a stop is graceful and the exit detail
+ * names the signal. SIGKILL of it takes the whole namespace down, or without one the worker
+ * (its parent-death signal) while its recorded descendants are SIGKILLed here. After the exit, and
  * before {@link #onExit()} completes, the sandbox is asked why the worker died ({@code
  * OOM_KILLED} leads the exit detail) and released, so that once the exit is known no cgroup,
  * namespace, scratch directory or leased UID of the worker remains.

@@ -37,9 +37,10 @@ import org.slf4j.LoggerFactory;
  * stays unhealthy past {@code worker.startTimeout} is SIGKILLed with its descendants.
  *
  * <p>Every worker is started by the native launcher {@code herd-launch} (see {@link
- * io.herd.core.sandbox.LauncherBinary}), one exec that sets the parent-death signal (so the kernel
- * SIGKILLs the worker when the JVM dies, even by SIGKILL), gives the worker a session of its own
- * (a terminal's Ctrl-C reaches the gateway only) and applies the sandbox (see {@link Sandbox}).
+ * io.herd.core.sandbox.LauncherBinary}), one exec that sets the parent-death signal (so that the
+ * worker and every process it started die when the JVM dies, even by SIGKILL), gives the worker a
+ * session of its own (a terminal's Ctrl-C reaches the gateway only), applies the sandbox (see
+ * {@link Sandbox}) and stays as the worker's supervisor, the process the factory holds.
  * The parent-death signal fires when the <em>thread</em> that forked the child ends, so every
  * fork happens on one dedicated launcher thread that lives as long as the workers it started,
  * never on a pool thread that might retire. In addition a shutdown hook SIGKILLs every live

@@ -20,8 +20,9 @@ class PoolCrashTest {
     try (PoolFixture f = new PoolFixture(PoolFixture.config().min(2).max(4))) {
       SessionLease victim = f.acquire("victim");
       SessionLease bystander = f.acquire("bystander");
-      long victimPid = victim.worker().pid().orElseThrow();
-      long bystanderPid = bystander.worker().pid().orElseThrow();
+      long victimPid = victim.worker().pid().orElseThrow(); // herd-launch: the worker's parent
+      long victimServer = PoolFixture.pidOf(victim);
+      long bystanderServer = PoolFixture.pidOf(bystander);
       victim.close();
 
       ProcessHandle.of(victimPid).orElseThrow().destroyForcibly(); // SIGKILL
@@ -33,9 +34,10 @@ class PoolCrashTest {
       assertThat(f.events.of("workerCrashed").get(0).detail()).contains("exit code");
       try (SessionLease again = f.acquire("victim")) {
         assertThat(again.newSession()).isTrue();
-        assertThat(PoolFixture.pidOf(again)).isNotEqualTo(victimPid);
+        assertThat(PoolFixture.pidOf(again)).isNotEqualTo(victimServer);
       }
-      assertThat(PoolFixture.pidOf(bystander)).as("other session untouched").isEqualTo(bystanderPid);
+      assertThat(PoolFixture.pidOf(bystander)).as("other session untouched")
+          .isEqualTo(bystanderServer);
       bystander.close();
       await().atMost(Duration.ofSeconds(20)).until(() -> f.pool.stats().workers() >= 2);
       // Reported exactly once: still one of each after half a second more.

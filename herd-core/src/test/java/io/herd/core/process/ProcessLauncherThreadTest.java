@@ -3,6 +3,7 @@ package io.herd.core.process;
 import static io.herd.core.process.ProcessWorkerFactoryStartFailureTest.failure;
 import static io.herd.core.process.ProcessWorkerFactoryTest.client;
 import static io.herd.core.process.ProcessWorkerFactoryTest.config;
+import static io.herd.core.process.ProcessWorkerFactoryTest.workerPid;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -109,8 +110,8 @@ class ProcessLauncherThreadTest {
 
     assertThat(good.launcherThread()).isSameAs(launcherThread);
     assertThat(launcherThread.isAlive()).isTrue();
-    assertThat(client(first).pid()).isEqualTo(first.pid().getAsLong());
-    assertThat(client(second).pid()).isEqualTo(second.pid().getAsLong());
+    assertThat(client(first).pid()).isEqualTo(workerPid(first));
+    assertThat(client(second).pid()).isEqualTo(workerPid(second));
   }
 
   @Test
@@ -125,6 +126,6 @@ class ProcessLauncherThreadTest {
     assertThat(shortLived.isAlive()).isFalse();
     await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
         .until(() -> Processes.isAlive(worker.pid().getAsLong()));
-    assertThat(client(worker).pid()).isEqualTo(worker.pid().getAsLong());
+    assertThat(client(worker).pid()).isEqualTo(workerPid(worker));
   }
 }

@@ -39,8 +39,8 @@ class ProcessWorkerFactoryTest {
     assertThat(worker.address().toString()).isEqualTo("http://127.0.0.1:" + worker.port());
     assertThat(worker.checkHealth(Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS)).isTrue();
     assertThat(client(worker).pid())
-        .as("the pid answering on the worker's address is the worker's own: herd-launch execs")
-        .isEqualTo(worker.pid().getAsLong());
+        .as("the pid answering on the worker's address is the one herd-launch forked")
+        .isEqualTo(workerPid(worker));
     assertThat(worker.onExit()).isNotDone();
   }
 
@@ -52,7 +52,7 @@ class ProcessWorkerFactoryTest {
 
     ProcessWorker worker = spawned.spawn(factory, "w-1");
 
-    assertThat(client(worker).pid()).isEqualTo(worker.pid().getAsLong());
+    assertThat(client(worker).pid()).isEqualTo(workerPid(worker));
   }
 
   @Test
@@ -67,7 +67,7 @@ class ProcessWorkerFactoryTest {
 
     assertThat(client(worker).pid())
         .as("sh execs java, so the worker's pid is the server's")
-        .isEqualTo(worker.pid().getAsLong());
+        .isEqualTo(workerPid(worker));
   }
 
   @Test
@@ -134,6 +134,11 @@ class ProcessWorkerFactoryTest {
     String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     assertThat(fields[3]).as("session id = its own pid (setsid), not the gateway's session")
         .isEqualTo(Long.toString(pid));
+    long server = workerPid(worker);
+    String serverStat = java.nio.file.Files.readString(Path.of("/proc", server + "", "stat"));
+    assertThat(serverStat.substring(serverStat.lastIndexOf(')') + 2).split(" ")[3])
+        .as("the worker below herd-launch: a session of its own too")
+        .isEqualTo(Long.toString(server));
     assertThat(worker.sandbox().uid()).isEmpty();
   }
 
@@ -178,7 +183,7 @@ class ProcessWorkerFactoryTest {
 
     assertThat(workers).extracting(ProcessWorker::port).doesNotHaveDuplicates();
     for (ProcessWorker worker : workers) {
-      assertThat(client(worker).pid()).isEqualTo(worker.pid().getAsLong());
+      assertThat(client(worker).pid()).isEqualTo(workerPid(worker));
     }
   }
 
@@ -216,7 +221,7 @@ class ProcessWorkerFactoryTest {
 
     factory.close();
 
-    assertThat(client(worker).pid()).isEqualTo(worker.pid().getAsLong());
+    assertThat(client(worker).pid()).isEqualTo(workerPid(worker));
     assertThat(worker.checkHealth(Duration.ofSeconds(1)).get(5, TimeUnit.SECONDS))
         .as("health checks answer false once the probe is gone")
         .isFalse();
@@ -229,6 +234,17 @@ class ProcessWorkerFactoryTest {
         .startTimeout(Duration.ofSeconds(30))
         .stopTimeout(Duration.ofSeconds(5))
         .sandbox(SandboxConfig.none()); // the sandbox has its own tests
+  }
+
+  /**
+   * The worker's own process: the one child of {@code herd-launch}, which is what the factory
+   * holds ({@link ProcessWorker#pid()}) and which stays as the supervisor of the worker it forked.
+   */
+  static long workerPid(ProcessWorker worker) {
+    List<ProcessHandle> children =
+        ProcessHandle.of(worker.pid().getAsLong()).orElseThrow().children().toList();
+    assertThat(children).as("the children of herd-launch %d", worker.pid().getAsLong()).hasSize(1);
+    return children.get(0).pid();
   }
 
   static TestWorkerClient client(ProcessWorker worker) {

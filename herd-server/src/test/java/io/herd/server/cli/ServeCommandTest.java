@@ -70,7 +70,11 @@ class ServeCommandTest {
       JsonNode sessions = JSON.readTree(get(admin + "/sessions").body()).path("sessions");
       assertThat(sessions).hasSize(2);
       JsonNode aliceSession = find(sessions, "alice");
-      assertThat(aliceSession.path("pid").asLong()).isEqualTo(alice);
+      long aliceLauncher = aliceSession.path("pid").asLong();
+      assertThat(ProcessHandle.of(aliceLauncher).orElseThrow().children()
+          .map(ProcessHandle::pid).toList())
+          .as("the pid reported is herd-launch's, which supervises the worker it forked")
+          .containsExactly(alice);
       assertThat(aliceSession.path("workerId").asText()).startsWith("w-");
       assertThat(aliceSession.path("openLeases").asInt()).isZero();
       assertThat(aliceSession.path("ageMs").isIntegralNumber()).as("ageMs is there").isTrue();
@@ -85,7 +89,7 @@ class ServeCommandTest {
       cli.setOut(new PrintWriter(table));
       assertThat(cli.execute("status", "--admin", admin)).isZero();
       assertThat(table.toString())
-          .contains("SESSION", "WORKER", "PID", "alice", "bob", Long.toString(alice));
+          .contains("SESSION", "WORKER", "PID", "alice", "bob", Long.toString(aliceLauncher));
       StringWriter json = new StringWriter();
       CommandLine jsonCli = HerdCommand.commandLine();
       jsonCli.setOut(new PrintWriter(json));
@@ -232,7 +236,8 @@ class ServeCommandTest {
         "--config", config.toString())) {
       String base = herd.awaitServing(START);
       String admin = herd.adminUri(START);
-      long pid = Long.parseLong(get(base + "/pid", "X-Session-ID", key).body());
+      long server = Long.parseLong(get(base + "/pid", "X-Session-ID", key).body());
+      long pid = ProcessHandle.of(server).flatMap(ProcessHandle::parent).orElseThrow().pid();
 
       String sessions = get(admin + "/sessions").body();
       String workers = get(admin + "/workers").body();
