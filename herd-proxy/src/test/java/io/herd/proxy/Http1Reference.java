@@ -536,9 +536,8 @@ final class Http1Reference {
           return false;
         }
         if (pos + 2 > in.length) {
-          if (pos < in.length && in[pos] != '\r') {
-            throw new Failure(Stop.BAD_BODY, 400, "chunk data not followed by CRLF");
-          }
+          // Netty judges the two bytes after chunk data together: one wrong byte alone (a bare
+          // LF) leaves it waiting for the second, as a request it has not seen the end of.
           return false;
         }
         if (in[pos] != '\r' || in[pos + 1] != '\n') {
