@@ -442,6 +442,11 @@ final class Http1Reference {
           throw new Failure(Stop.BAD_HEAD, 400, "Content-Length with Transfer-Encoding");
         }
         List<String> codings = codings(te);
+        if (codings.stream().filter("chunked"::equals).count() > 1) {
+          // RFC 9112 §6.1: a framing error, refused by the gateway's decoder (Netty) before the
+          // admission rules look at the method: CONNECT with chunked twice is 400, not 501.
+          throw new Failure(Stop.BAD_HEAD, 400, "chunked applied more than once: " + te);
+        }
         if (codings.isEmpty() || !codings.get(codings.size() - 1).equals("chunked")) {
           throw new Failure(Stop.BAD_HEAD, 400, "chunked is not the last transfer coding: " + te);
         }
