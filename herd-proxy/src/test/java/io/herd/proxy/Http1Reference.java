@@ -550,6 +550,7 @@ final class Http1Reference {
         }
         pos += 2;
       }
+      boolean afterField = false;
       while (true) {
         String l = line(Stop.BAD_BODY);
         if (l == null) {
@@ -559,8 +560,12 @@ final class Http1Reference {
           return true;
         }
         if (l.charAt(0) == ' ' || l.charAt(0) == '\t') {
-          // obs-fold in a trailer: Netty joins the lines. Tolerated here because the gateway
-          // forwards no trailer fields at all (else this would be a finding).
+          if (!afterField) {
+            // Nothing to fold into: not a field line (RFC 9112 §5.2), and Netty refuses it too.
+            throw new Failure(Stop.BAD_BODY, 400, "a trailer line starting with whitespace: " + l);
+          }
+          // obs-fold after a trailer field: Netty joins the lines. Tolerated here because the
+          // gateway forwards the joined field, filtered, never the fold itself.
           continue;
         }
         int colon = l.indexOf(':');
@@ -574,6 +579,7 @@ final class Http1Reference {
           }
         }
         current.trailers.add(new Field(l.substring(0, colon), trimOws(l.substring(colon + 1))));
+        afterField = true;
       }
     }
   }
