@@ -15,9 +15,10 @@
  *   <tr><th>Status</th><th>When</th></tr>
  *   <tr><td>400</td><td>a malformed or ambiguous request: Content-Length with Transfer-Encoding,
  *       more than one Content-Length field (any version), a last coding other than chunked or
- *       chunked twice, bad chunk sizes, obs-fold, bare LF or CR, control characters or non-ASCII
- *       bytes in the head, a request line that is not {@code METHOD SP target SP HTTP/1.x} with
- *       single spaces (e.g. {@code http/1.1}), not exactly one Host (HTTP/1.0 may omit it, but
+ *       chunked twice, bad chunk sizes (a chunk-size line over the request-line limit too),
+ *       obs-fold, bare LF or CR, control characters or non-ASCII bytes in the head, a request
+ *       line that is not {@code METHOD SP target SP HTTP/1.x} with single spaces (e.g. {@code
+ *       http/1.1}), not exactly one Host (HTTP/1.0 may omit it, but
  *       not repeat it); a target that is not origin-form ({@code /path}), {@code OPTIONS *} or
  *       an {@code http(s)://} absolute-form without user info (e.g. {@code GET c/1}, {@code GET
  *       *}), or that has a fragment; no session key (the body names the expected one), a key

@@ -15,9 +15,9 @@ import java.util.Set;
  * from the code: given a request that {@link Http1Reference} read, whether the gateway admits it,
  * and if so exactly what the worker must receive; if not, which status the client must get.
  *
- * <p>The order of the checks is the gateway's (framing was the parser's): CONNECT, the target,
- * Host, transfer codings, Expect, then the session key after header names with {@code _} were
- * dropped. Stateless; thread-safe.
+ * <p>The order of the checks is the gateway's (framing was the parser's, as it is the gateway's
+ * decoder's, chunked twice included): CONNECT, the target, Host, transfer codings, Expect, then
+ * the session key after header names with {@code _} were dropped. Stateless; thread-safe.
  */
 final class FrontDoorModel {
 
@@ -108,10 +108,8 @@ final class FrontDoorModel {
     if (hosts > 1 || (hosts == 0 && !http10)) {
       return refuse(400, "not exactly one Host (HTTP/1.0: at most one)");
     }
+    // chunked twice is framing: the parser refused it already (400, before CONNECT).
     List<String> codings = Http1Reference.codings(values(fields, "transfer-encoding"));
-    if (codings.stream().filter("chunked"::equals).count() > 1) {
-      return refuse(400, "chunked twice");
-    }
     if (codings.stream().anyMatch(c -> !c.equals("chunked"))) {
       return refuse(501, "a coding other than chunked");
     }

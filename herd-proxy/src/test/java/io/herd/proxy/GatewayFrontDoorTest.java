@@ -110,6 +110,22 @@ class GatewayFrontDoorTest {
     assertThat(worker.requests()).hasSize(before);
   }
 
+  @Test
+  void aChunkSizeLineLongerThanTheLineLimitIs400NotRequestUriTooLong() {
+    // The head is fine and may be forwarded before the bad line arrives; the worker then sees
+    // an incomplete request, as for any malformed chunk. What matters is the status: 414 would
+    // blame the request target.
+    try (RawConnection c = new RawConnection(fx.gateway.port())) {
+      RawConnection.Response r = c.send("POST / HTTP/1.1\r\nHost: h\r\nX-Session-ID: a\r\n"
+          + "Transfer-Encoding: chunked\r\n\r\n5;x=" + "y".repeat(10_000) + "\r\nhello\r\n0\r\n\r\n")
+          .read();
+      assertThat(r.status()).as("status (body: %s)", r.body()).isEqualTo(400);
+      assertThat(r.body()).contains("chunk size line");
+      assertThat(r.headers().get("connection")).isEqualToIgnoringCase("close");
+      assertThat(c.closedByPeer()).isTrue();
+    }
+  }
+
   /** Sends {@code request}, expects 200 and hands what the worker read to {@code check}. */
   private static void forwarded(String request, Consumer<ScriptedWorker.Request> check) {
     int before = worker.requests().size();

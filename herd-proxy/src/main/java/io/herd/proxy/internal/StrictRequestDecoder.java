@@ -4,12 +4,15 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ByteProcessor;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -30,6 +33,10 @@ import java.util.List;
  * version {@code HTTP/1.1} or {@code HTTP/1.0}: another well-formed {@code HTTP/d.d} is refused
  * with 505, anything else with 400. A head may carry at most one Content-Length field, whatever
  * its version (Netty refuses a second one itself only for HTTP/1.1).
+ *
+ * <p>In a chunked body, a chunk-size line longer than the request-line limit fails Netty's line
+ * parser with the exception it uses for a too long request line; that failure is turned into a
+ * malformed request (400, a bad chunk size), not 414, which would blame the request target.
  *
  * <p>It also fires {@link #HEAD_STARTED} when the first byte of a request arrives, which starts
  * the request-header (slowloris) timer.
@@ -54,6 +61,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   private static final byte[] CONTENT_LENGTH = "content-length".getBytes(StandardCharsets.US_ASCII);
 
   private final int scanLimit;
+  private final int maxLine;
 
   // Head scanner state, reset after each message. scannedAhead counts the bytes after the
   // buffer's reader index that were already checked, so no byte is checked twice.
@@ -82,6 +90,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     // Netty answers too long lines and headers itself (414/431); scanning further is pointless.
     // The limit is in the bytes Netty counts, which are neither CR nor LF: a head of short lines
     // is up to three times longer on the wire (a:CRLF), and must be checked to its end.
+    this.maxLine = config.getMaxInitialLineLength();
     this.scanLimit = config.getMaxInitialLineLength() + config.getMaxHeaderSize() + 4;
   }
 
@@ -111,8 +120,16 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
     for (int i = produced; i < out.size(); i++) {
       Object msg = out.get(i);
-      if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
+      if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
         rejected = true;
+        if (o instanceof HttpContent && !(o instanceof HttpMessage)
+            && o.decoderResult().cause() instanceof TooLongHttpLineException) {
+          // In a body (content that is no message: a refused head comes as a full request) Netty's
+          // only line is a chunk-size line: a bad chunk size (400), not the request line that
+          // TooLongHttpLineException means in a head (414).
+          o.setDecoderResult(DecoderResult.failure(new MalformedRequestException(
+              "chunk size line longer than " + maxLine + " bytes (expected: a hex chunk size)")));
+        }
       } else if (msg instanceof LastHttpContent) {
         resetScanner();
       }

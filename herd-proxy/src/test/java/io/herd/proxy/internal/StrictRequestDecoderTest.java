@@ -182,4 +182,20 @@ class StrictRequestDecoderTest {
     release(out);
     ch.finishAndReleaseAll();
   }
+
+  @Test
+  void aTooLongChunkSizeLineIsAMalformedBodyNotATooLongRequestLine() {
+    EmbeddedChannel ch = channel();
+    List<HttpObject> out = feed(ch, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "5;x=" + "y".repeat(10_000) + "\r\nhello\r\n0\r\n\r\n");
+    assertThat(out.get(0).decoderResult().isSuccess()).isTrue();
+    HttpObject failed = out.get(out.size() - 1);
+    assertThat(failed).isInstanceOf(LastHttpContent.class);
+    assertThat(failed.decoderResult().isFailure()).isTrue();
+    // 414 names the request target; a chunk-size line is part of the body's framing.
+    assertThat(ErrorResponses.forMalformed(failed.decoderResult().cause()).status().code())
+        .isEqualTo(400);
+    release(out);
+    ch.finishAndReleaseAll();
+  }
 }
