@@ -1,20 +1,13 @@
 package io.herd.proxy;
 
-import io.herd.core.WorkerFactory;
-import io.herd.core.testing.ObjectWorkerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -29,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread-safe: one thread per connection; records go to a concurrent list. Lives until {@link
  * #close()}, which closes the listener and every connection and waits for their threads.
  */
-final class RecordingWorker implements AutoCloseable {
+final class RecordingWorker extends LoopbackSocketServer {
 
   /**
    * One request as the worker read it (its raw bytes), or what was left on a connection that
@@ -46,29 +39,13 @@ final class RecordingWorker implements AutoCloseable {
     }
   }
 
-  private final ServerSocket server;
-  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-  private final List<Thread> threads = new CopyOnWriteArrayList<>();
   private final List<Seen> seen = new CopyOnWriteArrayList<>();
   private final AtomicLong order = new AtomicLong();
-  private final AtomicInteger open = new AtomicInteger();
-  private final Thread acceptor;
+  private final AtomicInteger closed = new AtomicInteger();
 
   RecordingWorker() {
-    try {
-      server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    acceptor = new Thread(this::accept, "recording-worker-accept");
-    acceptor.setDaemon(true);
-    acceptor.start();
-  }
-
-  /** Workers that all live at this server. */
-  WorkerFactory factory() {
-    return new ObjectWorkerFactory(URI.create("http://127.0.0.1:" + server.getLocalPort()),
-        OptionalLong.empty());
+    super("recording-worker", 200);
+    start();
   }
 
   List<Seen> seen() {
@@ -77,29 +54,11 @@ final class RecordingWorker implements AutoCloseable {
 
   /** Connections still open. */
   int openConnections() {
-    return open.get();
+    return connections() - closed.get();
   }
 
-  private void accept() {
-    int number = 0;
-    while (!server.isClosed()) {
-      Socket s;
-      try {
-        s = server.accept();
-      } catch (IOException e) {
-        return;
-      }
-      sockets.add(s);
-      open.incrementAndGet();
-      int n = number++;
-      Thread t = new Thread(() -> serve(n, s), "recording-worker-" + n);
-      t.setDaemon(true);
-      threads.add(t);
-      t.start();
-    }
-  }
-
-  private void serve(int connection, Socket s) {
+  @Override
+  protected void serve(int connection, Socket s) {
     ByteArrayOutputStream raw = new ByteArrayOutputStream();
     int consumed = 0; // bytes of raw that belong to requests already recorded
     try (s) {
@@ -142,35 +101,11 @@ final class RecordingWorker implements AutoCloseable {
           record(connection, false, p.stop() + ": " + p.problem(), rest);
         }
       }
-      open.decrementAndGet();
+      closed.incrementAndGet();
     }
   }
 
   private void record(int connection, boolean complete, String problem, byte[] raw) {
     seen.add(new Seen(order.incrementAndGet(), connection, complete, problem, raw));
-  }
-
-  @Override
-  public void close() {
-    try {
-      server.close();
-    } catch (IOException e) {
-      // closing anyway
-    }
-    for (Socket s : sockets) {
-      try {
-        s.close();
-      } catch (IOException e) {
-        // closing anyway
-      }
-    }
-    try {
-      acceptor.join(5_000);
-      for (Thread t : threads) {
-        t.join(5_000);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

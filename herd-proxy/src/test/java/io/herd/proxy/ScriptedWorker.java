@@ -1,23 +1,16 @@
 package io.herd.proxy;
 
-import io.herd.core.WorkerFactory;
-import io.herd.core.testing.ObjectWorkerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -32,7 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Thread-safe: one thread per connection; the records are concurrent lists. Lives until {@link
  * #close()}, which closes the listener and every connection.
  */
-final class ScriptedWorker implements AutoCloseable {
+final class ScriptedWorker extends LoopbackSocketServer {
 
   /**
    * One request as the worker read it. Header (and trailer) names are lower-cased; values keep
@@ -62,24 +55,14 @@ final class ScriptedWorker implements AutoCloseable {
     void handle(Request request, OutputStream out) throws IOException;
   }
 
-  private final ServerSocket server;
   private final Handler handler;
-  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final List<Integer> ended = new CopyOnWriteArrayList<>();
-  private final List<Thread> threads = new CopyOnWriteArrayList<>();
-  private final Thread acceptor;
 
   ScriptedWorker(Handler handler) {
+    super("scripted-worker", 50);
     this.handler = handler;
-    try {
-      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    acceptor = new Thread(this::accept, "scripted-worker-accept");
-    acceptor.setDaemon(true);
-    acceptor.start();
+    start();
   }
 
   /** A 200 response with {@code body} and a Content-Length, as raw bytes. */
@@ -89,23 +72,9 @@ final class ScriptedWorker implements AutoCloseable {
         + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Workers that all live at this server; for {@link GatewayFixture}. */
-  WorkerFactory factory() {
-    return new ObjectWorkerFactory(uri(), OptionalLong.empty());
-  }
-
-  URI uri() {
-    return URI.create("http://127.0.0.1:" + server.getLocalPort());
-  }
-
   /** Every request read so far, in arrival order. */
   List<Request> requests() {
     return List.copyOf(requests);
-  }
-
-  /** Connections accepted so far. */
-  int connections() {
-    return sockets.size();
   }
 
   /** Connections (numbered from 0 in accept order) whose peer closed them. */
@@ -113,27 +82,8 @@ final class ScriptedWorker implements AutoCloseable {
     return List.copyOf(ended);
   }
 
-  private void accept() {
-    while (!server.isClosed()) {
-      Socket s;
-      try {
-        s = server.accept();
-      } catch (IOException e) {
-        return;
-      }
-      int number;
-      synchronized (sockets) {
-        number = sockets.size();
-        sockets.add(s);
-      }
-      Thread t = new Thread(() -> serve(number, s), "scripted-worker-" + number);
-      t.setDaemon(true);
-      threads.add(t);
-      t.start();
-    }
-  }
-
-  private void serve(int number, Socket s) {
+  @Override
+  protected void serve(int number, Socket s) {
     try (s) {
       InputStream in = s.getInputStream();
       OutputStream out = s.getOutputStream();
@@ -217,29 +167,5 @@ final class ScriptedWorker implements AutoCloseable {
       b.write(c);
     }
     return null;
-  }
-
-  @Override
-  public void close() {
-    try {
-      server.close();
-    } catch (IOException e) {
-      // closing anyway
-    }
-    for (Socket s : sockets) {
-      try {
-        s.close();
-      } catch (IOException e) {
-        // closing anyway
-      }
-    }
-    try {
-      acceptor.join(5_000);
-      for (Thread t : threads) {
-        t.join(5_000);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }
