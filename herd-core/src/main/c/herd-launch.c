@@ -656,6 +656,24 @@ static void supervise(pid_t child, const sigset_t *set, int subreaper) {
   }
 }
 
+/*
+ * Forks the worker: in the child, a session of its own and then exec_worker (whose parent-death
+ * signal refers to expected_parent, this process). Returns the worker's pid to the parent.
+ */
+static pid_t fork_worker(const struct options *o, long expected_parent) {
+  pid_t worker = fork();
+  if (worker < 0) {
+    fail(EXIT_SETUP, errno, "cannot fork the worker");
+  }
+  if (worker == 0) {
+    if (setsid() < 0) {
+      fail(EXIT_SETUP, errno, "cannot start a session");
+    }
+    exec_worker(o, expected_parent);
+  }
+  return worker;
+}
+
 /* The namespace's PID 1. Never returns. */
 static void run_init(const struct options *o, int outer_alive, const sigset_t *set) {
   /* Armed before the check: if the outer launcher dies after the poll, the signal comes. */
@@ -667,17 +685,7 @@ static void run_init(const struct options *o, int outer_alive, const sigset_t *s
     _exit(EXIT_SETUP); /* the outer launcher is gone: its end of the pipe closed */
   }
   set_up_mounts(o);
-  pid_t worker = fork();
-  if (worker < 0) {
-    fail(EXIT_SETUP, errno, "cannot fork the worker");
-  }
-  if (worker == 0) {
-    if (setsid() < 0) {
-      fail(EXIT_SETUP, errno, "cannot start a session");
-    }
-    exec_worker(o, 1);
-  }
-  supervise(worker, set, 0);
+  supervise(fork_worker(o, 1), set, 0);
 }
 
 /*
@@ -688,18 +696,7 @@ static void run_subreaper(const struct options *o, const sigset_t *set) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
     fail(EXIT_SETUP, errno, "cannot become the child subreaper of the worker");
   }
-  long self = (long) getpid();
-  pid_t worker = fork();
-  if (worker < 0) {
-    fail(EXIT_SETUP, errno, "cannot fork the worker");
-  }
-  if (worker == 0) {
-    if (setsid() < 0) {
-      fail(EXIT_SETUP, errno, "cannot start a session");
-    }
-    exec_worker(o, self);
-  }
-  supervise(worker, set, 1);
+  supervise(fork_worker(o, (long) getpid()), set, 1);
 }
 
 int main(int argc, char **argv) {
