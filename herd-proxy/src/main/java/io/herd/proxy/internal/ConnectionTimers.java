@@ -67,11 +67,6 @@ final class ConnectionTimers {
     }
   }
 
-  /** What is armed, or null. */
-  Kind armed() {
-    return armed;
-  }
-
   /** Disarms whatever is armed; the pending task, if any, fires and does nothing. */
   void disarm() {
     armed = null;

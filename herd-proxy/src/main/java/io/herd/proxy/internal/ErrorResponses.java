@@ -73,7 +73,7 @@ public final class ErrorResponses {
     } else if (cause instanceof TooLongFrameException) {
       return "request too large";
     }
-    return cause == null || cause.getMessage() == null ? null : cause.getMessage();
+    return cause == null ? null : cause.getMessage();
   }
 
   private static FullHttpResponse answer(

@@ -5,6 +5,7 @@ import io.herd.proxy.GatewayOptions;
 import io.herd.proxy.SessionKeySigner;
 import io.herd.proxy.SessionKeyRule;
 import io.netty.channel.group.ChannelGroup;
+import java.time.Duration;
 
 /**
  * What every connection of one gateway shares: the pool, the options and rule, the per-session
@@ -24,6 +25,12 @@ public final class GatewayContext {
   final LeaseAcquirer leases;
   final ChannelGroup clients;
   final long retryAfterSeconds;
+  /** The key's header name with a {@code header:} rule, else null; read per request. */
+  final String keyHeader;
+  /** The key's cookie name with a {@code cookie:} rule, else null; read per response. */
+  final String keyCookie;
+  /** {@code session.keyTtl}, or null; read per response. */
+  final Duration keyTtl;
   private volatile boolean draining;
 
   public GatewayContext(
@@ -42,6 +49,9 @@ public final class GatewayContext {
     this.clients = clients;
     long ms = options.retryAfter().toMillis();
     this.retryAfterSeconds = Math.max(1, (ms + 999) / 1000);
+    this.keyHeader = KeyRules.headerName(rule).orElse(null);
+    this.keyCookie = rule.cookieName().orElse(null);
+    this.keyTtl = options.keyTtl().orElse(null);
   }
 
   /** Stops keep-alive: connections close once their current exchange is over. */

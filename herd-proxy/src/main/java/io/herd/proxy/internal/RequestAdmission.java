@@ -70,7 +70,7 @@ final class RequestAdmission {
     }
     req.setUri(target.uri());
     int dropped = HeaderRewriter.dropUnderscoreNames(
-        h, gw.options.allowUnderscoresInHeaders(), KeyRules.headerName(gw.rule).orElse(null));
+        h, gw.options.allowUnderscoresInHeaders(), gw.keyHeader);
     if (dropped > 0 && log.isDebugEnabled()) {
       log.debug("dropped {} header(s) with _ in their names from {}", dropped, peer.ip());
     }

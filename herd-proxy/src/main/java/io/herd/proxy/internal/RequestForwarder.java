@@ -149,7 +149,7 @@ final class RequestForwarder {
     boolean last = content instanceof LastHttpContent;
     if (last && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
       HeaderRewriter.removeForbiddenTrailers(((LastHttpContent) content).trailingHeaders(),
-          gw.options.allowUnderscoresInHeaders(), KeyRules.headerName(gw.rule).orElse(null));
+          gw.options.allowUnderscoresInHeaders(), gw.keyHeader);
     }
     e.request = last ? Exchange.RequestPhase.FINISHING : Exchange.RequestPhase.WRITING;
     Channel up = e.upstream;
