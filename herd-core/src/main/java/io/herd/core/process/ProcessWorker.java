@@ -108,7 +108,7 @@ public final class ProcessWorker implements Worker {
    * Wraps a just-started process: closes its stdin (a worker reading it sees end-of-file instead
    * of blocking), starts the output pumps and watches for its exit.
    *
-   * @param sandbox what confines it, released after the exit; {@link WorkerSandbox#none()}
+   * @param sandbox what confines it, released after the exit
    * @param onGone called once, after {@link #onExit()} completed
    */
   static ProcessWorker start(String id, Process process, int port, List<String> command,
@@ -164,7 +164,7 @@ public final class ProcessWorker implements Worker {
     return host;
   }
 
-  /** What confines the worker; {@link WorkerSandbox#none()} without a sandbox. */
+  /** What confines the worker (and holds its scratch directory). */
   public WorkerSandbox sandbox() {
     return sandbox;
   }

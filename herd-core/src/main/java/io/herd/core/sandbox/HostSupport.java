@@ -157,8 +157,20 @@ record HostSupport(boolean root, int uid, Optional<Path> launcher, String launch
     return Optional.empty();
   }
 
-  /** The effective UID from {@code /proc/self/status} ({@code Uid: real effective ...}). */
-  private static int effectiveUid() {
+  /**
+   * The JVM's effective UID, from {@code /proc/self/status} ({@code Uid: real effective ...}), or
+   * -1 when unknown (not Linux). Read once: a JVM does not change its UID. The one place the
+   * sandbox asks; not the owner of the {@code /proc/self} link, which is root whoever asks.
+   */
+  static int effectiveUid() {
+    return EffectiveUid.VALUE;
+  }
+
+  private static final class EffectiveUid {
+    static final int VALUE = readEffectiveUid();
+  }
+
+  private static int readEffectiveUid() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
         if (line.startsWith("Uid:")) {

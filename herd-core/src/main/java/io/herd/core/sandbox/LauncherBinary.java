@@ -149,12 +149,11 @@ public final class LauncherBinary {
    * Not the owner of {@code /proc/self}: that is a symbolic link, owned by root whoever asks.
    */
   static int jvmUid() throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
-      if (line.startsWith("Uid:")) {
-        return Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
-      }
+    int uid = HostSupport.effectiveUid();
+    if (uid < 0) {
+      throw new IOException("/proc/self/status has no Uid line");
     }
-    throw new IOException("/proc/self/status has no Uid line");
+    return uid;
   }
 
   private static String sha256(byte[] bytes) {

@@ -277,11 +277,7 @@ public final class SandboxConfig {
   }
 
   private static int effectiveUid() {
-    try {
-      return (Integer) java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-    } catch (java.io.IOException | RuntimeException e) {
-      return -1; // not Linux: no namespaces and no UID changes either
-    }
+    return HostSupport.effectiveUid(); // -1 when not Linux: no namespaces, no UID changes either
   }
 
   /** Parses {@code 512m}, {@code 1GiB}, {@code 268435456}: binary units, case-insensitive. */

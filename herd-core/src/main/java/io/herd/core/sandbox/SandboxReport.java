@@ -39,11 +39,6 @@ public record SandboxReport(List<Protection> protections, List<String> gaps) {
     gaps = List.copyOf(gaps);
   }
 
-  /** A report without gaps. */
-  public SandboxReport(List<Protection> protections) {
-    this(protections, List.of());
-  }
-
   /** The protections that were asked for but cannot be applied. */
   public List<Protection> unavailable() {
     return protections.stream().filter(p -> p.state() == State.UNAVAILABLE).toList();

@@ -209,7 +209,7 @@ final class ScratchDirectory {
   }
 
   private static void ensureRoot(Path root) throws IOException {
-    int me = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    int me = HostSupport.effectiveUid();
     Set<PosixFilePermission> mode = me == 0 ? PASS_THROUGH : PRIVATE;
     if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
       Path parent = root.getParent();

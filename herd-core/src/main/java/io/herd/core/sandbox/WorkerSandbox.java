@@ -29,7 +29,6 @@ public final class WorkerSandbox {
   public static final String OOM_KILLED = io.herd.core.WorkerExit.OOM_KILLED;
 
   private static final Logger log = LoggerFactory.getLogger(WorkerSandbox.class);
-  private static final WorkerSandbox NONE = new Builder(false).build();
 
   private final boolean namespaces;
   private final WorkerCgroup cgroup;
@@ -46,11 +45,6 @@ public final class WorkerSandbox {
     this.scratch = b.scratch;
     this.network = b.network;
     this.memoryBytes = b.memoryBytes;
-  }
-
-  /** No sandbox and no scratch directory: nothing to confine, nothing to release. */
-  public static WorkerSandbox none() {
-    return NONE;
   }
 
   /** At most this many {@code --keep} paths (herd-launch's own limit). */
