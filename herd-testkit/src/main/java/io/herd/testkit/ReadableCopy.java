@@ -82,6 +82,16 @@ public final class ReadableCopy {
     return dir;
   }
 
+  /**
+   * Deletes the copies of the test JVM {@code pid}, which must have exited: for tests that
+   * SIGKILL a JVM of their own (its shutdown hook never runs), so that nothing is left behind.
+   */
+  public static void deleteCopiesOf(long pid) {
+    if (ProcessHandle.of(pid).isEmpty()) {
+      delete(PARENT.resolve(PREFIX + pid));
+    }
+  }
+
   private static void sweepDead() {
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PARENT, PREFIX + "*")) {
       for (Path dir : dirs) {
@@ -100,6 +110,9 @@ public final class ReadableCopy {
   }
 
   private static void delete(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
     try (Stream<Path> files = Files.walk(dir)) {
       for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.herd.testkit.Processes;
+import io.herd.testkit.ReadableCopy;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Workers never outlive the JVM that runs their pool, even when it dies by SIGKILL. */
@@ -57,6 +59,8 @@ class OrphanedWorkersTest {
       for (long pid : pids) {
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
       }
+      host.waitFor(10, TimeUnit.SECONDS);
+      ReadableCopy.deleteCopiesOf(host.pid()); // its shutdown hook never ran
     }
   }
 }

@@ -3,6 +3,7 @@ package io.herd.core.process;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.herd.testkit.Processes;
+import io.herd.testkit.ReadableCopy;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -51,6 +52,7 @@ class ProcessWorkerFactoryJvmDeathTest {
       host.destroyForcibly();
       workerPids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
       host.waitFor(10, TimeUnit.SECONDS);
+      ReadableCopy.deleteCopiesOf(host.pid()); // its shutdown hook never ran
     }
   }
 

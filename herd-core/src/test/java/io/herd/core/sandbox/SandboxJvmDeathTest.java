@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.herd.core.sandbox.SandboxConfig.NetworkMode;
 import io.herd.core.sandbox.SandboxConfig.UidMode;
 import io.herd.testkit.Processes;
+import io.herd.testkit.ReadableCopy;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -81,6 +82,7 @@ class SandboxJvmDeathTest {
       host.destroyForcibly();
       pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
       host.waitFor(10, TimeUnit.SECONDS);
+      ReadableCopy.deleteCopiesOf(host.pid()); // its shutdown hook never ran
       SandboxFixture.removeWorkdirRootIfEmpty();
     }
   }

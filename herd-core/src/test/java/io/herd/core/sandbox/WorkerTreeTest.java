@@ -165,8 +165,7 @@ class WorkerTreeTest {
       host.destroyForcibly();
       host.waitFor(30, TimeUnit.SECONDS);
       pids.values().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
-      // ReadableCopy's directory of the dead host JVM, when it ran as root.
-      deleteTree(Path.of("/run", "herd-testkit-" + host.pid()));
+      ReadableCopy.deleteCopiesOf(host.pid()); // its shutdown hook never ran
     }
   }
 
