@@ -3,6 +3,7 @@ package io.herd.cluster;
 import io.herd.core.SessionDirectory;
 import io.herd.core.SessionPool;
 import io.herd.proxy.SessionRouter;
+import java.util.Optional;
 
 /**
  * This gateway's membership of a cluster of gateways that share sessions through etcd: one key,
@@ -27,6 +28,21 @@ public final class HerdCluster implements AutoCloseable {
 
   /** The router the gateway asks for each request; binds {@code pool} to this cluster. */
   public SessionRouter router(SessionPool pool) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  /** This gateway's state and the nodes it knows. */
+  public ClusterStatus status() {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  /** The node that owns session {@code key}, as far as this gateway knows. */
+  public Optional<String> owner(String key) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  /** The counters since start. */
+  public ClusterCounters counters() {
     throw new UnsupportedOperationException("not yet");
   }
 
