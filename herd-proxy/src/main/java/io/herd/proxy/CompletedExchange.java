@@ -15,15 +15,25 @@ import java.time.Duration;
  * @param outcome who answered and why: {@link #WORKER} when the worker's response was relayed,
  *     else the tag of the gateway's reason, one per refusal or failure (e.g. {@code missing_key},
  *     {@code body_timeout}, {@code acquire_timeout}; see the gateway's package documentation),
- *     or {@link #NONE} when nothing was answered. A bounded set, fit for a metric tag.
+ *     or {@link #NONE} when nothing was answered. A bounded set, fit for a metric tag. A peer
+ *     gateway's answer to a forwarded request counts as {@link #WORKER}
+ * @param forwardedTo the node of the peer gateway this gateway sent the request to (the session
+ *     is owned there), or null when it was served by a local worker or not routed at all
+ * @param forwardedHop whether the request arrived from a peer gateway as a validly signed hop
  */
-public record CompletedExchange(String method, int status, Duration duration, String outcome) {
+public record CompletedExchange(String method, int status, Duration duration, String outcome,
+    String forwardedTo, boolean forwardedHop) {
 
   /** The outcome of an exchange the worker answered. */
   public static final String WORKER = "worker";
 
   /** The outcome of an exchange that ended without any answer. */
   public static final String NONE = "none";
+
+  /** An exchange of this gateway alone: not forwarded to a peer, nor arrived from one. */
+  public CompletedExchange(String method, int status, Duration duration, String outcome) {
+    this(method, status, duration, outcome, null, false);
+  }
 
   /** An exchange without a known outcome: the worker's, or none when nothing was answered. */
   public CompletedExchange(String method, int status, Duration duration) {

@@ -42,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Each exchange holds a {@link io.herd.core.SessionLease} from its request head until its
- * response was written (or its tunnel closed), so a session in use never expires.
+ * response was written (or its tunnel closed), so a session in use never expires. The lease comes
+ * from a {@link SessionRouter} ({@link Builder#router}), which may send the request on to the
+ * peer gateway that owns the session ({@link Builder#hops}).
  *
  * <p>Thread-safe. Lifetime: serving from {@link Builder#start()} until {@link #drain} or {@link
  * #close()}; the gateway does not own the pool, which its creator closes afterwards.
@@ -71,7 +73,8 @@ public final class HerdGateway implements AutoCloseable {
     this.group = transport.newGroup(threads, "herd-gateway");
     this.clients = new DefaultChannelGroup("herd-gateway-clients", GlobalEventExecutor.INSTANCE);
     this.upstreams = new UpstreamPool(options, UpstreamPool.tcp(options, transport));
-    this.context = new GatewayContext(pool, options, b.rule, upstreams, clients);
+    SessionRouter router = b.router != null ? b.router : SessionRouter.local(pool);
+    this.context = new GatewayContext(pool, router, b.hops, options, b.rule, upstreams, clients);
     this.workerWatcher = new PoolListener() {
       @Override
       public void workerStopped(Worker worker, WorkerExit exit) {
@@ -100,8 +103,9 @@ public final class HerdGateway implements AutoCloseable {
       throw new IllegalStateException("proxy.listen cannot bind: " + b.address, bind.cause());
     }
     this.server = bind.channel();
-    log.info("gateway listening on {} ({}, {} threads, session key: {})",
-        server.localAddress(), transport.name(), threads, b.rule.describe());
+    log.info("gateway listening on {} ({}, {} threads, session key: {}{})",
+        server.localAddress(), transport.name(), threads, b.rule.describe(),
+        b.hops == null ? "" : ", hops as node " + b.hops.node());
   }
 
   /** A builder for a gateway in front of {@code pool}. */
@@ -198,6 +202,8 @@ public final class HerdGateway implements AutoCloseable {
     private GatewayOptions options = GatewayOptions.defaults();
     private SslContext tls;
     private ExchangeListener exchangeListener;
+    private SessionRouter router;
+    private HopSigner hops;
 
     private Builder(SessionPool pool) {
       this.pool = Objects.requireNonNull(pool, "pool");
@@ -242,6 +248,26 @@ public final class HerdGateway implements AutoCloseable {
     /** Told about every exchange the gateway answers, for metrics; null (default) for none. */
     public Builder exchangeListener(ExchangeListener listener) {
       this.exchangeListener = listener;
+      return this;
+    }
+
+    /**
+     * Where each session is served: asked once per request in place of the pool; a lease on a
+     * {@link PeerGateway} sends the request to that gateway as a signed hop (which needs {@link
+     * #hops}). Null (the default) is {@link SessionRouter#local} of the pool.
+     */
+    public Builder router(SessionRouter router) {
+      this.router = router;
+      return this;
+    }
+
+    /**
+     * Signs the requests this gateway forwards to peer gateways, and lets it take the ones peers
+     * forward to it. Null (the default): a request that arrives with {@value HopSigner#HEADER} is
+     * refused with 403, and a lease on a peer gateway fails with 500.
+     */
+    public Builder hops(HopSigner hops) {
+      this.hops = hops;
       return this;
     }
 

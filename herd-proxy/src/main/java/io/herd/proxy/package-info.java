@@ -3,6 +3,10 @@
  * the session's worker in a {@link io.herd.core.SessionPool}, streams bodies both ways, and turns
  * WebSocket and other upgrades into byte tunnels.
  *
+ * <p>Several gateways can share sessions: a {@link io.herd.proxy.SessionRouter} places each
+ * session, and a lease on a {@link io.herd.proxy.PeerGateway} sends the request to the gateway
+ * that owns it, signed by a {@link io.herd.proxy.HopSigner}.
+ *
  * <p>Start one with {@link io.herd.proxy.HerdGateway#builder}; say where the key is with a
  * {@link io.herd.proxy.SessionKeyRule} ({@code header:NAME}, {@code cookie:NAME}, {@code
  * query:NAME}, {@code path:N[:strip]} or a function); tune it with {@link
@@ -26,12 +30,17 @@
  *       keys in one request. Nothing of the request reaches a worker</td></tr>
  *   <tr><td>401 + WWW-Authenticate</td><td>with {@code session.keyTtl}: a validly signed key
  *       past its expiry (with {@code issueKeys}, a new key is issued instead)</td></tr>
- *   <tr><td>403</td><td>with a signing secret: a key this secret did not sign</td></tr>
+ *   <tr><td>403</td><td>with a signing secret: a key this secret did not sign. Any gateway: a
+ *       request with {@code X-Herd-Hop} that is not a valid hop from a peer gateway (malformed,
+ *       repeated, signed with another secret or for another key, method or target, more than
+ *       30 s from this clock, or this gateway has no {@link io.herd.proxy.HopSigner}); nothing of
+ *       it reaches the router or a worker</td></tr>
  *   <tr><td>408</td><td>request headers not complete within {@code headerTimeout}, or no body
  *       bytes for {@code bodyTimeout} while the client owes some</td></tr>
  *   <tr><td>414 / 431</td><td>request line / header block too large</td></tr>
  *   <tr><td>417</td><td>an Expect other than 100-continue</td></tr>
- *   <tr><td>500</td><td>a fault in the gateway itself (still a status line)</td></tr>
+ *   <tr><td>500</td><td>a fault in the gateway itself (still a status line), e.g. a router
+ *       that places a session on a peer gateway when this gateway has no hop signer</td></tr>
  *   <tr><td>501</td><td>CONNECT; a transfer coding other than chunked (e.g. {@code gzip,
  *       chunked}, RFC 9112 §6.1)</td></tr>
  *   <tr><td>502</td><td>the worker refused the connection, could not be reached (no route: an
@@ -39,7 +48,11 @@
  *       response, or failed to start</td></tr>
  *   <tr><td>503 + Retry-After</td><td>pool queue full, acquire timeout, pool closing, the
  *       session's own queue full / waited too long (per-session concurrency limit), or the
- *       session ended (e.g. by an operator) while the request waited for it</td></tr>
+ *       session ended (e.g. by an operator) while the request waited for it; the session router
+ *       cannot place the session now ({@link io.herd.proxy.RouteUnavailableException}: its
+ *       message as the body, its delay rounded up as {@code Retry-After}); a request forwarded
+ *       by a peer that this gateway would send on again ({@code misdirected}, {@code
+ *       Retry-After: 1}: at most one hop)</td></tr>
  *   <tr><td>504</td><td>no connection to the worker within {@code connectTimeout}, or no response
  *       head within {@code responseTimeout}</td></tr>
  *   <tr><td>505</td><td>a well-formed HTTP version other than 1.1 and 1.0 ({@code HTTP/2.0},

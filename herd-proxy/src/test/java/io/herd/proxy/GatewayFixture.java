@@ -62,6 +62,19 @@ final class GatewayFixture implements AutoCloseable {
   GatewayFixture(
       PoolConfig.Builder pool, SessionKeyRule rule, GatewayOptions.Builder options,
       WorkerFactory factory, SslContext tls) {
+    this(pool, rule, options, factory, tls, (p, b) -> { });
+  }
+
+  /** What a test adds to the gateway's builder (a router, a hop signer, a listener). */
+  @FunctionalInterface
+  interface Customizer {
+    void customize(SessionPool pool, HerdGateway.Builder builder);
+  }
+
+  /** With {@code customizer} applied to the gateway's builder before it starts. */
+  GatewayFixture(
+      PoolConfig.Builder pool, SessionKeyRule rule, GatewayOptions.Builder options,
+      WorkerFactory factory, SslContext tls, Customizer customizer) {
     this.factory = factory;
     this.pool = SessionPool.create(pool.build(), factory);
     this.pool.addListener(new PoolListener() {
@@ -76,8 +89,18 @@ final class GatewayFixture implements AutoCloseable {
         endReasons.put(key, reason);
       }
     });
-    this.gateway = HerdGateway.builder(this.pool).sessionKey(rule).options(options.build()).tls(tls)
-        .start();
+    HerdGateway.Builder builder =
+        HerdGateway.builder(this.pool).sessionKey(rule).options(options.build()).tls(tls);
+    customizer.customize(this.pool, builder);
+    HerdGateway started;
+    try {
+      started = builder.start();
+    } catch (RuntimeException e) {
+      this.pool.close();
+      factory.close();
+      throw e;
+    }
+    this.gateway = started;
   }
 
   static ProcessWorkerFactory processFactory(List<String> command) {

@@ -33,6 +33,11 @@ record ClientPeer(String ip, boolean trusted, String scheme, int localPort, Stri
     return new ClientPeer("unknown", false, scheme, localPort, localAuthority);
   }
 
+  /** The same peer, trusted as a proxy: a peer gateway that signed its hop. */
+  ClientPeer asTrusted() {
+    return trusted ? this : new ClientPeer(ip, true, scheme, localPort, localAuthority);
+  }
+
   boolean tls() {
     return scheme.equals("https");
   }

@@ -46,8 +46,18 @@ public final class ErrorResponses {
 
   /** An answer for {@code failure}, with its {@code Retry-After} when it has one. */
   public static FullHttpResponse of(UpstreamFailure failure, long retryAfterSeconds) {
-    return answer(failure.status(), failure.message(),
-        failure.retryLater() ? retryAfterSeconds : 0, failure.tag());
+    return of(failure, null, retryAfterSeconds);
+  }
+
+  /**
+   * An answer for {@code failure} caused by {@code cause} (may be null), whose message and
+   * {@code Retry-After} the failure decides ({@link UpstreamFailure#message(Throwable)}, {@link
+   * UpstreamFailure#retryAfterSeconds}); {@code configuredRetryAfter} is {@code proxy.retryAfter}.
+   */
+  public static FullHttpResponse of(
+      UpstreamFailure failure, Throwable cause, long configuredRetryAfter) {
+    return answer(failure.status(), failure.message(cause),
+        failure.retryAfterSeconds(cause, configuredRetryAfter), failure.tag());
   }
 
   /** 414, 431, 505 or 400 (or what the decoder decided) for a request it refused, saying why. */

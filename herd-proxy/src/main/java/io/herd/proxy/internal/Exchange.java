@@ -1,6 +1,7 @@
 package io.herd.proxy.internal;
 
 import io.herd.core.SessionLease;
+import io.herd.proxy.PeerGateway;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
 import java.util.concurrent.CompletableFuture;
@@ -91,6 +92,13 @@ final class Exchange {
   final boolean retryable;
   /** A key the gateway minted for this client, sent back as a cookie; null otherwise. */
   final String issuedCookie;
+  /**
+   * The origin-form target as the client sent it, before the key rule rewrote it for a worker:
+   * what a peer gateway gets (it applies the key rule itself) and what a hop signs.
+   */
+  final String target;
+  /** The request came from a peer gateway with a valid hop signature: it is never sent on. */
+  final boolean forwardedHop;
 
   Phase phase = Phase.QUEUED;
   RequestPhase request = RequestPhase.RECEIVING;
@@ -116,7 +124,9 @@ final class Exchange {
       boolean clientHttp10,
       boolean expectContinue,
       boolean retryable,
-      String issuedCookie) {
+      String issuedCookie,
+      String target,
+      boolean forwardedHop) {
     this.key = key;
     this.upstreamRequest = upstreamRequest;
     this.head = head;
@@ -125,6 +135,8 @@ final class Exchange {
     this.expectContinue = expectContinue;
     this.retryable = retryable;
     this.issuedCookie = issuedCookie;
+    this.target = target;
+    this.forwardedHop = forwardedHop;
   }
 
   boolean ended() {
@@ -136,8 +148,17 @@ final class Exchange {
     return response == ResponsePhase.AWAITING || response == ResponsePhase.INTERIM;
   }
 
-  /** Milliseconds the lease waited for its worker, when it waited at all. */
+  /**
+   * Milliseconds the lease waited for its worker, when it waited at all; -1 for a lease on a peer
+   * gateway, whose own answer says whether it started the session.
+   */
   long coldStartMillis() {
-    return lease == null || lease.waited().isZero() ? -1 : lease.waited().toMillis();
+    return lease == null || lease.waited().isZero() || peer() != null
+        ? -1 : lease.waited().toMillis();
+  }
+
+  /** The peer gateway the lease sends this exchange to, or null for a local worker. */
+  PeerGateway peer() {
+    return lease != null && lease.worker() instanceof PeerGateway p ? p : null;
   }
 }

@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * looks at messages as they pass; it never holds, changes or releases one.
  *
  * <p>The outcome says who answered: the worker, or the gateway itself for the reason its answer
- * carries ({@link ErrorResponses.GatewayAnswer}). Durations are read from the event loop's ticker.
+ * carries ({@link ErrorResponses.GatewayAnswer}). The frontend tells it where an exchange was
+ * routed ({@link #forwardedTo}, {@link #arrivedForwarded}). Durations are read from the event
+ * loop's ticker.
  *
  * <p>Pipelined requests queue up in order, as HTTP/1.1 answers them. After a protocol switch the
  * codec is gone and raw bytes pass by unobserved. Not thread-safe: confined to its channel's event
@@ -37,6 +39,8 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
     final long startNanos;
     int status;
     String outcome = CompletedExchange.NONE;
+    String forwardedTo;
+    boolean forwardedHop;
 
     Pending(String method, long startNanos) {
       this.method = method;
@@ -94,6 +98,26 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
     }
   }
 
+  /**
+   * The exchange being answered goes to peer gateway {@code node}. Called by the frontend on the
+   * loop; the exchange being answered is the oldest pending one, since HTTP/1.1 answers in order
+   * and an exchange completes when its last piece is written.
+   */
+  void forwardedTo(String node) {
+    Pending p = pending.peekFirst();
+    if (p != null && p.status == 0) {
+      p.forwardedTo = node;
+    }
+  }
+
+  /** The exchange being answered arrived as a valid hop from a peer gateway. */
+  void arrivedForwarded() {
+    Pending p = pending.peekFirst();
+    if (p != null && p.status == 0) {
+      p.forwardedHop = true;
+    }
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     while (!pending.isEmpty()) {
@@ -106,7 +130,8 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
     Pending p = pending.pollFirst();
     try {
       listener.exchangeCompleted(new CompletedExchange(p.method, p.status,
-          Duration.ofNanos(ctx.executor().ticker().nanoTime() - p.startNanos), p.outcome));
+          Duration.ofNanos(ctx.executor().ticker().nanoTime() - p.startNanos), p.outcome,
+          p.forwardedTo, p.forwardedHop));
     } catch (RuntimeException e) {
       log.warn("exchange listener {} threw; ignored", listener, e);
     }

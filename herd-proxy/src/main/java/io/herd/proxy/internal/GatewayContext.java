@@ -2,14 +2,18 @@ package io.herd.proxy.internal;
 
 import io.herd.core.SessionPool;
 import io.herd.proxy.GatewayOptions;
+import io.herd.proxy.HopSigner;
+import io.herd.proxy.SessionRouter;
 import io.herd.proxy.SessionKeySigner;
 import io.herd.proxy.SessionKeyRule;
 import io.netty.channel.group.ChannelGroup;
 import java.time.Duration;
+import java.util.Objects;
 
 /**
- * What every connection of one gateway shares: the pool, the options and rule, the per-session
- * gates, the worker connections, the set of open client connections and the drain flag.
+ * What every connection of one gateway shares: the pool and the router in front of it, the hop
+ * signer, the options and rule, the per-session gates, the worker connections, the set of open
+ * client connections and the drain flag.
  *
  * <p>Thread-safe: all fields are final and thread-safe, but {@link #draining}, which is volatile
  * and only ever goes from false to true. Lives as long as its gateway.
@@ -17,6 +21,10 @@ import java.time.Duration;
 public final class GatewayContext {
 
   final SessionPool pool;
+  /** Where each session is served: {@link SessionRouter#local} unless a cluster routes. */
+  final SessionRouter router;
+  /** Signs hops to peer gateways and checks hops from them; null when the gateway takes none. */
+  final HopSigner hops;
   final GatewayOptions options;
   final SessionKeyRule rule;
   final SessionKeySigner signer;
@@ -33,13 +41,31 @@ public final class GatewayContext {
   final Duration keyTtl;
   private volatile boolean draining;
 
+  /** A gateway that serves every session from {@code pool} and takes no hops. */
   public GatewayContext(
       SessionPool pool,
       GatewayOptions options,
       SessionKeyRule rule,
       UpstreamPool upstreams,
       ChannelGroup clients) {
+    this(pool, SessionRouter.local(pool), null, options, rule, upstreams, clients);
+  }
+
+  /**
+   * @param router asked for every lease, in place of the pool
+   * @param hops null when the gateway neither forwards to peers nor takes forwarded requests
+   */
+  public GatewayContext(
+      SessionPool pool,
+      SessionRouter router,
+      HopSigner hops,
+      GatewayOptions options,
+      SessionKeyRule rule,
+      UpstreamPool upstreams,
+      ChannelGroup clients) {
     this.pool = pool;
+    this.router = Objects.requireNonNull(router, "router");
+    this.hops = hops;
     this.options = options;
     this.rule = rule;
     this.signer = options.signer().orElse(null);

@@ -56,11 +56,12 @@ public final class HeaderRewriter {
 
   /**
    * Names that a header with {@code _} must never fold into (many frameworks read {@code _} as
-   * {@code -}): framing, hop-by-hop, the gateway's own forwarding headers.
+   * {@code -}): framing, hop-by-hop, the gateway's own forwarding headers, and the hop
+   * signature of gateway-to-gateway requests ({@code X-Herd-Hop}, which no worker may see).
    */
   private static final Set<String> FOLD_PROTECTED = Set.of(
       "content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer",
-      "upgrade", "expect", "proxy-connection", "cookie");
+      "upgrade", "expect", "proxy-connection", "cookie", "x-herd-hop");
 
   private static final String COLD_START = "X-Herd-Cold-Start";
   private static final AsciiString PROXY_PREFIX = AsciiString.cached("proxy-");
@@ -114,8 +115,8 @@ public final class HeaderRewriter {
    * framing, routing, authentication and request modifiers out of trailers, and many servers
    * merge trailers into the headers, where these would bypass the head's rules. So the names with
    * {@code _} that {@link #dropUnderscoreNames} drops go, and so do the protected names (framing,
-   * Host, hop-by-hop, Cookie), forwarding claims, Proxy-*, Authorization and the session key's
-   * header {@code keyHeader} (null when the key is not in a header).
+   * Host, hop-by-hop, Cookie, X-Herd-Hop), forwarding claims, Proxy-*, Authorization and the
+   * session key's header {@code keyHeader} (null when the key is not in a header).
    *
    * @return how many were removed
    */

@@ -10,11 +10,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Gets an exchange its turn at the session gate (when a per-session limit is set) and then its
- * lease from the pool, and reports back on the exchange's event loop; and gives both back when the
- * exchange ends, whatever stage it reached.
+ * lease from the session router (the pool, or a peer gateway that owns the session), and reports
+ * back on the exchange's event loop; and gives both back when the exchange ends, whatever stage
+ * it reached.
  *
  * <p>Thread-safety: {@link #acquire} and {@link #release} run on the exchange's event loop; the
- * pool completes its future on other threads, so the outcome hops onto the loop before it touches
+ * router completes its future on other threads, so the outcome hops onto the loop before it touches
  * the exchange. A lease that arrives for an exchange that already ended is closed at once, and a
  * turn that arrives late is passed on, so neither leaks. Stateless apart from the gateway context;
  * one per gateway.
@@ -27,7 +28,8 @@ final class LeaseAcquirer {
   interface Callback {
     void onLease(Exchange e);
 
-    void onFailure(Exchange e, UpstreamFailure failure);
+    /** @param cause what failed, when something threw (for the answer's detail), else null */
+    void onFailure(Exchange e, UpstreamFailure failure, Throwable cause);
   }
 
   private final GatewayContext gw;
@@ -51,12 +53,12 @@ final class LeaseAcquirer {
           if (e.waiter != null && gw.gates.withdraw(e.key, waiter)) {
             e.waiter = null;
             if (!e.ended()) {
-              callback.onFailure(e, UpstreamFailure.SESSION_WAIT_TIMEOUT);
+              callback.onFailure(e, UpstreamFailure.SESSION_WAIT_TIMEOUT, null);
             }
           }
         }, gw.pool.config().acquireTimeout().toNanos(), TimeUnit.NANOSECONDS);
       }
-      case REJECTED -> callback.onFailure(e, UpstreamFailure.SESSION_BUSY);
+      case REJECTED -> callback.onFailure(e, UpstreamFailure.SESSION_BUSY, null);
     }
   }
 
@@ -74,7 +76,17 @@ final class LeaseAcquirer {
 
   private void acquireLease(Exchange e, EventLoop loop, Callback callback) {
     e.phase = Exchange.Phase.ACQUIRING;
-    CompletableFuture<SessionLease> future = gw.pool.acquire(e.key);
+    CompletableFuture<SessionLease> future;
+    try {
+      future = gw.router.acquire(e.key, e.forwardedHop);
+      if (future == null) {
+        throw new IllegalStateException("the session router " + gw.router + " returned no future");
+      }
+    } catch (RuntimeException thrown) {
+      // A router that throws (say, RouteUnavailableException) instead of failing its future
+      // gets the same answer.
+      future = CompletableFuture.failedFuture(thrown);
+    }
     e.acquire = future;
     future.whenComplete((lease, error) -> {
       if (loop.inEventLoop()) {
@@ -100,7 +112,7 @@ final class LeaseAcquirer {
     }
     if (error != null) {
       log.debug("acquire for session {} failed: {}", e.key, error.toString());
-      callback.onFailure(e, UpstreamFailure.classify(error));
+      callback.onFailure(e, UpstreamFailure.classify(error), error);
       return;
     }
     e.lease = lease;

@@ -72,6 +72,8 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private RequestForwarder requests;
   private ResponseRelay responses;
   private ClientPeer peer;
+  /** Told where exchanges were routed, when an exchange listener is set; else null. */
+  private ExchangeObserver observer;
   private State state = State.NEW;
   private Exchange ex;
   /** The gateway is draining: close once the current exchange is over. */
@@ -87,6 +89,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     this.timers = new ConnectionTimers(ctx.channel().eventLoop(), this::onDeadline);
     this.requests = new RequestForwarder(this, gw, ctx, timers);
     this.responses = new ResponseRelay(this, gw, ctx, timers);
+    this.observer = ctx.pipeline().get(ExchangeObserver.class);
   }
 
   @Override
@@ -203,6 +206,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     }
     Exchange e = d.exchange();
     e.closeAfter |= closing();
+    if (e.forwardedHop && observer != null) {
+      observer.arrivedForwarded();
+    }
     ex = e;
     state = State.EXCHANGE;
     try {
@@ -216,6 +222,11 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onLease(Exchange e) {
     if (ex == e) {
+      UpstreamFailure refused = PeerHops.prepare(gw, e, observer);
+      if (refused != null) {
+        fail(refused); // ends the exchange and closes its lease: nothing goes on
+        return;
+      }
       connectUpstream(e, false);
     } else {
       e.lease.close(); // unreachable while ended exchanges are filtered by the acquirer
@@ -224,9 +235,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   }
 
   @Override
-  public void onFailure(Exchange e, UpstreamFailure failure) {
+  public void onFailure(Exchange e, UpstreamFailure failure, Throwable cause) {
     if (ex == e) {
-      fail(failure);
+      refuse(ErrorResponses.of(failure, cause, gw.retryAfterSeconds));
     }
   }
 

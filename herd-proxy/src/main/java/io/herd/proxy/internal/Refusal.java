@@ -28,6 +28,14 @@ public enum Refusal {
   UNSIGNED_KEY(HttpResponseStatus.FORBIDDEN, "session key is not validly signed"),
   /** With a signing secret and {@code session.keyTtl}: a validly signed key past its expiry. */
   EXPIRED_KEY(HttpResponseStatus.UNAUTHORIZED, "session key has expired"),
+  /**
+   * An {@code X-Herd-Hop} header that is not a valid hop from a peer gateway of this cluster:
+   * malformed, repeated, signed with another secret or for another request, too old or new, or
+   * sent to a gateway that forwards no hops. Nothing of the request reaches the router or a
+   * worker.
+   */
+  INVALID_HOP(
+      HttpResponseStatus.FORBIDDEN, "forwarded request with an invalid X-Herd-Hop signature"),
   EXPECTATION_FAILED(HttpResponseStatus.EXPECTATION_FAILED, "only Expect: 100-continue is supported"),
   /** CONNECT: the gateway routes requests to workers, it does not open tunnels to hosts. */
   METHOD_NOT_IMPLEMENTED(HttpResponseStatus.NOT_IMPLEMENTED, "CONNECT is not supported"),

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * ({@link RequestTarget}); exactly one Host for HTTP/1.1, at most one for HTTP/1.0; no transfer
  * coding but chunked; no Expect but 100-continue; then header names with {@code _} are dropped
  * and the session key is looked for: exactly one (identical duplicates collapse to one), valid, and with a secret validly
- * signed and unexpired, the session being named by the key's id. A key is minted when the gateway
+ * signed and unexpired, the session being named by the key's id; then a hop header, when there is
+ * one, must be a valid hop from a peer gateway ({@link PeerHops}). A key is minted when the gateway
  * issues them, and replaces the client's key cookie in what the worker sees. The accepted request
  * is rewritten for the worker.
  *
@@ -117,6 +118,11 @@ final class RequestAdmission {
         case VALID -> poolKey = v.id();
       }
     }
+    String routeTarget = req.uri(); // as received, duplicates collapsed; before forwardUri
+    PeerHops.Inbound hop = PeerHops.check(gw, req, poolKey, routeTarget, peer);
+    if (hop == PeerHops.Inbound.INVALID) {
+      return refuse(Refusal.INVALID_HOP, null);
+    }
     if (issued != null) {
       String fresh = issued;
       gw.rule.cookieName().ifPresent(name -> KeyRules.replaceCookie(req, name, fresh));
@@ -127,11 +133,14 @@ final class RequestAdmission {
     boolean idempotent =
         method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS);
     boolean keepAlive = HttpUtil.isKeepAlive(req);
-    HttpRequest upstreamRequest =
-        HeaderRewriter.toUpstream(req, gw.rule.forwardUri(req.uri()), upgrade, peer);
+    // A valid hop comes from a peer gateway: its forwarding headers are the client's, as a
+    // trusted proxy's are.
+    HttpRequest upstreamRequest = HeaderRewriter.toUpstream(req, gw.rule.forwardUri(routeTarget),
+        upgrade, hop == PeerHops.Inbound.VALID ? peer.asTrusted() : peer);
     // An HTTP/1.0 client cannot read a 1xx: its Expect is ignored (RFC 9110 10.1.1).
     Exchange e = new Exchange(poolKey, upstreamRequest, method.equals(HttpMethod.HEAD), upgrade,
-        http10, expect != null && !http10, idempotent && !hasBody && !upgrade, issued);
+        http10, expect != null && !http10, idempotent && !hasBody && !upgrade, issued,
+        routeTarget, hop == PeerHops.Inbound.VALID);
     e.closeAfter = !keepAlive;
     return new Decision(e, null);
   }

@@ -5,6 +5,7 @@ import io.herd.core.PoolClosedException;
 import io.herd.core.QueueFullException;
 import io.herd.core.SessionEndedException;
 import io.herd.core.WorkerStartException;
+import io.herd.proxy.RouteUnavailableException;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.net.ConnectException;
@@ -14,8 +15,9 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
- * Every way an exchange can fail on the gateway's side of the client (the pool, the worker, the
- * worker connection), with the status the client gets and whether it should retry later. The one
+ * Every way an exchange can fail on the gateway's side of the client (the router, the pool, the
+ * worker or peer gateway, the connection to it), with the status the client gets and whether
+ * (and when) it should retry. The one
  * place that decides these mappings; the tag names metrics and log lines. Refusals of the client's
  * own request are {@link Refusal}s.
  */
@@ -30,6 +32,20 @@ public enum UpstreamFailure {
   /** The session ended (e.g. by an operator) while this request waited for its worker. */
   SESSION_ENDED(HttpResponseStatus.SERVICE_UNAVAILABLE, true,
       "the session ended while this request waited for it; retry to start a new one"),
+  /**
+   * The session router cannot place the session now ({@link RouteUnavailableException}, e.g. the
+   * shared session directory is unreachable): the body is the exception's message and {@code
+   * Retry-After} its delay, rounded up to whole seconds (at least 1).
+   */
+  ROUTE_UNAVAILABLE(
+      HttpResponseStatus.SERVICE_UNAVAILABLE, true, "the session cannot be placed right now"),
+  /**
+   * A request forwarded by a peer gateway reached a gateway that does not own its session either:
+   * it is not sent on (at most one hop). {@code Retry-After: 1}, since the owner is known again
+   * as soon as the peers agree.
+   */
+  MISDIRECTED(HttpResponseStatus.SERVICE_UNAVAILABLE, true,
+      "misdirected: this gateway does not own the session"),
   WORKER_START_FAILED(HttpResponseStatus.BAD_GATEWAY, true, "the session's worker failed to start"),
   CONNECT_REFUSED(HttpResponseStatus.BAD_GATEWAY, false, "the worker refused the connection"),
   /**
@@ -72,6 +88,41 @@ public enum UpstreamFailure {
     return message;
   }
 
+  /**
+   * The answer's body sentence for this failure, caused by {@code cause} (may be null): the
+   * router's own message for {@link #ROUTE_UNAVAILABLE}, else {@link #message()}.
+   */
+  public String message(Throwable cause) {
+    if (this == ROUTE_UNAVAILABLE && unwrap(cause) instanceof RouteUnavailableException r
+        && r.getMessage() != null && !r.getMessage().isBlank()) {
+      return r.getMessage();
+    }
+    return message;
+  }
+
+  /**
+   * The answer's {@code Retry-After} in seconds, 0 for none: the router's delay for {@link
+   * #ROUTE_UNAVAILABLE} (rounded up, at least 1: a 503 that says "retry after 0" invites a
+   * hammering), 1 for {@link #MISDIRECTED}, else {@code configured} when the failure is one to
+   * retry later.
+   *
+   * @param cause what failed, may be null
+   * @param configured {@code proxy.retryAfter} in whole seconds
+   */
+  public long retryAfterSeconds(Throwable cause, long configured) {
+    if (!retryLater) {
+      return 0;
+    }
+    if (this == MISDIRECTED) {
+      return 1;
+    }
+    if (this == ROUTE_UNAVAILABLE && unwrap(cause) instanceof RouteUnavailableException r) {
+      long ms = r.retryAfter().toMillis();
+      return Math.max(1, ms / 1000 + (ms % 1000 > 0 ? 1 : 0));
+    }
+    return configured;
+  }
+
   /** Tag for metrics and logs, e.g. {@code queue_full}. */
   public String tag() {
     return name().toLowerCase(Locale.ROOT);
@@ -79,12 +130,10 @@ public enum UpstreamFailure {
 
   /** Classifies a failed acquire or connect. */
   public static UpstreamFailure classify(Throwable error) {
-    Throwable t = error;
-    while ((t instanceof CompletionException || t instanceof ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (t instanceof QueueFullException) {
+    Throwable t = unwrap(error);
+    if (t instanceof RouteUnavailableException) {
+      return ROUTE_UNAVAILABLE;
+    } else if (t instanceof QueueFullException) {
       return QUEUE_FULL;
     } else if (t instanceof AcquireTimeoutException) {
       return ACQUIRE_TIMEOUT;
@@ -102,5 +151,14 @@ public enum UpstreamFailure {
       return WORKER_UNREACHABLE;
     }
     return INTERNAL;
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    Throwable t = error;
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
   }
 }

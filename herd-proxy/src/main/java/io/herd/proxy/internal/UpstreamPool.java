@@ -2,6 +2,7 @@ package io.herd.proxy.internal;
 
 import io.herd.core.Worker;
 import io.herd.proxy.GatewayOptions;
+import io.herd.proxy.PeerGateway;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -22,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Keep-alive connections to workers, so that a request does not pay for a TCP handshake.
+ * Keep-alive connections to workers and peer gateways, so that a request does not pay for a TCP
+ * handshake. A peer gateway is pooled like a worker, under its id {@code peer:<node>}.
  *
  * <p>Design: connections are pooled per event loop and per worker. A client connection only ever
  * takes worker connections registered on its own event loop, so every proxied byte stays on one
@@ -56,6 +58,12 @@ public final class UpstreamPool {
   private final Connector connector;
   private final ConcurrentHashMap<EventLoop, PerLoop> loops = new ConcurrentHashMap<>();
   private final AtomicInteger open = new AtomicInteger();
+  /**
+   * The peer gateway last connected to, per id, whose exit is watched: a peer leaves no pool
+   * listener a trace, so its own {@link PeerGateway#gone()} closes its idle connections. Bounded
+   * by the number of peer nodes; a watch lives on its peer object, not here.
+   */
+  private final ConcurrentHashMap<String, Worker> watchedPeers = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   public UpstreamPool(GatewayOptions options, Connector connector) {
@@ -104,7 +112,7 @@ public final class UpstreamPool {
   /** An idle, open connection to {@code worker} on {@code loop}, or null. Call on {@code loop}. */
   public Channel pollIdle(Worker worker, EventLoop loop) {
     PerLoop perLoop = loops.get(loop);
-    if (perLoop == null) {
+    if (perLoop == null || worker.onExit().isDone()) {
       return null;
     }
     ArrayDeque<Channel> idle = perLoop.idle.get(worker.id());
@@ -119,6 +127,12 @@ public final class UpstreamPool {
 
   /** Opens a new connection to {@code worker}, registered on {@code loop}. */
   public ChannelFuture connect(Worker worker, EventLoop loop) {
+    if (worker instanceof PeerGateway && watchedPeers.put(worker.id(), worker) != worker) {
+      worker.onExit().whenComplete((exit, error) -> {
+        watchedPeers.remove(worker.id(), worker);
+        workerGone(worker.id());
+      });
+    }
     ChannelFuture future = connector.connect(worker, loop);
     Channel ch = future.channel();
     open.incrementAndGet();

@@ -70,6 +70,22 @@ class ExchangeObserverTest {
   }
 
   @Test
+  void routingMarksApplyToTheExchangeBeingAnsweredNotToPipelinedOnes() {
+    ExchangeObserver observer = ch.pipeline().get(ExchangeObserver.class);
+    request(HttpMethod.GET);
+    request(HttpMethod.GET);
+    observer.arrivedForwarded();
+    observer.forwardedTo("gw-b");
+    ch.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+    ch.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+    drainOutbound();
+
+    assertThat(seen).extracting(CompletedExchange::forwardedTo, CompletedExchange::forwardedHop)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("gw-b", true),
+            org.assertj.core.groups.Tuple.tuple(null, false));
+  }
+
+  @Test
   void theOutcomeSaysWhetherTheWorkerOrTheGatewayAnsweredAndWhy() {
     request(HttpMethod.GET);
     request(HttpMethod.GET);
