@@ -148,8 +148,10 @@ public final class HerdServer implements AutoCloseable {
       HerdServer server =
           new HerdServer(config, registry, factory, pool, gateway, cluster, admin, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"
-          + " tls {}", config.listen(), config.admin(), config.sessionKey(), config.worker(),
-          config.pool(), config.proxy(), config.tls().map(Object::toString).orElse("off"));
+          + " tls {}, cluster {}", config.listen(), config.admin(), config.sessionKey(),
+          config.worker(), config.pool(), config.proxy(),
+          config.tls().map(Object::toString).orElse("off"),
+          config.cluster().map(Object::toString).orElse("off"));
       log.info("herd serving {} (config: {}, pool {}: min {}, max {}, warm {}; session key: {})",
           server.uri(), config.source(), config.pool().name(), config.pool().min(),
           config.pool().max(), config.pool().warm(), config.sessionKey());
