@@ -89,33 +89,72 @@ final class ClusterRouter implements SessionRouter {
     if (m.lease() == 0) {
       return CompletableFuture.failedFuture(refusal(m.phase()));
     }
-    return claims
+    CompletableFuture<SessionLease> result = new CompletableFuture<>();
+    claims
         .claim(key, forwarded, m)
-        .thenCompose(
-            outcome -> {
-              if (outcome instanceof Claims.Mine mine) {
-                KeyState ks = mine.state();
-                if (ks.epoch == m.epoch() && ks.tryHold()) {
-                  return local(key, ks, m.epoch());
-                }
-                if (round + 1 < MAX_ROUNDS) {
-                  return acquire(key, forwarded, round + 1); // released just now: claim again
-                }
-                return CompletableFuture.failedFuture(
-                    new RouteUnavailableException(
-                        "session '" + key + "' is changing hands too fast; retry",
-                        Claims.RETRY_SOON));
+        .whenComplete(
+            (outcome, err) -> {
+              // Runs as soon as the claim settles, on the thread that settled it: a hold on a
+              // won claim is taken before the claimer drops its own (see Claims#claim).
+              if (err != null) {
+                result.completeExceptionally(Etcd.unwrap(err));
+              } else {
+                relay(settled(key, forwarded, round, m, outcome), result);
               }
-              String owner = ((Claims.Theirs) outcome).node();
-              if (forwarded) {
-                return CompletableFuture.failedFuture(
-                    new RouteUnavailableException(
-                        "misdirected: session '" + key + "' belongs to gateway " + owner
-                            + ", and a forwarded request is not forwarded again",
-                        Claims.RETRY_SOON));
-              }
-              return forwardTo(key, owner);
             });
+    return result;
+  }
+
+  /** What to do once the claim of {@code key} came out as {@code outcome}. */
+  private CompletableFuture<SessionLease> settled(
+      String key, boolean forwarded, int round, Membership.Snapshot m, Claims.Outcome outcome) {
+    if (outcome instanceof Claims.Mine mine) {
+      KeyState ks = mine.state();
+      if (ks.epoch == m.epoch() && ks.tryHold()) {
+        return local(key, ks, m.epoch());
+      }
+      if (round + 1 < MAX_ROUNDS) {
+        return acquire(key, forwarded, round + 1); // released just now: claim again
+      }
+      return CompletableFuture.failedFuture(
+          new RouteUnavailableException(
+              "session '" + key + "' is changing hands too fast; retry", Claims.RETRY_SOON));
+    }
+    String owner = ((Claims.Theirs) outcome).node();
+    if (forwarded) {
+      return CompletableFuture.failedFuture(
+          new RouteUnavailableException(
+              "misdirected: session '"
+                  + key
+                  + "' belongs to gateway "
+                  + owner
+                  + ", and a forwarded request is not forwarded again",
+              Claims.RETRY_SOON));
+    }
+    return forwardTo(key, owner);
+  }
+
+  /**
+   * Completes {@code to} as {@code from} completes, with the bare cause on failure (never a
+   * CompletionException); a lease that arrives after {@code to} was cancelled is closed, and
+   * cancelling {@code to} cancels {@code from}.
+   */
+  private static void relay(
+      CompletableFuture<SessionLease> from, CompletableFuture<SessionLease> to) {
+    from.whenComplete(
+        (lease, err) -> {
+          if (err != null) {
+            to.completeExceptionally(Etcd.unwrap(err));
+          } else if (!to.complete(lease)) {
+            lease.close();
+          }
+        });
+    to.whenComplete(
+        (lease, err) -> {
+          if (to.isCancelled()) {
+            from.cancel(false);
+          }
+        });
   }
 
   /** Serves {@code key} from the local pool under a hold on its claim. */
@@ -131,12 +170,15 @@ final class ClusterRouter implements SessionRouter {
     acquired.whenComplete(
         (lease, err) -> {
           claims.release(ks);
+          Membership.Snapshot now = membership.snapshot();
+          boolean fenced = now.epoch() != epoch || !now.phase().serving();
           if (err != null) {
-            result.completeExceptionally(Etcd.unwrap(err));
+            // A session ended by the fence fails its acquirers; say why.
+            Throwable cause = Etcd.unwrap(err);
+            result.completeExceptionally(fenced ? refusal(now.phase(), cause) : cause);
             return;
           }
-          Membership.Snapshot now = membership.snapshot();
-          if (now.epoch() != epoch || !now.phase().serving()) {
+          if (fenced) {
             // Fenced while the pool was assigning: this worker must not serve the key.
             lease.close();
             pool.end(key);
@@ -187,6 +229,12 @@ final class ClusterRouter implements SessionRouter {
     counters.forwarded.increment();
     log.trace("session {} forwarded to {}", key, peer);
     return CompletableFuture.completedFuture(new PeerLease(key, peer));
+  }
+
+  private static RouteUnavailableException refusal(Membership.Phase phase, Throwable cause) {
+    RouteUnavailableException e = refusal(phase);
+    e.initCause(cause);
+    return e;
   }
 
   private static RouteUnavailableException refusal(Membership.Phase phase) {

@@ -40,6 +40,7 @@ import java.util.concurrent.TimeoutException;
 final class Etcd implements AutoCloseable {
 
   private static final int PAGE = 1000;
+  private static final int MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
   private final Client client;
   private final Duration timeout;
@@ -54,6 +55,8 @@ final class Etcd implements AutoCloseable {
             .retryMaxAttempts(1)
             .retryDelay(100)
             .retryMaxDelay(500)
+            // A lease expiry deletes all of a gateway's claims in one revision: one watch message.
+            .maxInboundMessageSize(MAX_MESSAGE_BYTES)
             .build();
   }
 

@@ -24,10 +24,12 @@ import org.slf4j.LoggerFactory;
  *                       CONNECTED ...            any ──close()──▶ CLOSED
  * </pre>
  *
+ * <p><b>Joining</b>: grant a lease, register (write this node's record, read the whole view and
+ * start the watch), renew once, and only then serve.
+ *
  * <p><b>The fence clock.</b> Renewals are {@code keepAliveOnce} calls, one every {@code ttl/5},
  * each bounded by the request timeout, several possibly in flight. {@code validUntil} is the
- * <em>send time</em> of the latest acknowledged renewal (or of the grant) plus the TTL etcd
- * granted, read on this gateway's monotonic {@link Ticker}. etcd starts a lease's new TTL only when
+ * <em>send time</em> of the latest acknowledged renewal plus the TTL etcd granted, read on this gateway's monotonic {@link Ticker}. etcd starts a lease's new TTL only when
  * it receives the renewal, after we sent it, so the lease cannot expire in etcd before {@code
  * validUntil}. When {@code now >= validUntil - fenceMargin} the gateway fences: the margin is the
  * time its workers get to exit before a peer could claim their keys. A renewal answered with "lease
@@ -157,29 +159,41 @@ final class Membership {
       }
       joining = true;
     }
-    long sent = ticker.read();
     etcd.grant(ttlSeconds)
         .thenCompose(
             grant ->
                 hooks
                     .register(grant.getID())
-                    .handle(
+                    .thenCompose(
+                        registered -> {
+                          // Renewed once more after registering (which reads the whole view and
+                          // may take a while), so the fence clock starts from a fresh renewal.
+                          long sent = ticker.read();
+                          return etcd.keepAliveOnce(grant.getID())
+                              .thenApply(
+                                  r ->
+                                      new Joined(
+                                          grant.getID(),
+                                          sent + TimeUnit.SECONDS.toNanos(r.getTTL())));
+                        })
+                    .whenComplete(
                         (ok, err) -> {
                           if (err != null) {
                             revokeQuietly(grant.getID());
-                            throw new JoinFailed(err);
                           }
-                          return grant;
                         }))
         .whenComplete(
-            (grant, err) -> {
+            (joined, err) -> {
               if (err != null) {
                 joinFailed(err);
               } else {
-                joined(grant.getID(), sent + TimeUnit.SECONDS.toNanos(grant.getTTL()));
+                joined(joined.lease(), joined.validUntil());
               }
             });
   }
+
+  /** A lease granted, registered and renewed once. */
+  private record Joined(long lease, long validUntil) {}
 
   private void joined(long granted, long until) {
     boolean tooLate;
@@ -329,12 +343,5 @@ final class Membership {
 
   private void revokeQuietly(long id) {
     etcd.revoke(id);
-  }
-
-  /** A join step failed; carries the cause. */
-  private static final class JoinFailed extends RuntimeException {
-    JoinFailed(Throwable cause) {
-      super(cause);
-    }
   }
 }
