@@ -10,21 +10,23 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * This gateway's membership of a cluster of gateways that share sessions through etcd: one key,
- * one worker, cluster-wide. A session is owned by the gateway that claimed it in etcd (a
+ * This gateway's membership of a cluster of gateways that share sessions through etcd: one key, one
+ * worker, cluster-wide. A session is owned by the gateway that claimed it in etcd (a
  * create-if-absent transaction on a key attached to that gateway's lease); other gateways forward
- * its requests there, at most one hop. A gateway that loses its lease fences itself — refuses
- * every request and ends its sessions — before the lease can have expired in etcd, so no key is
- * ever served by two workers. See {@code docs/cluster.md}.
+ * its requests there, at most one hop. A gateway that loses its lease fences itself — refuses every
+ * request and ends its sessions — before the lease can have expired in etcd, so no key is ever
+ * served by two workers. See {@code docs/cluster.md}.
  *
  * <p>Wiring (one cluster per pool):
  *
  * <pre>{@code
  * HerdCluster cluster = HerdCluster.start(config);
- * SessionPool pool = SessionPool.builder(poolConfig, factory).directory(cluster.directory()).build();
+ * SessionPool pool =
+ *     SessionPool.builder(poolConfig, factory).directory(cluster.directory()).build();
  * HerdGateway gateway = HerdGateway.builder(pool)....router(cluster.router(pool)).build();
  * ...
- * gateway.close(); pool.close(); cluster.close();   // in this order: workers stop, then the lease goes
+ * // in this order: the workers stop, then the lease goes
+ * gateway.close(); pool.close(); cluster.close();
  * }</pre>
  *
  * <p>Thread-safe. Lifetime: {@link #start} joins in the background and never fails because etcd is
@@ -64,8 +66,8 @@ public final class HerdCluster implements AutoCloseable {
   }
 
   /**
-   * The router the gateway asks for each request; binds {@code pool} to this cluster (and
-   * publishes its free capacity). Returns the same router when called again with the same pool.
+   * The router the gateway asks for each request; binds {@code pool} to this cluster (and publishes
+   * its free capacity). Returns the same router when called again with the same pool.
    *
    * @throws IllegalStateException when called with another pool
    */

@@ -85,7 +85,11 @@ class ClusterConfigTest {
     assertThat(problems(ClusterConfig.builder()))
         .extracting(FieldProblem::field)
         .containsExactly(
-            "cluster.etcd", "cluster.secret", "cluster.node", "cluster.advertise", "cluster.prefix");
+            "cluster.etcd",
+            "cluster.secret",
+            "cluster.node",
+            "cluster.advertise",
+            "cluster.prefix");
   }
 
   @Test

@@ -21,9 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A gateway that dies without a word (its link to etcd goes silent and its workers are gone, as
- * after a SIGKILL): once its lease expires its keys are claimed anew by the gateways that get
- * their next requests, which report the sessions lost; the survivors' own sessions are never
- * disturbed.
+ * after a SIGKILL): once its lease expires its keys are claimed anew by the gateways that get their
+ * next requests, which report the sessions lost; the survivors' own sessions are never disturbed.
  */
 class ClusterDeadGatewayTest {
 
@@ -40,7 +39,8 @@ class ClusterDeadGatewayTest {
     dead = fixture.gateway(fixture.config("gw-dead", link.url()), 8);
     b = fixture.gateway(fixture.config("gw-b"), 8);
     c = fixture.gateway(fixture.config("gw-c"), 8);
-    await().atMost(30, TimeUnit.SECONDS)
+    await()
+        .atMost(30, TimeUnit.SECONDS)
         .until(
             () ->
                 List.of(dead, b, c).stream()
@@ -67,7 +67,8 @@ class ClusterDeadGatewayTest {
     acquire(b, "b1", false).close();
     acquire(c, "c1", false).close();
     Map<String, String> survivorsWorkers = workers(b, c);
-    await().atMost(10, TimeUnit.SECONDS)
+    await()
+        .atMost(10, TimeUnit.SECONDS)
         .until(() -> b.cluster.owner("d3").isPresent() && c.cluster.owner("b1").isPresent());
 
     long diedAt = System.nanoTime();
@@ -76,7 +77,8 @@ class ClusterDeadGatewayTest {
 
     // The survivors keep serving their own sessions throughout, and forward d1 to the dead
     // gateway until its lease expires: then they claim it themselves.
-    await().atMost(30, TimeUnit.SECONDS)
+    await()
+        .atMost(30, TimeUnit.SECONDS)
         .pollInterval(Duration.ofMillis(100))
         .until(
             () -> {
@@ -98,9 +100,12 @@ class ClusterDeadGatewayTest {
     assertThat(workers(b, c).entrySet()).containsAll(survivorsWorkers.entrySet());
     assertThat(b.cluster.counters().leaseLosses()).isZero();
     assertThat(c.cluster.counters().leaseLosses()).isZero();
-    await().atMost(10, TimeUnit.SECONDS)
-        .until(() -> b.cluster.status().nodes().size() == 2 && c.cluster.status().nodes().size() == 2);
-    await().atMost(10, TimeUnit.SECONDS)
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .until(
+            () -> b.cluster.status().nodes().size() == 2 && c.cluster.status().nodes().size() == 2);
+    await()
+        .atMost(10, TimeUnit.SECONDS)
         .until(() -> b.cluster.owner("d2").equals(Optional.of("gw-c")));
     assertThat(fixture.maxLivePerKey()).isEqualTo(1);
   }

@@ -15,10 +15,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * etcd going away: sessions owned locally keep working, new sessions are refused with a retry
- * hint, the gateway reports DEGRADED, and everything recovers by itself when etcd is back —
- * provided the outage is shorter than the fence window (here a 20 s lease, fenced 10 s after the
- * last acknowledged renewal, so a restart on a busy machine stays well inside it).
+ * etcd going away: sessions owned locally keep working, new sessions are refused with a retry hint,
+ * the gateway reports DEGRADED, and everything recovers by itself when etcd is back — provided the
+ * outage is shorter than the fence window (here a 20 s lease, fenced 10 s after the last
+ * acknowledged renewal, so a restart on a busy machine stays well inside it).
  */
 class ClusterEtcdOutageTest {
 
@@ -42,7 +42,8 @@ class ClusterEtcdOutageTest {
     fixture = new ClusterFixture();
     Gateway a = fixture.gateway(longLease("gw-a"), 4);
     Gateway b = fixture.gateway(longLease("gw-b"), 4);
-    await().atMost(30, TimeUnit.SECONDS)
+    await()
+        .atMost(30, TimeUnit.SECONDS)
         .until(() -> a.state() == ClusterState.CONNECTED && b.cluster.status().nodes().size() == 2);
     SessionLease first = acquire(a, "kept", false);
     String worker = first.worker().id();
@@ -67,7 +68,8 @@ class ClusterEtcdOutageTest {
 
     fixture.etcd.start();
 
-    await().atMost(20, TimeUnit.SECONDS)
+    await()
+        .atMost(20, TimeUnit.SECONDS)
         .until(() -> a.state() == ClusterState.CONNECTED && b.state() == ClusterState.CONNECTED);
     SessionLease after = acquire(a, "kept", false);
     assertThat(after.worker().id()).isEqualTo(worker);
@@ -75,7 +77,8 @@ class ClusterEtcdOutageTest {
     SessionLease fresh = acquire(a, "new-after-outage", false);
     assertThat(fresh.worker()).isNotInstanceOf(PeerGateway.class);
     fresh.close();
-    await().atMost(20, TimeUnit.SECONDS)
+    await()
+        .atMost(20, TimeUnit.SECONDS)
         .untilAsserted(
             () -> {
               SessionLease viaB = acquire(b, "kept", false);

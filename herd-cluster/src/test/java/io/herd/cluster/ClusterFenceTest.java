@@ -1,6 +1,7 @@
 package io.herd.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import io.herd.cluster.ClusterFixture.Gateway;
@@ -57,8 +58,7 @@ class ClusterFenceTest {
     ScriptedWorker worker = workers.completeSpawn(workers.pendingSpawns().get(0));
 
     ExecutionException failure =
-        org.assertj.core.api.Assertions.catchThrowableOfType(
-            ExecutionException.class, () -> inFlight.get(20, TimeUnit.SECONDS));
+        catchThrowableOfType(ExecutionException.class, () -> inFlight.get(20, TimeUnit.SECONDS));
     assertThat(failure).as("the in-flight acquire fails").isNotNull();
     assertThat(failure.getCause()).isInstanceOf(RouteUnavailableException.class);
     await().atMost(10, TimeUnit.SECONDS).until(worker::hasExited);

@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A real etcd and the gateways of a test: each gateway is a {@link HerdCluster} with its own pool
  * (in-JVM object workers by default, real {@code TestWorker} processes on request). Also a
  * cross-pool tracker of live sessions per key, which remembers the highest number of pools that
- * ever held a live session for one key at the same moment. Closing it closes every pool, then
- * every cluster, then etcd — even after a failure.
+ * ever held a live session for one key at the same moment. Closing it closes every pool, then every
+ * cluster, then etcd — even after a failure.
  */
 final class ClusterFixture implements AutoCloseable {
 

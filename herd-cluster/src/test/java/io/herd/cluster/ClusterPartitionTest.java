@@ -14,8 +14,8 @@ import io.herd.proxy.PeerGateway;
 import io.herd.proxy.RouteUnavailableException;
 import io.herd.testkit.Processes;
 import io.herd.testkit.SeverableTcpProxy;
-
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -53,7 +53,8 @@ class ClusterPartitionTest {
             workerExitedAt.putIfAbsent(worker.id(), System.nanoTime());
           }
         });
-    await().atMost(30, TimeUnit.SECONDS)
+    await()
+        .atMost(30, TimeUnit.SECONDS)
         .until(
             () ->
                 a.state() == ClusterState.CONNECTED
@@ -120,13 +121,16 @@ class ClusterPartitionTest {
 
     link.heal();
     await().atMost(40, TimeUnit.SECONDS).until(() -> a.state() == ClusterState.CONNECTED);
-    await().atMost(10, TimeUnit.SECONDS).until(() -> a.cluster.owner("k").equals(java.util.Optional.of("gw-b")));
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .until(() -> a.cluster.owner("k").equals(Optional.of("gw-b")));
     SessionLease again = acquire(a, "k", false);
-    assertThat(again.worker()).as("A now forwards the key to its new owner").isInstanceOf(PeerGateway.class);
+    assertThat(again.worker())
+        .as("A now forwards the key to its new owner")
+        .isInstanceOf(PeerGateway.class);
     again.close();
     SessionLease fresh = acquire(a, "after-heal", false);
     assertThat(fresh.worker()).isNotInstanceOf(PeerGateway.class);
     fresh.close();
   }
-
 }

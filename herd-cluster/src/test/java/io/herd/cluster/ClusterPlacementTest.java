@@ -14,8 +14,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Placement: each gateway publishes its free capacity; a new session starts where it was asked
- * for while that pool has room, otherwise on the peer with the most room, and otherwise queues.
+ * Placement: each gateway publishes its free capacity; a new session starts where it was asked for
+ * while that pool has room, otherwise on the peer with the most room, and otherwise queues.
  */
 class ClusterPlacementTest {
 
@@ -30,7 +30,8 @@ class ClusterPlacementTest {
     full = fixture.gateway(fixture.config("gw-full"), 1);
     roomy = fixture.gateway(fixture.config("gw-roomy"), 2);
     roomier = fixture.gateway(fixture.config("gw-roomier"), 5);
-    await().atMost(30, TimeUnit.SECONDS)
+    await()
+        .atMost(30, TimeUnit.SECONDS)
         .until(
             () ->
                 full.state() == ClusterState.CONNECTED
@@ -60,9 +61,12 @@ class ClusterPlacementTest {
     assertThat(served.worker()).isNotInstanceOf(PeerGateway.class);
     served.close();
     assertThat(roomier.pool.sessions()).extracting(s -> s.key()).containsExactly("second");
-    await().atMost(10, TimeUnit.SECONDS)
-        .until(() -> full.cluster.owner("second").equals(Optional.of("gw-roomier"))
-            && roomy.cluster.owner("second").equals(Optional.of("gw-roomier")));
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .until(
+            () ->
+                full.cluster.owner("second").equals(Optional.of("gw-roomier"))
+                    && roomy.cluster.owner("second").equals(Optional.of("gw-roomier")));
     assertThat(full.cluster.counters().claims()).isEqualTo(2);
     busy.close();
   }
@@ -91,8 +95,13 @@ class ClusterPlacementTest {
     for (int i = 0; i < 5; i++) {
       big[i] = acquire(roomier, "big" + i, false);
     }
-    await().atMost(10, TimeUnit.SECONDS)
-        .until(() -> free(full, "gw-roomy") == 0 && free(full, "gw-roomier") == 0 && free(full, "gw-full") == 0);
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .until(
+            () ->
+                free(full, "gw-roomy") == 0
+                    && free(full, "gw-roomier") == 0
+                    && free(full, "gw-full") == 0);
     var queued = full.router.acquire("waits", false);
     await().atMost(10, TimeUnit.SECONDS).until(() -> full.pool.stats().queued() == 1);
     busy.close();
@@ -105,6 +114,23 @@ class ClusterPlacementTest {
     for (SessionLease l : big) {
       l.close();
     }
+  }
+
+  @Test
+  void cancellingAQueuedAcquireWithdrawsItAndReleasesTheClaim() throws Exception {
+    SessionLease busy = acquire(full, "first", false);
+    await().atMost(10, TimeUnit.SECONDS).until(() -> free(full, "gw-full") == 0);
+    var queued = full.router.acquire("given-up", true);
+    await().atMost(10, TimeUnit.SECONDS).until(() -> full.pool.stats().queued() == 1);
+    assertThat(queued.cancel(false)).isTrue();
+    await().atMost(10, TimeUnit.SECONDS).until(() -> full.pool.stats().queued() == 0);
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .until(
+            () ->
+                roomier.cluster.owner("given-up").isEmpty()
+                    && full.cluster.owner("given-up").isEmpty());
+    busy.close();
   }
 
   /** The free capacity of {@code node} as {@code viewer} sees it. */

@@ -15,9 +15,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,12 +27,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * First requests for the same keys racing through every gateway at once: exactly one claim wins
- * per key, the others forward to the winner, every router ends up agreeing on the owner, and no
- * key ever has live sessions in two pools at the same moment. Several rounds: fresh keys (no
- * request may fail), then the same keys again right after their sessions were ended everywhere:
- * releases race new claims, and a gateway whose cache still shows the old owner may forward there
- * and get a 503 "misdirected" that the client retries — but never a second worker.
+ * First requests for the same keys racing through every gateway at once: exactly one claim wins per
+ * key, the others forward to the winner, every router ends up agreeing on the owner, and no key
+ * ever has live sessions in two pools at the same moment. Several rounds: fresh keys (no request
+ * may fail), then the same keys again right after their sessions were ended everywhere: releases
+ * race new claims, and a gateway whose cache still shows the old owner may forward there and get a
+ * 503 "misdirected" that the client retries — but never a second worker.
  */
 class ClusterRaceTest {
 
@@ -62,7 +62,8 @@ class ClusterRaceTest {
     for (int i = 0; i < gatewayCount; i++) {
       gateways.add(fixture.gateway(fixture.config("gw-" + i), 2 * KEYS + 10));
     }
-    await().atMost(30, TimeUnit.SECONDS)
+    await()
+        .atMost(30, TimeUnit.SECONDS)
         .until(
             () ->
                 gateways.stream()
@@ -137,7 +138,9 @@ class ClusterRaceTest {
       for (CompletableFuture<String> f : e.getValue()) {
         nodes.add(f.get(60, TimeUnit.SECONDS));
       }
-      assertThat(nodes).as("the node that served %s for each gateway", e.getKey()).containsOnly(nodes.get(0));
+      assertThat(nodes)
+          .as("the node that served %s for each gateway", e.getKey())
+          .containsOnly(nodes.get(0));
       ownerOf.put(e.getKey(), nodes.get(0));
     }
     for (Gateway g : gateways) {
@@ -145,7 +148,8 @@ class ClusterRaceTest {
       long owned = ownerOf.values().stream().filter(g.node::equals).count();
       assertThat(local).as("sessions in %s's pool", g).isEqualTo(owned);
     }
-    await().atMost(20, TimeUnit.SECONDS)
+    await()
+        .atMost(20, TimeUnit.SECONDS)
         .untilAsserted(
             () -> {
               for (Gateway g : gateways) {
@@ -170,13 +174,16 @@ class ClusterRaceTest {
           lease.close();
           server = byNode.get(peer.node());
           lease = server.router.acquire(key, true).get(60, TimeUnit.SECONDS); // the hop
-          assertThat(lease.worker()).as("a forwarded request is served locally").isNotInstanceOf(PeerGateway.class);
+          assertThat(lease.worker())
+              .as("a forwarded request is served locally")
+              .isNotInstanceOf(PeerGateway.class);
         }
         lease.close();
         return server.node;
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof RouteUnavailableException) || attempt >= 20) {
-          throw new AssertionError("request for " + key + " through " + g + " failed", e.getCause());
+          throw new AssertionError(
+              "request for " + key + " through " + g + " failed", e.getCause());
         }
         retried.incrementAndGet(); // a 503: the client retries
         sleepQuietly(50);

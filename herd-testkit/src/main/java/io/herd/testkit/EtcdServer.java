@@ -39,10 +39,10 @@ import java.util.stream.Stream;
  * before etcd first runs ("etcd down at start"). etcd's output goes to {@code etcd.log} in the
  * temporary directory ({@link #logFile()}); a start that fails reports its tail.
  *
- * <p>Cleanup even when the test JVM dies: etcd is started as {@code setpriv --pdeathsig KILL}
- * (when {@code setpriv} is there) from one thread that lives until {@link #close()}, since the
- * kernel sends the parent-death signal when the forking <em>thread</em> exits; a JVM shutdown hook
- * kills it on an orderly exit too.
+ * <p>Cleanup even when the test JVM dies: etcd is started as {@code setpriv --pdeathsig KILL} (when
+ * {@code setpriv} is there) from one thread that lives until {@link #close()}, since the kernel
+ * sends the parent-death signal when the forking <em>thread</em> exits; a JVM shutdown hook kills
+ * it on an orderly exit too.
  *
  * <p>Thread-safe: the lifecycle methods are synchronized. Lifetime: from construction to {@link
  * #close()}, which is idempotent; a closed server cannot be started again.
@@ -213,11 +213,18 @@ public final class EtcdServer implements AutoCloseable {
     while (!healthy()) {
       if (!process.isAlive()) {
         throw new IllegalStateException(
-            "etcd exited with status " + process.exitValue() + " on start; log tail:\n" + logTail());
+            "etcd exited with status "
+                + process.exitValue()
+                + " on start; log tail:\n"
+                + logTail());
       }
       if (System.nanoTime() - deadline >= 0) {
         throw new IllegalStateException(
-            "etcd not healthy at " + clientUrl() + " after " + START_TIMEOUT + "; log tail:\n"
+            "etcd not healthy at "
+                + clientUrl()
+                + " after "
+                + START_TIMEOUT
+                + "; log tail:\n"
                 + logTail());
       }
       sleep(50);
@@ -234,17 +241,28 @@ public final class EtcdServer implements AutoCloseable {
     command.addAll(
         List.of(
             ETCD.toString(),
-            "--name", name,
-            "--data-dir", dataDirectory.toString(),
-            "--listen-client-urls", client,
-            "--advertise-client-urls", client,
-            "--listen-peer-urls", peer,
-            "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", name + "=" + peer,
-            "--initial-cluster-state", "new",
-            "--initial-cluster-token", name,
-            "--logger", "zap",
-            "--log-outputs", "stderr"));
+            "--name",
+            name,
+            "--data-dir",
+            dataDirectory.toString(),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            name + "=" + peer,
+            "--initial-cluster-state",
+            "new",
+            "--initial-cluster-token",
+            name,
+            "--logger",
+            "zap",
+            "--log-outputs",
+            "stderr"));
     return command;
   }
 

@@ -12,16 +12,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Keeps this node's record in etcd ({@link NodeRecord}: advertise address, lease, free capacity)
- * up to date. Listens to the pool and rewrites the record when its free capacity changed,
- * debounced to one write per 250 ms at most; rewrites it when the watch shows it missing or on a
- * lease that is not the current one.
+ * Keeps this node's record in etcd ({@link NodeRecord}: advertise address, lease, free capacity) up
+ * to date. Listens to the pool and rewrites the record when its free capacity changed, debounced to
+ * one write per 250 ms at most; rewrites it when the watch shows it missing or on a lease that is
+ * not the current one.
  *
  * <p>Free capacity = {@code max - busy - starting - stopping - queued}, at least 0: the sessions
  * this pool could start now without queueing. Peers place new sessions on the node with most.
  *
- * <p>Thread-safe: its small state is guarded by this object's lock, never held across an etcd
- * call. Lifetime: that of the cluster member.
+ * <p>Thread-safe: its small state is guarded by this object's lock, never held across an etcd call.
+ * Lifetime: that of the cluster member.
  */
 final class CapacityPublisher implements PoolListener {
 

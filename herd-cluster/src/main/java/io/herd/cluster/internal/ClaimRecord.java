@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A session's claim under {@code <prefix>/keys/<key>}: the node that owns it. It is attached to
- * the owner's lease, so the claim vanishes with the owner.
+ * A session's claim under {@code <prefix>/keys/<key>}: the node that owns it. It is attached to the
+ * owner's lease, so the claim vanishes with the owner.
  */
 record ClaimRecord(String node) {
 

@@ -27,19 +27,19 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Design</h2>
  *
- * <p><b>Invariant: whenever a local session of key K lives (or an acquire for K is in flight),
- * etcd holds a claim on K for this node, under this gateway's current lease, at the revision
- * recorded in K's {@link KeyState}.</b> Everything below keeps it.
+ * <p><b>Invariant: whenever a local session of key K lives (or an acquire for K is in flight), etcd
+ * holds a claim on K for this node, under this gateway's current lease, at the revision recorded in
+ * K's {@link KeyState}.</b> Everything below keeps it.
  *
  * <ul>
- *   <li><b>Claim</b> (one in flight per key, shared by concurrent requests): one transaction, {@code
- *       if create_revision(K) == 0 then put K {node: target} with target's lease else get K}. So
- *       exactly one gateway wins a race. The target is this node, or — when this pool is full and
- *       the request came straight from a client — the peer with most room, on that peer's lease
- *       (if that lease is gone, this node claims for itself instead).
+ *   <li><b>Claim</b> (one in flight per key, shared by concurrent requests): one transaction,
+ *       {@code if create_revision(K) == 0 then put K {node: target} with target's lease else get
+ *       K}. So exactly one gateway wins a race. The target is this node, or — when this pool is
+ *       full and the request came straight from a client — the peer with most room, on that peer's
+ *       lease (if that lease is gone, this node claims for itself instead).
  *   <li><b>Found owned by this node without a local claim</b> (a peer placed it here, or a stale
- *       claim of an earlier lease): {@code if mod_revision(K) == seen then put K under our lease}, so
- *       the revision and the lease are ours before anything is served.
+ *       claim of an earlier lease): {@code if mod_revision(K) == seen then put K under our lease},
+ *       so the revision and the lease are ours before anything is served.
  *   <li><b>Holds</b> = acquires in flight + the session. The router takes a hold before it calls
  *       {@code pool.acquire} and drops it when that completes; the directory's {@code bind} adds
  *       one, dropped once the pool has reported the session's end to its listeners (after {@code
@@ -51,13 +51,13 @@ import org.slf4j.LoggerFactory;
  *       first leaves K free to create. Either way no local session ever runs unclaimed.
  *   <li><b>Epochs</b>: a KeyState serves only requests of the membership epoch it was won in; a
  *       fence abandons them all (the lease they hang on is being given up).
- *   <li><b>Stragglers</b>: a claim for this node that no KeyState knows (a delete that failed
- *       while etcd was down, a claim whose answer timed out but which etcd applied) is deleted by
- *       {@link #sweep()} when it is seen twice in a row, guarded by its revision.
+ *   <li><b>Stragglers</b>: a claim for this node that no KeyState knows (a delete that failed while
+ *       etcd was down, a claim whose answer timed out but which etcd applied) is deleted by {@link
+ *       #sweep()} when it is seen twice in a row, guarded by its revision.
  * </ul>
  *
- * <p>Thread-safe: the map is concurrent, each KeyState has its own lock, and no lock is held
- * across an etcd call. Lifetime: that of the cluster member.
+ * <p>Thread-safe: the map is concurrent, each KeyState has its own lock, and no lock is held across
+ * an etcd call. Lifetime: that of the cluster member.
  */
 final class Claims {
 
@@ -192,7 +192,9 @@ final class Claims {
     view.claims()
         .forEach(
             (key, claim) -> {
-              if (!claim.node().equals(self) || states.containsKey(key) || inflight.containsKey(key)) {
+              if (!claim.node().equals(self)
+                  || states.containsKey(key)
+                  || inflight.containsKey(key)) {
                 return;
               }
               Long seen = suspects.get(key);
@@ -222,7 +224,8 @@ final class Claims {
           new RouteUnavailableException(
               "session '" + key + "' is changing hands too fast to claim; retry", RETRY_SOON));
     }
-    long lease = target.equals(self) ? m.lease() : view.node(target).map(NodeRecord::lease).orElse(0L);
+    long lease =
+        target.equals(self) ? m.lease() : view.node(target).map(NodeRecord::lease).orElse(0L);
     if (lease == 0) {
       return attempt(key, self, m, tries + 1);
     }
@@ -339,8 +342,7 @@ final class Claims {
       states.remove(ks.key, ks); // its lease was given up: etcd drops the claim with it
       return;
     }
-    deleteIfRevision(ks.key, ks.revision())
-        .whenComplete((ok, err) -> states.remove(ks.key, ks));
+    deleteIfRevision(ks.key, ks.revision()).whenComplete((ok, err) -> states.remove(ks.key, ks));
   }
 
   private CompletableFuture<Void> deleteIfRevision(String key, long revision) {

@@ -80,10 +80,10 @@ final class ClusterDirectory implements SessionDirectory, PoolListener {
   }
 
   /**
-   * The session's hold is released here, after {@code unbind}: the pool calls its listeners in
-   * the order they were added, and this one is added by {@code router(pool)}, after the pool's
-   * own, so every listener given to the pool's builder hears of the end before the key can be
-   * claimed elsewhere.
+   * The session's hold is released here, after {@code unbind}: the pool calls its listeners in the
+   * order they were added, and this one is added by {@code router(pool)}, after the pool's own, so
+   * every listener given to the pool's builder hears of the end before the key can be claimed
+   * elsewhere.
    */
   @Override
   public void sessionEnded(String key, Worker worker, SessionEndReason reason) {

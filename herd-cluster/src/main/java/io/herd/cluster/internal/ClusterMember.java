@@ -90,11 +90,9 @@ public final class ClusterMember implements AutoCloseable {
               }
             });
     this.publisher =
-        new CapacityPublisher(
-            self, config.advertise(), layout, etcd, membership, this.scheduler);
+        new CapacityPublisher(self, config.advertise(), layout, etcd, membership, this.scheduler);
     this.view = new ClusterView(self, layout, etcd, this.scheduler, publisher::seen);
-    this.claims =
-        new Claims(self, layout, etcd, membership, view, counters, publisher::free);
+    this.claims = new Claims(self, layout, etcd, membership, view, counters, publisher::free);
     this.directory = new ClusterDirectory(self, claims, view, this::endLater);
   }
 
@@ -133,8 +131,7 @@ public final class ClusterMember implements AutoCloseable {
       return router;
     }
     pool = sessionPool;
-    router =
-        new ClusterRouter(self, sessionPool, membership, claims, view, etcd, layout, counters);
+    router = new ClusterRouter(self, sessionPool, membership, claims, view, etcd, layout, counters);
     sessionPool.addListener(directory);
     publisher.attach(sessionPool);
     return router;
@@ -157,7 +154,8 @@ public final class ClusterMember implements AutoCloseable {
           continue; // a record of a lease given up, until etcd drops it
         }
         selfListed = true;
-        nodes.add(new ClusterNode(self, config.advertise(), publisher.free(), publisher.max(), true));
+        nodes.add(
+            new ClusterNode(self, config.advertise(), publisher.free(), publisher.max(), true));
       } else {
         nodes.add(new ClusterNode(r.node(), r.advertise(), r.free(), r.max(), false));
       }

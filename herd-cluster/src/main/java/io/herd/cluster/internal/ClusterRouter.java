@@ -11,8 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cluster's {@link SessionRouter}: serves a key from the local pool when this gateway holds
- * its claim, forwards it to the peer that owns it, or claims it.
+ * The cluster's {@link SessionRouter}: serves a key from the local pool when this gateway holds its
+ * claim, forwards it to the peer that owns it, or claims it.
  *
  * <p>For each request, in order:
  *
@@ -21,14 +21,14 @@ import org.slf4j.LoggerFactory;
  *   <li>A local claim of the current epoch → take a hold, {@code pool.acquire}, drop the hold when
  *       that completes. No etcd call: local sessions keep working while etcd is down.
  *   <li>Not forwarded, and the cached owner is a live peer → a lease on that {@link PeerGateway}.
- *   <li>Otherwise claim ({@link Claims#claim}); mine → as 2; a peer's → forward, unless the
- *       request was itself forwarded (at most one hop) → 503 "misdirected".
+ *   <li>Otherwise claim ({@link Claims#claim}); mine → as 2; a peer's → forward, unless the request
+ *       was itself forwarded (at most one hop) → 503 "misdirected".
  *   <li>etcd unreachable → 503 with {@code Retry-After}.
  * </ol>
  *
  * <p><b>Epoch check.</b> A local acquire remembers the membership epoch it started in; if the
- * gateway fenced before the pool answered, the lease is closed, the session ended, and the
- * request refused — so no worker serves a key after the fence.
+ * gateway fenced before the pool answered, the lease is closed, the session ended, and the request
+ * refused — so no worker serves a key after the fence.
  *
  * <p>Never blocks: every step is a future. Thread-safe. Lifetime: that of its cluster member.
  */
@@ -215,7 +215,10 @@ final class ClusterRouter implements SessionRouter {
               Optional<PeerGateway> learned = view.peer(owner);
               if (learned.isEmpty()) {
                 throw new RouteUnavailableException(
-                    "session '" + key + "' belongs to gateway " + owner
+                    "session '"
+                        + key
+                        + "' belongs to gateway "
+                        + owner
                         + ", which cannot be reached now; it is claimable again once that"
                         + " gateway's lease expires",
                     Claims.RETRY_SOON);
@@ -239,17 +242,20 @@ final class ClusterRouter implements SessionRouter {
 
   private static RouteUnavailableException refusal(Membership.Phase phase) {
     return switch (phase) {
-      case STARTING -> new RouteUnavailableException(
-          "this gateway has not joined its cluster yet: the session directory (etcd) is"
-              + " unreachable",
-          Claims.RETRY_SOON);
-      case FENCED -> new RouteUnavailableException(
-          "this gateway is fenced: it lost contact with the session directory (etcd)",
-          Claims.RETRY_SOON);
-      case CLOSED -> new RouteUnavailableException(
-          "this gateway is leaving its cluster", Claims.RETRY_SOON);
-      default -> new RouteUnavailableException(
-          "this gateway's cluster membership changed; retry", Claims.RETRY_SOON);
+      case STARTING ->
+          new RouteUnavailableException(
+              "this gateway has not joined its cluster yet: the session directory (etcd) is"
+                  + " unreachable",
+              Claims.RETRY_SOON);
+      case FENCED ->
+          new RouteUnavailableException(
+              "this gateway is fenced: it lost contact with the session directory (etcd)",
+              Claims.RETRY_SOON);
+      case CLOSED ->
+          new RouteUnavailableException("this gateway is leaving its cluster", Claims.RETRY_SOON);
+      default ->
+          new RouteUnavailableException(
+              "this gateway's cluster membership changed; retry", Claims.RETRY_SOON);
     };
   }
 }

@@ -9,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cluster's own {@link Scheduler}: one named daemon thread for lease renewals, the fence
- * check, capacity publishing and retries. Tasks are short and never block (etcd calls are
- * asynchronous). A task that throws is logged and the thread carries on.
+ * The cluster's own {@link Scheduler}: one named daemon thread for lease renewals, the fence check,
+ * capacity publishing and retries. Tasks are short and never block (etcd calls are asynchronous). A
+ * task that throws is logged and the thread carries on.
  *
  * <p>Thread-safe. Lifetime: owned by the cluster member that created it, which calls {@link
  * #shutdown()} when it closes; tasks scheduled after that never run.

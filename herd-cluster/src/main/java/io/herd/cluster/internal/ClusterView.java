@@ -24,23 +24,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This gateway's cached picture of the cluster, kept by one etcd watch over the whole prefix:
- * which gateways are live (with a {@link PeerGateway} for each peer) and which node owns each
- * session key. It answers "where does this key live?" without an etcd round trip per request.
+ * This gateway's cached picture of the cluster, kept by one etcd watch over the whole prefix: which
+ * gateways are live (with a {@link PeerGateway} for each peer) and which node owns each session
+ * key. It answers "where does this key live?" without an etcd round trip per request.
  *
  * <p><b>It is a hint, not the truth.</b> The cache may lag etcd; every decision that matters is
  * made by a transaction in etcd ({@code Claims}). A stale entry costs at most a forwarded request
  * that the peer answers by claiming the key itself, or a 503 "misdirected" that the client retries.
  *
  * <p><b>Sync.</b> {@link #resync()} reads every key under the prefix at one revision R (in pages)
- * and then watches from R+1, so no event is missed or applied twice. A watch error closes the
- * watch and schedules a resync (every second until etcd answers); a generation number makes the
- * events of a replaced watch harmless.
+ * and then watches from R+1, so no event is missed or applied twice. A watch error closes the watch
+ * and schedules a resync (every second until etcd answers); a generation number makes the events of
+ * a replaced watch harmless.
  *
  * <p><b>Lost sessions.</b> When a peer's record vanishes without the "leaving" mark it writes
- * before it revokes its lease on purpose, the keys it owned (as cached just before) are
- * remembered, bounded, as lost with that node. The gateway that later claims one of them reports
- * the loss ({@link #takeLost}); any other gateway forgets it on seeing the new claim.
+ * before it revokes its lease on purpose, the keys it owned (as cached just before) are remembered,
+ * bounded, as lost with that node. The gateway that later claims one of them reports the loss
+ * ({@link #takeLost}); any other gateway forgets it on seeing the new claim.
  *
  * <p>Thread-safe: reads use concurrent maps; events and resyncs apply under this object's lock.
  * Lifetime: from construction to {@link #close()}.
@@ -238,10 +238,15 @@ final class ClusterView {
           .ifPresent(
               parsed -> {
                 switch (parsed.kind()) {
-                  case NODE -> NodeRecord.decode(parsed.name(), kv.getValue())
-                      .ifPresent(r -> newNodes.put(r.node(), r));
-                  case SESSION -> ClaimRecord.decode(kv.getValue())
-                      .ifPresent(c -> newKeys.put(parsed.name(), new Claim(c.node(), kv.getModRevision())));
+                  case NODE ->
+                      NodeRecord.decode(parsed.name(), kv.getValue())
+                          .ifPresent(r -> newNodes.put(r.node(), r));
+                  case SESSION ->
+                      ClaimRecord.decode(kv.getValue())
+                          .ifPresent(
+                              c ->
+                                  newKeys.put(
+                                      parsed.name(), new Claim(c.node(), kv.getModRevision())));
                 }
               });
     }
@@ -371,11 +376,12 @@ final class ClusterView {
   private void noteLost(Set<String> vanished) {
     for (String node : vanished) {
       List<String> owned = new ArrayList<>();
-      keys.forEach((key, claim) -> {
-        if (claim.node().equals(node)) {
-          owned.add(key);
-        }
-      });
+      keys.forEach(
+          (key, claim) -> {
+            if (claim.node().equals(node)) {
+              owned.add(key);
+            }
+          });
       if (!owned.isEmpty()) {
         log.warn(
             "gateway {} left the cluster without leaving (dead or cut off): its {} session(s)"

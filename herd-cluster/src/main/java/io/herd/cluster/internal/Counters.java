@@ -13,10 +13,6 @@ final class Counters {
 
   ClusterCounters snapshot() {
     return new ClusterCounters(
-        claims.sum(),
-        claimConflicts.sum(),
-        forwarded.sum(),
-        leaseLosses.sum(),
-        sessionsLost.sum());
+        claims.sum(), claimConflicts.sum(), forwarded.sum(), leaseLosses.sum(), sessionsLost.sum());
   }
 }

@@ -30,9 +30,9 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>jetcd is set up to fail fast ({@code waitForReady(false)}): a request made while the channel
  * is down fails at once with {@code UNAVAILABLE} instead of waiting for a connection. A request
- * that timed out here may still reach etcd later; every write the cluster makes is therefore
- * either a create-if-absent, guarded by a compare on a revision, or harmless when repeated (see
- * {@code Claims}).
+ * that timed out here may still reach etcd later; every write the cluster makes is therefore either
+ * a create-if-absent, guarded by a compare on a revision, or harmless when repeated (see {@code
+ * Claims}).
  *
  * <p>Thread-safe. Futures complete on jetcd's threads: dependents must be quick and never block.
  * Lifetime: from construction to {@link #close()}.

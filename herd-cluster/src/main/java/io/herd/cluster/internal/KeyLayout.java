@@ -10,8 +10,9 @@ import java.util.Optional;
  * Where the cluster keeps its state in etcd, under one prefix per pool:
  *
  * <pre>
- *   &lt;prefix&gt;/nodes/&lt;node&gt;          a gateway: {@link NodeRecord}, on that gateway's lease
- *   &lt;prefix&gt;/keys/&lt;url-encoded key&gt;  a session's owner: {@link ClaimRecord}, on the owner's lease
+ *   &lt;prefix&gt;/nodes/&lt;node&gt;   a gateway ({@link NodeRecord}), on its own lease
+ *   &lt;prefix&gt;/keys/&lt;key&gt;     a session's owner ({@link ClaimRecord}), on the owner's
+ *                               lease; the key URL-encoded
  * </pre>
  *
  * Both kinds are attached to a lease, so a gateway that dies leaves nothing behind once its lease
@@ -32,7 +33,9 @@ public final class KeyLayout {
   private final String nodes;
   private final String sessions;
 
-  /** @param prefix e.g. {@code /herd/default}, validated by {@code ClusterConfig} */
+  /**
+   * @param prefix e.g. {@code /herd/default}, validated by {@code ClusterConfig}
+   */
   public KeyLayout(String prefix) {
     this.root = prefix + "/";
     this.nodes = root + "nodes/";

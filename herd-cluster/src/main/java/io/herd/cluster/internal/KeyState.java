@@ -13,6 +13,7 @@ import io.herd.core.SessionBinding;
 final class KeyState {
 
   final String key;
+
   /** The membership epoch the claim was won in; it serves no request of a later epoch. */
   final long epoch;
 
@@ -65,8 +66,8 @@ final class KeyState {
   }
 
   /**
-   * The pool unbound {@code b}: whether it was this claim's binding. The session's hold stays
-   * until {@link #ended} — until the pool has reported the end to its listeners.
+   * The pool unbound {@code b}: whether it was this claim's binding. The session's hold stays until
+   * {@link #ended} — until the pool has reported the end to its listeners.
    */
   synchronized boolean unbind(SessionBinding b) {
     if (binding == null || !binding.equals(b)) {

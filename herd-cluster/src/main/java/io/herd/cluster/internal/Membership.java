@@ -29,15 +29,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>The fence clock.</b> Renewals are {@code keepAliveOnce} calls, one every {@code ttl/5},
  * each bounded by the request timeout, several possibly in flight. {@code validUntil} is the
- * <em>send time</em> of the latest acknowledged renewal plus the TTL etcd granted, read on this gateway's monotonic {@link Ticker}. etcd starts a lease's new TTL only when
- * it receives the renewal, after we sent it, so the lease cannot expire in etcd before {@code
- * validUntil}. When {@code now >= validUntil - fenceMargin} the gateway fences: the margin is the
- * time its workers get to exit before a peer could claim their keys. A renewal answered with "lease
- * not found" fences at once.
+ * <em>send time</em> of the latest acknowledged renewal plus the TTL etcd granted, read on this
+ * gateway's monotonic {@link Ticker}. etcd starts a lease's new TTL only when it receives the
+ * renewal, after we sent it, so the lease cannot expire in etcd before {@code validUntil}. When
+ * {@code now >= validUntil - fenceMargin} the gateway fences: the margin is the time its workers
+ * get to exit before a peer could claim their keys. A renewal answered with "lease not found"
+ * fences at once.
  *
  * <p><b>Epochs.</b> Every fence increments {@link #epoch()}. Work begun in one epoch (a claim, a
- * local acquire) checks on completion that the epoch is unchanged; otherwise it is undone. That
- * is how an acquire that was in flight during the fence ends its session instead of serving it.
+ * local acquire) checks on completion that the epoch is unchanged; otherwise it is undone. That is
+ * how an acquire that was in flight during the fence ends its session instead of serving it.
  *
  * <p><b>Threads.</b> State lives under this object's lock; the lock is never held while calling
  * etcd or the {@link Hooks}. Timers run on the cluster's {@link Scheduler}; etcd answers arrive on

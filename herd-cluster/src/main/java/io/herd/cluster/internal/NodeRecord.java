@@ -12,7 +12,8 @@ import java.util.Optional;
  * capacity, and whether it is leaving on purpose (written just before it revokes its lease, so that
  * peers do not report its sessions as lost).
  */
-public record NodeRecord(String node, URI advertise, long lease, int free, int max, boolean leaving) {
+public record NodeRecord(
+    String node, URI advertise, long lease, int free, int max, boolean leaving) {
 
   ByteSequence encode() {
     Map<String, String> fields = new LinkedHashMap<>();
