@@ -5,7 +5,10 @@ import io.herd.core.SessionBinding;
 import io.herd.core.SessionDirectory;
 import io.herd.core.SessionEndReason;
 import io.herd.core.Worker;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +33,8 @@ final class ClusterDirectory implements SessionDirectory, PoolListener {
   private final Claims claims;
   private final ClusterView view;
   private final Consumer<String> endUnclaimed;
+  /** The worker of each local session from sessionStarted to sessionEnded, for the fence to kill. */
+  private final Map<String, Worker> workers = new ConcurrentHashMap<>();
 
   /**
    * @param endUnclaimed ends a session the pool started without a claim (someone acquired from the
@@ -86,7 +91,18 @@ final class ClusterDirectory implements SessionDirectory, PoolListener {
    * elsewhere.
    */
   @Override
+  public void sessionStarted(String key, Worker worker) {
+    workers.put(key, worker);
+  }
+
+  /** The workers of the local sessions now: what a fence must kill. */
+  List<Worker> sessionWorkers() {
+    return List.copyOf(workers.values());
+  }
+
+  @Override
   public void sessionEnded(String key, Worker worker, SessionEndReason reason) {
+    workers.remove(key, worker);
     KeyState ks = claims.find(key);
     if (ks != null && ks.ended(worker.id())) {
       claims.release(ks);

@@ -10,6 +10,7 @@ import io.herd.core.SessionDirectory;
 import io.herd.core.SessionInfo;
 import io.herd.core.SessionPool;
 import io.herd.core.Ticker;
+import io.herd.core.Worker;
 import io.herd.proxy.SessionRouter;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -232,10 +233,15 @@ public final class ClusterMember implements AutoCloseable {
     List<SessionInfo> sessions = p == null ? List.of() : p.sessions();
     sessions.forEach(s -> keys.add(s.key()));
     view.rememberLost(keys, self);
+    // Killed, not stopped gracefully: the fence margin must cover the stop, whatever
+    // worker.stopTimeout says, and a fenced session is lost anyway.
+    List<Worker> running = directory.sessionWorkers();
     for (SessionInfo s : sessions) {
       p.end(s.key());
     }
-    log.warn("cluster node {} fenced: ended {} session(s)", self, sessions.size());
+    running.forEach(Worker::kill);
+    log.warn("cluster node {} fenced: ended {} session(s), killed their workers", self,
+        sessions.size());
   }
 
   private void endLater(String key) {
