@@ -16,8 +16,8 @@ import java.util.regex.Pattern;
  * how long a dead gateway's sessions stay claimed, the etcd key prefix, and the timing of the
  * fence.
  *
- * <p>Immutable. The constructor validates every field and reports all problems at once in an
- * {@link InvalidConfigException}, with the library's field names ({@code cluster.etcd[0]}, {@code
+ * <p>Immutable. The constructor validates every field and reports all problems at once in an {@link
+ * InvalidConfigException}, with the library's field names ({@code cluster.etcd[0]}, {@code
  * cluster.leaseTtl}, ...). A {@code null} {@code leaseTtl}, {@code fenceMargin} or {@code
  * requestTimeout} means its default. {@link #toString()} masks the secret.
  *
@@ -39,8 +39,8 @@ import java.util.regex.Pattern;
  *     with {@code /}, no trailing {@code /}
  * @param fenceMargin how long before the lease could have expired the gateway fences itself;
  *     positive and below {@code leaseTtl} (default {@code leaseTtl / 2})
- * @param requestTimeout how long one etcd request may take before it counts as failed; positive
- *     and below {@code leaseTtl} (default 2 s)
+ * @param requestTimeout how long one etcd request may take before it counts as failed; positive and
+ *     below {@code leaseTtl} (default 2 s)
  */
 public record ClusterConfig(
     List<URI> etcd,
@@ -147,7 +147,8 @@ public record ClusterConfig(
       String field = "cluster.etcd[" + i + "]";
       URI uri = etcd.get(i);
       if (!isHostPortUrl(uri)) {
-        problems.add(FieldProblem.of(field, uri, "is not an etcd client URL", "http(s)://host:port"));
+        problems.add(
+            FieldProblem.of(field, uri, "is not an etcd client URL", "http(s)://host:port"));
       }
     }
   }
@@ -156,7 +157,10 @@ public record ClusterConfig(
     if (secret == null || secret.isBlank()) {
       problems.add(
           FieldProblem.of(
-              "cluster.secret", "(empty)", "is missing", ">= " + MIN_SECRET_LENGTH + " characters"));
+              "cluster.secret",
+              "(empty)",
+              "is missing",
+              ">= " + MIN_SECRET_LENGTH + " characters"));
     } else if (secret.length() < MIN_SECRET_LENGTH) {
       // The value itself is never shown: only its length.
       problems.add(

@@ -7,8 +7,8 @@ package io.herd.cluster;
  * @param claimConflicts claims that found the session already owned by another gateway
  * @param forwarded requests routed to the peer gateway that owns their session
  * @param leaseLosses times this gateway fenced itself because its lease could have expired
- * @param sessionsLost sessions this gateway started anew after the gateway that served them died
- *     or was fenced
+ * @param sessionsLost sessions this gateway started anew after the gateway that served them died or
+ *     was fenced
  */
 public record ClusterCounters(
     long claims, long claimConflicts, long forwarded, long leaseLosses, long sessionsLost) {}

@@ -8,8 +8,8 @@ import java.util.Objects;
  *
  * @param node the gateway's node name
  * @param advertise where peers reach it
- * @param free workers it can start or hand out now: its pool's {@code max} minus busy, starting
- *     and stopping workers, as it last published
+ * @param free workers it can start or hand out now: its pool's {@code max} minus busy, starting and
+ *     stopping workers, as it last published
  * @param max its pool's {@code max}
  * @param self whether this is the gateway asking
  */

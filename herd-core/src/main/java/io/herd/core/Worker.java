@@ -42,4 +42,15 @@ public interface Worker {
    * Idempotent; the returned future is {@link #onExit()}.
    */
   CompletableFuture<WorkerExit> stop();
+
+  /**
+   * Stops the worker at once, without a grace period (SIGKILL for a process, with everything it
+   * started), for a caller that must know the worker is gone by a deadline — a cluster gateway
+   * that lost its lease must stop its workers before a peer may claim their sessions. Idempotent;
+   * the returned future is {@link #onExit()}. The default is {@link #stop()}, for workers that
+   * have no faster way.
+   */
+  default CompletableFuture<WorkerExit> kill() {
+    return stop();
+  }
 }

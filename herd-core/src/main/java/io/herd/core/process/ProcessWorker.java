@@ -213,12 +213,17 @@ public final class ProcessWorker implements Worker {
     return exit;
   }
 
-  /** SIGKILL to the worker and every descendant, now; for failed starts and JVM shutdown. */
-  void kill() {
+  /**
+   * SIGKILL to the worker and every descendant, now: for failed starts, JVM shutdown and a fenced
+   * cluster gateway.
+   */
+  @Override
+  public CompletableFuture<WorkerExit> kill() {
     stopRequested.set(true);
     recordDescendants();
     process.destroyForcibly();
     descendants.forEach(ProcessHandle::destroyForcibly);
+    return exit;
   }
 
   /** The last stderr lines, oldest first. */
