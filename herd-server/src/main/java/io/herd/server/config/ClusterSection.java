@@ -17,14 +17,12 @@ import java.util.function.Supplier;
  * Binds {@code cluster:} to herd-cluster's {@link ClusterConfig}: several gateways sharing their
  * sessions through etcd. What only the file knows is checked here, with lines and fixes — the
  * form of each etcd URL and of {@code advertise}, the defaults derived from {@code listen} and the
- * host name, the pool name appended to {@code prefix}, and the timing rule between {@code
- * leaseTtl} and {@code worker.stopTimeout}; the library's own validation reports the rest.
+ * host name, the pool name appended to {@code prefix}, that peers can reach this gateway in plain
+ * HTTP; the library's own validation reports the rest (node name, lease TTL).
  *
- * <p>The timing rule: a gateway that cannot renew its lease fences itself {@code fenceMargin}
- * before the lease could have expired in etcd, and stops its workers, which may take {@code
- * worker.stopTimeout} (SIGTERM, then SIGKILL). So the margin is that timeout plus {@value
- * #FENCE_SLACK_SECONDS} s, and the lease must be longer than the timeout plus {@value
- * #LEASE_SLACK_SECONDS} s, or no fence could ever finish before a peer may claim the keys.
+ * <p>The fence margin keeps the library's default, half the lease: a gateway that cannot renew
+ * fences itself that long before its lease could have expired, and kills its workers (SIGKILL,
+ * not {@code worker.stopTimeout}'s graceful stop), so the margin does not depend on the workers.
  *
  * <p>{@code cluster.secret} is never part of a message: only its length is. Stateless.
  */
@@ -33,18 +31,15 @@ final class ClusterSection {
   /** {@code cluster.prefix} when none is written; the pool's name is appended. */
   static final String DEFAULT_PREFIX = "/herd";
 
-  /** The fence margin exceeds the workers' stop timeout by this, for the SIGKILL to land. */
-  static final int FENCE_SLACK_SECONDS = 1;
-
-  /** The lease exceeds the workers' stop timeout by at least this. */
-  static final int LEASE_SLACK_SECONDS = 2;
-
   private static final String ETCD_EXAMPLE = "[\"http://etcd-1:2379\", \"http://etcd-2:2379\"]";
   private static final String ETCD_EXPECTED = "http(s)://host:port, e.g. http://etcd-1:2379";
   private static final String ADVERTISE_EXPECTED = "host:port or http://host:port where peer"
       + " gateways reach this one, e.g. gw-7.internal:8080";
 
-  /** Library field names that are not YAML keys, mapped to the key whose value decides them. */
+  /**
+   * Library field names that are not YAML keys, mapped to the key whose value decides them (so
+   * that they are not reported again once that key's problem is).
+   */
   private static final Map<String, String> RENAMES = Map.of(
       "cluster.fenceMargin", "cluster.leaseTtl",
       "cluster.requestTimeout", "cluster.leaseTtl");
@@ -56,12 +51,10 @@ final class ClusterSection {
    *
    * @param listen the gateway's address (after {@code --listen}): the default advertise address
    * @param poolName {@code pool.name}, appended to the prefix
-   * @param stopTimeout {@code worker.stopTimeout}, or null when it was invalid (reported already)
    * @param tls whether the front door speaks TLS, which peers' plain-HTTP hops cannot
    * @param hostname this machine's name, for the default node name; asked only when needed
    */
-  record Context(HostPort listen, String poolName, Duration stopTimeout, boolean tls,
-      Supplier<String> hostname) {}
+  record Context(HostPort listen, String poolName, boolean tls, Supplier<String> hostname) {}
 
   /**
    * The cluster settings; empty when {@code cluster:} is absent, or when it had errors (then
@@ -79,27 +72,20 @@ final class ClusterSection {
     Optional<String> node = r.string("node");
     int errorsBeforeTtl = r.problems().errors().size();
     Duration leaseTtl = r.duration("leaseTtl", ClusterConfig.DEFAULT_LEASE_TTL);
-    boolean leaseTtlRead = r.problems().errors().size() == errorsBeforeTtl;
+    if (r.problems().errors().size() == errorsBeforeTtl
+        && leaseTtl.compareTo(ClusterConfig.DEFAULT_REQUEST_TIMEOUT) <= 0) {
+      // The library accepts 2s, but then one etcd request could outlast the lease.
+      r.error("leaseTtl", "cluster.leaseTtl is too short: " + DurationFormat.format(leaseTtl)
+          + " (expected: whole seconds > " + DurationFormat.format(
+              ClusterConfig.DEFAULT_REQUEST_TIMEOUT) + ", longer than an etcd request may take;"
+          + " default 10s)");
+    }
     String prefix = prefix(r, context.poolName());
     r.finish();
     if (context.tls()) {
       r.problems().error("cluster", r.line(), "cluster cannot be combined with tls: tls is set"
           + " (expected: no tls section: gateways forward requests to each other in plain HTTP,"
           + " which a TLS front door refuses; terminate TLS in front of the gateways instead)");
-    }
-    Duration stop = context.stopTimeout();
-    Duration fenceMargin = null;
-    if (stop != null) {
-      fenceMargin = stop.plusSeconds(FENCE_SLACK_SECONDS);
-      Duration shortest = stop.plusSeconds(LEASE_SLACK_SECONDS);
-      if (leaseTtlRead && leaseTtl.compareTo(shortest) <= 0) {
-        r.error("leaseTtl", "cluster.leaseTtl is too short for worker.stopTimeout "
-            + DurationFormat.format(stop) + ": " + DurationFormat.format(leaseTtl)
-            + " (expected: > " + DurationFormat.format(shortest) + ", worker.stopTimeout + "
-            + LEASE_SLACK_SECONDS + "s: a gateway cut off from etcd must have stopped its"
-            + " workers before its lease can expire; raise cluster.leaseTtl or lower"
-            + " worker.stopTimeout)");
-      }
     }
     ClusterConfig config;
     try {
@@ -111,7 +97,6 @@ final class ClusterSection {
           .advertise(advertise == null ? URI.create("http://127.0.0.1:1") : advertise)
           .leaseTtl(leaseTtl)
           .prefix(prefix)
-          .fenceMargin(fenceMargin)
           .build();
     } catch (InvalidConfigException e) {
       r.problems().library(e, RENAMES);

@@ -160,9 +160,9 @@ public final class HerdConfigLoader {
     boolean clusterMapping = problems.errors().size() == errorsBeforeCluster;
     Optional<ClusterConfig> cluster = ClusterSection.bind(clusterReader,
         clusterPresent && clusterMapping,
-        new ClusterSection.Context(listen, pool != null ? pool.name() : PoolConfig.builder()
-            .build().name(), worker.process() != null ? worker.process().stopTimeout() : null,
-            tlsPresent, hostname));
+        new ClusterSection.Context(listen,
+            pool != null ? pool.name() : PoolConfig.builder().build().name(), tlsPresent,
+            hostname));
     root.finish();
 
     checkCombinations(root, listen, admin, sessionKey, proxy);

@@ -111,7 +111,7 @@ class ValidateCommandTest {
     assertThat(r.out()).contains("cluster:\n"
         + "  node gw-1, advertise http://10.0.0.7:18080\n"
         + "  etcd http://127.0.0.1:2379, http://127.0.0.2:2379\n"
-        + "  prefix /herd/api, leaseTtl 10s, fence 4s before the lease can expire\n"
+        + "  prefix /herd/api, leaseTtl 10s, fence 5s before the lease can expire\n"
         + "  secret **** (43 characters)\n");
     assertThat(r.out() + r.err()).doesNotContain(secret);
   }

@@ -25,7 +25,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ClusterSectionTest {
 
-  /** A worker that stops quickly enough for the default lease (10 s > 5 s + 2 s). */
   private static final String WORKER =
       "worker:\n  command: [sh, -c, \"exec sleep 1000\"]\n  stopTimeout: 5s\n";
   private static final String SECRET = "s3cr3t-0123456789-abcdefghij-KLMNOP";
@@ -64,8 +63,8 @@ class ClusterSectionTest {
     assertThat(cluster.node()).as("host name and port, sanitised").isEqualTo("test-host_1-18080");
     assertThat(cluster.leaseTtl()).isEqualTo(Duration.ofSeconds(10));
     assertThat(cluster.prefix()).as("/herd and the pool's name").isEqualTo("/herd/default");
-    assertThat(cluster.fenceMargin()).as("worker.stopTimeout + 1s")
-        .isEqualTo(Duration.ofSeconds(6));
+    assertThat(cluster.fenceMargin()).as("half the lease: a fence kills the workers")
+        .isEqualTo(Duration.ofSeconds(5));
     assertThat(clusterWarnings(c)).containsExactly(
         "herd.yaml:5: warning: cluster.advertise defaults to the loopback address of listen:"
             + " 127.0.0.1:18080 (expected: cluster.advertise set to an address peers on other"
@@ -98,7 +97,7 @@ class ClusterSectionTest {
     assertThat(cluster.node()).isEqualTo("gw-7");
     assertThat(cluster.leaseTtl()).isEqualTo(Duration.ofSeconds(15));
     assertThat(cluster.prefix()).isEqualTo("/prod/herd/api");
-    assertThat(cluster.fenceMargin()).isEqualTo(Duration.ofSeconds(11));
+    assertThat(cluster.fenceMargin()).isEqualTo(Duration.ofMillis(7500));
     assertThat(cluster.toString()).doesNotContain(SECRET);
     assertThat(clusterWarnings(c)).isEmpty();
   }
@@ -206,18 +205,14 @@ class ClusterSectionTest {
             WORKER + "cluster:\n" + etcd + secret + "  node: gw 7\n",
             "herd.yaml:7: cluster.node is invalid: gw 7 (expected: letters, digits, '.', '_' and"
                 + " '-', not empty)"),
-        broken("lease shorter than the workers' stop timeout allows",
-            "worker:\n  command: [sh]\n  stopTimeout: 10s\ncluster:\n" + etcd + secret,
-            "herd.yaml:4: cluster.leaseTtl is too short for worker.stopTimeout 10s: 10s"
-                + " (expected: > 12s, worker.stopTimeout + 2s: a gateway cut off from etcd must"
-                + " have stopped its workers before its lease can expire; raise cluster.leaseTtl"
-                + " or lower worker.stopTimeout)"),
-        broken("lease written too short",
-            WORKER + "cluster:\n" + etcd + secret + "  leaseTtl: 7s\n",
-            "herd.yaml:7: cluster.leaseTtl is too short for worker.stopTimeout 5s: 7s (expected:"
-                + " > 7s, worker.stopTimeout + 2s: a gateway cut off from etcd must have stopped"
-                + " its workers before its lease can expire; raise cluster.leaseTtl or lower"
-                + " worker.stopTimeout)"),
+        broken("lease no longer than an etcd request",
+            WORKER + "cluster:\n" + etcd + secret + "  leaseTtl: 2s\n",
+            "herd.yaml:7: cluster.leaseTtl is too short: 2s (expected: whole seconds > 2s, longer"
+                + " than an etcd request may take; default 10s)"),
+        broken("lease in milliseconds below a second",
+            WORKER + "cluster:\n" + etcd + secret + "  leaseTtl: 500ms\n",
+            "herd.yaml:7: cluster.leaseTtl is too short: 500ms (expected: whole seconds > 2s,"
+                + " longer than an etcd request may take; default 10s)"),
         broken("lease in milliseconds, message from herd-cluster",
             WORKER + "cluster:\n" + etcd + secret + "  leaseTtl: 9500ms\n",
             "herd.yaml:7: cluster.leaseTtl is not whole seconds: 9500ms (expected: whole seconds"
