@@ -140,10 +140,11 @@ final class StatusCommand implements Callable<Integer> {
   /** The cluster's state and counters on one line, then its nodes ({@code *} marks this one). */
   private static void printCluster(PrintWriter out, JsonNode cluster) {
     JsonNode c = cluster.path("counters");
-    out.printf("cluster %s as node %s: %d nodes; since start: %d claims, %d claim conflicts,"
+    int nodes = cluster.path("nodes").size();
+    out.printf("cluster %s as node %s: %d node%s; since start: %d claims, %d claim conflicts,"
             + " %d forwarded, %d lease losses, %d sessions lost%n",
         cluster.path("state").asText(), cluster.path("node").asText(),
-        cluster.path("nodes").size(), c.path("claims").asLong(),
+        nodes, nodes == 1 ? "" : "s", c.path("claims").asLong(),
         c.path("claimConflicts").asLong(), c.path("forwarded").asLong(),
         c.path("leaseLosses").asLong(), c.path("sessionsLost").asLong());
     TextTable nt = new TextTable("NODE", "ADVERTISE", "FREE", "MAX");
