@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,11 +36,17 @@ import org.slf4j.LoggerFactory;
  * <table>
  *   <caption>Routes</caption>
  *   <tr><th>Route</th><th>Answer</th></tr>
- *   <tr><td>{@code GET /health}</td><td>200 {@code {"status":"ok"}}, 503 while draining; never
+ *   <tr><td>{@code GET /health}</td><td>200 {@code {"status":"ok"}}, 503 while draining; in a
+ *       cluster also 200 {@code "degraded"} while etcd is unreachable (sessions of this gateway
+ *       are still served) and 503 {@code "fenced"} while this gateway serves nothing; never
  *       needs the token, so load balancers can probe it</td></tr>
- *   <tr><td>{@code GET /status}</td><td>pool figures, limits, counters, gateway facts</td></tr>
+ *   <tr><td>{@code GET /status}</td><td>pool figures, limits, counters, gateway facts, the
+ *       cluster's state (null outside a cluster)</td></tr>
+ *   <tr><td>{@code GET /cluster}</td><td>state, this node, every node (advertise address, free
+ *       workers, max, self), cluster counters; 404 outside a cluster</td></tr>
  *   <tr><td>{@code GET /workers}</td><td>live workers: id, pid, address, state, session</td></tr>
- *   <tr><td>{@code GET /sessions}</td><td>sessions: id, worker, pid, age, idle, leases</td></tr>
+ *   <tr><td>{@code GET /sessions}</td><td>this gateway's sessions: id, worker, pid, age, idle,
+ *       leases, owner node (null outside a cluster)</td></tr>
  *   <tr><td>{@code DELETE /sessions/{id}}</td><td>ends the session (404 if none)</td></tr>
  *   <tr><td>{@code GET /metrics}</td><td>Prometheus text exposition</td></tr>
  * </table>
@@ -128,6 +135,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
             : notAllowed("GET");
       case "/metrics":
         return method.equals(HttpMethod.GET) ? metrics() : notAllowed("GET");
+      case "/cluster":
+        return method.equals(HttpMethod.GET) ? cluster() : notAllowed("GET");
       default:
         break;
     }
@@ -147,7 +156,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       return end(name);
     }
     return json(HttpResponseStatus.NOT_FOUND, error("no such route: " + path
-        + " (expected: /health, /status, /workers, /sessions, /sessions/{key}, /metrics)"));
+        + " (expected: /health, /status, /cluster, /workers, /sessions, /sessions/{key},"
+        + " /metrics)"));
   }
 
   /** Ends the session {@code name} (an id, or a full signed key) names. */
@@ -162,6 +172,13 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
         body.put("ended", true);
         return json(HttpResponseStatus.OK, body);
       }
+    }
+    Optional<String> elsewhere = target.cluster().flatMap(c -> ids.poolKeysFor(name).stream()
+        .map(c.owner()).flatMap(Optional::stream).findFirst());
+    if (elsewhere.isPresent()) {
+      return json(HttpResponseStatus.NOT_FOUND, error("no such session on this gateway: "
+          + ids.shown(name) + " (expected: end it through the admin API of gateway "
+          + elsewhere.get() + ", which serves it)"));
     }
     return json(HttpResponseStatus.NOT_FOUND, error("no such session: " + ids.shown(name)));
   }
@@ -181,9 +198,22 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   }
 
   private FullHttpResponse health() {
-    boolean draining = target.draining().getAsBoolean();
-    return json(draining ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.OK,
-        Map.of("status", draining ? "draining" : "ok"));
+    if (target.draining().getAsBoolean()) {
+      return json(HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of("status", "draining"));
+    }
+    Map.Entry<String, Boolean> health = target.cluster()
+        .map(c -> ClusterAnswers.health(c.status().get().state()))
+        .orElse(Map.entry("ok", true));
+    return json(health.getValue() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+        Map.of("status", health.getKey()));
+  }
+
+  private FullHttpResponse cluster() {
+    if (target.cluster().isEmpty()) {
+      return json(HttpResponseStatus.NOT_FOUND, error("this gateway is not in a cluster"
+          + " (expected: a cluster: section in its configuration)"));
+    }
+    return json(HttpResponseStatus.OK, ClusterAnswers.cluster(target.cluster().get()));
   }
 
   private Map<String, Object> status() {
@@ -215,6 +245,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     counters.put("queueRejections", s.queueRejections());
     body.put("counters", counters);
     body.put("gateway", target.gateway().get());
+    body.put("cluster", target.cluster()
+        .map(c -> ClusterAnswers.summary(c.status().get())).orElse(null));
     return body;
   }
 
@@ -234,6 +266,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   }
 
   private Map<String, Object> sessions() {
+    // Every session of this pool is this node's: the cluster claimed it for this gateway.
+    String owner = target.cluster().map(c -> c.status().get().node()).orElse(null);
     List<Map<String, Object>> list = new ArrayList<>();
     for (SessionInfo s : target.pool().sessions()) {
       Map<String, Object> m = new LinkedHashMap<>();
@@ -243,6 +277,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       m.put("ageMs", s.age().toMillis());
       m.put("idleMs", s.idle().toMillis());
       m.put("openLeases", s.openLeases());
+      m.put("owner", owner);
       list.add(m);
     }
     return Map.of("sessions", list);

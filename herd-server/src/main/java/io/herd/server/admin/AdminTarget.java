@@ -3,6 +3,7 @@ package io.herd.server.admin;
 import io.herd.core.SessionPool;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -15,13 +16,15 @@ import java.util.function.Supplier;
  * @param gateway facts about the gateway for {@code /status} (listen address, connections)
  * @param draining whether the server is shutting down ({@code /health} then answers 503)
  * @param ids how sessions are named in answers: never by a full signed key
+ * @param cluster this gateway's cluster membership, when it is in one
  */
 public record AdminTarget(
     SessionPool pool,
     Supplier<String> scrape,
     Supplier<Map<String, Object>> gateway,
     BooleanSupplier draining,
-    SessionIds ids) {
+    SessionIds ids,
+    Optional<ClusterView> cluster) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
@@ -29,5 +32,12 @@ public record AdminTarget(
     Objects.requireNonNull(gateway, "gateway");
     Objects.requireNonNull(draining, "draining");
     Objects.requireNonNull(ids, "ids");
+    Objects.requireNonNull(cluster, "cluster");
+  }
+
+  /** A target of a gateway that is not in a cluster. */
+  public AdminTarget(SessionPool pool, Supplier<String> scrape,
+      Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids) {
+    this(pool, scrape, gateway, draining, ids, Optional.empty());
   }
 }

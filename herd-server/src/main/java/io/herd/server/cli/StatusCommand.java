@@ -18,9 +18,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code herd status}: reads {@code /status}, {@code /workers} and {@code /sessions} from a
- * running server's admin API and prints them as tables. Exit 1 when the API cannot be reached or
- * refuses the token.
+ * {@code herd status}: reads {@code /status}, {@code /workers} and {@code /sessions} (and {@code
+ * /cluster} for a gateway in a cluster) from a running server's admin API and prints them as
+ * tables. Exit 1 when the API cannot be reached or refuses the token.
  */
 @Command(
     name = "status",
@@ -44,7 +44,8 @@ final class StatusCommand implements Callable<Integer> {
   String token;
 
   @Option(names = "--json",
-      description = "Print one JSON object {status, workers, sessions} instead of tables")
+      description = "Print one JSON object {status, workers, sessions, cluster} instead of"
+          + " tables")
   boolean json;
 
   @Override
@@ -55,10 +56,14 @@ final class StatusCommand implements Callable<Integer> {
     JsonNode status;
     JsonNode workers;
     JsonNode sessions;
+    JsonNode cluster = null;
     try {
       status = get(client, "/status");
       workers = get(client, "/workers");
       sessions = get(client, "/sessions");
+      if (status.path("cluster").isObject()) {
+        cluster = get(client, "/cluster");
+      }
     } catch (IOException e) {
       err.println("herd status: cannot read the admin API at " + admin + ": " + e.getMessage());
       err.flush();
@@ -69,9 +74,10 @@ final class StatusCommand implements Callable<Integer> {
       all.set("status", status);
       all.set("workers", workers.path("workers"));
       all.set("sessions", sessions.path("sessions"));
+      all.set("cluster", cluster);
       out.println(all.toPrettyString());
     } else {
-      print(out, status, workers, sessions);
+      print(out, status, workers, sessions, cluster);
     }
     out.flush();
     return ExitCodes.OK;
@@ -94,7 +100,8 @@ final class StatusCommand implements Callable<Integer> {
     return JSON.readTree(resp.body());
   }
 
-  private static void print(PrintWriter out, JsonNode s, JsonNode workers, JsonNode sessions) {
+  private static void print(PrintWriter out, JsonNode s, JsonNode workers, JsonNode sessions,
+      JsonNode cluster) {
     JsonNode w = s.path("workers");
     JsonNode c = s.path("counters");
     out.printf("pool %s%s: %d workers (%d idle, %d busy, %d starting; max %d), %d sessions,"
@@ -108,6 +115,9 @@ final class StatusCommand implements Callable<Integer> {
         s.path("gateway").path("listen").asText(), c.path("spawns").asLong(),
         c.path("spawnFailures").asLong(), c.path("crashes").asLong(),
         c.path("expirations").asLong(), c.path("evictions").asLong());
+    if (cluster != null) {
+      printCluster(out, cluster);
+    }
 
     TextTable wt = new TextTable("WORKER", "PID", "STATE", "SESSION", "SERVED", "ADDRESS");
     for (JsonNode n : workers.path("workers")) {
@@ -116,13 +126,34 @@ final class StatusCommand implements Callable<Integer> {
     }
     out.print(wt.size() == 0 ? "no workers\n" : wt.toString());
     out.println();
-    TextTable st = new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES");
+    TextTable st = cluster == null
+        ? new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES")
+        : new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES", "OWNER");
     for (JsonNode n : sessions.path("sessions")) {
       st.row(n.path("key").asText(), n.path("workerId").asText(), text(n.path("pid")),
           age(n.path("ageMs").asLong()), age(n.path("idleMs").asLong()),
-          n.path("openLeases").asInt());
+          n.path("openLeases").asInt(), text(n.path("owner")));
     }
     out.print(st.size() == 0 ? "no sessions\n" : st.toString());
+  }
+
+  /** The cluster's state and counters on one line, then its nodes ({@code *} marks this one). */
+  private static void printCluster(PrintWriter out, JsonNode cluster) {
+    JsonNode c = cluster.path("counters");
+    int nodes = cluster.path("nodes").size();
+    out.printf("cluster %s as node %s: %d node%s; since start: %d claims, %d claim conflicts,"
+            + " %d forwarded, %d lease losses, %d sessions lost%n",
+        cluster.path("state").asText(), cluster.path("node").asText(),
+        nodes, nodes == 1 ? "" : "s", c.path("claims").asLong(),
+        c.path("claimConflicts").asLong(), c.path("forwarded").asLong(),
+        c.path("leaseLosses").asLong(), c.path("sessionsLost").asLong());
+    TextTable nt = new TextTable("NODE", "ADVERTISE", "FREE", "MAX");
+    for (JsonNode n : cluster.path("nodes")) {
+      nt.row(n.path("name").asText() + (n.path("self").asBoolean() ? " *" : ""),
+          n.path("advertise").asText(), n.path("free").asInt(), n.path("max").asInt());
+    }
+    out.print(nt.size() == 0 ? "no nodes known\n" : nt.toString());
+    out.println();
   }
 
   private static String text(JsonNode n) {

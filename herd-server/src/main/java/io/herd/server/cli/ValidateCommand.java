@@ -1,8 +1,9 @@
 package io.herd.server.cli;
 
+import io.herd.cluster.ClusterConfig;
 import io.herd.core.sandbox.Sandbox;
-
 import io.herd.server.config.ConfigProblem;
+import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.HerdConfigLoader;
 import io.herd.server.config.InvalidConfigFileException;
@@ -34,6 +35,16 @@ final class ValidateCommand implements Callable<Integer> {
       description = "The YAML file to check")
   Path config;
 
+  /** The cluster settings, one per line, the secret masked (only its length is shown). */
+  static String describe(ClusterConfig c) {
+    return "cluster:\n"
+        + "  node " + c.node() + ", advertise " + c.advertise() + "\n"
+        + "  etcd " + String.join(", ", c.etcd().stream().map(Object::toString).toList()) + "\n"
+        + "  prefix " + c.prefix() + ", leaseTtl " + DurationFormat.format(c.leaseTtl())
+        + ", fence " + DurationFormat.format(c.fenceMargin()) + " before the lease can expire\n"
+        + "  secret **** (" + c.secret().length() + " characters)";
+  }
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -46,6 +57,7 @@ final class ValidateCommand implements Callable<Integer> {
       out.println(config + ": valid (gateway " + cfg.listen() + ", admin " + cfg.admin().listen()
           + ", session key " + cfg.sessionKey() + ", pool " + cfg.pool().min() + ".."
           + cfg.pool().max() + " workers)");
+      cfg.cluster().ifPresent(c -> out.println(describe(c)));
       // What the sandbox would enforce on this machine, detected without starting anything.
       out.println("sandbox:");
       out.println(Sandbox.create(cfg.worker().sandbox()).report().describe().indent(2).stripTrailing());

@@ -23,7 +23,8 @@ final class ExposedSecrets {
 
   private static final List<Secret> SECRETS = List.of(
       new Secret("admin", "token", "HERD_ADMIN_TOKEN"),
-      new Secret("session", "secret", "HERD_SESSION_SECRET"));
+      new Secret("session", "secret", "HERD_SESSION_SECRET"),
+      new Secret("cluster", "secret", "HERD_CLUSTER_SECRET"));
 
   /** {@code ${NAME}} or {@code ${NAME:-}}: the whole value comes from the environment. */
   private static final Pattern REFERENCE_ONLY =

@@ -1,5 +1,6 @@
 package io.herd.server.config;
 
+import io.herd.cluster.ClusterConfig;
 import io.herd.core.PoolConfig;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.proxy.GatewayOptions;
@@ -25,6 +26,8 @@ import java.util.Optional;
  * @param pool how the pool sizes itself
  * @param proxy how the gateway reads requests and talks to workers
  * @param tls TLS for the gateway, when configured
+ * @param cluster how this gateway shares sessions with its peers through etcd, when configured;
+ *     its prefix already ends with the pool's name
  * @param warnings what is suspicious but allowed (e.g. a program missing on this machine)
  */
 public record HerdConfig(
@@ -36,6 +39,7 @@ public record HerdConfig(
     PoolConfig pool,
     GatewayOptions proxy,
     Optional<TlsConfig> tls,
+    Optional<ClusterConfig> cluster,
     List<ConfigProblem> warnings) {
 
   /** The default gateway address. */
@@ -50,6 +54,7 @@ public record HerdConfig(
     Objects.requireNonNull(pool, "pool");
     Objects.requireNonNull(proxy, "proxy");
     Objects.requireNonNull(tls, "tls");
+    Objects.requireNonNull(cluster, "cluster");
     warnings = List.copyOf(warnings);
   }
 

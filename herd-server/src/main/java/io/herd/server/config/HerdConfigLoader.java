@@ -1,12 +1,14 @@
 package io.herd.server.config;
 
+import io.herd.cluster.ClusterConfig;
+import io.herd.core.PoolConfig;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.sandbox.SandboxConfig;
-
-import io.herd.core.PoolConfig;
 import io.herd.proxy.GatewayOptions;
 import io.herd.proxy.SessionKeyRule;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Loads {@code herd.yaml}: parses it with line numbers, resolves {@code ${VAR}} references,
@@ -37,10 +40,28 @@ public final class HerdConfigLoader {
   }
 
   private final Map<String, String> environment;
+  /** This machine's name, for the default {@code cluster.node}; asked only when it is needed. */
+  private final Supplier<String> hostname;
 
   /** A loader resolving references from {@code environment}. */
   public HerdConfigLoader(Map<String, String> environment) {
+    this(environment, () -> localHostName(environment));
+  }
+
+  /** A loader resolving references from {@code environment}, on a host named {@code hostname}. */
+  HerdConfigLoader(Map<String, String> environment, Supplier<String> hostname) {
     this.environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
+    this.hostname = Objects.requireNonNull(hostname, "hostname");
+  }
+
+  /** The local host's name, else {@code $HOSTNAME}, else {@code herd}. */
+  private static String localHostName(Map<String, String> environment) {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      String env = environment.get("HOSTNAME");
+      return env == null || env.isBlank() ? "herd" : env;
+    }
   }
 
   /** A loader resolving references from this process's environment. */
@@ -104,7 +125,7 @@ public final class HerdConfigLoader {
     ConfigProblems problems = new ConfigProblems(name, tree.root());
     ExposedSecrets.check(tree.root(), extracted.references(), problems, name, permissions);
     SectionReader root = new SectionReader("", tree.root(), 1, problems, extracted.references());
-    HerdConfig config = bind(name, root, problems, baseDir, overrides);
+    HerdConfig config = bind(name, root, problems, baseDir, overrides, hostname);
     if (problems.hasErrors() || config == null) {
       throw new InvalidConfigFileException(problems.errors());
     }
@@ -113,7 +134,7 @@ public final class HerdConfigLoader {
 
   /** Binds every section; null when any part failed (the problems say why). */
   private static HerdConfig bind(String name, SectionReader root, ConfigProblems problems,
-      Path baseDir, Overrides overrides) {
+      Path baseDir, Overrides overrides, Supplier<String> hostname) {
     HostPort listen = root.hostPort("listen", HerdConfig.DEFAULT_LISTEN);
     if (overrides.listen() != null) {
       listen = overrides.listen();
@@ -132,15 +153,26 @@ public final class HerdConfigLoader {
     sessionReader.finish();
     boolean tlsPresent = root.has("tls");
     Optional<TlsConfig> tls = TlsConfig.bind(root.section("tls"), baseDir, tlsPresent);
+    boolean clusterPresent = root.has("cluster");
+    int errorsBeforeCluster = problems.errors().size();
+    SectionReader clusterReader = root.section("cluster");
+    // Not a mapping (reported): its keys' "missing" errors would only add noise.
+    boolean clusterMapping = problems.errors().size() == errorsBeforeCluster;
+    Optional<ClusterConfig> cluster = ClusterSection.bind(clusterReader,
+        clusterPresent && clusterMapping,
+        new ClusterSection.Context(listen,
+            pool != null ? pool.name() : PoolConfig.builder().build().name(), tlsPresent,
+            hostname));
     root.finish();
 
     checkCombinations(root, listen, admin, sessionKey, proxy);
     if (sessionKey == null || worker.process() == null || sandbox == null || pool == null
-        || proxy == null || (tlsPresent && tls.isEmpty())) {
+        || proxy == null || (tlsPresent && tls.isEmpty())
+        || (clusterPresent && cluster.isEmpty())) {
       return null;
     }
     ProcessWorkerConfig process = worker.process().toBuilder().sandbox(sandbox).build();
-    return new HerdConfig(name, listen, admin, sessionKey, process, pool, proxy, tls,
+    return new HerdConfig(name, listen, admin, sessionKey, process, pool, proxy, tls, cluster,
         problems.warnings());
   }
 

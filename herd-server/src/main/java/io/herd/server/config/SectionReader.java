@@ -153,12 +153,20 @@ public final class SectionReader {
 
   /** A list of strings; a lone scalar is refused, since {@code command: python3 app.py} is ambiguous. */
   public List<String> stringList(String key, List<String> defaultValue) {
+    return stringList(key, defaultValue, "[python3, app.py, --port, \"{{port}}\"]");
+  }
+
+  /**
+   * A list of strings, as {@link #stringList(String, List)}; {@code example} is how a valid one
+   * is written, for the message when the value is not a list.
+   */
+  public List<String> stringList(String key, List<String> defaultValue, String example) {
     ConfigNode value = value(key);
     if (value == null) {
       return defaultValue;
     }
     if (!(value instanceof ConfigNode.ListNode list)) {
-      typeError(key, value, "a list of strings, e.g. [python3, app.py, --port, \"{{port}}\"]");
+      typeError(key, value, "a list of strings, e.g. " + example);
       return defaultValue;
     }
     List<String> out = new ArrayList<>();

@@ -1,14 +1,20 @@
 package io.herd.server.runtime;
 
+import io.herd.cluster.ClusterConfig;
+import io.herd.cluster.HerdCluster;
 import io.herd.core.SessionPool;
 import io.herd.core.process.ProcessWorkerFactory;
+import io.herd.proxy.ExchangeListener;
 import io.herd.proxy.HerdGateway;
+import io.herd.proxy.HopSigner;
 import io.herd.server.admin.AdminServer;
 import io.herd.server.admin.AdminTarget;
+import io.herd.server.admin.ClusterView;
 import io.herd.server.admin.SessionIds;
 import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.TlsConfig;
+import io.herd.server.metrics.ClusterMetrics;
 import io.herd.server.metrics.PoolMetrics;
 import io.herd.server.metrics.RequestMetrics;
 import io.herd.server.metrics.TimedSessionPool;
@@ -26,20 +32,28 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running {@code herd serve}: the worker factory, the pool, the gateway in front of it, the
- * metrics registry and the admin API, started in that order and stopped in reverse.
+ * One running {@code herd serve}: the cluster membership (with {@code cluster:}), the worker
+ * factory, the pool, the gateway in front of it, the metrics registry and the admin API, started
+ * in that order and stopped in reverse.
+ *
+ * <p>In a cluster the pool records its sessions through the cluster's directory, and the gateway
+ * asks the cluster's router where each session lives (here, or on the peer it forwards to, signed
+ * by a {@link HopSigner}). The router is given the same metered pool the gateway would use, so
+ * acquires through it are timed, and the sessions it ends are ended in that pool.
  *
  * <p>Shutdown order matters: the gateway drains first (no new requests, in-flight ones finish
  * within {@code proxy.drainTimeout}), then the pool stops every worker (SIGTERM, SIGKILL after
- * {@code worker.stopTimeout}) and waits for them, then the factory and the admin API go. So a
- * stop takes at most {@code drainTimeout + stopTimeout} plus a second or two of thread joins, and
- * leaves no worker behind.
+ * {@code worker.stopTimeout}) and waits for them, then the cluster membership ends (its lease is
+ * revoked, so peers may claim this gateway's sessions at once: no worker of them is left), then
+ * the factory and the admin API go. So a stop takes at most {@code drainTimeout + stopTimeout}
+ * plus a second or two of thread joins, and leaves no worker behind.
  *
  * <p>Thread-safe: {@link #close()} is idempotent and may race a signal. Lifetime: from {@link
  * #start} to {@link #close()}.
@@ -53,19 +67,22 @@ public final class HerdServer implements AutoCloseable {
   private final ProcessWorkerFactory factory;
   private final SessionPool pool;
   private final HerdGateway gateway;
+  /** Null outside a cluster. */
+  private final HerdCluster cluster;
   private final AdminServer admin;
   /** Set once shutdown begins; the admin API's {@code /health} then answers 503. */
   private final AtomicBoolean draining;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private HerdServer(HerdConfig config, PrometheusMeterRegistry registry,
-      ProcessWorkerFactory factory, SessionPool pool, HerdGateway gateway, AdminServer admin,
-      AtomicBoolean draining) {
+      ProcessWorkerFactory factory, SessionPool pool, HerdGateway gateway, HerdCluster cluster,
+      AdminServer admin, AtomicBoolean draining) {
     this.config = config;
     this.registry = registry;
     this.factory = factory;
     this.pool = pool;
     this.gateway = gateway;
+    this.cluster = cluster;
     this.admin = admin;
     this.draining = draining;
   }
@@ -81,22 +98,42 @@ public final class HerdServer implements AutoCloseable {
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+    HerdCluster cluster = null;
     ProcessWorkerFactory factory = null;
     SessionPool pool = null;
     HerdGateway gateway = null;
     try {
+      if (config.cluster().isPresent()) {
+        cluster = joinCluster(config.cluster().get());
+      }
       factory = new ProcessWorkerFactory(config.worker());
-      pool = SessionPool.create(config.pool(), new TimedWorkerFactory(factory, registry));
+      SessionPool.Builder poolBuilder =
+          SessionPool.builder(config.pool(), new TimedWorkerFactory(factory, registry));
+      if (cluster != null) {
+        poolBuilder.directory(cluster.directory());
+      }
+      pool = poolBuilder.build();
       SessionIds ids = SessionIds.of(config.proxy().signer());
       pool.addListener(new LifecycleLog(ids));
       PoolMetrics.bind(registry, pool);
       SessionPool timedPool = new TimedSessionPool(pool, registry);
+      ExchangeListener listener = new RequestMetrics(registry);
       HerdGateway.Builder builder = HerdGateway.builder(timedPool)
           .sessionKey(config.sessionKeyRule())
           .listen(config.listen().toSocketAddress())
           .options(config.proxy())
-          .tls(config.tls().isPresent() ? serverContext(config.tls().get()) : null)
-          .exchangeListener(new RequestMetrics(registry));
+          .tls(config.tls().isPresent() ? serverContext(config.tls().get()) : null);
+      if (cluster != null) {
+        ClusterConfig cc = config.cluster().get();
+        ExchangeListener requests = listener;
+        ClusterMetrics clusterMetrics = ClusterMetrics.bind(registry, cluster);
+        listener = exchange -> {
+          requests.exchangeCompleted(exchange);
+          clusterMetrics.exchangeCompleted(exchange);
+        };
+        builder.router(cluster.router(timedPool)).hops(new HopSigner(cc.node(), cc.secret()));
+      }
+      builder.exchangeListener(listener);
       gateway = bind(builder, config);
       HerdGateway started = gateway;
       Gauge.builder("herd.gateway.connections", started, HerdGateway::openConnections)
@@ -106,12 +143,15 @@ public final class HerdServer implements AutoCloseable {
           .description("Open connections to workers, idle and busy").register(registry);
       AtomicBoolean draining = new AtomicBoolean();
       AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
-          registry::scrape, () -> gatewayFacts(config, started), draining::get, ids));
+          registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
+          Optional.ofNullable(cluster).map(ClusterView::of)));
       HerdServer server =
-          new HerdServer(config, registry, factory, pool, gateway, admin, draining);
+          new HerdServer(config, registry, factory, pool, gateway, cluster, admin, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"
-          + " tls {}", config.listen(), config.admin(), config.sessionKey(), config.worker(),
-          config.pool(), config.proxy(), config.tls().map(Object::toString).orElse("off"));
+          + " tls {}, cluster {}", config.listen(), config.admin(), config.sessionKey(),
+          config.worker(), config.pool(), config.proxy(),
+          config.tls().map(Object::toString).orElse("off"),
+          config.cluster().map(Object::toString).orElse("off"));
       log.info("herd serving {} (config: {}, pool {}: min {}, max {}, warm {}; session key: {})",
           server.uri(), config.source(), config.pool().name(), config.pool().min(),
           config.pool().max(), config.pool().warm(), config.sessionKey());
@@ -123,12 +163,23 @@ public final class HerdServer implements AutoCloseable {
       if (pool != null) {
         pool.close();
       }
+      if (cluster != null) {
+        cluster.close();
+      }
       if (factory != null) {
         factory.close();
       }
       registry.close();
       throw e;
     }
+  }
+
+  /** Joins the cluster (never fails for etcd being down: it keeps trying) and says so once. */
+  private static HerdCluster joinCluster(ClusterConfig cc) {
+    HerdCluster cluster = HerdCluster.start(cc);
+    log.info("cluster: node {}, advertise {}, etcd {}, leaseTtl {}, prefix {}", cc.node(),
+        cc.advertise(), cc.etcd(), DurationFormat.format(cc.leaseTtl()), cc.prefix());
+    return cluster;
   }
 
   /** Starts the gateway; a bind failure names the key and the way out. */
@@ -188,6 +239,11 @@ public final class HerdServer implements AutoCloseable {
     return pool;
   }
 
+  /** The cluster membership, when configured. */
+  public Optional<HerdCluster> cluster() {
+    return Optional.ofNullable(cluster);
+  }
+
   /** The metrics registry. */
   public PrometheusMeterRegistry registry() {
     return registry;
@@ -210,6 +266,9 @@ public final class HerdServer implements AutoCloseable {
         DurationFormat.format(config.worker().stopTimeout()));
     boolean clean = gateway.drain(drain);
     pool.close();
+    if (cluster != null) {
+      cluster.close(); // after the workers are gone: only then may peers claim their sessions
+    }
     factory.close();
     admin.close();
     registry.close();

@@ -6,6 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.herd.cluster.ClusterCounters;
+import io.herd.cluster.ClusterNode;
+import io.herd.cluster.ClusterState;
+import io.herd.cluster.ClusterStatus;
 import io.herd.core.PoolConfig;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
@@ -21,10 +25,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -152,6 +158,115 @@ class AdminServerTest {
     HttpResponse<String> r = get(base + "/health");
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).contains("draining");
+  }
+
+  // --- a gateway in a cluster -----------------------------------------------------------------
+
+  /** The cluster as {@link ClusterView} reports it; each test sets the state it is about. */
+  private final AtomicReference<ClusterState> clusterState =
+      new AtomicReference<>(ClusterState.CONNECTED);
+
+  private String startClusterAdmin() {
+    ClusterView view = new ClusterView(
+        () -> new ClusterStatus(clusterState.get(), "gw-1", List.of(
+            new ClusterNode("gw-1", URI.create("http://10.0.0.1:8080"), 2, 3, true),
+            new ClusterNode("gw-2", URI.create("http://10.0.0.2:8080"), 5, 8, false))),
+        () -> new ClusterCounters(7, 1, 4, 0, 2),
+        key -> key.equals("remote") ? Optional.of("gw-2") : Optional.empty());
+    admin = AdminServer.start(new AdminConfig(new HostPort("127.0.0.1", 0), Optional.empty()),
+        new AdminTarget(pool, () -> "# metrics\n", () -> Map.of("listen", "http://x"),
+            draining::get, SessionIds.unsigned(), Optional.of(view)));
+    return admin.uri();
+  }
+
+  @Test
+  void clusterRouteListsStateNodesAndCounters() throws Exception {
+    String base = startClusterAdmin();
+
+    JsonNode c = JSON.readTree(get(base + "/cluster").body());
+
+    assertThat(c.path("state").asText()).isEqualTo("CONNECTED");
+    assertThat(c.path("node").asText()).isEqualTo("gw-1");
+    assertThat(c.path("nodes")).hasSize(2);
+    JsonNode peer = c.path("nodes").get(1);
+    assertThat(peer.path("name").asText()).isEqualTo("gw-2");
+    assertThat(peer.path("advertise").asText()).isEqualTo("http://10.0.0.2:8080");
+    assertThat(peer.path("free").asInt()).isEqualTo(5);
+    assertThat(peer.path("max").asInt()).isEqualTo(8);
+    assertThat(peer.path("self").asBoolean()).isFalse();
+    assertThat(c.path("nodes").get(0).path("self").asBoolean()).isTrue();
+    JsonNode counters = c.path("counters");
+    assertThat(List.of(counters.path("claims").asLong(), counters.path("claimConflicts").asLong(),
+        counters.path("forwarded").asLong(), counters.path("leaseLosses").asLong(),
+        counters.path("sessionsLost").asLong())).containsExactly(7L, 1L, 4L, 0L, 2L);
+    JsonNode status = JSON.readTree(get(base + "/status").body()).path("cluster");
+    assertThat(status.path("state").asText()).isEqualTo("CONNECTED");
+    assertThat(status.path("nodeCount").asInt()).isEqualTo(2);
+  }
+
+  @Test
+  void withoutAClusterTheClusterRouteIs404AndOwnersAndStateAreNull() throws Exception {
+    String base = startAdmin(Optional.empty());
+    pool.acquire("a", ACQUIRE).close();
+
+    HttpResponse<String> r = get(base + "/cluster");
+
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(r.body()).contains("not in a cluster");
+    assertThat(JSON.readTree(get(base + "/status").body()).path("cluster").isNull()).isTrue();
+    assertThat(JSON.readTree(get(base + "/sessions").body()).path("sessions").get(0)
+        .path("owner").isNull()).isTrue();
+  }
+
+  @Test
+  void sessionsOfAClusterGatewayNameItAsTheirOwner() throws Exception {
+    String base = startClusterAdmin();
+    pool.acquire("alice", ACQUIRE).close();
+
+    JsonNode session = JSON.readTree(get(base + "/sessions").body()).path("sessions").get(0);
+
+    assertThat(session.path("key").asText()).isEqualTo("alice");
+    assertThat(session.path("owner").asText()).isEqualTo("gw-1");
+  }
+
+  @Test
+  void endingASessionAnotherGatewayServesNamesThatGateway() throws Exception {
+    String base = startClusterAdmin();
+
+    HttpResponse<String> remote = send("DELETE", base + "/sessions/remote", null);
+    HttpResponse<String> unknown = send("DELETE", base + "/sessions/nobody", null);
+
+    assertThat(remote.statusCode()).isEqualTo(404);
+    assertThat(JSON.readTree(remote.body()).path("error").asText()).isEqualTo("no such session"
+        + " on this gateway: remote (expected: end it through the admin API of gateway gw-2,"
+        + " which serves it)");
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(JSON.readTree(unknown.body()).path("error").asText())
+        .isEqualTo("no such session: nobody");
+  }
+
+  @Test
+  void healthFollowsTheClusterStateDegradedServesFencedDoesNot() throws Exception {
+    String base = startClusterAdmin();
+    Map<ClusterState, Integer> codes = new EnumMap<>(ClusterState.class);
+    Map<ClusterState, String> words = new EnumMap<>(ClusterState.class);
+
+    for (ClusterState state : ClusterState.values()) {
+      clusterState.set(state);
+      HttpResponse<String> r = get(base + "/health");
+      codes.put(state, r.statusCode());
+      words.put(state, JSON.readTree(r.body()).path("status").asText());
+    }
+    draining.set(true);
+    HttpResponse<String> drainingAnswer = get(base + "/health");
+
+    assertThat(codes).containsExactlyInAnyOrderEntriesOf(Map.of(ClusterState.CONNECTED, 200,
+        ClusterState.DEGRADED, 200, ClusterState.FENCED, 503));
+    assertThat(words).containsEntry(ClusterState.CONNECTED, "ok")
+        .containsEntry(ClusterState.DEGRADED, "degraded")
+        .containsEntry(ClusterState.FENCED, "fenced");
+    assertThat(drainingAnswer.statusCode()).isEqualTo(503);
+    assertThat(drainingAnswer.body()).contains("draining");
   }
 
   @Test

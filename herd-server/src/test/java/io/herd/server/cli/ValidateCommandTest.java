@@ -92,6 +92,31 @@ class ValidateCommandTest {
   }
 
   @Test
+  void clusterSettingsArePrintedWithTheSecretMasked() throws IOException {
+    Path file = dir.resolve("herd.yaml");
+    String secret = "a-cluster-secret-of-more-than-32-characters";
+    Files.writeString(file, "listen: 127.0.0.1:18080\n"
+        + "worker: { command: [sh], stopTimeout: 3s }\n"
+        + "pool: { name: api }\n"
+        + "cluster:\n"
+        + "  etcd: [\"http://127.0.0.1:2379\", \"http://127.0.0.2:2379\"]\n"
+        + "  secret: \"" + secret + "\"\n"
+        + "  node: gw-1\n"
+        + "  advertise: 10.0.0.7:18080\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+
+    Run r = run("validate", "--config", file.toString());
+
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains("cluster:\n"
+        + "  node gw-1, advertise http://10.0.0.7:18080\n"
+        + "  etcd http://127.0.0.1:2379, http://127.0.0.2:2379\n"
+        + "  prefix /herd/api, leaseTtl 10s, fence 5s before the lease can expire\n"
+        + "  secret **** (43 characters)\n");
+    assertThat(r.out() + r.err()).doesNotContain(secret);
+  }
+
+  @Test
   void missingConfigOptionIsAUsageError() {
     Run r = run("validate");
 
