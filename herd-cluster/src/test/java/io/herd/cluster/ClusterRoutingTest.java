@@ -57,8 +57,15 @@ class ClusterRoutingTest {
     assertThat(a.cluster.counters().claims()).isEqualTo(1);
     assertThat(b.cluster.counters().forwarded()).isEqualTo(1);
     assertThat(a.cluster.directory().lookup("alice").orElseThrow().owner()).isEqualTo("gw-a");
-    assertThat(b.cluster.directory().lookup("alice").orElseThrow().workerId())
-        .isEqualTo("peer:gw-a");
+    // The claim records the worker too, once a's pool bound one; b sees it through its watch.
+    String workerOnA = a.cluster.directory().lookup("alice").orElseThrow().workerId();
+    assertThat(workerOnA).isEqualTo(onA.worker().id());
+    await()
+        .atMost(10, TimeUnit.SECONDS)
+        .untilAsserted(
+            () ->
+                assertThat(b.cluster.directory().lookup("alice").orElseThrow().workerId())
+                    .isEqualTo(workerOnA));
     assertThat(b.cluster.directory().size()).isEqualTo(1);
   }
 

@@ -342,7 +342,44 @@ final class Claims {
       states.remove(ks.key, ks); // its lease was given up: etcd drops the claim with it
       return;
     }
-    deleteIfRevision(ks.key, ks.revision()).whenComplete((ok, err) -> states.remove(ks.key, ks));
+    ks.afterWrites(() -> deleteIfRevision(ks.key, ks.revision()))
+        .whenComplete((ok, err) -> states.remove(ks.key, ks));
+  }
+
+  /**
+   * Records the session's worker in its claim (the contract: a claim names node and worker),
+   * compared on the claim's revision, which it then moves on. Best effort: a failed compare means
+   * the claim was re-put or released meanwhile, and the claim stays valid without the worker.
+   */
+  void recordWorker(KeyState ks, String workerId) {
+    ks.afterWrites(
+        () -> {
+          Membership.Snapshot m = membership.snapshot();
+          long lease = m.lease();
+          if (!ks.live() || ks.epoch != m.epoch()) {
+            return CompletableFuture.completedFuture(null);
+          }
+          long revision = ks.revision();
+          ByteSequence k = layout.session(ks.key);
+          var txn =
+              etcd.txn()
+                  .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
+                  .Then(Op.put(k, new ClaimRecord(self, workerId).encode(), leased(lease)));
+          return etcd.commit(txn)
+              .handle(
+                  (r, err) -> {
+                    if (err != null) {
+                      log.debug(
+                          "cannot record worker {} in the claim on {} ({})",
+                          workerId,
+                          ks.key,
+                          Etcd.describe(err));
+                    } else if (r.isSucceeded()) {
+                      ks.revisedFrom(revision, r.getHeader().getRevision());
+                    }
+                    return null;
+                  });
+        });
   }
 
   private CompletableFuture<Void> deleteIfRevision(String key, long revision) {

@@ -59,7 +59,11 @@ final class ClusterDirectory implements SessionDirectory, PoolListener {
       endUnclaimed.accept(binding.key());
       return Optional.empty();
     }
-    return Optional.ofNullable(ks.bind(binding));
+    SessionBinding before = ks.bind(binding);
+    if (before == null) {
+      claims.recordWorker(ks, binding.workerId());
+    }
+    return Optional.ofNullable(before);
   }
 
   @Override
@@ -75,7 +79,13 @@ final class ClusterDirectory implements SessionDirectory, PoolListener {
         .flatMap(
             node ->
                 view.node(node)
-                    .map(r -> new SessionBinding(key, "peer:" + node, r.advertise(), node)));
+                    .map(
+                        r ->
+                            new SessionBinding(
+                                key,
+                                view.worker(key).orElse("peer:" + node),
+                                r.advertise(),
+                                node)));
   }
 
   @Override

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
 final class ClusterView {
 
   /** A cached claim: who owns the key, at which revision. */
-  record Claim(String node, long modRevision) {}
+  record Claim(String node, String worker, long modRevision) {}
 
   private static final Logger log = LoggerFactory.getLogger(ClusterView.class);
   private static final int MAX_LOST = 10_000;
@@ -95,6 +95,12 @@ final class ClusterView {
   Optional<String> owner(String key) {
     Claim claim = keys.get(key);
     return claim == null ? Optional.empty() : Optional.of(claim.node());
+  }
+
+  /** The worker recorded in {@code key}'s claim, as last seen, once its owner bound one. */
+  Optional<String> worker(String key) {
+    Claim claim = keys.get(key);
+    return claim == null ? Optional.empty() : Optional.ofNullable(claim.worker());
   }
 
   /** The gateway to forward to for {@code node}, while it is live. */
@@ -246,7 +252,7 @@ final class ClusterView {
                           .ifPresent(
                               c ->
                                   newKeys.put(
-                                      parsed.name(), new Claim(c.node(), kv.getModRevision())));
+                                      parsed.name(), new Claim(c.node(), c.worker(), kv.getModRevision())));
                 }
               });
     }
@@ -318,7 +324,7 @@ final class ClusterView {
         } else if (put) {
           Optional<ClaimRecord> claim = ClaimRecord.decode(kv.getValue());
           if (claim.isPresent()) {
-            keys.put(name, new Claim(claim.get().node(), kv.getModRevision()));
+            keys.put(name, new Claim(claim.get().node(), claim.get().worker(), kv.getModRevision()));
             forgetLostClaimedElsewhere(name, claim.get().node());
           }
         } else {

@@ -1,6 +1,8 @@
 package io.herd.cluster.internal;
 
 import io.herd.core.SessionBinding;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * This gateway's claim on one session key, while it lasts: the etcd revision of the claim (what a
@@ -24,6 +26,8 @@ final class KeyState {
   private SessionBinding unbound;
   private boolean deleting;
   private boolean abandoned;
+  /** The last write this gateway made to the claim (worker record, release), in order. */
+  private CompletableFuture<?> writes = CompletableFuture.completedFuture(null);
 
   /** A claim at {@code revision}, won in {@code epoch}, with one hold: the claimer's own. */
   KeyState(String key, long revision, long epoch) {
@@ -110,6 +114,23 @@ final class KeyState {
   /** Whether requests may be served under this claim. */
   synchronized boolean live() {
     return !deleting && !abandoned;
+  }
+
+  /**
+   * Runs {@code write} after every write queued before it has finished, so that each reads the
+   * revision the previous one left: a release never compares against a revision that a worker
+   * record written just before it has already replaced.
+   */
+  synchronized CompletableFuture<?> afterWrites(Supplier<CompletableFuture<?>> write) {
+    writes = writes.handle((r, e) -> null).thenCompose(ignored -> write.get());
+    return writes;
+  }
+
+  /** Moves the revision to {@code newRevision} if it is still {@code expected}. */
+  synchronized void revisedFrom(long expected, long newRevision) {
+    if (revision == expected) {
+      revision = newRevision;
+    }
   }
 
   /** The gateway fenced: the claim belonged to the abandoned lease. */
