@@ -18,6 +18,7 @@
  *       decides.
  *   <li>A new session starts on the receiving gateway while its pool has room, else it is claimed
  *       for the peer with the most published free capacity, else it queues locally.
+ *   <li>Once the owner's pool gives the session a worker, the claim records the worker's id too.
  *   <li>When a session ends, its claim is deleted (guarded by its revision).
  * </ul>
  *
@@ -28,9 +29,10 @@
  *       {@code Retry-After}; the state is {@link io.herd.cluster.ClusterState#DEGRADED}.
  *   <li><b>Lease at risk</b> (no renewal acknowledged for {@code leaseTtl - fenceMargin}, measured
  *       from the send time of the last acknowledged renewal on the gateway's own monotonic clock):
- *       the gateway fences — refuses every request, ends every session (workers stopped), undoes
+ *       the gateway fences — refuses every request, ends every session and kills its worker (no grace period), undoes
  *       acquires that were in flight — before the lease can have expired in etcd. It rejoins with a
- *       new lease when etcd answers. {@code fenceMargin} must cover the workers' stop timeout.
+ *       new lease when etcd answers. Killing, not stopping, keeps the margin independent of the
+ *       workers' stop timeout.
  *   <li><b>A gateway dies</b> (even SIGKILL): its workers die with it, its lease expires after at
  *       most {@code leaseTtl}, and its claims vanish with it; the next request for each of its keys
  *       starts a new worker wherever it arrives, and that gateway counts the session as lost.
