@@ -29,8 +29,8 @@
  *       {@code Retry-After}; the state is {@link io.herd.cluster.ClusterState#DEGRADED}.
  *   <li><b>Lease at risk</b> (no renewal acknowledged for {@code leaseTtl - fenceMargin}, measured
  *       from the send time of the last acknowledged renewal on the gateway's own monotonic clock):
- *       the gateway fences — refuses every request, ends every session and kills its worker (no grace period), undoes
- *       acquires that were in flight — before the lease can have expired in etcd. It rejoins with a
+ *       the gateway fences — refuses every request, ends every session and kills its worker (no
+ *       grace period), undoes acquires that were in flight — before the lease can have expired in etcd. It rejoins with a
  *       new lease when etcd answers. Killing, not stopping, keeps the margin independent of the
  *       workers' stop timeout.
  *   <li><b>A gateway dies</b> (even SIGKILL): its workers die with it, its lease expires after at
