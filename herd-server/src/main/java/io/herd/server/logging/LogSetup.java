@@ -60,5 +60,8 @@ public final class LogSetup {
     root.addAppender(console);
     context.getLogger("herd").setLevel(level);
     context.getLogger("io.herd").setLevel(level);
+    // jetcd warns of every retried call while etcd is unreachable; herd-cluster reports the
+    // outage itself (one line per state change, /health, herd_cluster_state).
+    context.getLogger("io.etcd.jetcd").setLevel(Level.ERROR);
   }
 }
