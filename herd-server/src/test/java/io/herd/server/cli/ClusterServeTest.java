@@ -277,9 +277,13 @@ class ClusterServeTest {
     HerdProcess killed = HerdProcess.start(ENV, "serve", "--config", file.toString());
     processes.add(killed);
     String baseK = killed.awaitServing(WAIT);
-    killed.adminUri(WAIT);
+    String adminK = killed.adminUri(WAIT);
     String baseS = survivor.uri().toString();
     awaitNodes(survivor.adminUri(), "gw-k", "gw-s");
+    // Its record is visible to peers before its own join has finished (grant, register, read,
+    // renew): until then it refuses new sessions, so wait for its own health to say ok.
+    await("gw-k joined").atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+        .until(() -> health(adminK), "ok"::equals);
 
     String carol = request(baseK, "carol", "/pid").body();
     String dave = request(baseS, "dave", "/pid").body();
