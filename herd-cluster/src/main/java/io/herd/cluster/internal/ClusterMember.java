@@ -5,6 +5,7 @@ import io.herd.cluster.ClusterCounters;
 import io.herd.cluster.ClusterNode;
 import io.herd.cluster.ClusterState;
 import io.herd.cluster.ClusterStatus;
+import io.herd.core.DaemonScheduler;
 import io.herd.core.Scheduler;
 import io.herd.core.SessionDirectory;
 import io.herd.core.SessionInfo;
@@ -50,7 +51,7 @@ public final class ClusterMember implements AutoCloseable {
   private final String self;
   private final Etcd etcd;
   private final Scheduler scheduler;
-  private final ClusterTimer ownTimer;
+  private final DaemonScheduler ownTimer;
   private final Membership membership;
   private final ClusterView view;
   private final CapacityPublisher publisher;
@@ -68,7 +69,7 @@ public final class ClusterMember implements AutoCloseable {
     this.config = config;
     this.self = config.node();
     this.layout = new KeyLayout(config.prefix());
-    this.ownTimer = scheduler == null ? new ClusterTimer("herd-cluster-" + self) : null;
+    this.ownTimer = scheduler == null ? new DaemonScheduler("herd-cluster-" + self) : null;
     this.scheduler = scheduler == null ? ownTimer : scheduler;
     this.etcd = new Etcd(config.etcd(), config.requestTimeout());
     this.membership =

@@ -1,6 +1,7 @@
 package io.herd.core.local;
 
 import io.herd.core.AcquireTimeoutException;
+import io.herd.core.DaemonScheduler;
 import io.herd.core.HerdException;
 import io.herd.core.PoolClosedException;
 import io.herd.core.PoolConfig;
@@ -84,7 +85,7 @@ public final class LocalSessionPool implements SessionPool {
 
   private final PoolConfig config;
   private final Ticker ticker;
-  private final DaemonTimer ownTimer;
+  private final DaemonScheduler ownTimer;
   private final long acquireTimeoutNanos;
 
   private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
@@ -113,7 +114,7 @@ public final class LocalSessionPool implements SessionPool {
       List<PoolListener> listeners) {
     this.config = Objects.requireNonNull(config, "config");
     this.ticker = Objects.requireNonNull(ticker, "ticker");
-    this.ownTimer = scheduler == null ? new DaemonTimer("herd-" + config.name() + "-timer") : null;
+    this.ownTimer = scheduler == null ? new DaemonScheduler("herd-" + config.name() + "-timer") : null;
     this.acquireTimeoutNanos = config.acquireTimeout().toNanos();
     this.allocator = new Allocator(config);
     this.runner =

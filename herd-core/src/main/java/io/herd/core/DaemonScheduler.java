@@ -1,6 +1,5 @@
-package io.herd.core.local;
+package io.herd.core;
 
-import io.herd.core.Scheduler;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -13,16 +12,17 @@ import org.slf4j.LoggerFactory;
  * once, so the queue holds only what may still run. A task that throws is logged and does not
  * stop the thread.
  *
- * <p>Thread-safe. Lifetime: owned by the pool that created it, which calls {@link #shutdown()}
- * once the pool has terminated; tasks scheduled after that never run.
+ * <p>Thread-safe. Lifetime: owned by whoever created it (a pool, a cluster member), which calls
+ * {@link #shutdown()} once it has terminated; tasks scheduled after that never run.
  */
-final class DaemonTimer implements Scheduler {
+public final class DaemonScheduler implements Scheduler {
 
-  private static final Logger log = LoggerFactory.getLogger(DaemonTimer.class);
+  private static final Logger log = LoggerFactory.getLogger(DaemonScheduler.class);
 
   private final ScheduledThreadPoolExecutor executor;
 
-  DaemonTimer(String threadName) {
+  /** Starts the scheduler's thread, a daemon named {@code threadName}. */
+  public DaemonScheduler(String threadName) {
     this.executor =
         new ScheduledThreadPoolExecutor(
             1,
@@ -49,11 +49,13 @@ final class DaemonTimer implements Scheduler {
     try {
       task.run();
     } catch (RuntimeException | Error e) {
-      log.error("pool timer task failed; the timer carries on", e);
+      log.error(
+          "timer task failed on {}; the timer carries on", Thread.currentThread().getName(), e);
     }
   }
 
-  void shutdown() {
+  /** Stops the thread; tasks not yet run never run. */
+  public void shutdown() {
     executor.shutdownNow();
   }
 }
