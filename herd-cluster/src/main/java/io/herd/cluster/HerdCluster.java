@@ -96,7 +96,8 @@ public final class HerdCluster implements AutoCloseable {
   /**
    * Leaves the cluster: refuses new requests, marks this node as leaving (so peers do not report
    * its sessions lost) and revokes its lease, so its claims vanish at once. Close the pool first:
-   * sessions still live here are ended. Waits at most about two etcd request timeouts. Idempotent.
+   * sessions still live here are ended and their workers killed. Waits at most about two etcd
+   * request timeouts. Idempotent.
    */
   @Override
   public void close() {

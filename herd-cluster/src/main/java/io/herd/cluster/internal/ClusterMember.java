@@ -196,13 +196,17 @@ public final class ClusterMember implements AutoCloseable {
     }
     if (p != null) {
       List<SessionInfo> remaining = p.sessions();
-      if (!remaining.isEmpty()) {
+      // Killed, as by the fence: the lease is revoked just below, and a peer may claim these keys
+      // at once, so their workers must not linger in a graceful stop.
+      List<Worker> running = directory.sessionWorkers();
+      if (!remaining.isEmpty() || !running.isEmpty()) {
         log.warn(
-            "cluster node {} leaves with {} live session(s); ending them (close the pool before"
-                + " the cluster)",
+            "cluster node {} leaves with {} live session(s); ending them and killing their"
+                + " workers (close the pool before the cluster)",
             self,
             remaining.size());
         remaining.forEach(s -> p.end(s.key()));
+        running.forEach(Worker::kill);
       }
     }
     publisher.detach();
