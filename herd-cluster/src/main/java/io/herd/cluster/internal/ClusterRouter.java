@@ -90,8 +90,13 @@ final class ClusterRouter implements SessionRouter {
       return CompletableFuture.failedFuture(refusal(m.phase()));
     }
     CompletableFuture<SessionLease> result = new CompletableFuture<>();
-    claims
-        .claim(key, forwarded, m)
+    CompletableFuture<Claims.Outcome> claim;
+    try {
+      claim = claims.claim(key, forwarded, m);
+    } catch (RuntimeException e) { // e.g. jetcd closed under us: fail the request, never hang it
+      return CompletableFuture.failedFuture(e);
+    }
+    claim
         .whenComplete(
             (outcome, err) -> {
               // Runs as soon as the claim settles, on the thread that settled it: a hold on a
@@ -99,7 +104,13 @@ final class ClusterRouter implements SessionRouter {
               if (err != null) {
                 result.completeExceptionally(Etcd.unwrap(err));
               } else {
-                relay(settled(key, forwarded, round, m, outcome), result);
+                CompletableFuture<SessionLease> next;
+                try {
+                  next = settled(key, forwarded, round, m, outcome);
+                } catch (RuntimeException e) { // a throw here must fail the request, not hang it
+                  next = CompletableFuture.failedFuture(e);
+                }
+                relay(next, result);
               }
             });
     return result;
