@@ -16,6 +16,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
+import io.herd.server.demo.DemoConfig;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -89,7 +91,16 @@ public final class HerdConfigLoader {
       throw single(name, "the file cannot be read: " + e + " (expected: a readable file)");
     }
     Path dir = file.toAbsolutePath().getParent();
-    return parse(name, text, dir, overrides, permissions(file));
+    HerdConfigLoader loader = this;
+    if (text.contains("${" + DemoConfig.JAVA_VARIABLE)
+        || text.contains("${" + DemoConfig.CLASSPATH_VARIABLE)) {
+      // A file that runs the demo worker (examples/cluster): the same JVM and readable classes
+      // as the built-in demo, resolved only when asked for (the class path may need a copy).
+      Map<String, String> env = new HashMap<>(DemoConfig.workerVariables());
+      env.putAll(environment);
+      loader = new HerdConfigLoader(env, hostname);
+    }
+    return loader.parse(name, text, dir, overrides, permissions(file));
   }
 
   /** The file's POSIX permissions; none (no warning) where the file system has none. */

@@ -47,11 +47,26 @@ public final class DemoConfig {
     }
   }
 
+  /** The variable naming the JVM that runs herd, for the demo worker's command. */
+  public static final String JAVA_VARIABLE = "HERD_DEMO_JAVA";
+
+  /** The variable naming a class path with the demo worker that every worker UID can read. */
+  public static final String CLASSPATH_VARIABLE = "HERD_DEMO_CLASSPATH";
+
+  /**
+   * {@value #JAVA_VARIABLE} and {@value #CLASSPATH_VARIABLE}, which demo.yaml uses and any config
+   * file may use to run the demo worker (as examples/cluster does).
+   */
+  public static Map<String, String> workerVariables() {
+    return Map.of(
+        JAVA_VARIABLE, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        CLASSPATH_VARIABLE, classPath());
+  }
+
   /** Loads the demo with {@code overrides} (e.g. other ports). */
   public static HerdConfig load(HerdConfigLoader.Overrides overrides) {
     Map<String, String> env = new HashMap<>(System.getenv());
-    env.put("HERD_DEMO_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    env.put("HERD_DEMO_CLASSPATH", classPath());
+    env.putAll(workerVariables());
     // "/" as the base directory, hence the workers' working directory: the demo has no relative
     // paths, and a worker under a leased UID may not enter the directory herd was started in.
     return new HerdConfigLoader(env).parse(SOURCE, yaml(), Path.of("/"), overrides);
