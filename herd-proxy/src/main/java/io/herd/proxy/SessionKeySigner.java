@@ -1,15 +1,11 @@
 package io.herd.proxy;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Objects;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Signs and checks session keys. Sticky routing hands a session to whoever knows its key, so with
@@ -34,8 +30,9 @@ import javax.crypto.spec.SecretKeySpec;
  * which no id can contain ({@link #sign} refuses them), so a signature of one form never verifies
  * as the other, whichever way a key with dots is split.
  *
- * <p>Immutable and thread-safe: each call makes its own {@link Mac}, so no state is shared between
- * event loops. Applications that mint keys themselves use the same class, secret and lifetime.
+ * <p>Immutable and thread-safe: each call makes its own MAC instance ({@link HmacSha256}), so no
+ * state is shared between event loops. Applications that mint keys themselves use the same
+ * class, secret and lifetime.
  */
 public final class SessionKeySigner {
 
@@ -57,14 +54,13 @@ public final class SessionKeySigner {
    */
   public record Verification(Status status, String id) {}
 
-  private static final String ALGORITHM = "HmacSHA256";
   private static final String V2_PREFIX = "herd-key-v2\n";
   private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final int MAX_EXPIRY_DIGITS = 12;
   private static final Verification INVALID = new Verification(Status.INVALID, null);
 
-  private final SecretKeySpec secret;
+  private final HmacSha256 hmac;
   private final Duration keyTtl;
   private final Clock clock;
 
@@ -88,7 +84,7 @@ public final class SessionKeySigner {
       throw new IllegalArgumentException("session.keyTtl is too short: " + keyTtl
           + " (expected: >= 1s)");
     }
-    this.secret = new SecretKeySpec(secret.clone(), ALGORITHM);
+    this.hmac = new HmacSha256(secret);
     this.keyTtl = keyTtl;
     this.clock = Objects.requireNonNull(clock, "clock");
   }
@@ -174,17 +170,11 @@ public final class SessionKeySigner {
   }
 
   private static boolean matches(String expected, String actual) {
-    return MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII),
+    return HmacSha256.equal(expected.getBytes(StandardCharsets.US_ASCII),
         actual.getBytes(StandardCharsets.US_ASCII));
   }
 
   private String mac(String message) {
-    try {
-      Mac mac = Mac.getInstance(ALGORITHM);
-      mac.init(secret);
-      return BASE64URL.encodeToString(mac.doFinal(message.getBytes(StandardCharsets.UTF_8)));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("HmacSHA256 is unavailable", e);
-    }
+    return BASE64URL.encodeToString(hmac.sign(message));
   }
 }
