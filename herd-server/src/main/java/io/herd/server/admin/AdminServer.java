@@ -1,6 +1,7 @@
 package io.herd.server.admin;
 
 import io.herd.server.config.AdminConfig;
+import io.herd.server.config.HostPort;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -89,8 +90,7 @@ public final class AdminServer implements AutoCloseable {
   /** {@code http://host:port}. */
   public String uri() {
     InetSocketAddress a = address();
-    String host = a.getAddress().getHostAddress();
-    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    return "http://" + new HostPort(a.getAddress().getHostAddress(), a.getPort());
   }
 
   /** Stops accepting, closes connections and stops the event loop, waiting up to 5 s. */

@@ -178,14 +178,12 @@ final class ClusterSection {
             + " address as its peers reach it, e.g. advertise: gw-7.internal:8080)");
         return null;
       }
-      String host = listen.host();
       if (listen.isLoopback()) {
         r.warning("advertise", "warning: cluster.advertise defaults to the loopback address of"
             + " listen: " + listen + " (expected: cluster.advertise set to an address peers on"
             + " other hosts reach, unless every gateway runs on this host)");
       }
-      return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
-          + listen.port());
+      return URI.create("http://" + listen); // HostPort brackets an IPv6 host
     }
     String text = written.get().trim();
     URI uri;

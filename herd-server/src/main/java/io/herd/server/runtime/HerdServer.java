@@ -13,6 +13,7 @@ import io.herd.server.admin.ClusterView;
 import io.herd.server.admin.SessionIds;
 import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
+import io.herd.server.config.HostPort;
 import io.herd.server.config.TlsConfig;
 import io.herd.server.metrics.ClusterMetrics;
 import io.herd.server.metrics.PoolMetrics;
@@ -219,9 +220,8 @@ public final class HerdServer implements AutoCloseable {
   }
 
   private static URI uriOf(InetSocketAddress a, boolean tls) {
-    String host = a.getAddress().getHostAddress();
     return URI.create((tls ? "https://" : "http://")
-        + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort());
+        + new HostPort(a.getAddress().getHostAddress(), a.getPort()));
   }
 
   /** The gateway's base URI, {@code https} with TLS. */
