@@ -92,6 +92,8 @@ final class Membership {
   private boolean joining;
   private Scheduler.Task renewTask;
   private Scheduler.Task fenceTask;
+  /** {@link #snapshot()}: written under the lock by {@link #publish()}, read without it. */
+  private volatile Snapshot current = new Snapshot(Phase.STARTING, 0, 0);
 
   Membership(
       String node,
@@ -116,21 +118,30 @@ final class Membership {
     scheduler.schedule(this::join, 0, TimeUnit.NANOSECONDS);
   }
 
-  synchronized Snapshot snapshot() {
-    return new Snapshot(phase, epoch, lease);
+  /**
+   * Phase, epoch and lease as one consistent value, read without the lock: every request reads
+   * it, so it is published (volatile) by each change made under the lock instead.
+   */
+  Snapshot snapshot() {
+    return current;
   }
 
-  synchronized Phase phase() {
-    return phase;
+  Phase phase() {
+    return current.phase();
   }
 
-  synchronized long epoch() {
-    return epoch;
+  long epoch() {
+    return current.epoch();
   }
 
   /** The current lease, 0 when none. */
-  synchronized long lease() {
-    return lease;
+  long lease() {
+    return current.lease();
+  }
+
+  /** Publishes phase, epoch and lease after a change; called with the lock held. */
+  private void publish() {
+    current = new Snapshot(phase, epoch, lease);
   }
 
   /**
@@ -147,6 +158,7 @@ final class Membership {
       cancelTimers();
       long held = lease;
       lease = 0;
+      publish();
       return held;
     }
   }
@@ -209,6 +221,7 @@ final class Membership {
         Phase before = phase;
         phase = Phase.CONNECTED;
         lease = granted;
+        publish();
         validUntil = until;
         renewTask = scheduler.schedule(this::renew, renewNanos, TimeUnit.NANOSECONDS);
         armFenceCheck();
@@ -263,12 +276,14 @@ final class Membership {
         validUntil = Math.max(validUntil, sent + TimeUnit.SECONDS.toNanos(ttl));
         if (phase == Phase.DEGRADED) {
           phase = Phase.CONNECTED;
+          publish();
           log.info("cluster node {} reaches etcd again", node);
         }
       } else if (err == null || Etcd.isLeaseNotFound(err)) {
         lost = true;
       } else if (phase == Phase.CONNECTED) {
         phase = Phase.DEGRADED;
+        publish();
         log.warn(
             "cluster node {} cannot renew its lease ({}); new sessions are refused until etcd"
                 + " answers, and it fences itself if that takes too long",
@@ -314,6 +329,7 @@ final class Membership {
       cancelTimers();
       old = lease;
       lease = 0;
+      publish();
     }
     log.warn(
         "cluster node {} FENCED: {}; it refuses every request and ends its sessions, and rejoins"
