@@ -13,9 +13,11 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -37,19 +39,36 @@ class SandboxNetworkTest {
   /** The test namespaces' addresses: distinct per JVM, so parallel builds do not collide. */
   private static final int OCTET = (int) (ProcessHandle.current().pid() % 250) + 1;
 
+  /**
+   * Held from before a test reads {@code ip_forward} until after it has put it back: another build
+   * running this class at the same time (another checkout, another JVM) would otherwise restore
+   * {@code 0} in the middle of this one's egress test, and its forwarded connection would time out.
+   */
+  private static final Path IP_FORWARD_LOCK = Path.of("/run/lock/herd-test-ip-forward.lock");
+
+  private FileChannel forwardingLockFile;
   private String ipForwardBefore;
 
   @BeforeEach
   void rememberForwarding() throws IOException {
     SandboxFixture.assumeNetworkHost();
+    forwardingLockFile = FileChannel.open(IP_FORWARD_LOCK,
+        StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    forwardingLockFile.lock();
     ipForwardBefore = Files.readString(IP_FORWARD, StandardCharsets.US_ASCII);
   }
 
   /** Egress turns forwarding on host-wide and leaves it on; the test puts it back. */
   @AfterEach
   void restoreForwarding() throws IOException {
-    if (ipForwardBefore != null) {
-      Files.writeString(IP_FORWARD, ipForwardBefore, StandardCharsets.US_ASCII);
+    try {
+      if (ipForwardBefore != null) {
+        Files.writeString(IP_FORWARD, ipForwardBefore, StandardCharsets.US_ASCII);
+      }
+    } finally {
+      if (forwardingLockFile != null) {
+        forwardingLockFile.close(); // releases the lock
+      }
     }
   }
 
