@@ -94,7 +94,7 @@ public final class HerdGateway implements AutoCloseable {
             .option(ChannelOption.SO_BACKLOG, 1024)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(new GatewayInitializer(context, b.tls, b.exchangeListener))
+            .childHandler(new GatewayInitializer(context, b.tls, b.exchangeListener, b.accessLog))
             .bind(b.address)
             .awaitUninterruptibly();
     if (!bind.isSuccess()) {
@@ -202,6 +202,7 @@ public final class HerdGateway implements AutoCloseable {
     private GatewayOptions options = GatewayOptions.defaults();
     private SslContext tls;
     private ExchangeListener exchangeListener;
+    private AccessLogListener accessLog;
     private SessionRouter router;
     private HopSigner hops;
 
@@ -248,6 +249,15 @@ public final class HerdGateway implements AutoCloseable {
     /** Told about every exchange the gateway answers, for metrics; null (default) for none. */
     public Builder exchangeListener(ExchangeListener listener) {
       this.exchangeListener = listener;
+      return this;
+    }
+
+    /**
+     * Told about every request once it is completely over (a WebSocket tunnel: when it closes),
+     * for an access log; null (default) for none. See {@link AccessLogEntry}.
+     */
+    public Builder accessLog(AccessLogListener accessLog) {
+      this.accessLog = accessLog;
       return this;
     }
 

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * The acting half of the pool: carries out the {@link Allocator}'s decisions ({@link Effects}) with
@@ -97,7 +98,8 @@ final class EffectRunner {
   void apply(Effects fx) {
     for (PooledWorker w : fx.joined()) {
       counters.spawns.increment();
-      log.info("worker {} started at {}", w.id, w.worker.address());
+      withPid(log.atInfo().addKeyValue("worker", w.id), w.worker)
+          .log("worker {} started at {}", w.id, w.worker.address());
       listeners.emit(l -> l.workerStarted(w.worker));
     }
     for (PooledWorker w : fx.toWatch()) {
@@ -113,7 +115,8 @@ final class EffectRunner {
     }
     for (Effects.SpawnFailure f : fx.spawnFailures()) {
       counters.spawnFailures.increment();
-      log.warn("worker {} failed to start: {}", f.worker().id, f.error().getMessage());
+      log.atWarn().addKeyValue("worker", f.worker().id)
+          .log("worker {} failed to start: {}", f.worker().id, f.error().getMessage());
       listeners.emit(l -> l.spawnFailed(f.worker().id, f.error()));
     }
     for (Session s : fx.ended()) {
@@ -181,7 +184,8 @@ final class EffectRunner {
       log.warn("session directory failed to bind {}", b, e);
     }
     counters.activeSessions.increment();
-    log.debug("session {} pinned to worker {}", s.key, w.id);
+    log.atDebug().addKeyValue("session", s.key).addKeyValue("worker", w.id)
+        .log("session {} pinned to worker {}", s.key, w.id);
     listeners.emit(l -> l.sessionStarted(s.key, w.worker));
     apply(allocator.confirm(s, ticker.read()));
   }
@@ -203,7 +207,8 @@ final class EffectRunner {
     }
     counters.activeSessions.decrement();
     Worker worker = s.assigned.worker;
-    log.debug("session {} ended ({}), worker {}", s.key, reason, worker.id());
+    log.atDebug().addKeyValue("session", s.key).addKeyValue("worker", worker.id())
+        .log("session {} ended ({}), worker {}", s.key, reason, worker.id());
     listeners.emit(l -> l.sessionEnded(s.key, worker, reason));
     gone(s);
     if (!s.ready.isDone()) {
@@ -232,12 +237,22 @@ final class EffectRunner {
     Worker worker = e.worker().worker;
     if (e.crashed()) {
       counters.crashes.increment();
-      log.warn("worker {} crashed: {}", worker.id(), e.exit());
+      withPid(log.atWarn().addKeyValue("worker", worker.id()), worker)
+          .log("worker {} crashed: {}", worker.id(), e.exit());
       listeners.emit(l -> l.workerCrashed(worker, e.exit()));
     } else {
-      log.info("worker {} stopped: {}", worker.id(), e.exit());
+      withPid(log.atInfo().addKeyValue("worker", worker.id()), worker)
+          .log("worker {} stopped: {}", worker.id(), e.exit());
       listeners.emit(l -> l.workerStopped(worker, e.exit()));
     }
+  }
+
+  /**
+   * Adds the worker's pid as a key-value, when it has one: JSON log lines then carry {@code
+   * worker} and {@code pid} as fields, so a shipper can filter by them without parsing messages.
+   */
+  private static LoggingEventBuilder withPid(LoggingEventBuilder event, Worker worker) {
+    return worker.pid().isPresent() ? event.addKeyValue("pid", worker.pid().getAsLong()) : event;
   }
 
   private void spawn(PooledWorker w) {

@@ -122,12 +122,22 @@ final class WorkerMonitor {
     }
   }
 
-  /** One health check; completes with false rather than exceptionally, whatever goes wrong. */
+  /**
+   * One health check; completes with false rather than exceptionally, whatever goes wrong. Each
+   * answer is one DEBUG line (with {@code worker} as a key-value): at INFO a pool of fifty workers
+   * probed every few seconds would drown everything else.
+   */
   private CompletableFuture<Boolean> probe(PooledWorker w) {
     try {
       return w.worker
           .checkHealth(healthTimeout)
-          .handle((ok, err) -> err == null && Boolean.TRUE.equals(ok));
+          .handle((ok, err) -> {
+            boolean healthy = err == null && Boolean.TRUE.equals(ok);
+            log.atDebug().addKeyValue("worker", w.id)
+                .log("health check of worker {}: {}", w.id, healthy ? "healthy"
+                    : err != null ? "failed: " + err : "unhealthy");
+            return healthy;
+          });
     } catch (RuntimeException e) {
       log.warn("health check of worker {} threw; counted as failed", w.id, e);
       return CompletableFuture.completedFuture(false);

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * {@code io.herd.worker.stderr}, tagged {@code [<id>]}, both at INFO. Stderr is not logged at
  * WARN because most runtimes (Python's logging, Go's log, Node's console.error, the JVM's own
  * messages) write ordinary logs there, and WARN would cry wolf; what matters for diagnosis is
- * kept anyway: the last {@value #STDERR_TAIL_LINES} stderr lines go into start-failure messages.
+ * kept anyway: the last {@value #STDERR_TAIL_LINES} stderr lines go into start-failure messages,
+ * and the last lines of both streams, interleaved, are kept in {@link #output()} for {@code herd
+ * logs --session}.
  * Both loggers sit under {@code io.herd.worker}, so one setting controls both.
  *
  * <p>Stopping ({@link #stop()}): the descendants are recorded first, since once the worker dies
@@ -79,6 +81,7 @@ public final class ProcessWorker implements Worker {
   private final ScheduledExecutorService timer;
   private final WorkerSandbox sandbox;
   private final RecentLines stderrTail = new RecentLines(STDERR_TAIL_LINES);
+  private final WorkerOutput output = new WorkerOutput();
   private final CompletableFuture<WorkerExit> exit = new CompletableFuture<>();
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   /** Every descendant ever seen while stopping or killing; only grows. */
@@ -122,10 +125,14 @@ public final class ProcessWorker implements Worker {
       // the worker may already have exited; its exit is handled below
     }
     OutputPump out = OutputPump.start("herd-" + id + "-stdout", process.getInputStream(),
-        line -> STDOUT.info("[{}] {}", id, line));
+        line -> {
+          worker.output.add(WorkerOutput.Stream.STDOUT, line);
+          STDOUT.info("[{}] {}", id, line);
+        });
     OutputPump err = OutputPump.start("herd-" + id + "-stderr", process.getErrorStream(),
         line -> {
           worker.stderrTail.add(line);
+          worker.output.add(WorkerOutput.Stream.STDERR, line);
           STDERR.info("[{}] {}", id, line);
         });
     worker.outputDrained = CompletableFuture.allOf(out.finished(), err.finished());
@@ -224,6 +231,14 @@ public final class ProcessWorker implements Worker {
     process.destroyForcibly();
     descendants.forEach(ProcessHandle::destroyForcibly);
     return exit;
+  }
+
+  /**
+   * Its recent stdout and stderr lines, interleaved in arrival order and bounded (see {@link
+   * WorkerOutput}); kept until the worker object is dropped, so still readable after the exit.
+   */
+  public WorkerOutput output() {
+    return output;
   }
 
   /** The last stderr lines, oldest first. */

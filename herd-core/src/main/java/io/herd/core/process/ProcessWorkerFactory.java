@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -148,7 +149,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       }
     }
     if (config.sandbox().enabled()) {
-      log.info("worker sandbox:\n{}", sandbox.describe());
+      log.info("worker sandbox: {}", sandbox.report().summary());
       sandbox.warning().ifPresent(log::warn);
     }
     sandbox.sweepStale();
@@ -312,6 +313,20 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       log.info("worker factory closed while {} workers still run; their pool stops them",
           live.size());
     }
+  }
+
+  /**
+   * The recent output of live worker {@code workerId} (see {@link ProcessWorker#output()}), or
+   * empty when no live worker of this factory has that id. A scan of the live workers: meant for
+   * an operator's request, not a hot path.
+   */
+  public Optional<WorkerOutput> output(String workerId) {
+    for (ProcessWorker worker : live) {
+      if (worker.id().equals(workerId)) {
+        return Optional.of(worker.output());
+      }
+    }
+    return Optional.empty();
   }
 
   /** The thread that forks the workers, for tests. */

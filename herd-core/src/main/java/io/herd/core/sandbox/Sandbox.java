@@ -95,11 +95,11 @@ public final class Sandbox implements AutoCloseable {
     this.layout = layout;
     List<Protection> protections = new ArrayList<>();
     boolean memory = limit(protections, "sandbox.memory", "memory limit", Controller.MEMORY,
-        config.memoryBytes() > 0, config.memoryBytes() + " bytes, no swap");
+        config.memoryBytes() > 0, SizeText.bytes(Math.max(0, config.memoryBytes())), " (no swap)");
     boolean cpu = limit(protections, "sandbox.cpus", "CPU quota", Controller.CPU,
-        config.cpus() > 0, config.cpus() + " cores");
+        config.cpus() > 0, SizeText.number(Math.max(0, config.cpus())), " cores");
     boolean pids = limit(protections, "sandbox.pids", "process limit", Controller.PIDS,
-        config.pids() > 0, config.pids() + " processes and threads");
+        config.pids() > 0, Long.toString(config.pids()), " processes and threads");
     this.limits = memory || cpu || pids;
     this.namespaces = protect(protections, "sandbox.namespaces", "PID, IPC and mount namespaces",
         config.enabled() && config.namespaces(), host.namespacesWork() ? null
@@ -312,8 +312,13 @@ public final class Sandbox implements AutoCloseable {
     return CommandAccessCheck.problems(List.of(program.toString()), null).isEmpty();
   }
 
+  /**
+   * Adds a cgroup limit's line: {@code value} is its short form for the one-line summary ({@code
+   * 512 MiB}), {@code value + unit} starts its detail.
+   */
   private boolean limit(List<Protection> out, String key, String name, Controller controller,
-      boolean wanted, String what) {
+      boolean wanted, String value, String unit) {
+    String what = value + unit;
     String problem = null;
     String how = "";
     if (wanted) {
@@ -328,7 +333,12 @@ public final class Sandbox implements AutoCloseable {
             + h.parent();
       }
     }
-    return protect(out, key, name, config.enabled() && wanted, problem, how);
+    boolean on = protect(out, key, name, config.enabled() && wanted, problem, how);
+    if (on) {
+      Protection p = out.get(out.size() - 1);
+      out.set(out.size() - 1, new Protection(p.key(), p.name(), p.state(), p.detail(), value));
+    }
+    return on;
   }
 
   private static String writeProblem(Hierarchy h) {

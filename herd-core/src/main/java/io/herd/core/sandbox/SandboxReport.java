@@ -1,6 +1,7 @@
 package io.herd.core.sandbox;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
@@ -31,8 +32,36 @@ public record SandboxReport(List<Protection> protections, List<String> gaps) {
    * @param state whether it is in force
    * @param detail how it is enforced (ENFORCED), or what is missing and how to enable it
    *     (UNAVAILABLE); empty when OFF
+   * @param value its short form for {@link #summary()}: the limit in human units when enforced
+   *     ({@code 512 MiB}, {@code 1.5}, {@code 256}), else {@code on}, {@code off} or {@code
+   *     unavailable}
    */
-  public record Protection(String key, String name, State state, String detail) {}
+  public record Protection(String key, String name, State state, String detail, String value) {
+
+    public Protection {
+      Objects.requireNonNull(key, "key");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(state, "state");
+      Objects.requireNonNull(detail, "detail");
+      Objects.requireNonNull(value, "value");
+    }
+
+    /** A protection whose short form is its state: {@code on}, {@code off}, {@code unavailable}. */
+    public Protection(String key, String name, State state, String detail) {
+      this(key, name, state, detail, switch (state) {
+        case ENFORCED -> "on";
+        case OFF -> "off";
+        case UNAVAILABLE -> "unavailable";
+      });
+    }
+
+    /** The key without its {@code sandbox.} prefix: {@code memory}, {@code uid}. */
+    String shortKey() {
+      return key.startsWith(PREFIX) ? key.substring(PREFIX.length()) : key;
+    }
+  }
+
+  private static final String PREFIX = "sandbox.";
 
   public SandboxReport {
     protections = List.copyOf(protections);
@@ -63,6 +92,31 @@ public record SandboxReport(List<Protection> protections, List<String> gaps) {
     }
     return lines + "\nnot in force:" + gaps.stream().map(g -> "\n  - " + g)
         .collect(Collectors.joining());
+  }
+
+  /**
+   * Everything on one line, for the startup log: {@code key=value} per protection, then what is
+   * unavailable and why, then what is not in force, e.g. {@code memory=512 MiB cpus=1.5 pids=off
+   * namespaces=on uid=off network=off; not in force: workers run as ...}. {@link #describe()} is
+   * the long form that {@code herd validate} prints.
+   */
+  public String summary() {
+    StringBuilder line = new StringBuilder();
+    for (Protection p : protections) {
+      if (!line.isEmpty()) {
+        line.append(' ');
+      }
+      line.append(p.shortKey()).append('=').append(p.value());
+    }
+    List<Protection> unavailable = unavailable();
+    if (!unavailable.isEmpty()) {
+      line.append("; unavailable: ").append(unavailable.stream()
+          .map(p -> p.shortKey() + " (" + p.detail() + ")").collect(Collectors.joining(", ")));
+    }
+    if (!gaps.isEmpty()) {
+      line.append("; not in force: ").append(String.join("; ", gaps));
+    }
+    return line.toString();
   }
 
   @Override

@@ -151,11 +151,28 @@ class SandboxReportTest {
 
     assertThat(sandbox.report().enforced("sandbox.memory")).isTrue();
     assertThat(sandbox.report().describe()).contains(
-        "memory limit (sandbox.memory): ENFORCED, 67108864 bytes, no swap, cgroup v2 under "
-            + root,
+        "memory limit (sandbox.memory): ENFORCED, 64 MiB (no swap), cgroup v2 under " + root,
         "PID, IPC and mount namespaces (sandbox.namespaces): ENFORCED",
         "one UID per worker (sandbox.uid): OFF");
     assertThat(sandbox.warning()).isEmpty();
+  }
+
+  @Test
+  void summaryIsOneLineWithHumanSizes(@TempDir Path root) throws Exception {
+    Files.writeString(root.resolve("cgroup.controllers"), "cpu memory pids");
+    CgroupLayout layout = CgroupLayout.parse(
+        "41 31 0:38 / " + root + " rw - cgroup2 cgroup2 rw", "0::/", Optional.empty());
+    HostSupport host = new HostSupport(true, 0, Optional.of(Path.of("/run/herd/herd-launch-x")),
+        null, Optional.empty(), null);
+
+    Sandbox sandbox = Sandbox.create(SandboxConfig.builder().memory("512m").cpus(1.5).pids(256)
+        .uid(UidMode.SHARED).network(NetworkMode.LOOPBACK).build(), host, layout);
+
+    String summary = sandbox.report().summary();
+    assertThat(summary).as("the startup log's sandbox line").doesNotContain("\n")
+        .startsWith("memory=512 MiB cpus=1.5 pids=256 namespaces=on uid=off network=off")
+        .contains("; not in force: workers run as root")
+        .doesNotContain("536870912");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.herd.proxy.internal;
 
+import io.herd.proxy.AccessLogListener;
 import io.herd.proxy.ExchangeListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -7,6 +8,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.ssl.SslContext;
+import java.time.Clock;
 
 /**
  * Builds the pipeline of each client connection: a TLS handler when the gateway serves HTTPS,
@@ -22,9 +24,10 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
   private final GatewayContext gw;
   private final SslContext tls;
   private final ExchangeListener exchangeListener;
+  private final AccessLogListener accessLog;
 
   public GatewayInitializer(GatewayContext gw) {
-    this(gw, null, null);
+    this(gw, null, null, null);
   }
 
   /**
@@ -33,9 +36,18 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
    *     each exchange to it
    */
   public GatewayInitializer(GatewayContext gw, SslContext tls, ExchangeListener exchangeListener) {
+    this(gw, tls, exchangeListener, null);
+  }
+
+  /**
+   * @param accessLog when set, the {@link ExchangeObserver} also reports each request to it
+   */
+  public GatewayInitializer(GatewayContext gw, SslContext tls, ExchangeListener exchangeListener,
+      AccessLogListener accessLog) {
     this.gw = gw;
     this.tls = tls;
     this.exchangeListener = exchangeListener;
+    this.accessLog = accessLog;
   }
 
   @Override
@@ -46,8 +58,8 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       p.addLast("tls", tls.newHandler(ch.alloc()));
     }
     addCodecHandlers(p);
-    if (exchangeListener != null) {
-      p.addLast("observer", new ExchangeObserver(exchangeListener));
+    if (exchangeListener != null || accessLog != null) {
+      p.addLast("observer", new ExchangeObserver(exchangeListener, accessLog, Clock.systemUTC()));
     }
     addProxyHandlers(p);
   }

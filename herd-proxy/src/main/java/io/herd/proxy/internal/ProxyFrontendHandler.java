@@ -72,7 +72,10 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private RequestForwarder requests;
   private ResponseRelay responses;
   private ClientPeer peer;
-  /** Told where exchanges were routed, when an exchange listener is set; else null. */
+  /**
+   * Told where exchanges were routed, their session and worker, when an exchange listener or an
+   * access log is set; else null.
+   */
   private ExchangeObserver observer;
   private State state = State.NEW;
   private Exchange ex;
@@ -206,8 +209,11 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     }
     Exchange e = d.exchange();
     e.closeAfter |= closing();
-    if (e.forwardedHop && observer != null) {
-      observer.arrivedForwarded();
+    if (observer != null) {
+      observer.admitted(e.key, gw.signer != null);
+      if (e.forwardedHop) {
+        observer.arrivedForwarded();
+      }
     }
     ex = e;
     state = State.EXCHANGE;
@@ -222,6 +228,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onLease(Exchange e) {
     if (ex == e) {
+      if (observer != null) {
+        observer.leased(e.lease.worker().id());
+      }
       UpstreamFailure refused = PeerHops.prepare(gw, e, observer);
       if (refused != null) {
         fail(refused); // ends the exchange and closes its lease: nothing goes on

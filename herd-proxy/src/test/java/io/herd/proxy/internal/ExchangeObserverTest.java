@@ -124,4 +124,49 @@ class ExchangeObserverTest {
 
     assertThat(seen).extracting(CompletedExchange::status).containsExactly(101);
   }
+
+  @Test
+  void accessLogPathDropsQueryFragmentAndOrigin() {
+    assertThat(ExchangeObserver.pathOf("/a/b?token=x")).isEqualTo("/a/b");
+    assertThat(ExchangeObserver.pathOf("/a#frag")).isEqualTo("/a");
+    assertThat(ExchangeObserver.pathOf("http://host:1/p?q")).isEqualTo("/p");
+    assertThat(ExchangeObserver.pathOf("http://host:1")).isEqualTo("/");
+    assertThat(ExchangeObserver.pathOf("*")).isEqualTo("*");
+  }
+
+  @Test
+  void aSignedKeyInThePathIsLoggedAsItsId() {
+    assertThat(ExchangeObserver.redactSignedKey("/alice.1234.c2lnbmF0dXJl/json", "alice"))
+        .isEqualTo("/alice/json");
+    assertThat(ExchangeObserver.redactSignedKey("/alicex/json", "alice")).isEqualTo("/alicex/json");
+  }
+
+  @Test
+  void accessLogEntryCountsBodyBytesBothWays() {
+    List<io.herd.proxy.AccessLogEntry> logged = new ArrayList<>();
+    EmbeddedChannel channel = new EmbeddedChannel(
+        new ExchangeObserver(null, logged::add, java.time.Clock.systemUTC()));
+    channel.writeInbound(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/up?x=1"));
+    channel.writeInbound(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[10])));
+    channel.writeInbound(new io.netty.handler.codec.http.DefaultLastHttpContent(
+        Unpooled.wrappedBuffer(new byte[5])));
+    Object in;
+    while ((in = channel.readInbound()) != null) {
+      ReferenceCountUtil.release(in);
+    }
+    channel.writeOutbound(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+    channel.writeOutbound(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[7])));
+    channel.writeOutbound(LastHttpContent.EMPTY_LAST_CONTENT);
+    Object out;
+    while ((out = channel.readOutbound()) != null) {
+      ReferenceCountUtil.release(out);
+    }
+    assertThat(logged).singleElement().satisfies(e -> {
+      assertThat(e.path()).isEqualTo("/up");
+      assertThat(e.requestBytes()).isEqualTo(15);
+      assertThat(e.responseBytes()).isEqualTo(7);
+      assertThat(e.coldStart()).isFalse();
+    });
+    channel.finishAndReleaseAll();
+  }
 }
