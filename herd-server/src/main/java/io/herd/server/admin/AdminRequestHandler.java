@@ -48,6 +48,9 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@code GET /sessions}</td><td>this gateway's sessions: id, worker, pid, age, idle,
  *       leases, owner node (null outside a cluster)</td></tr>
  *   <tr><td>{@code DELETE /sessions/{id}}</td><td>ends the session (404 if none)</td></tr>
+ *   <tr><td>{@code GET /sessions/{id}/logs?tail=N}</td><td>plain text: the recent stdout and
+ *       stderr lines of the session's worker, interleaved ({@link SessionLogs}); 404 if
+ *       none</td></tr>
  *   <tr><td>{@code GET /metrics}</td><td>Prometheus text exposition</td></tr>
  * </table>
  *
@@ -140,6 +143,20 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       default:
         break;
     }
+    if (path.startsWith(SESSION_PREFIX) && path.endsWith(SessionLogs.SUFFIX)
+        && path.length() > SESSION_PREFIX.length() + SessionLogs.SUFFIX.length()) {
+      if (!method.equals(HttpMethod.GET)) {
+        return notAllowed("GET");
+      }
+      String encoded = path.substring(SESSION_PREFIX.length(),
+          path.length() - SessionLogs.SUFFIX.length());
+      try {
+        return sessionLogs(SessionLogs.answer(target, SessionKeys.decode(encoded), uri));
+      } catch (IllegalArgumentException e) {
+        return json(HttpResponseStatus.BAD_REQUEST, error("session key is not validly"
+            + " percent-encoded: " + encoded + " (expected: %XX escapes of UTF-8 bytes)"));
+      }
+    }
     if (path.startsWith(SESSION_PREFIX) && path.length() > SESSION_PREFIX.length()) {
       if (!method.equals(HttpMethod.DELETE)) {
         return notAllowed("DELETE");
@@ -157,7 +174,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     }
     return json(HttpResponseStatus.NOT_FOUND, error("no such route: " + path
         + " (expected: /health, /status, /cluster, /workers, /sessions, /sessions/{key},"
-        + " /metrics)"));
+        + " /sessions/{key}/logs, /metrics)"));
   }
 
   /** Ends the session {@code name} (an id, or a full signed key) names. */
@@ -166,7 +183,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     for (String key : ids.poolKeysFor(name)) {
       if (target.pool().end(key)) {
         String shown = ids.shown(key);
-        log.info("session {} ended through the admin API", shown);
+        log.atInfo().addKeyValue("session", shown)
+            .log("session {} ended through the admin API", shown);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("key", shown);
         body.put("ended", true);
@@ -281,6 +299,19 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       list.add(m);
     }
     return Map.of("sessions", list);
+  }
+
+  /** A session's worker output as plain text, or its error as JSON like every other error. */
+  private static FullHttpResponse sessionLogs(SessionLogs.Answer answer) {
+    if (answer.text() == null) {
+      return json(answer.status(), error(answer.error()));
+    }
+    byte[] text = answer.text().getBytes(StandardCharsets.UTF_8);
+    FullHttpResponse resp = new DefaultFullHttpResponse(
+        HttpVersion.HTTP_1_1, answer.status(), Unpooled.wrappedBuffer(text));
+    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, text.length);
+    return resp;
   }
 
   private FullHttpResponse metrics() {

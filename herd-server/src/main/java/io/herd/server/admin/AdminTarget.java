@@ -1,10 +1,12 @@
 package io.herd.server.admin;
 
 import io.herd.core.SessionPool;
+import io.herd.core.process.WorkerOutput;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -17,6 +19,8 @@ import java.util.function.Supplier;
  * @param draining whether the server is shutting down ({@code /health} then answers 503)
  * @param ids how sessions are named in answers: never by a full signed key
  * @param cluster this gateway's cluster membership, when it is in one
+ * @param outputs the recent output of a live worker by id, for {@code /sessions/{id}/logs}; empty
+ *     for a worker that keeps none
  */
 public record AdminTarget(
     SessionPool pool,
@@ -24,7 +28,8 @@ public record AdminTarget(
     Supplier<Map<String, Object>> gateway,
     BooleanSupplier draining,
     SessionIds ids,
-    Optional<ClusterView> cluster) {
+    Optional<ClusterView> cluster,
+    Function<String, Optional<WorkerOutput>> outputs) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
@@ -33,6 +38,14 @@ public record AdminTarget(
     Objects.requireNonNull(draining, "draining");
     Objects.requireNonNull(ids, "ids");
     Objects.requireNonNull(cluster, "cluster");
+    Objects.requireNonNull(outputs, "outputs");
+  }
+
+  /** A target whose workers keep no output. */
+  public AdminTarget(SessionPool pool, Supplier<String> scrape,
+      Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
+      Optional<ClusterView> cluster) {
+    this(pool, scrape, gateway, draining, ids, cluster, id -> Optional.empty());
   }
 
   /** A target of a gateway that is not in a cluster. */

@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Session-affine process pool with a built-in L7 reverse proxy.",
-    subcommands = {ServeCommand.class, ValidateCommand.class, StatusCommand.class,
+    subcommands = {ServeCommand.class, ValidateCommand.class, StatusCommand.class, LogsCommand.class,
         CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.",
         "Start here: herd serve   (runs a demo on 127.0.0.1:8080)"})

@@ -89,6 +89,7 @@ final class ServeCommand implements Callable<Integer> {
       err.flush();
       return ExitCodes.USAGE;
     }
+    LogSetup.configureAccessLog(cfg.logging().access());
     for (ConfigProblem warning : cfg.warnings()) {
       log.warn("{}", warning);
     }
@@ -122,6 +123,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     stop.await();
     server.close();
+    LogSetup.stop(); // writes the access lines still queued
     return ExitCodes.OK;
   }
 

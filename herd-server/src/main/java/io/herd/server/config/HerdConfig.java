@@ -28,6 +28,7 @@ import java.util.Optional;
  * @param tls TLS for the gateway, when configured
  * @param cluster how this gateway shares sessions with its peers through etcd, when configured;
  *     its prefix already ends with the pool's name
+ * @param logging the {@code logging:} section: the access log
  * @param warnings what is suspicious but allowed (e.g. a program missing on this machine)
  */
 public record HerdConfig(
@@ -40,6 +41,7 @@ public record HerdConfig(
     GatewayOptions proxy,
     Optional<TlsConfig> tls,
     Optional<ClusterConfig> cluster,
+    LoggingConfig logging,
     List<ConfigProblem> warnings) {
 
   /** The default gateway address. */
@@ -55,6 +57,7 @@ public record HerdConfig(
     Objects.requireNonNull(proxy, "proxy");
     Objects.requireNonNull(tls, "tls");
     Objects.requireNonNull(cluster, "cluster");
+    Objects.requireNonNull(logging, "logging");
     warnings = List.copyOf(warnings);
   }
 

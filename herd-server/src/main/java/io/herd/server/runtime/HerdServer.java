@@ -15,6 +15,8 @@ import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.HostPort;
 import io.herd.server.config.TlsConfig;
+import io.herd.server.logging.AccessLogFormat;
+import io.herd.server.logging.AccessLogWriter;
 import io.herd.server.metrics.ClusterMetrics;
 import io.herd.server.metrics.PoolMetrics;
 import io.herd.server.metrics.RequestMetrics;
@@ -135,6 +137,9 @@ public final class HerdServer implements AutoCloseable {
         builder.router(cluster.router(timedPool)).hops(new HopSigner(cc.node(), cc.secret()));
       }
       builder.exchangeListener(listener);
+      if (config.logging().access() != AccessLogFormat.OFF) {
+        builder.accessLog(new AccessLogWriter(config.logging().access()));
+      }
       gateway = bind(builder, config);
       HerdGateway started = gateway;
       Gauge.builder("herd.gateway.connections", started, HerdGateway::openConnections)
@@ -145,7 +150,7 @@ public final class HerdServer implements AutoCloseable {
       AtomicBoolean draining = new AtomicBoolean();
       AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
           registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
-          Optional.ofNullable(cluster).map(ClusterView::of)));
+          Optional.ofNullable(cluster).map(ClusterView::of), factory::output));
       HerdServer server =
           new HerdServer(config, registry, factory, pool, gateway, cluster, admin, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"

@@ -7,10 +7,12 @@ import io.herd.server.admin.SessionIds;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Logs one line per session event (logger {@code herd.pool}): started (with its worker and pid)
- * and ended (with the reason). Worker events (started, stopped, crashed, failed to start) are
+ * and ended (with the reason). The session, worker, pid and reason are also key-values, so JSON
+ * lines carry them as fields and text lines end with {@code session=... worker=... pid=...}. Worker events (started, stopped, crashed, failed to start) are
  * already logged once by the pool itself at INFO/WARN, so they are not repeated here.
  *
  * <p>Sessions are named as {@link SessionIds} decides: a log line never carries a full signed key,
@@ -30,16 +32,21 @@ final class LifecycleLog implements PoolListener {
 
   @Override
   public void sessionStarted(String key, Worker worker) {
-    log.info("session {} started on worker {}{}", ids.shown(key), worker.id(), pid(worker));
+    String id = ids.shown(key);
+    LoggingEventBuilder line = log.atInfo().addKeyValue("session", id)
+        .addKeyValue("worker", worker.id());
+    if (worker.pid().isPresent()) {
+      line = line.addKeyValue("pid", worker.pid().getAsLong());
+    }
+    line.log("session {} started on worker {}", id, worker.id());
   }
 
   @Override
   public void sessionEnded(String key, Worker worker, SessionEndReason reason) {
-    log.info("session {} ended on worker {}: {}", ids.shown(key), worker.id(),
-        reason.name().toLowerCase(Locale.ROOT));
-  }
-
-  private static String pid(Worker worker) {
-    return worker.pid().isPresent() ? " (pid " + worker.pid().getAsLong() + ")" : "";
+    String id = ids.shown(key);
+    String why = reason.name().toLowerCase(Locale.ROOT);
+    log.atInfo().addKeyValue("session", id).addKeyValue("worker", worker.id())
+        .addKeyValue("reason", why)
+        .log("session {} ended on worker {}: {}", id, worker.id(), why);
   }
 }

@@ -30,7 +30,13 @@ class ConfigErrorsTest {
         broken("unknown top-level key with a hint",
             "lisen: 127.0.0.1:8080\n" + WORKER,
             "herd.yaml:1: lisen is not a known key: did you mean listen? (expected at the top"
-                + " level: listen, admin, session, worker, sandbox, pool, proxy, tls, cluster)"),
+                + " level: listen, admin, session, worker, sandbox, pool, proxy, tls, cluster,"
+                + " logging)"),
+        broken("logging.access that is not a format, and a misspelt logging key",
+            WORKER + "logging:\n  access: xml\n  acess: json\n",
+            "herd.yaml:4: logging.access is unknown: xml (expected: text, json or off)",
+            "herd.yaml:5: logging.acess is not a known key: did you mean logging.access?"
+                + " (expected in logging: access)"),
         broken("unknown nested key with a hint",
             WORKER + "pool:\n  maxQeue: 5\n",
             "herd.yaml:4: pool.maxQeue is not a known key: did you mean pool.maxQueue? (expected"

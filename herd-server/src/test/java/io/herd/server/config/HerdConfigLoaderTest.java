@@ -111,6 +111,21 @@ class HerdConfigLoaderTest {
   }
 
   @Test
+  void accessLogIsTextByDefaultAndCanBeJsonOrOff() {
+    assertThat(new HerdConfigLoader(Map.of()).parse("herd.yaml", "worker:\n  command: [sh]\n",
+        dir, HerdConfigLoader.Overrides.NONE).logging().access())
+        .isEqualTo(io.herd.server.logging.AccessLogFormat.TEXT);
+    assertThat(new HerdConfigLoader(Map.of()).parse("herd.yaml",
+        "worker:\n  command: [sh]\nlogging:\n  access: json\n", dir,
+        HerdConfigLoader.Overrides.NONE).logging().access())
+        .isEqualTo(io.herd.server.logging.AccessLogFormat.JSON);
+    assertThat(new HerdConfigLoader(Map.of()).parse("herd.yaml",
+        "worker:\n  command: [sh]\nlogging: { access: off }\n", dir,
+        HerdConfigLoader.Overrides.NONE).logging().access())
+        .isEqualTo(io.herd.server.logging.AccessLogFormat.OFF);
+  }
+
+  @Test
   void sandboxNetworkModeAndEgressAreBound() {
     HerdConfig c = new HerdConfigLoader(Map.of("DB", "10.1.2.3:5432")).parse("herd.yaml", """
         worker:

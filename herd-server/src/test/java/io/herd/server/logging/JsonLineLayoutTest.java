@@ -46,4 +46,45 @@ class JsonLineLayoutTest {
     assertThat(n.path("stream").asText()).isEqualTo("stderr");
     assertThat(n.path("message").asText()).isEqualTo("boom: bad");
   }
+
+  @Test
+  void keyValuesBecomeTopLevelFieldsNumbersAsNumbers() throws Exception {
+    Logger l = context.getLogger("herd.pool");
+    LoggingEvent event = new LoggingEvent(Logger.class.getName(), l, Level.INFO,
+        "session alice started on worker w-1", null, null);
+    event.addKeyValuePair(new org.slf4j.event.KeyValuePair("session", "alice"));
+    event.addKeyValuePair(new org.slf4j.event.KeyValuePair("worker", "w-1"));
+    event.addKeyValuePair(new org.slf4j.event.KeyValuePair("pid", 4242L));
+    event.addKeyValuePair(new org.slf4j.event.KeyValuePair("level", "spoofed"));
+    JsonLineLayout layout = new JsonLineLayout();
+    layout.setContext(context);
+    layout.start();
+
+    String line = layout.doLayout(event);
+    JsonNode n = JSON.readTree(line);
+    assertThat(n.path("session").asText()).isEqualTo("alice");
+    assertThat(n.path("worker").asText()).isEqualTo("w-1");
+    assertThat(n.path("pid").isIntegralNumber()).as("pid is a number: %s", line).isTrue();
+    assertThat(n.path("pid").asLong()).isEqualTo(4242);
+    assertThat(n.path("level").asText()).as("a key-value never replaces a fixed field")
+        .isEqualTo("INFO");
+  }
+
+  @Test
+  void textPatternEndsWithTheKeyValuesOrNothing() {
+    ch.qos.logback.classic.PatternLayout text = new ch.qos.logback.classic.PatternLayout();
+    text.setContext(context);
+    text.setPattern(LogSetup.TEXT_PATTERN);
+    text.start();
+    Logger l = context.getLogger("herd.pool");
+    LoggingEvent with = new LoggingEvent(Logger.class.getName(), l, Level.INFO, "session started",
+        null, null);
+    with.addKeyValuePair(new org.slf4j.event.KeyValuePair("session", "alice"));
+    with.addKeyValuePair(new org.slf4j.event.KeyValuePair("pid", 42L));
+    LoggingEvent without = new LoggingEvent(Logger.class.getName(), l, Level.INFO, "plain", null,
+        null);
+
+    assertThat(text.doLayout(with)).endsWith("[pool] session started session=alice pid=42\n");
+    assertThat(text.doLayout(without)).endsWith("[pool] plain\n");
+  }
 }

@@ -1,0 +1,160 @@
+package io.herd.server.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.herd.server.config.AdminAddress;
+import io.herd.server.config.InvalidConfigFileException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code herd logs --session KEY}: prints the recent output of the worker serving one session,
+ * stdout and stderr interleaved in arrival order, from the admin API's {@code
+ * /sessions/{key}/logs}. Which gateway: {@link AdminOptions} ({@code --admin}, {@code --config}).
+ * Exit 1 when no gateway answers, the session is unknown or the token is refused; 2 when {@code
+ * --config} is unreadable.
+ */
+@Command(
+    name = "logs",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = {"Show the recent output (stdout and stderr) of one session's worker.",
+        "Lines read: <time> <stdout|stderr> <text>, oldest first."})
+final class LogsCommand implements Callable<Integer> {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  AdminOptions adminOptions;
+
+  @Option(names = {"-s", "--session"}, paramLabel = "KEY", required = true,
+      description = "The session: its key (or a signed key's id), as herd status lists it")
+  String session;
+
+  @Option(names = {"-n", "--tail"}, paramLabel = "N",
+      description = "Only the last N lines; default: every line kept (up to 1000 lines or"
+          + " 256 KiB per worker)")
+  Integer tail;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (tail != null && tail < 1) {
+      err.println("herd logs: --tail is not a positive number: " + tail
+          + " (expected: the number of lines, e.g. --tail 100)");
+      err.flush();
+      return ExitCodes.USAGE;
+    }
+    AdminAddress admin;
+    try {
+      admin = adminOptions.resolve(System.getenv());
+    } catch (InvalidConfigFileException e) {
+      e.problems().forEach(err::println);
+      err.flush();
+      return ExitCodes.USAGE;
+    }
+    String path = "/sessions/" + encode(session) + "/logs" + (tail == null ? "" : "?tail=" + tail);
+    HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+    HttpResponse<String> resp;
+    try {
+      HttpRequest.Builder req = HttpRequest.newBuilder(admin.resolve(path)).timeout(TIMEOUT);
+      admin.token().ifPresent(t -> req.header("Authorization", "Bearer " + t));
+      resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IllegalArgumentException e) {
+      err.println("herd logs: not an HTTP URL: " + admin.base()
+          + " (expected: e.g. --admin http://127.0.0.1:9090)");
+      err.flush();
+      return ExitCodes.USAGE;
+    } catch (IOException e) {
+      if (refused(e)) {
+        err.println("herd logs: no gateway running at " + admin.base() + " (from "
+            + admin.source() + ")");
+      } else {
+        err.println("herd logs: cannot read the admin API at " + admin.base() + " (from "
+            + admin.source() + "): " + describe(e));
+      }
+      err.flush();
+      return ExitCodes.FAILURE;
+    }
+    if (resp.statusCode() == 401) {
+      err.println("herd logs: 401 unauthorized (expected: --token, $HERD_ADMIN_TOKEN or the"
+          + " file's admin.token set to the gateway's admin.token)");
+      err.flush();
+      return ExitCodes.FAILURE;
+    }
+    if (resp.statusCode() != 200) {
+      err.println("herd logs: " + errorOf(resp));
+      err.flush();
+      return ExitCodes.FAILURE;
+    }
+    out.print(resp.body());
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /** The admin API's {@code error} message, or the status and body as they came. */
+  private static String errorOf(HttpResponse<String> resp) {
+    try {
+      JsonNode error = JSON.readTree(resp.body()).path("error");
+      if (error.isTextual()) {
+        return error.asText();
+      }
+    } catch (IOException e) {
+      // not JSON: said below as it came
+    }
+    return "the admin API answered " + resp.statusCode() + ": " + resp.body();
+  }
+
+  /** Percent-encodes every byte but unreserved characters (RFC 3986), as a path segment needs. */
+  static String encode(String key) {
+    StringBuilder s = new StringBuilder();
+    for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '.' || c == '_' || c == '~') {
+        s.append((char) c);
+      } else {
+        s.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      }
+    }
+    return s.toString();
+  }
+
+  /** Whether nothing accepted the connection: no gateway there (or its admin API is off). */
+  private static boolean refused(IOException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ConnectException && !(t instanceof HttpConnectTimeoutException)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String describe(IOException e) {
+    if (e instanceof HttpTimeoutException) {
+      return "no answer within " + TIMEOUT.toSeconds() + "s";
+    }
+    String message = e.getMessage();
+    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+  }
+}
