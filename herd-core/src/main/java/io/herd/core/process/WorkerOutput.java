@@ -122,6 +122,59 @@ public final class WorkerOutput {
     return out;
   }
 
+  /**
+   * The sequence number the next line will get. Lines are numbered from 0 in arrival order, so a
+   * reader that got every line before {@code n} asks {@link #since}{@code (n)} for the rest.
+   */
+  public synchronized long next() {
+    return dropped + lines.size();
+  }
+
+  /**
+   * The lines numbered {@code seq} and later that are still kept, oldest first (those dropped
+   * meanwhile are lost: the result then starts at the oldest kept line).
+   */
+  public synchronized List<Line> since(long seq) {
+    long skip = Math.max(0, seq - dropped);
+    if (skip >= lines.size()) {
+      return List.of();
+    }
+    List<Line> out = new ArrayList<>((int) (lines.size() - skip));
+    Iterator<Line> it = lines.iterator();
+    for (long i = 0; it.hasNext(); i++) {
+      Line line = it.next();
+      if (i >= skip) {
+        out.add(line);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Some lines and the sequence number after the newest kept line, read together.
+   *
+   * @param lines oldest first
+   * @param next what {@link #next()} was when the lines were read
+   */
+  public record Page(List<Line> lines, long next) {
+    public Page {
+      lines = List.copyOf(lines);
+    }
+  }
+
+  /**
+   * The lines numbered {@code since} and later ({@code since < 0}: all kept), at most the newest
+   * {@code tail} of them, with the number of the next line: one consistent view for a reader that
+   * polls for new lines.
+   */
+  public synchronized Page page(long since, int tail) {
+    List<Line> picked = since < 0 ? tail(tail) : since(since);
+    if (picked.size() > tail) {
+      picked = picked.subList(picked.size() - tail, picked.size());
+    }
+    return new Page(picked, next());
+  }
+
   /** Every line kept, oldest first. */
   public List<Line> snapshot() {
     return tail(Integer.MAX_VALUE);

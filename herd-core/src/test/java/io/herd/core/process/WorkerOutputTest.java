@@ -81,4 +81,25 @@ class WorkerOutputTest {
     assertThatThrownBy(() -> new WorkerOutput(0, 10))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void sinceReturnsTheLinesAfterASequenceNumberEvenAfterDrops() {
+    WorkerOutput out = new WorkerOutput(3, 1024);
+    assertThat(out.next()).isZero();
+    out.add(Stream.STDOUT, "a");
+    out.add(Stream.STDOUT, "b");
+    long afterB = out.next();
+    assertThat(afterB).isEqualTo(2);
+    out.add(Stream.STDOUT, "c");
+    assertThat(out.since(afterB)).extracting(Line::text).containsExactly("c");
+    out.add(Stream.STDOUT, "d");
+    out.add(Stream.STDOUT, "e"); // a and b dropped
+    assertThat(out.since(0)).extracting(Line::text).containsExactly("c", "d", "e");
+    assertThat(out.since(afterB)).extracting(Line::text).containsExactly("c", "d", "e");
+    assertThat(out.since(out.next())).isEmpty();
+    WorkerOutput.Page page = out.page(afterB, 2);
+    assertThat(page.lines()).extracting(Line::text).containsExactly("d", "e");
+    assertThat(page.next()).isEqualTo(5);
+    assertThat(out.page(-1, 1).lines()).extracting(Line::text).containsExactly("e");
+  }
 }

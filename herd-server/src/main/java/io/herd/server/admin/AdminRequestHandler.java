@@ -311,6 +311,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
         HttpVersion.HTTP_1_1, answer.status(), Unpooled.wrappedBuffer(text));
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, text.length);
+    resp.headers().set(SessionLogs.NEXT_HEADER, Long.toString(answer.next()));
     return resp;
   }
 

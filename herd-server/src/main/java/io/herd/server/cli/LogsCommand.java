@@ -25,8 +25,10 @@ import picocli.CommandLine.Spec;
  * {@code herd logs --session KEY}: prints the recent output of the worker serving one session,
  * stdout and stderr interleaved in arrival order, from the admin API's {@code
  * /sessions/{key}/logs}. Which gateway: {@link AdminOptions} ({@code --admin}, {@code --config}).
- * Exit 1 when no gateway answers, the session is unknown or the token is refused; 2 when {@code
- * --config} is unreadable.
+ * With {@code --follow} it then asks every second for the lines after the last one it printed
+ * ({@code ?since=}, from the answer's {@code X-Herd-Next-Line}), until the session ends (exit 0)
+ * or the gateway stops answering (exit 1). Exit 1 when no gateway answers, the session is
+ * unknown or the token is refused; 2 when {@code --config} is unreadable.
  */
 @Command(
     name = "logs",
@@ -38,6 +40,10 @@ final class LogsCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
+  /** How often {@code --follow} asks for new lines: cheap for the admin API, quick for a human. */
+  private static final Duration POLL = Duration.ofSeconds(1);
+  /** The header of the admin API's answer naming the next line's number. */
+  private static final String NEXT_LINE = "X-Herd-Next-Line";
 
   @Spec
   CommandSpec spec;
@@ -53,6 +59,11 @@ final class LogsCommand implements Callable<Integer> {
       description = "Only the last N lines; default: every line kept (up to 1000 lines or"
           + " 256 KiB per worker)")
   Integer tail;
+
+  @Option(names = {"-f", "--follow"},
+      description = "Keep printing new lines as the worker writes them (polling once a second)"
+          + " until the session ends or Ctrl-C")
+  boolean follow;
 
   @Override
   public Integer call() throws InterruptedException {
@@ -72,43 +83,65 @@ final class LogsCommand implements Callable<Integer> {
       err.flush();
       return ExitCodes.USAGE;
     }
-    String path = "/sessions/" + encode(session) + "/logs" + (tail == null ? "" : "?tail=" + tail);
+    String path = "/sessions/" + encode(session) + "/logs";
     HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
-    HttpResponse<String> resp;
-    try {
-      HttpRequest.Builder req = HttpRequest.newBuilder(admin.resolve(path)).timeout(TIMEOUT);
-      admin.token().ifPresent(t -> req.header("Authorization", "Bearer " + t));
-      resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IllegalArgumentException e) {
-      err.println("herd logs: not an HTTP URL: " + admin.base()
-          + " (expected: e.g. --admin http://127.0.0.1:9090)");
-      err.flush();
-      return ExitCodes.USAGE;
-    } catch (IOException e) {
-      if (refused(e)) {
-        err.println("herd logs: no gateway running at " + admin.base() + " (from "
-            + admin.source() + ")");
-      } else {
-        err.println("herd logs: cannot read the admin API at " + admin.base() + " (from "
-            + admin.source() + "): " + describe(e));
+    String query = tail == null ? "" : "?tail=" + tail;
+    boolean first = true;
+    while (true) {
+      HttpResponse<String> resp;
+      try {
+        resp = get(client, admin, path + query);
+      } catch (IllegalArgumentException e) {
+        err.println("herd logs: not an HTTP URL: " + admin.base()
+            + " (expected: e.g. --admin http://127.0.0.1:9090)");
+        err.flush();
+        return ExitCodes.USAGE;
+      } catch (IOException e) {
+        err.println(first ? unreachable(admin, e) : "herd logs: the gateway at " + admin.base()
+            + " stopped answering: " + describe(e));
+        err.flush();
+        return ExitCodes.FAILURE;
       }
-      err.flush();
-      return ExitCodes.FAILURE;
+      if (!first && follow && resp.statusCode() == 404) {
+        err.println("herd logs: session " + session + " ended");
+        err.flush();
+        return ExitCodes.OK;
+      }
+      if (resp.statusCode() == 401) {
+        err.println("herd logs: 401 unauthorized (expected: --token, $HERD_ADMIN_TOKEN or the"
+            + " file's admin.token set to the gateway's admin.token)");
+        err.flush();
+        return ExitCodes.FAILURE;
+      }
+      if (resp.statusCode() != 200) {
+        err.println("herd logs: " + errorOf(resp));
+        err.flush();
+        return ExitCodes.FAILURE;
+      }
+      out.print(resp.body());
+      out.flush();
+      if (!follow) {
+        return ExitCodes.OK;
+      }
+      first = false;
+      query = "?since=" + resp.headers().firstValue(NEXT_LINE).orElse("0");
+      Thread.sleep(POLL.toMillis());
     }
-    if (resp.statusCode() == 401) {
-      err.println("herd logs: 401 unauthorized (expected: --token, $HERD_ADMIN_TOKEN or the"
-          + " file's admin.token set to the gateway's admin.token)");
-      err.flush();
-      return ExitCodes.FAILURE;
-    }
-    if (resp.statusCode() != 200) {
-      err.println("herd logs: " + errorOf(resp));
-      err.flush();
-      return ExitCodes.FAILURE;
-    }
-    out.print(resp.body());
-    out.flush();
-    return ExitCodes.OK;
+  }
+
+  private static HttpResponse<String> get(HttpClient client, AdminAddress admin, String path)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder req = HttpRequest.newBuilder(admin.resolve(path)).timeout(TIMEOUT);
+    admin.token().ifPresent(t -> req.header("Authorization", "Bearer " + t));
+    return client.send(req.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Why the first request failed: nothing listening, or something else. */
+  private static String unreachable(AdminAddress admin, IOException e) {
+    return refused(e)
+        ? "herd logs: no gateway running at " + admin.base() + " (from " + admin.source() + ")"
+        : "herd logs: cannot read the admin API at " + admin.base() + " (from " + admin.source()
+            + "): " + describe(e);
   }
 
   /** The admin API's {@code error} message, or the status and body as they came. */

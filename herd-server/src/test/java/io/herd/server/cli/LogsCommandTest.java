@@ -1,6 +1,7 @@
 package io.herd.server.cli;
 
 import static io.herd.server.HttpClients.get;
+import static io.herd.server.HttpClients.send;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -82,6 +83,31 @@ class LogsCommandTest {
       assertThat(plain.statusCode()).isEqualTo(200);
       assertThat(plain.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
       assertThat(plain.body()).contains("stdout GET /cwd");
+
+      // --follow: the last line, then what the worker prints next, until the session ends.
+      StringWriter followed = new StringWriter();
+      StringWriter followErr = new StringWriter();
+      java.util.concurrent.CompletableFuture<Integer> follow =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            CommandLine cli = HerdCommand.commandLine();
+            cli.setOut(new PrintWriter(followed));
+            cli.setErr(new PrintWriter(followErr));
+            return cli.execute("logs", "--session", "alice", "--follow", "--tail", "1",
+                "--admin", admin);
+          });
+      // (The worker also prints each health check it answers: the last line is one of those
+      // or GET /count.)
+      await().atMost(START).until(() -> !followed.toString().isEmpty());
+      assertThat(get(base + "/env?name=HERD_FOLLOW", "X-Session-ID", "alice").statusCode())
+          .isEqualTo(404);
+      await().atMost(START).until(() -> followed.toString().contains("GET /env?name=HERD_FOLLOW"));
+      List<String> seen = followed.toString().lines().toList();
+      assertThat(seen).as("no line twice").doesNotHaveDuplicates();
+      assertThat(seen).as("nothing from before the last line").noneMatch(l -> l.endsWith("GET /pid"));
+      assertThat(send("DELETE", admin + "/sessions/alice", null).statusCode()).isEqualTo(200);
+      assertThat(follow.get(60, java.util.concurrent.TimeUnit.SECONDS))
+          .as("--follow ends with the session: %s", followErr).isZero();
+      assertThat(followErr.toString()).contains("herd logs: session alice ended");
 
       String access = herd.awaitLine("\"GET /pid HTTP/1\\.1\" 200 .* session=alice .*", START);
       assertThat(herd.stdout()).as("the access log is on stdout").contains(access);
