@@ -17,6 +17,8 @@ import java.util.function.Supplier;
  * @param draining whether the server is shutting down ({@code /health} then answers 503)
  * @param ids how sessions are named in answers: never by a full signed key
  * @param cluster this gateway's cluster membership, when it is in one
+ * @param spawns whether the pool's recent spawns failed ({@code /health/ready}); listens to
+ *     {@code pool}
  */
 public record AdminTarget(
     SessionPool pool,
@@ -24,7 +26,8 @@ public record AdminTarget(
     Supplier<Map<String, Object>> gateway,
     BooleanSupplier draining,
     SessionIds ids,
-    Optional<ClusterView> cluster) {
+    Optional<ClusterView> cluster,
+    SpawnHealth spawns) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
@@ -33,6 +36,20 @@ public record AdminTarget(
     Objects.requireNonNull(draining, "draining");
     Objects.requireNonNull(ids, "ids");
     Objects.requireNonNull(cluster, "cluster");
+    Objects.requireNonNull(spawns, "spawns");
+  }
+
+  /** A target whose spawn health is tracked by a new {@link SpawnHealth} added to {@code pool}. */
+  public AdminTarget(SessionPool pool, Supplier<String> scrape,
+      Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
+      Optional<ClusterView> cluster) {
+    this(pool, scrape, gateway, draining, ids, cluster, watching(pool));
+  }
+
+  private static SpawnHealth watching(SessionPool pool) {
+    SpawnHealth spawns = new SpawnHealth();
+    pool.addListener(spawns);
+    return spawns;
   }
 
   /** A target of a gateway that is not in a cluster. */
