@@ -75,14 +75,10 @@ final class StatusCommand implements Callable<Integer> {
         cluster = get(client, admin, "/cluster");
       }
     } catch (IOException e) {
-      if (!refused(e)) {
-        err.println("herd status: cannot read the admin API at " + admin.base() + " (from "
-            + admin.source() + "): " + describe(e));
-        err.flush();
-        return ExitCodes.FAILURE;
-      }
-      err.println("herd status: no gateway running at " + admin.base() + " (from "
-          + admin.source() + ")");
+      String from = " (from " + admin.source() + ")";
+      err.println(refused(e) ? "herd status: no gateway running at " + admin.base() + from
+          : "herd status: cannot read the admin API at " + admin.base() + from + ": "
+              + describe(e));
       err.flush();
       return ExitCodes.FAILURE;
     }
