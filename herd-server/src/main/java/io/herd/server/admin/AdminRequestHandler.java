@@ -7,6 +7,7 @@ import io.herd.core.PoolStats;
 import io.herd.core.SessionInfo;
 import io.herd.core.WorkerInfo;
 import io.herd.proxy.SessionKeys;
+import io.herd.server.BuildInfo;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
@@ -36,10 +37,17 @@ import org.slf4j.LoggerFactory;
  * <table>
  *   <caption>Routes</caption>
  *   <tr><th>Route</th><th>Answer</th></tr>
- *   <tr><td>{@code GET /health}</td><td>200 {@code {"status":"ok"}}, 503 while draining; in a
- *       cluster also 200 {@code "degraded"} while etcd is unreachable (sessions of this gateway
- *       are still served) and 503 {@code "fenced"} while this gateway serves nothing; never
- *       needs the token, so load balancers can probe it</td></tr>
+ *   <tr><td>{@code GET /health/live}</td><td>200 {@code {"status":"ok"}} while the process
+ *       serves</td></tr>
+ *   <tr><td>{@code GET /health/ready}</td><td>200 {@code {"status":"ready"}} when new sessions
+ *       can be served, else 503 {@code {"status":"not_ready","reason":...}}: see {@link
+ *       Readiness}</td></tr>
+ *   <tr><td>{@code GET /health}</td><td>200 {@code {"status":"ok"}}, 503 while draining or after
+ *       repeated spawn failures; in a cluster also 200 {@code "degraded"} while etcd is
+ *       unreachable (sessions of this gateway are still served) and 503 {@code "fenced"} while
+ *       this gateway serves nothing. The three probes never need the token, so load balancers
+ *       and orchestrators can call them</td></tr>
+ *   <tr><td>{@code GET /version}</td><td>version, git commit, Java version</td></tr>
  *   <tr><td>{@code GET /status}</td><td>pool figures, limits, counters, gateway facts, the
  *       cluster's state (null outside a cluster)</td></tr>
  *   <tr><td>{@code GET /cluster}</td><td>state, this node, every node (advertise address, free
@@ -55,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * </table>
  *
  * <p>Requests reach this handler only past {@link AdminAccessHandler} (Host, Origin, fetch
- * metadata). Every route but {@code /health} then requires the bearer token when one is
+ * metadata). Every route but the {@code /health} probes then requires the bearer token when one is
  * configured. Sessions are named as {@link SessionIds} decides — never by a full signed key —
  * and the id in {@code DELETE /sessions/{id}} is percent-decoded exactly once, so {@code a%252Fb}
  * names the session {@code a%2Fb}, never {@code a/b}.
@@ -117,8 +125,15 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     // from it would turn a%252Fb into a/b: another session.)
     String path = rawPath(uri);
     HttpMethod method = req.method();
-    if (path.equals("/health")) {
-      return method.equals(HttpMethod.GET) ? health() : notAllowed("GET");
+    switch (path) {
+      case "/health":
+        return method.equals(HttpMethod.GET) ? probe(Readiness.legacy(target)) : notAllowed("GET");
+      case "/health/live":
+        return method.equals(HttpMethod.GET) ? probe(Readiness.live()) : notAllowed("GET");
+      case "/health/ready":
+        return method.equals(HttpMethod.GET) ? probe(Readiness.ready(target)) : notAllowed("GET");
+      default:
+        break;
     }
     if (!token.accepts(req.headers().get(HttpHeaderNames.AUTHORIZATION))) {
       FullHttpResponse resp = json(HttpResponseStatus.UNAUTHORIZED,
@@ -140,6 +155,9 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
         return method.equals(HttpMethod.GET) ? metrics() : notAllowed("GET");
       case "/cluster":
         return method.equals(HttpMethod.GET) ? cluster() : notAllowed("GET");
+      case "/version":
+        return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, version())
+            : notAllowed("GET");
       default:
         break;
     }
@@ -173,8 +191,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       return end(name);
     }
     return json(HttpResponseStatus.NOT_FOUND, error("no such route: " + path
-        + " (expected: /health, /status, /cluster, /workers, /sessions, /sessions/{key},"
-        + " /sessions/{key}/logs, /metrics)"));
+        + " (expected: /health, /health/live, /health/ready, /version, /status, /cluster,"
+        + " /workers, /sessions, /sessions/{key}, /sessions/{key}/logs, /metrics)"));
   }
 
   /** Ends the session {@code name} (an id, or a full signed key) names. */
@@ -215,15 +233,18 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     return uri.substring(0, end);
   }
 
-  private FullHttpResponse health() {
-    if (target.draining().getAsBoolean()) {
-      return json(HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of("status", "draining"));
-    }
-    Map.Entry<String, Boolean> health = target.cluster()
-        .map(c -> ClusterAnswers.health(c.status().get().state()))
-        .orElse(Map.entry("ok", true));
-    return json(health.getValue() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-        Map.of("status", health.getKey()));
+  private static FullHttpResponse probe(Readiness.Answer answer) {
+    return json(answer.ok() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+        answer.body());
+  }
+
+  private static Map<String, Object> version() {
+    BuildInfo build = BuildInfo.current();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("version", build.version());
+    body.put("commit", build.commit());
+    body.put("java", build.java());
+    return body;
   }
 
   private FullHttpResponse cluster() {

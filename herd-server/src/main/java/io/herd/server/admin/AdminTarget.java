@@ -21,6 +21,8 @@ import java.util.function.Supplier;
  * @param cluster this gateway's cluster membership, when it is in one
  * @param outputs the recent output of a live worker by id, for {@code /sessions/{id}/logs}; empty
  *     for a worker that keeps none
+ * @param spawns whether the pool's recent spawns failed ({@code /health/ready}); listens to
+ *     {@code pool}
  */
 public record AdminTarget(
     SessionPool pool,
@@ -29,7 +31,8 @@ public record AdminTarget(
     BooleanSupplier draining,
     SessionIds ids,
     Optional<ClusterView> cluster,
-    Function<String, Optional<WorkerOutput>> outputs) {
+    Function<String, Optional<WorkerOutput>> outputs,
+    SpawnHealth spawns) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
@@ -39,13 +42,23 @@ public record AdminTarget(
     Objects.requireNonNull(ids, "ids");
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(outputs, "outputs");
+    Objects.requireNonNull(spawns, "spawns");
   }
 
-  /** A target whose workers keep no output. */
+  /**
+   * A target whose workers keep no output and whose spawn health is tracked by a new {@link
+   * SpawnHealth} added to {@code pool}.
+   */
   public AdminTarget(SessionPool pool, Supplier<String> scrape,
       Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
       Optional<ClusterView> cluster) {
-    this(pool, scrape, gateway, draining, ids, cluster, id -> Optional.empty());
+    this(pool, scrape, gateway, draining, ids, cluster, id -> Optional.empty(), watching(pool));
+  }
+
+  private static SpawnHealth watching(SessionPool pool) {
+    SpawnHealth spawns = new SpawnHealth();
+    pool.addListener(spawns);
+    return spawns;
   }
 
   /** A target of a gateway that is not in a cluster. */

@@ -3,24 +3,31 @@ package io.herd.server.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.herd.server.config.AdminAddress;
 import io.herd.server.config.DurationFormat;
+import io.herd.server.config.InvalidConfigFileException;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
+import java.net.ConnectException;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code herd status}: reads {@code /status}, {@code /workers} and {@code /sessions} (and {@code
  * /cluster} for a gateway in a cluster) from a running server's admin API and prints them as
- * tables. Exit 1 when the API cannot be reached or refuses the token.
+ * tables. Which gateway: {@link AdminOptions} ({@code --admin}, {@code --config}). Exit 1 when
+ * the API cannot be reached ("no gateway running at ...") or refuses the token, 2 when {@code
+ * --config} is unreadable.
  */
 @Command(
     name = "status",
@@ -35,13 +42,8 @@ final class StatusCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--admin", paramLabel = "URL", defaultValue = "http://127.0.0.1:9090",
-      description = "Admin API base URL; default: ${DEFAULT-VALUE}")
-  URI admin;
-
-  @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:HERD_ADMIN_TOKEN}",
-      description = "Bearer token; default: $HERD_ADMIN_TOKEN")
-  String token;
+  @Mixin
+  AdminOptions adminOptions;
 
   @Option(names = "--json",
       description = "Print one JSON object {status, workers, sessions, cluster} instead of"
@@ -52,20 +54,31 @@ final class StatusCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    AdminAddress admin;
+    try {
+      admin = adminOptions.resolve(System.getenv());
+    } catch (InvalidConfigFileException e) {
+      e.problems().forEach(err::println);
+      err.flush();
+      return ExitCodes.USAGE;
+    }
     HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
     JsonNode status;
     JsonNode workers;
     JsonNode sessions;
     JsonNode cluster = null;
     try {
-      status = get(client, "/status");
-      workers = get(client, "/workers");
-      sessions = get(client, "/sessions");
+      status = get(client, admin, "/status");
+      workers = get(client, admin, "/workers");
+      sessions = get(client, admin, "/sessions");
       if (status.path("cluster").isObject()) {
-        cluster = get(client, "/cluster");
+        cluster = get(client, admin, "/cluster");
       }
     } catch (IOException e) {
-      err.println("herd status: cannot read the admin API at " + admin + ": " + e.getMessage());
+      String from = " (from " + admin.source() + ")";
+      err.println(refused(e) ? "herd status: no gateway running at " + admin.base() + from
+          : "herd status: cannot read the admin API at " + admin.base() + from + ": "
+              + describe(e));
       err.flush();
       return ExitCodes.FAILURE;
     }
@@ -83,21 +96,49 @@ final class StatusCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  private JsonNode get(HttpClient client, String path) throws IOException, InterruptedException {
-    String base = admin.toString().replaceAll("/+$", "");
-    HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base + path)).timeout(TIMEOUT);
-    if (token != null && !token.isEmpty()) {
-      req.header("Authorization", "Bearer " + token);
+  /** Whether nothing accepted the connection: no gateway there (or its admin API is off). */
+  private static boolean refused(IOException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ConnectException && !(t instanceof HttpConnectTimeoutException)) {
+        return true;
+      }
     }
+    return false;
+  }
+
+  /** An I/O failure in words: some (a refused connect, a timeout) have no message of their own. */
+  private static String describe(IOException e) {
+    if (e instanceof HttpTimeoutException) {
+      return "no answer within " + DurationFormat.format(TIMEOUT);
+    }
+    String message = e.getMessage();
+    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+  }
+
+  private static JsonNode get(HttpClient client, AdminAddress admin, String path)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder req;
+    try {
+      req = HttpRequest.newBuilder(admin.resolve(path)).timeout(TIMEOUT);
+    } catch (IllegalArgumentException e) {
+      throw new IOException("not an HTTP URL: " + admin.base()
+          + " (expected: e.g. --admin http://127.0.0.1:9090)", e);
+    }
+    admin.token().ifPresent(t -> req.header("Authorization", "Bearer " + t));
     HttpResponse<String> resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
     if (resp.statusCode() == 401) {
-      throw new IOException("401 unauthorized (expected: --token or $HERD_ADMIN_TOKEN set to"
-          + " admin.token)");
+      throw new IOException("401 unauthorized (expected: --token, $HERD_ADMIN_TOKEN or the"
+          + " file's admin.token set to the gateway's admin.token)");
     }
     if (resp.statusCode() != 200) {
       throw new IOException("GET " + path + " answered " + resp.statusCode() + ": " + resp.body());
     }
-    return JSON.readTree(resp.body());
+    try {
+      return JSON.readTree(resp.body());
+    } catch (IOException e) {
+      throw new IOException("GET " + path + " answered something else than JSON (expected: the"
+          + " admin API of herd, not another server on that port)", e);
+    }
   }
 
   private static void print(PrintWriter out, JsonNode s, JsonNode workers, JsonNode sessions,

@@ -1,31 +1,20 @@
 package io.herd.server.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.Properties;
+import io.herd.server.BuildInfo;
 import picocli.CommandLine;
 
-/** {@code herd --version}: the project version filtered into the jar at build time. */
+/** {@code herd --version}: the version and commit of {@link BuildInfo}, and the Java runtime. */
 public final class VersionProvider implements CommandLine.IVersionProvider {
 
   /** The version, e.g. {@code 0.1.0-SNAPSHOT}, or {@code unknown} outside a build. */
   public static String version() {
-    try (InputStream in = VersionProvider.class.getResourceAsStream("/io/herd/server/version.properties")) {
-      if (in == null) {
-        return "unknown";
-      }
-      Properties p = new Properties();
-      p.load(in);
-      return p.getProperty("version", "unknown");
-    } catch (IOException e) {
-      return "unknown";
-    }
+    return BuildInfo.current().version();
   }
 
   @Override
   public String[] getVersion() {
     return new String[] {
-      "herd " + version(),
+      "herd " + version() + " (commit " + BuildInfo.current().commit() + ")",
       "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name")
           + ")"
     };

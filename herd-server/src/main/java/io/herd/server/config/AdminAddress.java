@@ -44,8 +44,8 @@ public record AdminAddress(URI base, Optional<String> token, String source) {
   }
 
   /**
-   * The admin address written in {@code file}: {@code admin.listen} (default {@value
-   * #DEFAULT_TEXT}) and, when {@code wantToken}, {@code admin.token} with its environment
+   * The admin address written in {@code file}: {@code admin.listen} (default {@code
+   * 127.0.0.1:9090}) and, when {@code wantToken}, {@code admin.token} with its environment
    * references resolved from {@code environment}.
    *
    * @throws InvalidConfigFileException when the file cannot be read or those keys are invalid,
@@ -80,9 +80,6 @@ public record AdminAddress(URI base, Optional<String> token, String source) {
     return new AdminAddress(urlOf(listen), token, name);
   }
 
-  /** The text of {@link AdminConfig#DEFAULT_LISTEN}, for Javadoc. */
-  static final String DEFAULT_TEXT = "127.0.0.1:9090";
-
   /** The URL a client uses to reach a server listening on {@code listen}. */
   static URI urlOf(HostPort listen) {
     String host = listen.host();
@@ -95,6 +92,6 @@ public record AdminAddress(URI base, Optional<String> token, String source) {
   }
 
   private static InvalidConfigFileException single(String file, String message) {
-    return new InvalidConfigFileException(List.of(new ConfigProblem(file, 1, message)));
+    return new InvalidConfigFileException(List.of(new ConfigProblem(file, 0, message)));
   }
 }

@@ -41,7 +41,9 @@ final class SandboxSection {
             .pids(r.integer("pids", d.pids()))
             .namespaces(r.bool("namespaces", d.namespaces()))
             .networkSpares(r.integer("networkSpares", d.networkSpares()));
-    r.string("memory").ifPresent(text -> bindMemory(b, text));
+    if (r.has("memory")) {
+      b.memory(r.size("memory", d.memoryBytes()));
+    }
     r.string("cpus").ifPresent(text -> bindCpus(r, b, text));
     r.string("uid").ifPresent(text -> {
       switch (text.toLowerCase(Locale.ROOT)) {
@@ -97,15 +99,6 @@ final class SandboxSection {
       ProcessWorkerConfig process) {
     for (String w : sandbox.warnings(process.command(), process.workdir().orElse(null))) {
       worker.warning(w.contains(" worker.workdir is ") ? "workdir" : "command", "warning: " + w);
-    }
-  }
-
-  /** The file format's sizes ({@code 512MiB}); herd-core's own ({@code 512m}) are accepted too. */
-  private static void bindMemory(SandboxConfig.Builder b, String text) {
-    try {
-      b.memory(ByteSizeFormat.parse(text));
-    } catch (IllegalArgumentException e) {
-      b.memory(text); // validated by build(), which names sandbox.memory
     }
   }
 

@@ -126,10 +126,14 @@ public final class SectionReader {
         parsed(key, null, "a duration", DurationFormat.EXPECTED, DurationFormat::parse));
   }
 
+  /** A size in bytes ({@link ByteSizeFormat}), e.g. {@code 512m}, {@code 64MiB}. */
+  public long size(String key, long defaultValue) {
+    return parsed(key, defaultValue, "a size", ByteSizeFormat.EXPECTED, ByteSizeFormat::parse);
+  }
+
   /** A size that must fit an int, e.g. {@code 16KiB}. */
   public int sizeInt(String key, int defaultValue) {
-    long bytes = parsed(key, (long) defaultValue, "a size", ByteSizeFormat.EXPECTED,
-        ByteSizeFormat::parse);
+    long bytes = size(key, defaultValue);
     if (bytes > Integer.MAX_VALUE) {
       error(key, keyOf(key) + " is too large: " + bytes + " bytes (expected: < 2GiB)");
       return defaultValue;
@@ -270,7 +274,8 @@ public final class SectionReader {
     try {
       return parser.apply(text.get().trim());
     } catch (RuntimeException e) {
-      problems.error(keyOf(key), value.line(), keyOf(key) + " is not " + what + ": "
+      String problem = e instanceof ValueFormatException v ? v.problem() : "is not " + what;
+      problems.error(keyOf(key), value.line(), keyOf(key) + " " + problem + ": "
           + text.get() + " (expected: " + expected + ")");
       return defaultValue;
     }

@@ -4,7 +4,6 @@ import io.herd.proxy.CompletedExchange;
 import io.herd.proxy.ExchangeListener;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.time.Duration;
 import java.util.Set;
 
 /**
@@ -35,9 +34,7 @@ public final class RequestMetrics implements ExchangeListener {
         .description("Requests answered by the gateway, from request head to last response byte")
         .tag("status", exchange.status() == 0 ? "none" : Integer.toString(exchange.status()))
         .tag("method", method)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofSeconds(120))
+        .serviceLevelObjectives(LatencyBuckets.BOUNDS)
         .register(registry)
         .record(exchange.duration());
   }

@@ -66,9 +66,7 @@ public final class TimedSessionPool implements SessionPool {
         .description("Time to get a session's worker: queueing and spawning included")
         .tag("outcome", AcquireOutcome.of(error).tag)
         .tag("session", session)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofSeconds(60))
+        .serviceLevelObjectives(LatencyBuckets.BOUNDS)
         .register(registry)
         .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
   }

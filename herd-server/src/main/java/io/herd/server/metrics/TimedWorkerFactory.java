@@ -4,7 +4,6 @@ import io.herd.core.Worker;
 import io.herd.core.WorkerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -31,9 +30,7 @@ public final class TimedWorkerFactory implements WorkerFactory {
     future.whenComplete((worker, error) -> Timer.builder("herd.worker.spawn")
         .description("Time from spawn to a healthy worker")
         .tag("outcome", error == null ? "ok" : "failed")
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(10))
-        .maximumExpectedValue(Duration.ofSeconds(120))
+        .serviceLevelObjectives(LatencyBuckets.BOUNDS)
         .register(registry)
         .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
     return future;

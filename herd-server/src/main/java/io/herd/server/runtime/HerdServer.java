@@ -11,6 +11,7 @@ import io.herd.server.admin.AdminServer;
 import io.herd.server.admin.AdminTarget;
 import io.herd.server.admin.ClusterView;
 import io.herd.server.admin.SessionIds;
+import io.herd.server.admin.SpawnHealth;
 import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.HostPort;
@@ -20,13 +21,10 @@ import io.herd.server.logging.AccessLogWriter;
 import io.herd.server.metrics.ClusterMetrics;
 import io.herd.server.metrics.PoolMetrics;
 import io.herd.server.metrics.RequestMetrics;
+import io.herd.server.metrics.RuntimeMetrics;
 import io.herd.server.metrics.TimedSessionPool;
 import io.herd.server.metrics.TimedWorkerFactory;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.ssl.SslContext;
@@ -67,6 +65,7 @@ public final class HerdServer implements AutoCloseable {
 
   private final HerdConfig config;
   private final PrometheusMeterRegistry registry;
+  private final RuntimeMetrics runtimeMetrics;
   private final ProcessWorkerFactory factory;
   private final SessionPool pool;
   private final HerdGateway gateway;
@@ -78,10 +77,12 @@ public final class HerdServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private HerdServer(HerdConfig config, PrometheusMeterRegistry registry,
+      RuntimeMetrics runtimeMetrics,
       ProcessWorkerFactory factory, SessionPool pool, HerdGateway gateway, HerdCluster cluster,
       AdminServer admin, AtomicBoolean draining) {
     this.config = config;
     this.registry = registry;
+    this.runtimeMetrics = runtimeMetrics;
     this.factory = factory;
     this.pool = pool;
     this.gateway = gateway;
@@ -97,10 +98,7 @@ public final class HerdServer implements AutoCloseable {
   public static HerdServer start(HerdConfig config) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("pool", config.pool().name());
-    new JvmMemoryMetrics().bindTo(registry);
-    new JvmThreadMetrics().bindTo(registry);
-    new ProcessorMetrics().bindTo(registry);
-    new UptimeMetrics().bindTo(registry);
+    RuntimeMetrics runtimeMetrics = RuntimeMetrics.bind(registry);
     HerdCluster cluster = null;
     ProcessWorkerFactory factory = null;
     SessionPool pool = null;
@@ -118,6 +116,8 @@ public final class HerdServer implements AutoCloseable {
       pool = poolBuilder.build();
       SessionIds ids = SessionIds.of(config.proxy().signer());
       pool.addListener(new LifecycleLog(ids));
+      SpawnHealth spawns = new SpawnHealth(); // for /health/ready
+      pool.addListener(spawns);
       PoolMetrics.bind(registry, pool);
       SessionPool timedPool = new TimedSessionPool(pool, registry);
       ExchangeListener listener = new RequestMetrics(registry);
@@ -150,9 +150,9 @@ public final class HerdServer implements AutoCloseable {
       AtomicBoolean draining = new AtomicBoolean();
       AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
           registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
-          Optional.ofNullable(cluster).map(ClusterView::of), factory::output));
+          Optional.ofNullable(cluster).map(ClusterView::of), factory::output, spawns));
       HerdServer server =
-          new HerdServer(config, registry, factory, pool, gateway, cluster, admin, draining);
+          new HerdServer(config, registry, runtimeMetrics, factory, pool, gateway, cluster, admin, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"
           + " tls {}, cluster {}", config.listen(), config.admin(), config.sessionKey(),
           config.worker(), config.pool(), config.proxy(),
@@ -175,6 +175,7 @@ public final class HerdServer implements AutoCloseable {
       if (factory != null) {
         factory.close();
       }
+      runtimeMetrics.close();
       registry.close();
       throw e;
     }

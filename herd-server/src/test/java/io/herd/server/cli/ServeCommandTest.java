@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.proxy.SessionKeySigner;
 import io.herd.server.HerdProcess;
+import io.herd.server.config.DurationFormat;
 import io.herd.server.TestConfigs;
 import io.herd.testkit.Processes;
 import java.io.PrintWriter;
@@ -284,8 +285,8 @@ class ServeCommandTest {
           config + ":1: worker.command is missing: none (expected: a program and its arguments,"
               + " e.g. [python3, app.py, --port, \"{{port}}\"])",
           config + ":2: pool.max is too small: 0 (expected: >= 1)",
-          config + ":3: pool.ttl is not a duration: forever (expected: a number with a unit ms,"
-              + " s, m, h or d, e.g. 250ms, 30s, 5m)");
+          config + ":3: pool.ttl is not a duration: forever (expected: "
+                + DurationFormat.EXPECTED + ")");
     }
   }
 

@@ -144,7 +144,8 @@ class ValidateCommandTest {
     Run r = run("status", "--admin", "http://127.0.0.1:1");
 
     assertThat(r.exit()).isEqualTo(ExitCodes.FAILURE);
-    assertThat(r.err()).contains("herd status: cannot read the admin API at http://127.0.0.1:1");
+    assertThat(r.err()).isEqualTo("herd status: no gateway running at http://127.0.0.1:1 (from"
+        + " --admin)" + System.lineSeparator());
   }
 
   @Test

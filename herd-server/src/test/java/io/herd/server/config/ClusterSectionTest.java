@@ -219,8 +219,8 @@ class ClusterSectionTest {
                 + " (etcd leases count seconds), e.g. 10s)"),
         broken("lease that is not a duration: one message, not two",
             WORKER + "cluster:\n" + etcd + secret + "  leaseTtl: ten\n",
-            "herd.yaml:7: cluster.leaseTtl is not a duration: ten (expected: a number with a unit"
-                + " ms, s, m, h or d, e.g. 250ms, 30s, 5m)"),
+            "herd.yaml:7: cluster.leaseTtl is not a duration: ten (expected: "
+                + DurationFormat.EXPECTED + ")"),
         broken("prefix without a leading slash or with a trailing one",
             WORKER + "cluster:\n" + etcd + secret + "  prefix: herd/\n",
             "herd.yaml:7: cluster.prefix is invalid: herd/ (expected: an etcd key prefix starting"

@@ -80,12 +80,12 @@ class ConfigErrorsTest {
             "herd.yaml:3: pool.min exceeds pool.max: 5 (expected: <= 2)"),
         broken("duration in words",
             WORKER + "pool:\n  ttl: 5 minutes\n",
-            "herd.yaml:4: pool.ttl is not a duration: 5 minutes (expected: a number with a unit"
-                + " ms, s, m, h or d, e.g. 250ms, 30s, 5m)"),
+            "herd.yaml:4: pool.ttl is not a duration: 5 minutes (expected: "
+                + DurationFormat.EXPECTED + ")"),
         broken("duration without a unit",
             WORKER + "  startTimeout: 300\n",
-            "herd.yaml:3: worker.startTimeout is not a duration: 300 (expected: a number with a"
-                + " unit ms, s, m, h or d, e.g. 250ms, 30s, 5m)"),
+            "herd.yaml:3: worker.startTimeout has no unit: 300 (expected: "
+                + DurationFormat.EXPECTED + ")"),
         broken("zero timeout, message from herd-proxy renamed to the YAML key",
             WORKER + "proxy:\n  headerTimeout: 0s\n",
             "herd.yaml:4: proxy.headerTimeout is not positive: PT0S (expected: > 0)"),
@@ -133,8 +133,8 @@ class ConfigErrorsTest {
             "herd.yaml:5: pool.max is set twice: lines 4 and 5 (expected: each key once)"),
         broken("size in unknown units",
             WORKER + "proxy:\n  maxHeaderSize: 16 parsecs\n",
-            "herd.yaml:4: proxy.maxHeaderSize is not a size: 16 parsecs (expected: bytes with an"
-                + " optional unit B, KiB, MiB, GiB, KB, MB, GB, e.g. 16KiB, 64MiB)"),
+            "herd.yaml:4: proxy.maxHeaderSize has an unknown unit parsecs: 16 parsecs (expected: "
+                + ByteSizeFormat.EXPECTED + ")"),
         broken("health path without a slash, message from herd-core",
             WORKER + "  health: { path: health }\n",
             "herd.yaml:3: worker.health.path is invalid: health (expected: a path starting with"
@@ -204,11 +204,11 @@ class ConfigErrorsTest {
             "herd.yaml:1: listen is not an address: nowhere (expected: host:port with a port"
                 + " 0-65535, e.g. 127.0.0.1:8080)",
             "herd.yaml:3: worker.command is empty: [] (expected: a program and its arguments)",
-            "herd.yaml:4: worker.stopTimeout is not a duration: -1s (expected: a number with a"
-                + " unit ms, s, m, h or d, e.g. 250ms, 30s, 5m)",
+            "herd.yaml:4: worker.stopTimeout is negative: -1s (expected: "
+                + DurationFormat.EXPECTED + ")",
             "herd.yaml:6: pool.max is too small: 0 (expected: >= 1)",
-            "herd.yaml:7: pool.ttl is not a duration: forever (expected: a number with a unit"
-                + " ms, s, m, h or d, e.g. 250ms, 30s, 5m)",
+            "herd.yaml:7: pool.ttl is not a duration: forever (expected: "
+                + DurationFormat.EXPECTED + ")",
             "herd.yaml:8: pool.warm is negative: -1 (expected: >= 0)"));
   }
 
