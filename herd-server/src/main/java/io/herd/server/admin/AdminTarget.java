@@ -1,9 +1,11 @@
 package io.herd.server.admin;
 
 import io.herd.core.SessionPool;
+import io.herd.server.reload.ReloadOutcome;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -17,6 +19,8 @@ import java.util.function.Supplier;
  * @param draining whether the server is shutting down ({@code /health} then answers 503)
  * @param ids how sessions are named in answers: never by a full signed key
  * @param cluster this gateway's cluster membership, when it is in one
+ * @param reload re-reads and applies the configuration file ({@code POST /reload}); empty when
+ *     there is no file (the built-in demo)
  */
 public record AdminTarget(
     SessionPool pool,
@@ -24,7 +28,8 @@ public record AdminTarget(
     Supplier<Map<String, Object>> gateway,
     BooleanSupplier draining,
     SessionIds ids,
-    Optional<ClusterView> cluster) {
+    Optional<ClusterView> cluster,
+    Optional<Supplier<CompletableFuture<ReloadOutcome>>> reload) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
@@ -33,11 +38,19 @@ public record AdminTarget(
     Objects.requireNonNull(draining, "draining");
     Objects.requireNonNull(ids, "ids");
     Objects.requireNonNull(cluster, "cluster");
+    Objects.requireNonNull(reload, "reload");
+  }
+
+  /** A target with no configuration file to reload. */
+  public AdminTarget(SessionPool pool, Supplier<String> scrape,
+      Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
+      Optional<ClusterView> cluster) {
+    this(pool, scrape, gateway, draining, ids, cluster, Optional.empty());
   }
 
   /** A target of a gateway that is not in a cluster. */
   public AdminTarget(SessionPool pool, Supplier<String> scrape,
       Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids) {
-    this(pool, scrape, gateway, draining, ids, Optional.empty());
+    this(pool, scrape, gateway, draining, ids, Optional.empty(), Optional.empty());
   }
 }

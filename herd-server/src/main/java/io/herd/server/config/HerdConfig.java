@@ -29,6 +29,7 @@ import java.util.Optional;
  * @param cluster how this gateway shares sessions with its peers through etcd, when configured;
  *     its prefix already ends with the pool's name
  * @param warnings what is suspicious but allowed (e.g. a program missing on this machine)
+ * @param logLevel {@code log.level}, when set: the level of Herd's loggers
  */
 public record HerdConfig(
     String source,
@@ -40,7 +41,8 @@ public record HerdConfig(
     GatewayOptions proxy,
     Optional<TlsConfig> tls,
     Optional<ClusterConfig> cluster,
-    List<ConfigProblem> warnings) {
+    List<ConfigProblem> warnings,
+    Optional<String> logLevel) {
 
   /** The default gateway address. */
   public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 8080);
@@ -56,6 +58,7 @@ public record HerdConfig(
     Objects.requireNonNull(tls, "tls");
     Objects.requireNonNull(cluster, "cluster");
     warnings = List.copyOf(warnings);
+    Objects.requireNonNull(logLevel, "logLevel");
   }
 
   /** The parsed session key rule. */

@@ -174,6 +174,7 @@ public final class HerdConfigLoader {
         new ClusterSection.Context(listen,
             pool != null ? pool.name() : PoolConfig.builder().build().name(), tlsPresent,
             hostname));
+    Optional<String> logLevel = LogSection.bindLevel(root.section("log"));
     root.finish();
 
     checkCombinations(root, listen, admin, sessionKey, proxy);
@@ -184,7 +185,7 @@ public final class HerdConfigLoader {
     }
     ProcessWorkerConfig process = worker.process().toBuilder().sandbox(sandbox).build();
     return new HerdConfig(name, listen, admin, sessionKey, process, pool, proxy, tls, cluster,
-        problems.warnings());
+        problems.warnings(), logLevel);
   }
 
   private static void checkCombinations(SectionReader root, HostPort listen, AdminConfig admin,
