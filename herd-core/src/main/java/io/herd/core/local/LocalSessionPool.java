@@ -184,7 +184,7 @@ public final class LocalSessionPool implements SessionPool {
       runner.monitor.reconfigure(next);
       apply(allocator.reconfigure(next, ticker.read()));
     }
-    log.info("pool {} reconfigured: {}", next.name(), next);
+    log.debug("pool {} reconfigured: {}", next.name(), next);
   }
 
   // ---------------------------------------------------------------- acquire

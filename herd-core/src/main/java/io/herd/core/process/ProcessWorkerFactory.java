@@ -190,7 +190,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     ProcessWorkerConfig effective = next.toBuilder().sandbox(sandboxNext).build();
     settings = new Settings(effective,
         ProgramLocator.forWorkdir(effective.workdir().orElse(null)));
-    log.info("worker factory reconfigured: new workers start with {}", effective);
+    log.debug("worker factory reconfigured: new workers start with {}", effective);
     return effective;
   }
 

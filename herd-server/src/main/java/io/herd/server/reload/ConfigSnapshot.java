@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
  * A configuration flattened to its YAML keys ({@code pool.max}, {@code worker.env.NAME}, ...)
  * with the value of each, so that two configurations compare key by key and every difference can
  * be named as the user wrote it. Secrets ({@code admin.token}, {@code session.secret}, {@code
- * cluster.secret}, and {@code worker.env} entries whose name says they hold one) are compared but
- * shown masked.
+ * cluster.secret}, and {@code worker.env} entries whose name says they hold one or whose value is
+ * a URL with credentials) are compared but shown masked.
  *
  * <p>Split in two, as a gateway is: the pool's keys ({@link #pool}: {@code pool.*}, {@code
  * worker.*}, {@code sandbox.*}), of which a gateway with several pools has one set per pool, and
@@ -34,6 +34,8 @@ final class ConfigSnapshot {
   /** Environment variable names that hold secrets by convention: shown masked. */
   private static final Pattern SECRET_NAME =
       Pattern.compile("(?i).*(secret|token|passw|credential|private|api_?key|_key$).*");
+  /** A URL with credentials in it, {@code scheme://user:password@host}. */
+  private static final Pattern CREDENTIALS_IN_URL = Pattern.compile(".*://[^/@\\s]+@.*");
 
   private ConfigSnapshot() {}
 
@@ -58,7 +60,8 @@ final class ConfigSnapshot {
     m.put("pool.spawnBackoffMax", duration(pool.spawnBackoffMax()));
     m.put("worker.command", Setting.of(worker.command()));
     new TreeMap<>(worker.env()).forEach((name, value) -> m.put("worker.env." + name,
-        SECRET_NAME.matcher(name).matches() ? Setting.secret(value) : Setting.of(value)));
+        SECRET_NAME.matcher(name).matches() || CREDENTIALS_IN_URL.matcher(value).matches()
+            ? Setting.secret(value) : Setting.of(value)));
     m.put("worker.inheritEnv", Setting.of(worker.inheritEnv()));
     m.put("worker.workdir", Setting.of(worker.workdir().map(Object::toString).orElse("none")));
     m.put("worker.health.path", Setting.of(worker.healthPath()));

@@ -61,12 +61,15 @@ class ConfigDiffTest {
 
   @Test
   void secretsAreComparedButShownMasked() {
-    String next = BASE.replace("s3cret-one", "s3cret-two");
+    String next = BASE.replace("s3cret-one", "s3cret-two")
+        .replace("GREETING: hello", "GREETING: hello, DB: \"postgres://app:pw1@db/app\"");
     List<ConfigChange> changes = diff(parse(BASE, TOKEN, SECRET),
         parse(next, TOKEN + "x", SECRET + "x"));
     assertThat(changes).extracting(ConfigChange::key)
-        .containsExactlyInAnyOrder("worker.env.API_TOKEN", "admin.token", "session.secret");
-    assertThat(changes.toString()).doesNotContain("s3cret", TOKEN, SECRET).contains("****");
+        .containsExactlyInAnyOrder("worker.env.API_TOKEN", "worker.env.DB", "admin.token",
+            "session.secret");
+    assertThat(changes.toString()).doesNotContain("s3cret", TOKEN, SECRET, "pw1")
+        .contains("****");
   }
 
   @Test
