@@ -45,8 +45,22 @@ public interface SessionPool extends AutoCloseable {
     return new Builder(config, factory);
   }
 
-  /** This pool's configuration. */
+  /** This pool's current configuration: the last one given to {@link #reconfigure}, if any. */
   PoolConfig config();
+
+  /**
+   * Takes new sizes, timeouts and health settings while the pool runs, without ending a session;
+   * see {@link io.herd.core.local.LocalSessionPool#reconfigure} for when each takes effect. The
+   * pool's name cannot change.
+   *
+   * @throws IllegalArgumentException when {@code next} names another pool
+   * @throws UnsupportedOperationException when this pool cannot be reconfigured
+   */
+  default void reconfigure(PoolConfig next) {
+    throw new UnsupportedOperationException(getClass().getSimpleName()
+        + " cannot be reconfigured while it runs");
+  }
+
 
   /**
    * A lease on the worker of session {@code key}, pinning the key to an idle or freshly spawned

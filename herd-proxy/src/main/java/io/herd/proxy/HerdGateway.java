@@ -72,7 +72,8 @@ public final class HerdGateway implements AutoCloseable {
     int threads = options.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : options.ioThreads();
     this.group = transport.newGroup(threads, "herd-gateway");
     this.clients = new DefaultChannelGroup("herd-gateway-clients", GlobalEventExecutor.INSTANCE);
-    this.upstreams = new UpstreamPool(options, UpstreamPool.tcp(options, transport));
+    this.upstreams = new UpstreamPool(options,
+        UpstreamPool.tcp(options, transport, this::connectTimeout));
     SessionRouter router = b.router != null ? b.router : SessionRouter.local(pool);
     this.context = new GatewayContext(pool, router, b.hops, options, b.rule, upstreams, clients);
     this.workerWatcher = new PoolListener() {
@@ -188,10 +189,30 @@ public final class HerdGateway implements AutoCloseable {
     return clean;
   }
 
-  /** {@link #drain} with {@link GatewayOptions#drainTimeout()}. */
+  /** {@link #drain} with the drain timeout in force ({@link #timeouts()}). */
   @Override
   public void close() {
-    drain(options.drainTimeout());
+    drain(context.timeouts().drain());
+  }
+
+  /** Read per worker connection, long after construction: by then the context is set. */
+  private Duration connectTimeout() {
+    return context.timeouts().connect();
+  }
+
+  /** The timeouts in force: those of the options, or of the last {@link #updateTimeouts}. */
+  public ProxyTimeouts timeouts() {
+    return context.timeouts();
+  }
+
+  /**
+   * Replaces the timeouts while the gateway runs (a config reload). Each applies from the next
+   * time it is armed: the next request's header and body deadlines, the next forwarded request's
+   * response deadline, the next keep-alive wait, the next worker connection, the next drain.
+   * Thread-safe.
+   */
+  public void updateTimeouts(ProxyTimeouts next) {
+    context.timeouts(next);
   }
 
   /** Mutable builder; not thread-safe. */

@@ -69,7 +69,8 @@ import java.util.function.Consumer;
  *   <li>No worker is busy for a session that is DONE.
  *   <li>Processes that exist — every worker not DEAD, starting and stopping ones included — number
  *       at most {@code max}. A stopping worker still holds its memory, so its successor starts
- *       only once it has exited.
+ *       only once it has exited. (After {@link #reconfigure} lowered {@code max}, the excess
+ *       drains as its sessions end and nothing is spawned until it has.)
  *   <li>No worker is idle while a session waits, and every waiting session has an acquirer waiting
  *       for it (one whose acquirers all gave up is withdrawn).
  *   <li>{@code queued <= maxQueue + (max - busy - idle)}: the queue holds at most {@code maxQueue}
@@ -101,8 +102,10 @@ import java.util.function.Consumer;
  */
 final class Allocator {
 
-  private final PoolConfig config;
-  private final long ttlNanos;
+  /** Replaced by {@link #reconfigure}. Guarded by {@link #lock}. */
+  private PoolConfig config;
+  /** {@code config.ttl()} in nanoseconds. Guarded by {@link #lock}. */
+  private long ttlNanos;
   private final ReentrantLock lock = new ReentrantLock();
 
   /** Every worker that is not DEAD, in spawn order. Guarded by {@link #lock}. */
@@ -246,6 +249,29 @@ final class Allocator {
   /** A session went idle with sessions waiting: it may now be evicted for them. */
   Effects rebalance(long now) {
     return decide(fx -> rebalance(now, fx));
+  }
+
+  /**
+   * The pool's settings changed. Everything decided from now on uses {@code next}: a higher
+   * {@code max} spawns for the sessions waiting at once; a lower one stops idle workers beyond it
+   * now, and the busy ones as their sessions end (never a session cut short). Until that excess
+   * has drained, no worker is spawned, so the count of processes only falls towards the new
+   * {@code max} and then stays within it.
+   */
+  Effects reconfigure(PoolConfig next, long now) {
+    return decide(
+        fx -> {
+          config = next;
+          ttlNanos = next.ttl().toNanos();
+          backoff.limits(next.spawnBackoffInitial(), next.spawnBackoffMax());
+          if (closed) {
+            return;
+          }
+          while (staying() > next.max() && !idle.isEmpty()) {
+            retire(idle.peekFirst(), fx); // longest idle first
+          }
+          rebalance(now, fx);
+        });
   }
 
   // ---------------------------------------------------------------- events: workers
@@ -498,11 +524,16 @@ final class Allocator {
     fx.activate(s);
   }
 
-  /** A ready worker: to the first waiter, or to the idle set. */
+  /**
+   * A ready worker: to the first waiter, or to the idle set; or, with nobody waiting and more
+   * workers than a lowered {@code max}, stopped.
+   */
   private void offer(PooledWorker w, long now, Effects fx) {
     Session s = pollQueue();
     if (s != null) {
       handoff(w, s, fx);
+    } else if (staying() > config.max()) {
+      retire(w, fx);
     } else {
       moveTo(w, State.IDLE);
       w.idleSinceNanos = now;
@@ -515,6 +546,7 @@ final class Allocator {
     boolean reuse =
         !leasesOpen
             && !closed
+            && staying() <= config.max() // else above a lowered max: let it go
             && config.reuse()
             && (perWorker == 0 || w.sessionsServed < perWorker);
     if (reuse) {
@@ -705,6 +737,11 @@ final class Allocator {
   /** Waiters beyond what starting, checking, stopping workers and free slots will serve. */
   private int uncoveredWaiters() {
     return queue.size() - (config.max() - idle.size() - count(State.BUSY));
+  }
+
+  /** Workers that are not on their way out: above {@code max} only after it was lowered. */
+  private int staying() {
+    return workers.size() - count(State.STOPPING);
   }
 
   private int count(State s) {

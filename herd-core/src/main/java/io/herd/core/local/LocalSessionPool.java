@@ -83,10 +83,16 @@ public final class LocalSessionPool implements SessionPool {
   private static final Logger log = LoggerFactory.getLogger(LocalSessionPool.class);
   private static final long SECOND_NANOS = 1_000_000_000L;
 
-  private final PoolConfig config;
+  /**
+   * The current settings: replaced by {@link #reconfigure}, read without a lock by acquires (the
+   * acquire timeout) and observers. Volatile, and immutable itself, so a reader sees one whole
+   * {@link PoolConfig}, never half of two.
+   */
+  private volatile PoolConfig config;
   private final Ticker ticker;
   private final DaemonScheduler ownTimer;
-  private final long acquireTimeoutNanos;
+  /** Serialises {@link #reconfigure}, so its parts are published in the same order for all. */
+  private final Object reconfigureLock = new Object();
 
   private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
   private final Allocator allocator;
@@ -115,7 +121,6 @@ public final class LocalSessionPool implements SessionPool {
     this.config = Objects.requireNonNull(config, "config");
     this.ticker = Objects.requireNonNull(ticker, "ticker");
     this.ownTimer = scheduler == null ? new DaemonScheduler("herd-" + config.name() + "-timer") : null;
-    this.acquireTimeoutNanos = config.acquireTimeout().toNanos();
     this.allocator = new Allocator(config);
     this.runner =
         new EffectRunner(
@@ -143,6 +148,45 @@ public final class LocalSessionPool implements SessionPool {
     return config;
   }
 
+  /**
+   * Takes new settings while the pool runs, without ending a session. {@code next} is published
+   * whole: the allocator decides with it from its next decision on, the timers and the health
+   * tick take its durations, and acquires from now on wait up to its {@code acquireTimeout}.
+   *
+   * <ul>
+   *   <li>A higher {@code max} (or {@code maxQueue}) serves waiting sessions at once.
+   *   <li>A lower {@code max} stops idle workers beyond it now and busy ones as their sessions end;
+   *       no session is cut short, and nothing is spawned until the count is within the new max.
+   *   <li>{@code min} and {@code warm} refill at once and shrink on the maintenance tick, as
+   *       always.
+   *   <li>{@code ttl} applies from each idle session's next expiry check; {@code maxLifetime} to
+   *       sessions that start from now on; acquires already waiting keep their deadline.
+   * </ul>
+   *
+   * <p>Thread-safe; concurrent calls are applied one after the other.
+   *
+   * @throws IllegalArgumentException when {@code next} names another pool: the name is part of
+   *     the pool's identity (thread names, metrics, directory keys) and cannot change
+   */
+  @Override
+  public void reconfigure(PoolConfig next) {
+    Objects.requireNonNull(next, "next");
+    synchronized (reconfigureLock) {
+      if (!next.name().equals(config.name())) {
+        throw new IllegalArgumentException("pool.name cannot change while the pool runs: "
+            + config.name() + " -> " + next.name() + " (expected: " + config.name() + ")");
+      }
+      if (closed) {
+        return;
+      }
+      config = next;
+      timers.reconfigure(next);
+      runner.monitor.reconfigure(next);
+      apply(allocator.reconfigure(next, ticker.read()));
+    }
+    log.debug("pool {} reconfigured: {}", next.name(), next);
+  }
+
   // ---------------------------------------------------------------- acquire
 
   @Override
@@ -154,18 +198,20 @@ public final class LocalSessionPool implements SessionPool {
       if (w != null) {
         return CompletableFuture.completedFuture(new Lease(this, s, w, 0, false));
       }
+      Duration budget = config.acquireTimeout();
       long now = ticker.read();
-      return awaitWorker(s, now, now + acquireTimeoutNanos, config.acquireTimeout(), false);
+      return awaitWorker(s, now, now + budget.toNanos(), budget, false);
     }
+    Duration budget = config.acquireTimeout();
     long now = ticker.read();
-    return acquireSlow(key, now, now + acquireTimeoutNanos, config.acquireTimeout());
+    return acquireSlow(key, now, now + budget.toNanos(), budget);
   }
 
   @Override
   public SessionLease acquire(String key, Duration timeout) throws InterruptedException {
     Objects.requireNonNull(key, "key");
-    Duration budget =
-        timeout.compareTo(config.acquireTimeout()) < 0 ? timeout : config.acquireTimeout();
+    Duration poolBudget = config.acquireTimeout();
+    Duration budget = timeout.compareTo(poolBudget) < 0 ? timeout : poolBudget;
     long now = ticker.read();
     // One future, failed by the pool's own deadline on the pool's clock. The wait below has a
     // wall-clock bound only as a safety net, twice as long: it matters only when the pool's

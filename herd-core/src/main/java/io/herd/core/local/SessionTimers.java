@@ -34,8 +34,9 @@ final class SessionTimers {
 
   private final Scheduler scheduler;
   private final Ticker ticker;
-  private final long ttlNanos;
-  private final long maxLifetimeNanos;
+  // Volatile: replaced by reconfigure(), read by timer and lease threads.
+  private volatile long ttlNanos;
+  private volatile long maxLifetimeNanos;
   private final Ender ender;
 
   SessionTimers(PoolConfig config, Scheduler scheduler, Ticker ticker, Ender ender) {
@@ -44,6 +45,16 @@ final class SessionTimers {
     this.ttlNanos = config.ttl().toNanos();
     this.maxLifetimeNanos = config.maxLifetime().map(d -> d.toNanos()).orElse(-1L);
     this.ender = ender;
+  }
+
+  /**
+   * Takes the TTL and maxLifetime of a reconfigured pool. A new TTL applies from each session's
+   * next expiry check (a check scheduled for the old TTL that finds the session idle for less than
+   * the new one reschedules itself); a new maxLifetime applies to sessions activated from now on.
+   */
+  void reconfigure(PoolConfig config) {
+    this.ttlNanos = config.ttl().toNanos();
+    this.maxLifetimeNanos = config.maxLifetime().map(d -> d.toNanos()).orElse(-1L);
   }
 
   /** Runs {@code task} at ticker reading {@code deadlineNanos}. */
@@ -57,8 +68,9 @@ final class SessionTimers {
    */
   void activated(Session s) {
     armExpiry(s);
-    if (maxLifetimeNanos > 0) {
-      s.lifetimeTask = at(s.createdNanos + maxLifetimeNanos, () -> lifetimeReached(s));
+    long maxLifetime = maxLifetimeNanos;
+    if (maxLifetime > 0) {
+      s.lifetimeTask = at(s.createdNanos + maxLifetime, () -> lifetimeReached(s));
     }
   }
 
@@ -90,9 +102,10 @@ final class SessionTimers {
     if (s.isEnded() || s.holders() > 0) {
       return;
     }
+    long ttl = ttlNanos;
     long idleFor = ticker.read() - s.lastReleaseNanos();
-    if (idleFor < ttlNanos) {
-      schedule(s, ttlNanos - idleFor);
+    if (idleFor < ttl) {
+      schedule(s, ttl - idleFor);
     } else if (s.endIfIdle()) {
       ender.ended(s, SessionEndReason.EXPIRED, 0);
     }

@@ -9,13 +9,22 @@ import java.time.Duration;
  */
 final class SpawnBackoff {
 
-  private final long initialNanos;
-  private final long maxNanos;
+  private long initialNanos;
+  private long maxNanos;
   private int failures;
   private long notBeforeNanos;
   private Throwable lastError;
 
   SpawnBackoff(Duration initial, Duration max) {
+    this.initialNanos = initial.toNanos();
+    this.maxNanos = max.toNanos();
+  }
+
+  /**
+   * New limits from a reconfigured pool; the failure count and the current wait are kept, so a
+   * failing spawn does not turn into a burst because its pool was reloaded.
+   */
+  void limits(Duration initial, Duration max) {
     this.initialNanos = initial.toNanos();
     this.maxNanos = max.toNanos();
   }

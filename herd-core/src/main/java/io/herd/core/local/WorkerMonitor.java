@@ -39,12 +39,21 @@ final class WorkerMonitor {
   private final Scheduler scheduler;
   private final Ticker ticker;
   private final Consumer<Effects> apply;
-  private final Duration healthTimeout;
-  private final long intervalNanos;
+  // Volatile: replaced by reconfigure(), read by the tick and probe threads.
+  private volatile Duration healthTimeout;
+  private volatile long intervalNanos;
   private final String poolName;
   private final AtomicBoolean cycleRunning = new AtomicBoolean();
   private volatile boolean stopped;
-  private volatile Scheduler.Task nextTick;
+  /** The pending tick. Guarded by {@code this}. */
+  private Scheduler.Task nextTick;
+
+  /**
+   * Which tick chain is current. Guarded by {@code this}. A reconfigured interval starts a new
+   * chain; a tick of an older chain that is already running when that happens finds its number
+   * stale and does not reschedule, so there is only ever one chain.
+   */
+  private long tickGeneration;
 
   WorkerMonitor(
       PoolConfig config,
@@ -61,16 +70,32 @@ final class WorkerMonitor {
     this.poolName = config.name();
   }
 
-  void start() {
+  synchronized void start() {
     scheduleTick();
   }
 
   /** Stops the maintenance tick; exits of the remaining workers are still reported. */
-  void stop() {
+  synchronized void stop() {
     stopped = true;
-    Scheduler.Task t = nextTick;
-    if (t != null) {
-      t.cancel();
+    if (nextTick != null) {
+      nextTick.cancel();
+    }
+  }
+
+  /**
+   * Takes the health interval and timeout of a reconfigured pool. A changed interval reschedules
+   * the next tick at once (an hour-long interval shortened to a second must not wait an hour); a
+   * timeout applies to the next probe.
+   */
+  synchronized void reconfigure(PoolConfig config) {
+    long interval = config.healthInterval().toNanos();
+    this.healthTimeout = config.healthTimeout();
+    if (interval != intervalNanos) {
+      this.intervalNanos = interval;
+      if (nextTick != null) {
+        nextTick.cancel();
+      }
+      scheduleTick();
     }
   }
 
@@ -94,14 +119,21 @@ final class WorkerMonitor {
         .thenAccept(ok -> apply.accept(allocator.recycleChecked(w, ok, ticker.read())));
   }
 
+  /** Schedules the next tick of a new chain. Called holding {@code this}. */
   private void scheduleTick() {
     if (!stopped) {
-      nextTick = scheduler.schedule(this::tick, intervalNanos, TimeUnit.NANOSECONDS);
+      long generation = ++tickGeneration;
+      nextTick = scheduler.schedule(() -> tick(generation), intervalNanos, TimeUnit.NANOSECONDS);
     }
   }
 
-  private void tick() {
-    scheduleTick();
+  private void tick(long generation) {
+    synchronized (this) {
+      if (generation != tickGeneration) {
+        return; // a reconfigured interval replaced this chain
+      }
+      scheduleTick();
+    }
     if (stopped || !cycleRunning.compareAndSet(false, true)) {
       return; // the last cycle's probes are still out: skip this one
     }

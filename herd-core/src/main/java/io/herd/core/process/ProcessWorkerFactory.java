@@ -6,6 +6,7 @@ import io.herd.core.WorkerFactory;
 import io.herd.core.WorkerStartException;
 import io.herd.core.sandbox.LauncherBinary;
 import io.herd.core.sandbox.Sandbox;
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.core.sandbox.WorkerSandbox;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -80,12 +81,16 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private static final Logger log = LoggerFactory.getLogger(ProcessWorkerFactory.class);
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
-  private final ProcessWorkerConfig config;
+  /**
+   * What spawns start workers with: replaced whole by {@link #reconfigure}. Volatile and immutable
+   * itself; each spawn reads it once, so a worker is started entirely with the old settings or
+   * entirely with the new ones.
+   */
+  private volatile Settings settings;
   private final ParentDeathSignal parentDeathSignal;
   /** {@code herd-launch}, or null to fall back to {@link #parentDeathSignal}. */
   private final Path launcherBinary;
   private final long jvmPid = ProcessHandle.current().pid();
-  private final ProgramLocator programs;
   private final LoopbackPortPicker ports = new LoopbackPortPicker();
   private final ProcessLauncherThread launcher;
   private final ScheduledThreadPoolExecutor timer;
@@ -116,13 +121,13 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   }
 
   ProcessWorkerFactory(ProcessWorkerConfig config, ParentDeathSignal parentDeathSignal) {
-    this.config = Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(config, "config");
     this.parentDeathSignal = parentDeathSignal;
     this.sandbox = Sandbox.create(config.sandbox());
     // The launcher even without a sandbox: it replaces setpriv --pdeathsig.
     LauncherBinary binary = LauncherBinary.detect();
     this.launcherBinary = binary.path().orElse(null);
-    this.programs = ProgramLocator.forWorkdir(config.workdir().orElse(null));
+    this.settings = new Settings(config, ProgramLocator.forWorkdir(config.workdir().orElse(null)));
     int n = SEQUENCE.incrementAndGet();
     this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("herd-process-timer-" + n));
     this.timer.setRemoveOnCancelPolicy(true);
@@ -160,9 +165,34 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     return sandbox;
   }
 
-  /** This factory's configuration. */
+  /** The configuration workers are started with now: the last {@link #reconfigure}'s, if any. */
   public ProcessWorkerConfig config() {
-    return config;
+    return settings.config();
+  }
+
+  /**
+   * Starts workers from now on with {@code next}: its command, environment, working directory,
+   * health path, start and stop timeouts, and its sandbox limits (memory, cpus, pids) where they
+   * are set as before ({@link SandboxConfig#setsSameLimits}). The rest of the sandbox was decided
+   * when this factory was created (UIDs, networks, cgroup parent, namespaces) and stays. Workers
+   * already running, or starting, keep what they were started with, their stop timeout included.
+   *
+   * <p>Thread-safe; concurrent calls are applied one after the other.
+   *
+   * @return the configuration now in force: {@code next} with the sandbox as just described
+   */
+  public synchronized ProcessWorkerConfig reconfigure(ProcessWorkerConfig next) {
+    Objects.requireNonNull(next, "next");
+    SandboxConfig inForce = settings.config().sandbox();
+    SandboxConfig sandboxNext = inForce;
+    if (inForce.setsSameLimits(next.sandbox())) {
+      sandboxNext = inForce.withLimitsOf(next.sandbox());
+    }
+    ProcessWorkerConfig effective = next.toBuilder().sandbox(sandboxNext).build();
+    settings = new Settings(effective,
+        ProgramLocator.forWorkdir(effective.workdir().orElse(null)));
+    log.debug("worker factory reconfigured: new workers start with {}", effective);
+    return effective;
   }
 
   /**
@@ -175,12 +205,14 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     if (closed.get()) {
       return failed(workerId, "the worker factory is closed", null);
     }
+    Settings current = settings;
+    ProcessWorkerConfig config = current.config();
     Path program;
     int port;
     try {
       program = sandbox.isolatesUid()
-          ? programs.locate(config.command().get(0), Sandbox::othersCanRun)
-          : programs.locate(config.command().get(0));
+          ? current.programs().locate(config.command().get(0), Sandbox::othersCanRun)
+          : current.programs().locate(config.command().get(0));
       port = ports.pick();
     } catch (FileNotFoundException e) {
       return failed(workerId, e.getMessage() + ". Command: " + config.command(), e);
@@ -190,7 +222,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     long startNanos = System.nanoTime();
     CompletableFuture<Worker> result = new CompletableFuture<>();
     try {
-      sandboxThread.execute(() -> prepareAndLaunch(workerId, program, port, startNanos, result));
+      sandboxThread.execute(
+          () -> prepareAndLaunch(workerId, config, program, port, startNanos, result));
     } catch (RejectedExecutionException e) {
       return failed(workerId, "the worker factory is closed", e);
     }
@@ -198,11 +231,11 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   }
 
   /** On the sandbox thread: the worker's sandbox and scratch directory, then the launch. */
-  private void prepareAndLaunch(String workerId, Path program, int port, long startNanos,
-      CompletableFuture<Worker> result) {
+  private void prepareAndLaunch(String workerId, ProcessWorkerConfig config, Path program,
+      int port, long startNanos, CompletableFuture<Worker> result) {
     WorkerSandbox confinement;
     try {
-      confinement = sandbox.prepare(workerId);
+      confinement = sandbox.prepare(workerId, config.sandbox());
     } catch (IOException | RuntimeException e) {
       result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
           + ": cannot prepare the worker sandbox: " + e.getMessage(), e));
@@ -227,7 +260,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       confinement.release();
       return;
     }
-    launch(workerId, port, argv, cwd, confinement, startNanos, result);
+    launch(workerId, config, port, argv, cwd, confinement, startNanos, result);
   }
 
   /** The full argv: the launcher and its flags, or the setpriv fallback, then the command. */
@@ -247,8 +280,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     return launched;
   }
 
-  private void launch(String workerId, int port, List<String> argv, Path cwd,
-      WorkerSandbox confinement, long startNanos, CompletableFuture<Worker> result) {
+  private void launch(String workerId, ProcessWorkerConfig config, int port, List<String> argv,
+      Path cwd, WorkerSandbox confinement, long startNanos, CompletableFuture<Worker> result) {
     ProcessBuilder builder = new ProcessBuilder(launchCommand(argv, cwd, confinement));
     if (cwd != null) {
       builder.directory(cwd.toFile());
@@ -266,7 +299,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
         return;
       }
       try {
-        watch(workerId, process, port, argv, confinement, startNanos, result);
+        watch(workerId, config, process, port, argv, confinement, startNanos, result);
       } catch (Throwable t) { // NOPMD: whatever failed, the process must not be left behind
         process.destroyForcibly();
         process.onExit().thenRun(confinement::release);
@@ -334,8 +367,9 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     return launcher.thread();
   }
 
-  private void watch(String workerId, Process process, int port, List<String> command,
-      WorkerSandbox confinement, long startNanos, CompletableFuture<Worker> result) {
+  private void watch(String workerId, ProcessWorkerConfig config, Process process, int port,
+      List<String> command, WorkerSandbox confinement, long startNanos,
+      CompletableFuture<Worker> result) {
     ProcessWorker worker = ProcessWorker.start(
         workerId, process, port, command, config, probe, timer, confinement, live::remove);
     live.add(worker);
@@ -375,4 +409,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       return thread;
     };
   }
+
+  /** One consistent set of spawn settings: the config and the program lookup of its workdir. */
+  private record Settings(ProcessWorkerConfig config, ProgramLocator programs) {}
 }

@@ -257,6 +257,24 @@ public final class Sandbox implements AutoCloseable {
    * @throws IOException saying what could not be created
    */
   public WorkerSandbox prepare(String workerId) throws IOException {
+    return prepare(workerId, config);
+  }
+
+  /**
+   * {@link #prepare(String)} with the memory, CPU and process limits of {@code values}, for a
+   * factory whose limits were changed while it runs; everything else about the sandbox was decided
+   * when it was created.
+   *
+   * @throws IllegalArgumentException when {@code values} turns a limit on or off ({@link
+   *     SandboxConfig#setsSameLimits}): that needs a new sandbox
+   */
+  public WorkerSandbox prepare(String workerId, SandboxConfig values) throws IOException {
+    if (!config.setsSameLimits(values)) {
+      throw new IllegalArgumentException("sandbox limits can change value but not be turned on"
+          + " or off in a running sandbox: memory " + config.memoryBytes() + " -> "
+          + values.memoryBytes() + ", cpus " + config.cpus() + " -> " + values.cpus()
+          + ", pids " + config.pids() + " -> " + values.pids());
+    }
     long seq = SEQUENCE.incrementAndGet();
     long pid = ProcessHandle.current().pid();
     String name = "herd-" + pid + "-" + seq + "-" + workerId.replaceAll("[^A-Za-z0-9_.-]", "_");
@@ -266,7 +284,7 @@ public final class Sandbox implements AutoCloseable {
     WorkerSandbox.Builder worker = new WorkerSandbox.Builder(namespaces);
     try {
       if (limits) {
-        worker.cgroup(WorkerCgroup.create(layout, name, config), config.memoryBytes());
+        worker.cgroup(WorkerCgroup.create(layout, name, values), values.memoryBytes());
       }
       int owner = -1;
       if (uid) {

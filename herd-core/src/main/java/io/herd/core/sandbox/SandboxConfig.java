@@ -119,6 +119,46 @@ public final class SandboxConfig {
     this.workdirRoot = b.workdirRoot;
   }
 
+  /** A copy of {@code base} with the limit values (memory, cpus, pids) of {@code limits}. */
+  private SandboxConfig(SandboxConfig base, SandboxConfig limits) {
+    this.enabled = base.enabled;
+    this.memoryBytes = limits.memoryBytes;
+    this.cpus = limits.cpus;
+    this.pids = limits.pids;
+    this.namespaces = base.namespaces;
+    this.uid = base.uid;
+    this.uidFirst = base.uidFirst;
+    this.uidLast = base.uidLast;
+    this.network = base.network;
+    this.networkRange = base.networkRange;
+    this.egress = base.egress;
+    this.networkSpares = base.networkSpares;
+    this.required = base.required;
+    this.cgroupParent = base.cgroupParent;
+    this.workdirRoot = base.workdirRoot;
+  }
+
+  /**
+   * This config with the limit values ({@code memory}, {@code cpus}, {@code pids}) of {@code
+   * other}; everything else stays. For a running factory, which can change the limits of the
+   * workers it starts next but not the host-wide decisions (UIDs, networks, cgroup parent).
+   */
+  public SandboxConfig withLimitsOf(SandboxConfig other) {
+    return new SandboxConfig(this, other);
+  }
+
+  /**
+   * Whether {@code other} sets the same limits as this one (each of memory, cpus and pids set in
+   * both or in neither), whatever their values. Only then can a running sandbox take {@code
+   * other}'s values: a limit that was off when the sandbox was created had its cgroup controller
+   * neither checked nor reported.
+   */
+  public boolean setsSameLimits(SandboxConfig other) {
+    return (memoryBytes > 0) == (other.memoryBytes > 0)
+        && (cpus > 0) == (other.cpus > 0)
+        && (pids > 0) == (other.pids > 0);
+  }
+
   /** No sandbox at all: workers run as plain child processes. */
   public static SandboxConfig none() {
     return new Builder().enabled(false).build();

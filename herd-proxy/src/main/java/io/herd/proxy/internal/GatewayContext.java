@@ -2,6 +2,7 @@ package io.herd.proxy.internal;
 
 import io.herd.core.SessionPool;
 import io.herd.proxy.GatewayOptions;
+import io.herd.proxy.ProxyTimeouts;
 import io.herd.proxy.HopSigner;
 import io.herd.proxy.SessionRouter;
 import io.herd.proxy.SessionKeySigner;
@@ -40,6 +41,11 @@ public final class GatewayContext {
   /** {@code session.keyTtl}, or null; read per response. */
   final Duration keyTtl;
   private volatile boolean draining;
+  /**
+   * The timeouts in force: replaced whole by {@link #timeouts(ProxyTimeouts)} (a reload), read
+   * each time a timer is armed. Volatile; immutable itself.
+   */
+  private volatile ProxyTimeouts timeouts;
 
   /** A gateway that serves every session from {@code pool} and takes no hops. */
   public GatewayContext(
@@ -78,6 +84,17 @@ public final class GatewayContext {
     this.keyHeader = KeyRules.headerName(rule).orElse(null);
     this.keyCookie = rule.cookieName().orElse(null);
     this.keyTtl = options.keyTtl().orElse(null);
+    this.timeouts = ProxyTimeouts.of(options);
+  }
+
+  /** The timeouts in force now. */
+  public ProxyTimeouts timeouts() {
+    return timeouts;
+  }
+
+  /** Replaces the timeouts; timers armed from now on use them. */
+  public void timeouts(ProxyTimeouts next) {
+    this.timeouts = Objects.requireNonNull(next, "next");
   }
 
   /** Stops keep-alive: connections close once their current exchange is over. */

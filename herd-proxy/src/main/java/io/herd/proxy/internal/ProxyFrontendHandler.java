@@ -98,7 +98,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     peer = ClientPeer.of(ctx.channel(), gw.options.trusted());
-    timers.arm(ConnectionTimers.Kind.HEADER, gw.options.headerTimeout());
+    timers.arm(ConnectionTimers.Kind.HEADER, gw.timeouts().header());
     ctx.fireChannelActive();
   }
 
@@ -147,7 +147,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt == StrictRequestDecoder.HEAD_STARTED && (state == State.NEW || state == State.IDLE)) {
       state = State.HEAD;
-      timers.arm(ConnectionTimers.Kind.HEADER, gw.options.headerTimeout());
+      timers.arm(ConnectionTimers.Kind.HEADER, gw.timeouts().header());
     }
     ctx.fireUserEventTriggered(evt);
   }
@@ -293,7 +293,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   void requestSent(Exchange e) {
     e.request = Exchange.RequestPhase.SENT;
     if (e.canAnswer()) {
-      timers.arm(ConnectionTimers.Kind.RESPONSE, gw.options.responseTimeout());
+      timers.arm(ConnectionTimers.Kind.RESPONSE, gw.timeouts().response());
     }
     maybeFinish();
   }
@@ -332,10 +332,10 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     StrictRequestDecoder decoder = ctx.pipeline().get(StrictRequestDecoder.class);
     if (decoder != null && decoder.midHead()) {
       state = State.HEAD; // the next request already started arriving
-      timers.arm(ConnectionTimers.Kind.HEADER, gw.options.headerTimeout());
+      timers.arm(ConnectionTimers.Kind.HEADER, gw.timeouts().header());
     } else {
       state = State.IDLE;
-      timers.arm(ConnectionTimers.Kind.IDLE, gw.options.idleTimeout());
+      timers.arm(ConnectionTimers.Kind.IDLE, gw.timeouts().idle());
     }
     process();
   }

@@ -127,7 +127,7 @@ final class RequestForwarder {
           }
           HttpObject msg = inbound.poll();
           if (msg == null) {
-            timers.arm(ConnectionTimers.Kind.BODY, gw.options.bodyTimeout());
+            timers.arm(ConnectionTimers.Kind.BODY, gw.timeouts().body());
             resumeReading();
             return;
           }

@@ -16,11 +16,13 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * Keep-alive connections to workers and peer gateways, so that a request does not pay for a TCP
@@ -73,6 +75,15 @@ public final class UpstreamPool {
 
   /** Plain TCP connections over {@code transport}. */
   public static Connector tcp(GatewayOptions options, Transport transport) {
+    return tcp(options, transport, () -> options.connectTimeout());
+  }
+
+  /**
+   * Plain TCP connections over {@code transport}, each opened with the connect timeout {@code
+   * connectTimeout} gives at that moment (a reload may change it).
+   */
+  public static Connector tcp(GatewayOptions options, Transport transport,
+      Supplier<Duration> connectTimeout) {
     return (worker, loop) -> {
       URI address = worker.address();
       Bootstrap bootstrap =
@@ -81,7 +92,8 @@ public final class UpstreamPool {
               .channel(transport.socketChannel())
               .option(ChannelOption.AUTO_READ, false) // on once an exchange owns it
               .option(ChannelOption.TCP_NODELAY, true)
-              .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
+              .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                  (int) Math.min(Integer.MAX_VALUE, connectTimeout.get().toMillis()))
               .attr(WORKER_ID, worker.id())
               .handler(new ChannelInitializer<SocketChannel>() {
                 @Override

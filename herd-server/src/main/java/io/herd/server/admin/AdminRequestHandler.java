@@ -60,6 +60,9 @@ import org.slf4j.LoggerFactory;
  *       stderr lines of the session's worker, interleaved ({@link SessionLogs}); 404 if
  *       none</td></tr>
  *   <tr><td>{@code GET /metrics}</td><td>Prometheus text exposition</td></tr>
+ *   <tr><td>{@code POST /reload}</td><td>re-reads the config file and applies what can change
+ *       live; see {@link ReloadAnswers}. Answered when the reload is done, which runs off the
+ *       event loop</td></tr>
  * </table>
  *
  * <p>Requests reach this handler only past {@link AdminAccessHandler} (Host, Origin, fetch
@@ -80,6 +83,11 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final String SESSION_PREFIX = "/sessions/";
 
+  /** What {@link #route} answers for {@code POST /reload}: answered later, by the reload. */
+  private static final FullHttpResponse RELOAD =
+      new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.ACCEPTED,
+          Unpooled.EMPTY_BUFFER);
+
   private final AdminTarget target;
   private final BearerToken token;
 
@@ -98,6 +106,20 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       resp = json(HttpResponseStatus.INTERNAL_SERVER_ERROR, error(e.toString()));
     }
     boolean keepAlive = HttpUtil.isKeepAlive(req);
+    if (resp == RELOAD) {
+      // Answered once the reload (file I/O, applying) is done on its own thread; the
+      // connection reads nothing more meanwhile, so answers stay in the order of requests.
+      ctx.channel().config().setAutoRead(false);
+      target.reload().orElseThrow().get().thenAccept(outcome -> ctx.executor().execute(() -> {
+        write(ctx, json(ReloadAnswers.status(outcome), ReloadAnswers.body(outcome)), keepAlive);
+        ctx.channel().config().setAutoRead(true);
+      }));
+      return;
+    }
+    write(ctx, resp, keepAlive);
+  }
+
+  private static void write(ChannelHandlerContext ctx, FullHttpResponse resp, boolean keepAlive) {
     HttpUtil.setKeepAlive(resp, keepAlive);
     resp.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
     resp.headers().set("X-Content-Type-Options", "nosniff");
@@ -158,6 +180,12 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       case "/version":
         return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, version())
             : notAllowed("GET");
+      case "/reload":
+        if (!method.equals(HttpMethod.POST)) {
+          return notAllowed("POST");
+        }
+        return target.reload().isPresent() ? RELOAD
+            : json(HttpResponseStatus.CONFLICT, ReloadAnswers.noFile());
       default:
         break;
     }
@@ -192,7 +220,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     }
     return json(HttpResponseStatus.NOT_FOUND, error("no such route: " + path
         + " (expected: /health, /health/live, /health/ready, /version, /status, /cluster,"
-        + " /workers, /sessions, /sessions/{key}, /sessions/{key}/logs, /metrics)"));
+        + " /workers, /sessions, /sessions/{key}, /sessions/{key}/logs, /metrics, /reload)"));
   }
 
   /** Ends the session {@code name} (an id, or a full signed key) names. */

@@ -2,9 +2,11 @@ package io.herd.server.admin;
 
 import io.herd.core.SessionPool;
 import io.herd.core.process.WorkerOutput;
+import io.herd.server.reload.ReloadOutcome;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -23,6 +25,8 @@ import java.util.function.Supplier;
  *     for a worker that keeps none
  * @param spawns whether the pool's recent spawns failed ({@code /health/ready}); listens to
  *     {@code pool}
+ * @param reload re-reads and applies the configuration file ({@code POST /reload}); empty when
+ *     there is no file (the built-in demo)
  */
 public record AdminTarget(
     SessionPool pool,
@@ -32,7 +36,8 @@ public record AdminTarget(
     SessionIds ids,
     Optional<ClusterView> cluster,
     Function<String, Optional<WorkerOutput>> outputs,
-    SpawnHealth spawns) {
+    SpawnHealth spawns,
+    Optional<Supplier<CompletableFuture<ReloadOutcome>>> reload) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
@@ -43,16 +48,18 @@ public record AdminTarget(
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(outputs, "outputs");
     Objects.requireNonNull(spawns, "spawns");
+    Objects.requireNonNull(reload, "reload");
   }
 
   /**
-   * A target whose workers keep no output and whose spawn health is tracked by a new {@link
-   * SpawnHealth} added to {@code pool}.
+   * A target whose workers keep no output, with no configuration file to reload, and whose spawn
+   * health is tracked by a new {@link SpawnHealth} added to {@code pool}.
    */
   public AdminTarget(SessionPool pool, Supplier<String> scrape,
       Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
       Optional<ClusterView> cluster) {
-    this(pool, scrape, gateway, draining, ids, cluster, id -> Optional.empty(), watching(pool));
+    this(pool, scrape, gateway, draining, ids, cluster, id -> Optional.empty(), watching(pool),
+        Optional.empty());
   }
 
   private static SpawnHealth watching(SessionPool pool) {

@@ -8,7 +8,10 @@ import io.herd.server.config.HostPort;
 import io.herd.server.config.InvalidConfigFileException;
 import io.herd.server.demo.DemoConfig;
 import io.herd.server.logging.LogFormat;
+import io.herd.server.logging.LogLevels;
 import io.herd.server.logging.LogSetup;
+import io.herd.server.reload.ReloadSource;
+import io.herd.server.runtime.HangupSignal;
 import io.herd.server.runtime.HerdServer;
 import io.herd.server.runtime.ShutdownSignals;
 import java.io.PrintWriter;
@@ -59,9 +62,9 @@ final class ServeCommand implements Callable<Integer> {
       description = "text or json (one JSON object per line); default: ${DEFAULT-VALUE}")
   String logFormat;
 
-  @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
-      description = "Level of Herd's own loggers: error, warn, info, debug; default: "
-          + "${DEFAULT-VALUE}")
+  @Option(names = "--log-level", paramLabel = "LEVEL",
+      description = "Level of Herd's own loggers: error, warn, info, debug; wins over the"
+          + " config's `logging.level`; default: `logging.level`, else info")
   String logLevel;
 
   @Override
@@ -76,6 +79,7 @@ final class ServeCommand implements Callable<Integer> {
       return ExitCodes.USAGE;
     }
     LogSetup.configure(format, Level.toLevel(logLevel, Level.INFO));
+    boolean logLevelPinned = logLevel != null;
 
     HerdConfigLoader.Overrides overrides = new HerdConfigLoader.Overrides(listen, adminListen);
     HerdConfig cfg;
@@ -90,6 +94,9 @@ final class ServeCommand implements Callable<Integer> {
       return ExitCodes.USAGE;
     }
     LogSetup.configureAccessLog(cfg.logging().access());
+    if (!logLevelPinned) {
+      cfg.logLevel().ifPresent(LogLevels::set);
+    }
     for (ConfigProblem warning : cfg.warnings()) {
       log.warn("{}", warning);
     }
@@ -106,9 +113,11 @@ final class ServeCommand implements Callable<Integer> {
       }
     });
 
+    Path file = config;
     HerdServer server;
     try {
-      server = HerdServer.start(cfg);
+      server = file == null ? HerdServer.start(cfg) : HerdServer.start(cfg, new ReloadSource(
+          () -> HerdConfigLoader.fromEnvironment().load(file, overrides), logLevelPinned));
     } catch (RuntimeException e) {
       log.error("herd cannot start: {}", e.getMessage());
       return ExitCodes.FAILURE;
@@ -118,6 +127,15 @@ final class ServeCommand implements Callable<Integer> {
           + " workers may be killed before they finish");
       Runtime.getRuntime().addShutdownHook(new Thread(server::close, "herd-shutdown"));
     }
+    HerdServer running = server;
+    HangupSignal.install(() -> {
+      if (file == null) {
+        log.info("received SIGHUP: the built-in demo has no config file to reload");
+      } else {
+        log.info("received SIGHUP: reloading {}", file);
+        running.reload("SIGHUP");
+      }
+    });
     if (config == null) {
       printDemoHelp(server);
     }

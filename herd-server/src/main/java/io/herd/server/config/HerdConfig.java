@@ -28,7 +28,7 @@ import java.util.Optional;
  * @param tls TLS for the gateway, when configured
  * @param cluster how this gateway shares sessions with its peers through etcd, when configured;
  *     its prefix already ends with the pool's name
- * @param logging the {@code logging:} section: the access log
+ * @param logging the {@code logging:} section: the access log and the level of Herd's loggers
  * @param warnings what is suspicious but allowed (e.g. a program missing on this machine)
  */
 public record HerdConfig(
@@ -59,6 +59,11 @@ public record HerdConfig(
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(logging, "logging");
     warnings = List.copyOf(warnings);
+  }
+
+  /** {@code logging.level}, when set: the level of Herd's loggers. */
+  public Optional<String> logLevel() {
+    return logging.level();
   }
 
   /** The parsed session key rule. */

@@ -40,6 +40,11 @@ public final class TimedSessionPool implements SessionPool {
   }
 
   @Override
+  public void reconfigure(PoolConfig next) {
+    delegate.reconfigure(next);
+  }
+
+  @Override
   public CompletableFuture<SessionLease> acquire(String key) {
     long start = System.nanoTime();
     CompletableFuture<SessionLease> future = delegate.acquire(key);

@@ -24,6 +24,10 @@ import io.herd.server.metrics.RequestMetrics;
 import io.herd.server.metrics.RuntimeMetrics;
 import io.herd.server.metrics.TimedSessionPool;
 import io.herd.server.metrics.TimedWorkerFactory;
+import io.herd.server.reload.PoolRuntime;
+import io.herd.server.reload.ReloadCoordinator;
+import io.herd.server.reload.ReloadOutcome;
+import io.herd.server.reload.ReloadSource;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -32,8 +36,10 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -72,6 +78,8 @@ public final class HerdServer implements AutoCloseable {
   /** Null outside a cluster. */
   private final HerdCluster cluster;
   private final AdminServer admin;
+  /** Null without a file to reload (the built-in demo). */
+  private final ReloadCoordinator reloads;
   /** Set once shutdown begins; the admin API's {@code /health} then answers 503. */
   private final AtomicBoolean draining;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -79,7 +87,7 @@ public final class HerdServer implements AutoCloseable {
   private HerdServer(HerdConfig config, PrometheusMeterRegistry registry,
       RuntimeMetrics runtimeMetrics,
       ProcessWorkerFactory factory, SessionPool pool, HerdGateway gateway, HerdCluster cluster,
-      AdminServer admin, AtomicBoolean draining) {
+      AdminServer admin, ReloadCoordinator reloads, AtomicBoolean draining) {
     this.config = config;
     this.registry = registry;
     this.runtimeMetrics = runtimeMetrics;
@@ -88,6 +96,7 @@ public final class HerdServer implements AutoCloseable {
     this.gateway = gateway;
     this.cluster = cluster;
     this.admin = admin;
+    this.reloads = reloads;
     this.draining = draining;
   }
 
@@ -96,6 +105,14 @@ public final class HerdServer implements AutoCloseable {
    * rethrows.
    */
   public static HerdServer start(HerdConfig config) {
+    return start(config, null);
+  }
+
+  /**
+   * Starts everything, and takes reloads ({@link #reload}, {@code POST /reload}) from {@code
+   * source}; null for none.
+   */
+  public static HerdServer start(HerdConfig config, ReloadSource source) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("pool", config.pool().name());
     RuntimeMetrics runtimeMetrics = RuntimeMetrics.bind(registry);
@@ -103,6 +120,7 @@ public final class HerdServer implements AutoCloseable {
     ProcessWorkerFactory factory = null;
     SessionPool pool = null;
     HerdGateway gateway = null;
+    ReloadCoordinator reloads = null;
     try {
       if (config.cluster().isPresent()) {
         cluster = joinCluster(config.cluster().get());
@@ -148,11 +166,15 @@ public final class HerdServer implements AutoCloseable {
               HerdGateway::upstreamConnections)
           .description("Open connections to workers, idle and busy").register(registry);
       AtomicBoolean draining = new AtomicBoolean();
+      reloads = source == null ? null : new ReloadCoordinator(config.source(), source.reader(),
+          config, gateway, List.of(new PoolRuntime(pool, factory)), source.logLevelPinned());
+      ReloadCoordinator reloader = reloads;
       AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
           registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
-          Optional.ofNullable(cluster).map(ClusterView::of), factory::output, spawns));
-      HerdServer server =
-          new HerdServer(config, registry, runtimeMetrics, factory, pool, gateway, cluster, admin, draining);
+          Optional.ofNullable(cluster).map(ClusterView::of), factory::output, spawns,
+          Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))));
+      HerdServer server = new HerdServer(config, registry, runtimeMetrics, factory, pool, gateway,
+          cluster, admin, reloads, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"
           + " tls {}, cluster {}", config.listen(), config.admin(), config.sessionKey(),
           config.worker(), config.pool(), config.proxy(),
@@ -163,6 +185,9 @@ public final class HerdServer implements AutoCloseable {
           config.pool().max(), config.pool().warm(), config.sessionKey());
       return server;
     } catch (RuntimeException | Error e) {
+      if (reloads != null) {
+        reloads.close();
+      }
       if (gateway != null) {
         gateway.drain(Duration.ZERO);
       }
@@ -240,6 +265,20 @@ public final class HerdServer implements AutoCloseable {
     return admin.uri();
   }
 
+  /**
+   * Re-reads the configuration file and applies what can change live; see {@link
+   * ReloadCoordinator}. Returns at once; the future completes when the reload is done.
+   *
+   * @param trigger what asked for it, for the log ({@code SIGHUP})
+   * @throws IllegalStateException when this server has no file to reload (the built-in demo)
+   */
+  public CompletableFuture<ReloadOutcome> reload(String trigger) {
+    if (reloads == null) {
+      throw new IllegalStateException("there is no configuration file to reload");
+    }
+    return reloads.reload(trigger);
+  }
+
   /** The pool, for tests. */
   public SessionPool pool() {
     return pool;
@@ -266,10 +305,13 @@ public final class HerdServer implements AutoCloseable {
     }
     long start = System.nanoTime();
     draining.set(true);
-    Duration drain = config.proxy().drainTimeout();
+    if (reloads != null) {
+      reloads.close();
+    }
+    Duration drain = gateway.timeouts().drain(); // as in force: a reload may have changed it
     log.info("herd stopping: draining the gateway (up to {}), then stopping {} workers (grace {})",
         DurationFormat.format(drain), pool.stats().workers(),
-        DurationFormat.format(config.worker().stopTimeout()));
+        DurationFormat.format(factory.config().stopTimeout()));
     boolean clean = gateway.drain(drain);
     pool.close();
     if (cluster != null) {

@@ -36,7 +36,7 @@ class ConfigErrorsTest {
             WORKER + "logging:\n  access: xml\n  acess: json\n",
             "herd.yaml:4: logging.access is unknown: xml (expected: text, json or off)",
             "herd.yaml:5: logging.acess is not a known key: did you mean logging.access?"
-                + " (expected in logging: access)"),
+                + " (expected in logging: access, level)"),
         broken("unknown nested key with a hint",
             WORKER + "pool:\n  maxQeue: 5\n",
             "herd.yaml:4: pool.maxQeue is not a known key: did you mean pool.maxQueue? (expected"
