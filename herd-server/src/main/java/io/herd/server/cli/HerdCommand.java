@@ -9,8 +9,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code herd} command: {@code serve}, {@code validate}, {@code status}, and {@code
- * generate-completion}, which prints the bash/zsh completion script (picocli's, generated from
+ * The {@code herd} command: {@code serve}, {@code validate}, {@code status}, {@code logs}, and
+ * {@code generate-completion}, which prints the bash/zsh completion script (picocli's, generated from
  * this very command tree, so it never lags behind the options; the release tarball ships its
  * output as {@code completion/herd.bash}). Without a subcommand it prints its usage and exits 2.
  */
