@@ -10,9 +10,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code herd} command: {@code serve}, {@code validate}, {@code status}, {@code logs}, and
- * {@code generate-completion}, which prints the bash/zsh completion script (picocli's, generated from
- * this very command tree, so it never lags behind the options; the release tarball ships its
- * output as {@code completion/herd.bash}). Without a subcommand it prints its usage and exits 2.
+ * {@code generate-completion}, which prints the bash/zsh completion script (picocli's, made
+ * from this very command tree, so it never lags behind the options; the release tarball ships
+ * its output as {@code completion/herd.bash}). Without a subcommand it prints its usage and
+ * exits 2.
  */
 @Command(
     name = "herd",
