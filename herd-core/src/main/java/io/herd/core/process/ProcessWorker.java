@@ -89,6 +89,15 @@ public final class ProcessWorker implements Worker {
   /** Set when the grace period ran out, before the SIGKILL. */
   private volatile boolean killedAfterGrace;
   private volatile ScheduledFuture<?> graceTimer;
+  /**
+   * Set when the exit handling begins, before it cancels {@link #graceTimer}. {@link #exit}
+   * completes only at its end, after the sandbox is released (tens of milliseconds with a
+   * network namespace), so a {@link #stop()} in between, e.g. of a worker dying of a signal of
+   * its own just as its pool stops it, must see this flag, not {@code exit}, to cancel the grace
+   * timer it scheduled: else that timer stays queued for the whole {@code stopTimeout}, and the
+   * factory's close waits for it and warns "worker factory closed with 1 timer tasks pending".
+   */
+  private volatile boolean exitSeen;
   private volatile CompletableFuture<Void> outputDrained = CompletableFuture.completedFuture(null);
 
   private ProcessWorker(String id, Process process, int port, List<String> command,
@@ -213,7 +222,7 @@ public final class ProcessWorker implements Worker {
       } catch (RejectedExecutionException e) {
         kill(); // the factory is closed: no timer for a grace period
       }
-      if (exit.isDone()) {
+      if (exitSeen) {
         cancelGraceTimer(); // exited between the check above and the schedule
       }
     }
@@ -275,6 +284,7 @@ public final class ProcessWorker implements Worker {
   }
 
   private void exited() {
+    exitSeen = true; // before the cancel: a stop() that scheduled after it sees the flag
     cancelGraceTimer();
     // Leftovers of a graceful exit: re-parented by now, so only the recorded ones are known.
     descendants.forEach(ProcessHandle::destroyForcibly);

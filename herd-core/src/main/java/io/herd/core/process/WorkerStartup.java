@@ -88,6 +88,10 @@ final class WorkerStartup {
       abort("the worker factory is closed");
       return;
     }
+    if (worker.onExit().isDone()) {
+      cancelTimeout(); // exited before the schedule: exited() found no task to cancel
+      return;
+    }
     poll();
   }
 

@@ -16,9 +16,39 @@ class ParentDeathSignalTest {
     ParentDeathSignal signal = ParentDeathSignal.detect();
     org.junit.jupiter.api.Assumptions.assumeTrue(signal.available(), "setpriv --pdeathsig");
 
+    org.junit.jupiter.api.Assumptions.assumeTrue(signal.setsid().isPresent(), "setsid");
+
     assertThat(signal.wrap(List.of("app", "--flag")))
         .containsExactly(signal.setpriv().orElseThrow().toString(), "--pdeathsig", "KILL", "--",
-            "app", "--flag");
+            signal.setsid().orElseThrow().toString(), "--", "app", "--flag");
+  }
+
+  /**
+   * A terminal's Ctrl-C goes to its whole foreground process group: a worker started through the
+   * fallback must lead a session (and process group) of its own, with the pid the JVM started,
+   * so that the group's SIGINT reaches only the gateway.
+   */
+  @Test
+  void wrappedWorkerLeadsASessionOfItsOwnWithThePidTheJvmStarted() throws Exception {
+    ParentDeathSignal signal = ParentDeathSignal.detect();
+    org.junit.jupiter.api.Assumptions.assumeTrue(signal.setsid().isPresent(), "setsid");
+    // Prints "<session id> <process group id>" of the worker itself, read from /proc.
+    Process worker = new ProcessBuilder(signal.wrap(List.of("/bin/sh", "-c",
+        "set -- $(sed 's/.*) //' /proc/$$/stat); echo $4 $3")))
+        .redirectErrorStream(true)
+        .start();
+    try {
+      String out = new String(worker.getInputStream().readAllBytes(),
+          java.nio.charset.StandardCharsets.UTF_8).trim();
+      assertThat(worker.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(worker.exitValue()).as(out).isZero();
+      long pid = worker.pid();
+      assertThat(out).isEqualTo(pid + " " + pid);
+      assertThat(pid).isNotEqualTo(ProcessHandle.current().pid());
+    } finally {
+      worker.destroyForcibly();
+      Processes.awaitGone(worker.pid(), Duration.ofSeconds(5));
+    }
   }
 
   /**
