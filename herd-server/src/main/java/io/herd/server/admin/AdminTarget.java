@@ -23,6 +23,8 @@ import java.util.function.Supplier;
  *     for a worker that keeps none
  * @param spawns whether the pool's recent spawns failed ({@code /health/ready}); listens to
  *     {@code pool}
+ * @param pools every pool by name, in the order configured ({@code pool} is the first): the
+ *     admin API's {@code /pools} views, and what {@code /workers} and {@code /sessions} list
  */
 public record AdminTarget(
     SessionPool pool,
@@ -32,7 +34,8 @@ public record AdminTarget(
     SessionIds ids,
     Optional<ClusterView> cluster,
     Function<String, Optional<WorkerOutput>> outputs,
-    SpawnHealth spawns) {
+    SpawnHealth spawns,
+    Map<String, SessionPool> pools) {
 
   public AdminTarget {
     Objects.requireNonNull(pool, "pool");
@@ -43,6 +46,16 @@ public record AdminTarget(
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(outputs, "outputs");
     Objects.requireNonNull(spawns, "spawns");
+    pools = pools == null || pools.isEmpty() ? Map.of(pool.config().name(), pool)
+        : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(pools));
+  }
+
+  /** A target of a gateway with one pool. */
+  public AdminTarget(SessionPool pool, Supplier<String> scrape,
+      Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
+      Optional<ClusterView> cluster, Function<String, Optional<WorkerOutput>> outputs,
+      SpawnHealth spawns) {
+    this(pool, scrape, gateway, draining, ids, cluster, outputs, spawns, null);
   }
 
   /**
