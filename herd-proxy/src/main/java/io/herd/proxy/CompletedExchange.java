@@ -20,9 +20,17 @@ import java.time.Duration;
  * @param forwardedTo the node of the peer gateway this gateway sent the request to (the session
  *     is owned there), or null when it was served by a local worker or not routed at all
  * @param forwardedHop whether the request arrived from a peer gateway as a validly signed hop
+ * @param pool the name of the pool the request was routed to, or null when it was refused before
+ *     a pool was selected (or none matched)
  */
 public record CompletedExchange(String method, int status, Duration duration, String outcome,
-    String forwardedTo, boolean forwardedHop) {
+    String forwardedTo, boolean forwardedHop, String pool) {
+
+  /** An exchange whose pool is not known. */
+  public CompletedExchange(String method, int status, Duration duration, String outcome,
+      String forwardedTo, boolean forwardedHop) {
+    this(method, status, duration, outcome, forwardedTo, forwardedHop, null);
+  }
 
   /** The outcome of an exchange the worker answered. */
   public static final String WORKER = "worker";

@@ -6,6 +6,7 @@ import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
 import io.herd.proxy.internal.GatewayContext;
 import io.herd.proxy.internal.GatewayInitializer;
+import io.herd.proxy.internal.PoolSelector;
 import io.herd.proxy.internal.ProxyFrontendHandler;
 import io.herd.proxy.internal.Transport;
 import io.herd.proxy.internal.UpstreamPool;
@@ -23,6 +24,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -53,41 +56,50 @@ public final class HerdGateway implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(HerdGateway.class);
 
-  private final SessionPool pool;
   private final GatewayOptions options;
-  private final GatewayContext context;
-  private final UpstreamPool upstreams;
+  /** One per pool, in the order configured. */
+  private final List<GatewayContext> contexts;
   private final ChannelGroup clients;
   private final EventLoopGroup group;
   private final Channel server;
-  private final PoolListener workerWatcher;
+  /** Parallel to {@link #contexts}: closes a pool's worker connections when a worker goes. */
+  private final List<PoolListener> workerWatchers = new ArrayList<>();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final boolean tls;
 
   private HerdGateway(Builder b) {
-    this.pool = b.pool;
     this.options = b.options;
     this.tls = b.tls != null;
     Transport transport = Transport.detect();
     int threads = options.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : options.ioThreads();
     this.group = transport.newGroup(threads, "herd-gateway");
     this.clients = new DefaultChannelGroup("herd-gateway-clients", GlobalEventExecutor.INSTANCE);
-    this.upstreams = new UpstreamPool(options,
-        UpstreamPool.tcp(options, transport, this::connectTimeout));
-    SessionRouter router = b.router != null ? b.router : SessionRouter.local(pool);
-    this.context = new GatewayContext(pool, router, b.hops, options, b.rule, upstreams, clients);
-    this.workerWatcher = new PoolListener() {
-      @Override
-      public void workerStopped(Worker worker, WorkerExit exit) {
-        upstreams.workerGone(worker.id());
-      }
+    List<GatewayRoute> routes = b.routes != null ? b.routes
+        : List.of(new GatewayRoute("default", PoolMatch.ANY, b.pool, b.rule, options, b.router));
+    List<GatewayContext> built = new ArrayList<>();
+    for (GatewayRoute route : routes) {
+      // Worker ids are unique within a pool only: each pool has its own worker connections.
+      UpstreamPool upstreams = new UpstreamPool(options, UpstreamPool.tcp(options, transport, this::connectTimeout));
+      SessionRouter router =
+          route.router() != null ? route.router() : SessionRouter.local(route.pool());
+      built.add(new GatewayContext(route.name(), route.match(), route.pool(), router, b.hops,
+          options, route.sessionOptions(), route.rule(), upstreams, clients));
+      PoolListener watcher = new PoolListener() {
+        @Override
+        public void workerStopped(Worker worker, WorkerExit exit) {
+          upstreams.workerGone(worker.id());
+        }
 
-      @Override
-      public void workerCrashed(Worker worker, WorkerExit exit) {
-        upstreams.workerGone(worker.id());
-      }
-    };
-    pool.addListener(workerWatcher);
+        @Override
+        public void workerCrashed(Worker worker, WorkerExit exit) {
+          upstreams.workerGone(worker.id());
+        }
+      };
+      route.pool().addListener(watcher);
+      workerWatchers.add(watcher);
+    }
+    this.contexts = List.copyOf(built);
+    PoolSelector selector = PoolSelector.of(contexts);
     ChannelFuture bind =
         new ServerBootstrap()
             .group(group)
@@ -95,23 +107,62 @@ public final class HerdGateway implements AutoCloseable {
             .option(ChannelOption.SO_BACKLOG, 1024)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(new GatewayInitializer(context, b.tls, b.exchangeListener, b.accessLog))
+            .childHandler(new GatewayInitializer(selector, b.tls, b.exchangeListener, b.accessLog))
             .bind(b.address)
             .awaitUninterruptibly();
     if (!bind.isSuccess()) {
-      pool.removeListener(workerWatcher);
+      unwatchPools();
       group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
       throw new IllegalStateException("proxy.listen cannot bind: " + b.address, bind.cause());
     }
     this.server = bind.channel();
     log.info("gateway listening on {} ({}, {} threads, session key: {}{})",
-        server.localAddress(), transport.name(), threads, b.rule.describe(),
+        server.localAddress(), transport.name(), threads, describeKeys(contexts),
         b.hops == null ? "" : ", hops as node " + b.hops.node());
+  }
+
+  private static String describeKeys(List<GatewayContext> contexts) {
+    if (contexts.size() == 1) {
+      return contexts.get(0).rule().describe();
+    }
+    StringBuilder s = new StringBuilder();
+    for (GatewayContext c : contexts) {
+      s.append(s.length() == 0 ? "" : "; ").append(c.name()).append(" (")
+          .append(c.match().describe()).append("): ").append(c.rule().describe());
+    }
+    return s.toString();
+  }
+
+  private void unwatchPools() {
+    for (int i = 0; i < workerWatchers.size(); i++) {
+      contexts.get(i).pool().removeListener(workerWatchers.get(i));
+    }
   }
 
   /** A builder for a gateway in front of {@code pool}. */
   public static Builder builder(SessionPool pool) {
-    return new Builder(pool);
+    return new Builder(Objects.requireNonNull(pool, "pool"), null);
+  }
+
+  /**
+   * A builder for a gateway in front of several pools, each request going to the one whose
+   * {@link PoolMatch} takes it most specifically (404 when none does). The builder's {@link
+   * Builder#sessionKey} and {@link Builder#router} are unused: each route has its own; its
+   * {@link Builder#options} are the gateway-wide ones ({@code proxy.*}).
+   */
+  public static Builder routing(List<GatewayRoute> routes) {
+    List<GatewayRoute> copy = List.copyOf(routes);
+    if (copy.isEmpty()) {
+      throw new IllegalArgumentException("a gateway needs at least one pool");
+    }
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (GatewayRoute r : copy) {
+      if (!names.add(r.name())) {
+        throw new IllegalArgumentException("pool name is repeated: " + r.name()
+            + " (expected: a unique name per pool)");
+      }
+    }
+    return new Builder(null, copy);
   }
 
   /** The address the gateway listens on, with the actual port when 0 was asked for. */
@@ -136,9 +187,13 @@ public final class HerdGateway implements AutoCloseable {
     return clients.size();
   }
 
-  /** Open worker connections, idle and busy; for tests and metrics. */
+  /** Open worker connections, idle and busy, of every pool; for tests and metrics. */
   public int upstreamConnections() {
-    return upstreams.openConnections();
+    int n = 0;
+    for (GatewayContext c : contexts) {
+      n += c.upstreams().openConnections();
+    }
+    return n;
   }
 
   /**
@@ -160,7 +215,9 @@ public final class HerdGateway implements AutoCloseable {
     if (!closing.compareAndSet(false, true)) {
       return true;
     }
-    context.startDraining();
+    for (GatewayContext c : contexts) {
+      c.startDraining();
+    }
     server.close().awaitUninterruptibly();
     for (Channel ch : clients) {
       ProxyFrontendHandler handler = ch.pipeline().get(ProxyFrontendHandler.class);
@@ -183,8 +240,10 @@ public final class HerdGateway implements AutoCloseable {
           timeout, clients.size());
     }
     clients.close().awaitUninterruptibly();
-    upstreams.close();
-    pool.removeListener(workerWatcher);
+    for (GatewayContext c : contexts) {
+      c.upstreams().close();
+    }
+    unwatchPools();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     return clean;
   }
@@ -192,17 +251,17 @@ public final class HerdGateway implements AutoCloseable {
   /** {@link #drain} with the drain timeout in force ({@link #timeouts()}). */
   @Override
   public void close() {
-    drain(context.timeouts().drain());
+    drain(contexts.get(0).timeouts().drain());
   }
 
   /** Read per worker connection, long after construction: by then the context is set. */
   private Duration connectTimeout() {
-    return context.timeouts().connect();
+    return contexts.get(0).timeouts().connect();
   }
 
   /** The timeouts in force: those of the options, or of the last {@link #updateTimeouts}. */
   public ProxyTimeouts timeouts() {
-    return context.timeouts();
+    return contexts.get(0).timeouts(); // the same in every pool: proxy.* is gateway-wide
   }
 
   /**
@@ -212,12 +271,16 @@ public final class HerdGateway implements AutoCloseable {
    * Thread-safe.
    */
   public void updateTimeouts(ProxyTimeouts next) {
-    context.timeouts(next);
+    for (GatewayContext context : contexts) {
+      context.timeouts(next);
+    }
   }
 
   /** Mutable builder; not thread-safe. */
   public static final class Builder {
     private final SessionPool pool;
+    /** Null for a gateway of one pool ({@link #pool}). */
+    private final List<GatewayRoute> routes;
     private SessionKeyRule rule;
     private InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
     private GatewayOptions options = GatewayOptions.defaults();
@@ -227,8 +290,9 @@ public final class HerdGateway implements AutoCloseable {
     private SessionRouter router;
     private HopSigner hops;
 
-    private Builder(SessionPool pool) {
-      this.pool = Objects.requireNonNull(pool, "pool");
+    private Builder(SessionPool pool, List<GatewayRoute> routes) {
+      this.pool = pool;
+      this.routes = routes;
     }
 
     /** Where requests carry their session key. Required. */
@@ -305,7 +369,7 @@ public final class HerdGateway implements AutoCloseable {
     /** Binds and starts serving. */
     public HerdGateway start() {
       StringBuilder problems = new StringBuilder();
-      if (rule == null) {
+      if (rule == null && routes == null) {
         problems.append("\n  session.key is missing: null (expected: header:NAME, cookie:NAME, ...)");
       }
       if (address == null) {
@@ -313,9 +377,19 @@ public final class HerdGateway implements AutoCloseable {
       }
       if (options == null) {
         problems.append("\n  proxy options are missing: null (expected: GatewayOptions)");
-      } else if (options.issueKeys() && rule != null && rule.cookieName().isEmpty()) {
+      } else if (routes == null && options.issueKeys() && rule != null
+          && rule.cookieName().isEmpty()) {
         problems.append("\n  session.issueKeys needs a cookie key rule: ").append(rule.describe())
             .append(" (expected: cookie:NAME)");
+      }
+      if (routes != null) {
+        for (GatewayRoute r : routes) {
+          if (r.sessionOptions().issueKeys() && r.rule().cookieName().isEmpty()) {
+            problems.append("\n  pools.").append(r.name())
+                .append(".session.issueKeys needs a cookie key rule: ")
+                .append(r.rule().describe()).append(" (expected: cookie:NAME)");
+          }
+        }
       }
       if (problems.length() > 0) {
         throw new IllegalArgumentException("invalid gateway configuration:" + problems);

@@ -28,6 +28,9 @@ import java.util.concurrent.ScheduledFuture;
  */
 final class Exchange {
 
+  /** The pool the request was routed to; set at admission, before anything else reads it. */
+  GatewayContext route;
+
   /** Where the exchange is in its life. */
   enum Phase {
     /** Waiting for the session's turn (a per-session concurrency limit is set). */

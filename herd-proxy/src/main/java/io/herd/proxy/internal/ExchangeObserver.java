@@ -62,6 +62,8 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
     int status;
     String outcome = CompletedExchange.NONE;
     String forwardedTo;
+    /** The pool the request was routed to; null until (and unless) one was selected. */
+    String pool;
     boolean forwardedHop;
     String session;
     String worker;
@@ -275,6 +277,14 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
   }
 
   /** The exchange being answered arrived as a valid hop from a peer gateway. */
+  /** The current exchange was routed to pool {@code name}. */
+  void routedTo(String name) {
+    Pending p = pending.peekFirst();
+    if (p != null) {
+      p.pool = name;
+    }
+  }
+
   void arrivedForwarded() {
     Pending p = pending.peekFirst();
     if (p != null && p.status == 0) {
@@ -309,7 +319,7 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
     try {
       listener.exchangeCompleted(new CompletedExchange(p.method, p.status,
           Duration.ofNanos(ctx.executor().ticker().nanoTime() - p.startNanos), p.outcome,
-          p.forwardedTo, p.forwardedHop));
+          p.forwardedTo, p.forwardedHop, p.pool));
     } catch (RuntimeException e) {
       log.warn("exchange listener {} threw; ignored", listener, e);
     }

@@ -22,6 +22,7 @@ import java.time.Clock;
 public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
   private final GatewayContext gw;
+  private final PoolSelector pools;
   private final SslContext tls;
   private final ExchangeListener exchangeListener;
   private final AccessLogListener accessLog;
@@ -44,7 +45,14 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
    */
   public GatewayInitializer(GatewayContext gw, SslContext tls, ExchangeListener exchangeListener,
       AccessLogListener accessLog) {
-    this.gw = gw;
+    this(PoolSelector.of(java.util.List.of(gw)), tls, exchangeListener, accessLog);
+  }
+
+  /** A gateway of several pools, {@code pools} choosing one per request. */
+  public GatewayInitializer(PoolSelector pools, SslContext tls, ExchangeListener exchangeListener,
+      AccessLogListener accessLog) {
+    this.pools = pools;
+    this.gw = pools.first();
     this.tls = tls;
     this.exchangeListener = exchangeListener;
     this.accessLog = accessLog;
@@ -75,6 +83,6 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
-    p.addLast("frontend", new ProxyFrontendHandler(gw));
+    p.addLast("frontend", new ProxyFrontendHandler(pools));
   }
 }

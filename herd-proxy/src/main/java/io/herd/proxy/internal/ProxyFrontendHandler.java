@@ -66,7 +66,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     CLOSED
   }
 
+  /** The gateway's first pool: its options, clients and hops are every pool's. */
   private final GatewayContext gw;
+  private final PoolSelector pools;
   private ChannelHandlerContext ctx;
   private ConnectionTimers timers;
   private RequestForwarder requests;
@@ -83,7 +85,12 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private boolean drainRequested;
 
   public ProxyFrontendHandler(GatewayContext gw) {
-    this.gw = gw;
+    this(PoolSelector.of(java.util.List.of(gw)));
+  }
+
+  public ProxyFrontendHandler(PoolSelector pools) {
+    this.pools = pools;
+    this.gw = pools.first();
   }
 
   @Override
@@ -189,7 +196,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     timers.disarm();
     RequestAdmission.Decision d;
     try {
-      d = RequestAdmission.decide(gw, req, peer);
+      d = RequestAdmission.decide(pools, req, peer);
     } catch (RuntimeException bug) {
       log.warn("admitting a request from {} failed; answering 500", peer.ip(), bug);
       d = new RequestAdmission.Decision(null, ErrorResponses.of(UpstreamFailure.INTERNAL, 0));
@@ -210,7 +217,8 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     Exchange e = d.exchange();
     e.closeAfter |= closing();
     if (observer != null) {
-      observer.admitted(e.key, gw.signer != null);
+      observer.admitted(e.key, e.route.signer != null);
+      observer.routedTo(e.route.name);
       if (e.forwardedHop) {
         observer.arrivedForwarded();
       }
@@ -218,7 +226,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     ex = e;
     state = State.EXCHANGE;
     try {
-      gw.leases.acquire(e, ctx.channel().eventLoop(), this);
+      e.route.leases.acquire(e, ctx.channel().eventLoop(), this);
     } catch (RuntimeException bug) {
       log.warn("acquiring a lease for session {} failed; answering 500", e.key, bug);
       fail(UpstreamFailure.INTERNAL);
@@ -254,14 +262,14 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     e.phase = Exchange.Phase.CONNECTING;
     Worker worker = e.lease.worker();
     EventLoop loop = ctx.channel().eventLoop();
-    Channel pooled = retry ? null : gw.upstreams.pollIdle(worker, loop);
+    Channel pooled = retry ? null : e.route.upstreams.pollIdle(worker, loop);
     if (pooled != null) {
       e.source = Exchange.Upstream.POOLED;
       upstreamReady(e, pooled);
       return;
     }
     e.source = retry ? Exchange.Upstream.RETRY : Exchange.Upstream.FRESH;
-    ChannelFuture connect = gw.upstreams.connect(worker, loop);
+    ChannelFuture connect = e.route.upstreams.connect(worker, loop);
     e.upstream = connect.channel();
     connect.addListener((ChannelFutureListener) f -> {
       if (ex != e || e.ended()) {
@@ -350,7 +358,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     Channel up = e.upstream;
     if (up != null) {
       if (upstreamReusable && e.lease != null) {
-        gw.upstreams.release(e.lease.worker(), up, ctx.channel().eventLoop());
+        e.route.upstreams.release(e.lease.worker(), up, ctx.channel().eventLoop());
       } else {
         ProxyBackendHandler backend = up.pipeline().get(ProxyBackendHandler.class);
         if (backend != null) {
@@ -359,7 +367,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         up.close();
       }
     }
-    gw.leases.release(e, was);
+    e.route.leases.release(e, was);
   }
 
   /** Fails the current exchange with a gateway answer, or a plain close once a response began. */

@@ -20,6 +20,8 @@ public enum Refusal {
   /** An HTTP/1.1 request without exactly one Host, an HTTP/1.0 one with more than one. */
   BAD_HOST(HttpResponseStatus.BAD_REQUEST,
       "a request needs exactly one Host header (HTTP/1.0: at most one)"),
+  /** A gateway with several pools: no pool's {@code match} takes the request's host and path. */
+  NO_POOL(HttpResponseStatus.NOT_FOUND, "no pool serves this request"),
   MISSING_KEY(HttpResponseStatus.BAD_REQUEST, "missing session key"),
   INVALID_KEY(HttpResponseStatus.BAD_REQUEST, "invalid session key"),
   /** The request names two different sessions (two headers, cookies or parameters). */

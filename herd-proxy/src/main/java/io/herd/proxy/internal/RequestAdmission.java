@@ -37,7 +37,7 @@ final class RequestAdmission {
 
   private RequestAdmission() {}
 
-  static Decision decide(GatewayContext gw, HttpRequest req, ClientPeer peer) {
+  static Decision decide(PoolSelector pools, HttpRequest req, ClientPeer peer) {
     if (req.decoderResult().isFailure()) {
       return new Decision(null, ErrorResponses.forMalformed(req.decoderResult().cause()));
     }
@@ -70,6 +70,13 @@ final class RequestAdmission {
       h.set(HttpHeaderNames.HOST, target.authority());
     }
     req.setUri(target.uri());
+    GatewayContext gw = pools.select(h.get(HttpHeaderNames.HOST), req.uri());
+    if (gw == null) {
+      return refuse(Refusal.NO_POOL, pools.unmatched(h.get(HttpHeaderNames.HOST), req.uri()));
+    }
+    if (gw.match.stripPrefix()) {
+      req.setUri(gw.match.forward(req.uri())); // the pool's key rule sees the path after it
+    }
     int dropped = HeaderRewriter.dropUnderscoreNames(
         h, gw.options.allowUnderscoresInHeaders(), gw.keyHeader);
     if (dropped > 0 && log.isDebugEnabled()) {
@@ -87,7 +94,7 @@ final class RequestAdmission {
         return refuse(Refusal.INVALID_KEY, lookup.detail());
       }
       case MISSING -> {
-        if (gw.signer == null || !gw.options.issueKeys()) {
+        if (gw.signer == null || !gw.sessionOptions.issueKeys()) {
           return refuse(Refusal.MISSING_KEY,
               "missing session key (expected: " + gw.rule.describe() + ")");
         }
@@ -103,7 +110,7 @@ final class RequestAdmission {
     String poolKey = key;
     if (gw.signer != null) {
       SessionKeySigner.Verification v = gw.signer.check(issued != null ? issued : key);
-      if (v.status() == SessionKeySigner.Status.EXPIRED && gw.options.issueKeys()) {
+      if (v.status() == SessionKeySigner.Status.EXPIRED && gw.sessionOptions.issueKeys()) {
         issued = gw.signer.newKey(); // the old session is over for this client: start a new one
         v = gw.signer.check(issued);
       }
@@ -142,6 +149,7 @@ final class RequestAdmission {
         http10, expect != null && !http10, idempotent && !hasBody && !upgrade, issued,
         routeTarget, hop == PeerHops.Inbound.VALID);
     e.closeAfter = !keepAlive;
+    e.route = gw;
     return new Decision(e, null);
   }
 

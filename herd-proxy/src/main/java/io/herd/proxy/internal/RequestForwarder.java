@@ -149,7 +149,7 @@ final class RequestForwarder {
     boolean last = content instanceof LastHttpContent;
     if (last && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
       HeaderRewriter.removeForbiddenTrailers(((LastHttpContent) content).trailingHeaders(),
-          gw.options.allowUnderscoresInHeaders(), gw.keyHeader);
+          gw.options.allowUnderscoresInHeaders(), e.route.keyHeader);
     }
     e.request = last ? Exchange.RequestPhase.FINISHING : Exchange.RequestPhase.WRITING;
     Channel up = e.upstream;

@@ -113,8 +113,8 @@ final class ResponseRelay implements ProxyBackendHandler.Listener {
     }
     timers.disarm(ConnectionTimers.Kind.RESPONSE);
     e.response = Exchange.ResponsePhase.RELAYING;
-    HeaderRewriter.prepareResponse(e, resp, gw.keyCookie,
-        frontend.peer().tls(), gw.keyTtl, frontend.closing());
+    HeaderRewriter.prepareResponse(e, resp, e.route.keyCookie,
+        frontend.peer().tls(), e.route.keyTtl, frontend.closing());
     ctx.write(resp, ctx.voidPromise()); // flushed at the end of this read from the worker
   }
 

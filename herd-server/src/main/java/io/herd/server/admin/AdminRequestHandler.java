@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.herd.core.PoolStats;
 import io.herd.core.SessionInfo;
+import io.herd.core.SessionPool;
 import io.herd.core.WorkerInfo;
 import io.herd.proxy.SessionKeys;
 import io.herd.server.BuildInfo;
@@ -163,15 +164,33 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       resp.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"herd\"");
       return resp;
     }
+    // Every pool, or the one named by ?pool= or /pools/<name>/...
+    Map<String, SessionPool> pools = target.pools();
+    String only = PoolViews.queryPool(uri);
+    if (path.startsWith(PoolViews.PREFIX)) {
+      String[] parts = path.substring(PoolViews.PREFIX.length()).split("/", -1);
+      only = parts[0];
+      path = parts.length == 1 ? "/status" : parts.length == 2 ? "/" + parts[1] : path;
+    }
+    if (only != null) {
+      if (!pools.containsKey(only)) {
+        return json(HttpResponseStatus.NOT_FOUND, error("no such pool: " + only
+            + " (expected one of: " + String.join(", ", pools.keySet()) + ")"));
+      }
+      pools = Map.of(only, pools.get(only));
+    }
     switch (path) {
+      case "/pools":
+        return method.equals(HttpMethod.GET)
+            ? json(HttpResponseStatus.OK, PoolViews.list(target.pools())) : notAllowed("GET");
       case "/status":
-        return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, status())
+        return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, status(pools))
             : notAllowed("GET");
       case "/workers":
-        return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, workers())
+        return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, workers(pools))
             : notAllowed("GET");
       case "/sessions":
-        return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, sessions())
+        return method.equals(HttpMethod.GET) ? json(HttpResponseStatus.OK, sessions(pools))
             : notAllowed("GET");
       case "/metrics":
         return method.equals(HttpMethod.GET) ? metrics() : notAllowed("GET");
@@ -216,18 +235,19 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
             + " percent-encoded: " + encoded + " (expected: %XX escapes of UTF-8 bytes, e.g."
             + " a%2Fb for a/b)"));
       }
-      return end(name);
+      return end(name, pools);
     }
     return json(HttpResponseStatus.NOT_FOUND, error("no such route: " + path
         + " (expected: /health, /health/live, /health/ready, /version, /status, /cluster,"
-        + " /workers, /sessions, /sessions/{key}, /sessions/{key}/logs, /metrics, /reload)"));
+        + " /workers, /sessions, /sessions/{key}, /sessions/{key}/logs, /metrics, /reload,"
+        + " /pools, /pools/{name}/status|workers|sessions)"));
   }
 
   /** Ends the session {@code name} (an id, or a full signed key) names. */
-  private FullHttpResponse end(String name) {
+  private FullHttpResponse end(String name, Map<String, SessionPool> pools) {
     SessionIds ids = target.ids();
     for (String key : ids.poolKeysFor(name)) {
-      if (target.pool().end(key)) {
+      if (pools.values().stream().anyMatch(p -> p.end(key))) {
         String shown = ids.shown(key);
         log.atInfo().addKeyValue("session", shown)
             .log("session {} ended through the admin API", shown);
@@ -283,10 +303,18 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     return json(HttpResponseStatus.OK, ClusterAnswers.cluster(target.cluster().get()));
   }
 
-  private Map<String, Object> status() {
-    PoolStats s = target.pool().stats();
+  private Map<String, Object> status(Map<String, SessionPool> pools) {
+    if (pools.size() > 1) {
+      Map<String, Object> body = PoolViews.totals(pools);
+      body.put("draining", target.draining().getAsBoolean());
+      body.put("gateway", target.gateway().get());
+      body.put("cluster", null); // cluster: needs the single-pool form
+      return body;
+    }
+    SessionPool pool = pools.values().iterator().next();
+    PoolStats s = pool.stats();
     Map<String, Object> body = new LinkedHashMap<>();
-    body.put("pool", target.pool().config().name());
+    body.put("pool", pool.config().name());
     body.put("draining", target.draining().getAsBoolean());
     Map<String, Object> workers = new LinkedHashMap<>();
     workers.put("total", s.workers());
@@ -297,10 +325,10 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     body.put("sessions", s.sessions());
     body.put("queued", s.queued());
     Map<String, Object> limits = new LinkedHashMap<>();
-    limits.put("min", target.pool().config().min());
-    limits.put("max", target.pool().config().max());
-    limits.put("warm", target.pool().config().warm());
-    limits.put("maxQueue", target.pool().config().maxQueue());
+    limits.put("min", pool.config().min());
+    limits.put("max", pool.config().max());
+    limits.put("warm", pool.config().warm());
+    limits.put("maxQueue", pool.config().maxQueue());
     body.put("limits", limits);
     Map<String, Object> counters = new LinkedHashMap<>();
     counters.put("spawns", s.spawns());
@@ -317,10 +345,12 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     return body;
   }
 
-  private Map<String, Object> workers() {
+  private Map<String, Object> workers(Map<String, SessionPool> pools) {
     List<Map<String, Object>> list = new ArrayList<>();
-    for (WorkerInfo w : target.pool().workers()) {
+    for (Map.Entry<String, SessionPool> pool : pools.entrySet()) {
+    for (WorkerInfo w : pool.getValue().workers()) {
       Map<String, Object> m = new LinkedHashMap<>();
+      m.put("pool", pool.getKey());
       m.put("id", w.id());
       m.put("pid", w.pid().isPresent() ? w.pid().getAsLong() : null);
       m.put("address", w.address().toString());
@@ -329,15 +359,18 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       m.put("sessionsServed", w.sessionsServed());
       list.add(m);
     }
+    }
     return Map.of("workers", list);
   }
 
-  private Map<String, Object> sessions() {
+  private Map<String, Object> sessions(Map<String, SessionPool> pools) {
     // Every session of this pool is this node's: the cluster claimed it for this gateway.
     String owner = target.cluster().map(c -> c.status().get().node()).orElse(null);
     List<Map<String, Object>> list = new ArrayList<>();
-    for (SessionInfo s : target.pool().sessions()) {
+    for (Map.Entry<String, SessionPool> pool : pools.entrySet()) {
+    for (SessionInfo s : pool.getValue().sessions()) {
       Map<String, Object> m = new LinkedHashMap<>();
+      m.put("pool", pool.getKey());
       m.put("key", target.ids().shown(s.key()));
       m.put("workerId", s.workerId());
       m.put("pid", s.pid().isPresent() ? s.pid().getAsLong() : null);
@@ -346,6 +379,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       m.put("openLeases", s.openLeases());
       m.put("owner", owner);
       list.add(m);
+    }
     }
     return Map.of("sessions", list);
   }

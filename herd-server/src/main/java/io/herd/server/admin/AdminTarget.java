@@ -25,6 +25,8 @@ import java.util.function.Supplier;
  *     for a worker that keeps none
  * @param spawns whether the pool's recent spawns failed ({@code /health/ready}); listens to
  *     {@code pool}
+ * @param pools every pool by name, in the order configured ({@code pool} is the first): the
+ *     admin API's {@code /pools} views, and what {@code /workers} and {@code /sessions} list
  * @param reload re-reads and applies the configuration file ({@code POST /reload}); empty when
  *     there is no file (the built-in demo)
  */
@@ -37,6 +39,7 @@ public record AdminTarget(
     Optional<ClusterView> cluster,
     Function<String, Optional<WorkerOutput>> outputs,
     SpawnHealth spawns,
+    Map<String, SessionPool> pools,
     Optional<Supplier<CompletableFuture<ReloadOutcome>>> reload) {
 
   public AdminTarget {
@@ -49,6 +52,16 @@ public record AdminTarget(
     Objects.requireNonNull(outputs, "outputs");
     Objects.requireNonNull(spawns, "spawns");
     Objects.requireNonNull(reload, "reload");
+    pools = pools == null || pools.isEmpty() ? Map.of(pool.config().name(), pool)
+        : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(pools));
+  }
+
+  /** A target of a gateway with one pool and no configuration file to reload. */
+  public AdminTarget(SessionPool pool, Supplier<String> scrape,
+      Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
+      Optional<ClusterView> cluster, Function<String, Optional<WorkerOutput>> outputs,
+      SpawnHealth spawns) {
+    this(pool, scrape, gateway, draining, ids, cluster, outputs, spawns, null, Optional.empty());
   }
 
   /**
@@ -58,8 +71,7 @@ public record AdminTarget(
   public AdminTarget(SessionPool pool, Supplier<String> scrape,
       Supplier<Map<String, Object>> gateway, BooleanSupplier draining, SessionIds ids,
       Optional<ClusterView> cluster) {
-    this(pool, scrape, gateway, draining, ids, cluster, id -> Optional.empty(), watching(pool),
-        Optional.empty());
+    this(pool, scrape, gateway, draining, ids, cluster, id -> Optional.empty(), watching(pool));
   }
 
   private static SpawnHealth watching(SessionPool pool) {

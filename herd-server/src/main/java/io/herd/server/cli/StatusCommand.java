@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -145,12 +146,18 @@ final class StatusCommand implements Callable<Integer> {
       JsonNode cluster) {
     JsonNode w = s.path("workers");
     JsonNode c = s.path("counters");
-    out.printf("pool %s%s: %d workers (%d idle, %d busy, %d starting; max %d), %d sessions,"
-            + " %d queued%n",
-        s.path("pool").asText(), s.path("draining").asBoolean() ? " (draining)" : "",
-        w.path("total").asInt(), w.path("idle").asInt(), w.path("busy").asInt(),
-        w.path("starting").asInt(), s.path("limits").path("max").asInt(),
-        s.path("sessions").asInt(), s.path("queued").asInt());
+    // A gateway of several pools answers totals plus one summary per pool: a line for each.
+    boolean multi = s.path("pools").isArray();
+    for (JsonNode p : multi ? s.path("pools") : List.of(s)) {
+      JsonNode pw = p.path("workers");
+      out.printf("pool %s%s: %d workers (%d idle, %d busy, %d starting; max %d), %d sessions,"
+              + " %d queued%n",
+          multi ? p.path("name").asText() : p.path("pool").asText(),
+          s.path("draining").asBoolean() ? " (draining)" : "",
+          pw.path("total").asInt(), pw.path("idle").asInt(), pw.path("busy").asInt(),
+          pw.path("starting").asInt(), p.path("limits").path("max").asInt(),
+          p.path("sessions").asInt(), p.path("queued").asInt());
+    }
     out.printf("gateway %s; since start: %d spawns, %d spawn failures, %d crashes,"
             + " %d expirations, %d evictions%n%n",
         s.path("gateway").path("listen").asText(), c.path("spawns").asLong(),
@@ -162,7 +169,7 @@ final class StatusCommand implements Callable<Integer> {
 
     TextTable wt = new TextTable("WORKER", "PID", "STATE", "SESSION", "SERVED", "ADDRESS");
     for (JsonNode n : workers.path("workers")) {
-      wt.row(n.path("id").asText(), text(n.path("pid")), n.path("state").asText(),
+      wt.row(pooled(multi, n, n.path("id").asText()), text(n.path("pid")), n.path("state").asText(),
           text(n.path("session")), n.path("sessionsServed").asInt(), n.path("address").asText());
     }
     out.print(wt.size() == 0 ? "no workers\n" : wt.toString());
@@ -171,11 +178,17 @@ final class StatusCommand implements Callable<Integer> {
         ? new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES")
         : new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES", "OWNER");
     for (JsonNode n : sessions.path("sessions")) {
-      st.row(n.path("key").asText(), n.path("workerId").asText(), text(n.path("pid")),
+      st.row(pooled(multi, n, n.path("key").asText()),
+          pooled(multi, n, n.path("workerId").asText()), text(n.path("pid")),
           age(n.path("ageMs").asLong()), age(n.path("idleMs").asLong()),
           n.path("openLeases").asInt(), text(n.path("owner")));
     }
     out.print(st.size() == 0 ? "no sessions\n" : st.toString());
+  }
+
+  /** {@code pool/name} in a gateway of several pools (ids repeat across pools), else name. */
+  private static String pooled(boolean multi, JsonNode entry, String name) {
+    return multi ? entry.path("pool").asText() + "/" + name : name;
   }
 
   /** The cluster's state and counters on one line, then its nodes ({@code *} marks this one). */

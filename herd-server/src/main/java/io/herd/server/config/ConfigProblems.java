@@ -25,10 +25,20 @@ final class ConfigProblems {
   private final List<ConfigProblem> warnings = new ArrayList<>();
   /** Keys with a binding error: the library's complaint about the default used instead is noise. */
   private final Set<String> keysWithErrors = new HashSet<>();
+  /**
+   * Prefixed to the keys of library messages and {@link #errorAt} while one entry of {@code
+   * pools:} is bound ({@code pools[1].}), so {@code pool.max} is reported where that entry has it.
+   */
+  private String scope = "";
 
   ConfigProblems(String file, ConfigNode.MapNode root) {
     this.file = file;
     this.root = root;
+  }
+
+  /** Locates library keys under {@code prefix} ({@code pools[1].}) until reset with "". */
+  void scope(String prefix) {
+    this.scope = prefix;
   }
 
   String file() {
@@ -46,7 +56,9 @@ final class ConfigProblems {
 
   /** An error about {@code key}, on the line where it (or its closest parent) is written. */
   void errorAt(String key, String message) {
-    error(key, lineOf(key), message);
+    String scoped = scope + key;
+    error(scoped, lineOf(scoped), scope.isEmpty() || !message.startsWith(key) ? message
+        : scope + message);
   }
 
   /**
@@ -55,7 +67,7 @@ final class ConfigProblems {
    * reported an error for that key (the library then saw a default, and its complaint is noise).
    */
   void library(FieldProblem problem, Map<String, String> renames) {
-    String renamed = renames.getOrDefault(problem.field(), problem.field());
+    String renamed = scope + renames.getOrDefault(problem.field(), problem.field());
     if (keysWithErrors.contains(renamed)) {
       return;
     }

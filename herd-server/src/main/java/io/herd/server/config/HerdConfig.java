@@ -10,8 +10,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A validated configuration of {@code herd serve}: one gateway, one pool of process workers, the
- * admin API. Built only by {@link HerdConfigLoader}, so every instance passed all checks.
+ * A validated configuration of {@code herd serve}: one gateway, one or more pools of process
+ * workers ({@link #pools}), the admin API. Built only by {@link HerdConfigLoader}, so every instance passed all checks.
  * Immutable; the parts are herd-core's and herd-proxy's own validated config objects.
  *
  * <p>To add a section (e.g. {@code sandbox:}): add a component here, bind it in {@link
@@ -30,6 +30,8 @@ import java.util.Optional;
  *     its prefix already ends with the pool's name
  * @param logging the {@code logging:} section: the access log and the level of Herd's loggers
  * @param warnings what is suspicious but allowed (e.g. a program missing on this machine)
+ * @param pools every pool, in the order written; one in the single-pool form. {@code
+ *     sessionKey}, {@code worker} and {@code pool} above are the first pool's
  */
 public record HerdConfig(
     String source,
@@ -42,7 +44,8 @@ public record HerdConfig(
     Optional<TlsConfig> tls,
     Optional<ClusterConfig> cluster,
     LoggingConfig logging,
-    List<ConfigProblem> warnings) {
+    List<ConfigProblem> warnings,
+    List<PoolSpec> pools) {
 
   /** The default gateway address. */
   public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 8080);
@@ -59,6 +62,15 @@ public record HerdConfig(
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(logging, "logging");
     warnings = List.copyOf(warnings);
+    pools = List.copyOf(pools);
+    if (pools.isEmpty()) {
+      throw new IllegalArgumentException("a configuration needs at least one pool");
+    }
+  }
+
+  /** Whether the file lists {@code pools:} of its own (else one pool takes every request). */
+  public boolean multiPool() {
+    return pools.size() > 1 || !pools.get(0).match().matchesAll();
   }
 
   /** {@code logging.level}, when set: the level of Herd's loggers. */

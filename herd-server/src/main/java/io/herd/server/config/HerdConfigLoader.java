@@ -151,15 +151,25 @@ public final class HerdConfigLoader {
       listen = overrides.listen();
     }
     AdminConfig admin = AdminConfig.bind(root.section("admin"), overrides.adminListen());
+    boolean multiPool = root.has("pools");
+    List<PoolSpec> pools = null;
     SectionReader sessionReader = root.section("session");
-    String sessionKey = ProxySection.bindKey(sessionReader);
-    SectionReader workerReader = root.section("worker");
-    WorkerSection worker = WorkerSection.bind(workerReader, baseDir);
-    SandboxConfig sandbox = SandboxSection.bind(root.section("sandbox"), root.has("sandbox"));
-    if (sandbox != null && worker.process() != null) {
-      SandboxSection.warnAboutAccess(workerReader, sandbox, worker.process());
+    String sessionKey = null;
+    WorkerSection worker = null;
+    SandboxConfig sandbox = null;
+    PoolConfig pool = null;
+    if (multiPool) {
+      pools = PoolsSection.bind(root, baseDir);
+    } else {
+      sessionKey = ProxySection.bindKey(sessionReader);
+      SectionReader workerReader = root.section("worker");
+      worker = WorkerSection.bind(workerReader, baseDir);
+      sandbox = SandboxSection.bind(root.section("sandbox"), root.has("sandbox"));
+      if (sandbox != null && worker.process() != null) {
+        SandboxSection.warnAboutAccess(workerReader, sandbox, worker.process());
+      }
+      pool = PoolSection.bind(root.section("pool"), worker);
     }
-    PoolConfig pool = PoolSection.bind(root.section("pool"), worker);
     GatewayOptions proxy = ProxySection.bind(root.section("proxy"), sessionReader);
     sessionReader.finish();
     boolean tlsPresent = root.has("tls");
@@ -172,11 +182,25 @@ public final class HerdConfigLoader {
     Optional<ClusterConfig> cluster = ClusterSection.bind(clusterReader,
         clusterPresent && clusterMapping,
         new ClusterSection.Context(listen,
-            pool != null ? pool.name() : PoolConfig.builder().build().name(), tlsPresent,
+            pool != null ? pool.name() : pools != null && !pools.isEmpty() ? pools.get(0).name()
+                : PoolConfig.builder().build().name(), tlsPresent,
             hostname));
     LoggingConfig logging = LoggingConfig.bind(root.section("logging"));
     root.finish();
+    if (multiPool && clusterPresent) {
+      root.error("cluster", "cluster: works with the single-pool form only (expected: top-level"
+          + " worker, session, pool and sandbox instead of pools:, or no cluster:)");
+    }
 
+    if (multiPool) {
+      if (pools == null || proxy == null || (tlsPresent && tls.isEmpty())) {
+        return null;
+      }
+      checkCombinations(root, listen, admin, null, proxy);
+      PoolSpec first = pools.get(0);
+      return new HerdConfig(name, listen, admin, first.sessionKey(), first.worker(),
+          first.pool(), proxy, tls, cluster, logging, problems.warnings(), pools);
+    }
     checkCombinations(root, listen, admin, sessionKey, proxy);
     if (sessionKey == null || worker.process() == null || sandbox == null || pool == null
         || proxy == null || (tlsPresent && tls.isEmpty())
@@ -185,7 +209,8 @@ public final class HerdConfigLoader {
     }
     ProcessWorkerConfig process = worker.process().toBuilder().sandbox(sandbox).build();
     return new HerdConfig(name, listen, admin, sessionKey, process, pool, proxy, tls, cluster,
-        logging, problems.warnings());
+        logging, problems.warnings(), List.of(new PoolSpec(pool.name(),
+            io.herd.proxy.PoolMatch.ANY, sessionKey, process, pool, proxy)));
   }
 
   private static void checkCombinations(SectionReader root, HostPort listen, AdminConfig admin,

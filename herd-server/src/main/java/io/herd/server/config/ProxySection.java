@@ -41,6 +41,26 @@ final class ProxySection {
     }
   }
 
+  /**
+   * The {@code session.*} options of one entry of {@code pools:} (the rest are defaults, unused),
+   * or null when they had errors.
+   */
+  static GatewayOptions bindSession(SectionReader session) {
+    GatewayOptions d = GatewayOptions.defaults();
+    GatewayOptions.Builder b = GatewayOptions.builder()
+        .sessionConcurrency(session.integer("concurrency", d.sessionConcurrency()))
+        .sessionQueue(session.integer("queue", d.sessionQueue()))
+        .signingSecret(session.string("secret").orElse(null))
+        .issueKeys(session.bool("issueKeys", d.issueKeys()))
+        .keyTtl(session.optionalDuration("keyTtl").orElse(null));
+    try {
+      return b.build();
+    } catch (InvalidConfigException e) {
+      session.problems().library(e, RENAMES);
+      return null;
+    }
+  }
+
   /** The options, or null when they had errors. */
   static GatewayOptions bind(SectionReader proxy, SectionReader session) {
     GatewayOptions d = GatewayOptions.defaults();

@@ -234,6 +234,33 @@ public final class SectionReader {
     return new SectionReader(keyOf(key), map, at, problems, env);
   }
 
+  /**
+   * The list of mappings {@code key} ({@code pools:}), one reader per item named {@code
+   * pools[0]}, ...; empty when absent or not a list of mappings (reported).
+   */
+  public List<SectionReader> sections(String key) {
+    ConfigNode value = value(key);
+    if (value == null) {
+      return List.of();
+    }
+    if (!(value instanceof ConfigNode.ListNode list)) {
+      typeError(key, value, "a list of mappings");
+      return List.of();
+    }
+    List<SectionReader> out = new java.util.ArrayList<>();
+    for (int i = 0; i < list.items().size(); i++) {
+      ConfigNode item = list.items().get(i);
+      String itemPath = keyOf(key) + "[" + i + "]";
+      if (!(item instanceof ConfigNode.MapNode map)) {
+        problems.error(itemPath, item.line(), itemPath + " is " + item.kind() + ": "
+            + describe(item) + " (expected: a mapping with name, match, worker, ...)");
+        continue;
+      }
+      out.add(new SectionReader(itemPath, map, item.line(), problems, env));
+    }
+    return out;
+  }
+
   /** Reports every key of this section that no read asked for. Call once all reads are done. */
   public void finish() {
     node.entries().forEach((key, entry) -> {

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
@@ -28,45 +29,54 @@ public final class PoolMetrics implements PoolListener {
   private final Counter sessionsStarted;
   private final Map<SessionEndReason, Counter> sessionsEnded = new EnumMap<>(SessionEndReason.class);
 
-  private PoolMetrics(MeterRegistry registry, SessionPool pool) {
-    gauge(registry, pool, "herd.pool.workers", "Live and starting workers by state", "state",
+  private PoolMetrics(MeterRegistry registry, SessionPool pool, Tags tags) {
+    gauge(registry, tags, pool, "herd.pool.workers", "Live and starting workers by state", "state",
         "idle", PoolStats::idle);
-    gauge(registry, pool, "herd.pool.workers", "Live and starting workers by state", "state",
+    gauge(registry, tags, pool, "herd.pool.workers", "Live and starting workers by state", "state",
         "busy", PoolStats::busy);
-    gauge(registry, pool, "herd.pool.workers", "Live and starting workers by state", "state",
+    gauge(registry, tags, pool, "herd.pool.workers", "Live and starting workers by state", "state",
         "starting", PoolStats::starting);
-    gauge(registry, pool, "herd.pool.sessions", "Pinned sessions", null, null,
+    gauge(registry, tags, pool, "herd.pool.sessions", "Pinned sessions", null, null,
         PoolStats::sessions);
-    gauge(registry, pool, "herd.pool.queue.depth", "Sessions waiting for a worker", null, null,
+    gauge(registry, tags, pool, "herd.pool.queue.depth", "Sessions waiting for a worker", null, null,
         PoolStats::queued);
-    gauge(registry, pool, "herd.pool.max.workers", "The pool's worker cap (pool.max)", null, null,
+    gauge(registry, tags, pool, "herd.pool.max.workers", "The pool's worker cap (pool.max)", null, null,
         s -> pool.config().max());
-    counter(registry, pool, "herd.pool.spawns", "Workers started successfully", PoolStats::spawns);
-    counter(registry, pool, "herd.pool.spawn.failures", "Spawns that failed",
+    counter(registry, tags, pool, "herd.pool.spawns", "Workers started successfully", PoolStats::spawns);
+    counter(registry, tags, pool, "herd.pool.spawn.failures", "Spawns that failed",
         PoolStats::spawnFailures);
-    counter(registry, pool, "herd.pool.crashes",
+    counter(registry, tags, pool, "herd.pool.crashes",
         "Workers that exited on their own or failed health checks", PoolStats::crashes);
-    counter(registry, pool, "herd.pool.evictions", "Sessions evicted for queued ones",
+    counter(registry, tags, pool, "herd.pool.evictions", "Sessions evicted for queued ones",
         PoolStats::evictions);
-    counter(registry, pool, "herd.pool.expirations", "Sessions ended by ttl or maxLifetime",
+    counter(registry, tags, pool, "herd.pool.expirations", "Sessions ended by ttl or maxLifetime",
         PoolStats::expirations);
-    counter(registry, pool, "herd.pool.acquire.timeouts", "Acquires that timed out",
+    counter(registry, tags, pool, "herd.pool.acquire.timeouts", "Acquires that timed out",
         PoolStats::acquireTimeouts);
-    counter(registry, pool, "herd.pool.queue.rejections", "Acquires refused: queue full",
+    counter(registry, tags, pool, "herd.pool.queue.rejections", "Acquires refused: queue full",
         PoolStats::queueRejections);
     this.sessionsStarted = Counter.builder("herd.sessions.started")
-        .description("Sessions pinned to a worker").register(registry);
+        .description("Sessions pinned to a worker").tags(tags).register(registry);
     for (SessionEndReason reason : SessionEndReason.values()) {
       sessionsEnded.put(reason, Counter.builder("herd.sessions.ended")
           .description("Sessions ended, by reason")
           .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+          .tags(tags)
           .register(registry));
     }
   }
 
   /** Registers the meters of {@code pool} and listens to it. */
   public static PoolMetrics bind(MeterRegistry registry, SessionPool pool) {
-    PoolMetrics metrics = new PoolMetrics(registry, pool);
+    return bind(registry, pool, Tags.empty());
+  }
+
+  /**
+   * Same, every meter carrying {@code tags} too: {@code pool=<name>} in a gateway of several
+   * pools, where the registry has no common pool tag.
+   */
+  public static PoolMetrics bind(MeterRegistry registry, SessionPool pool, Tags tags) {
+    PoolMetrics metrics = new PoolMetrics(registry, pool, tags);
     pool.addListener(metrics);
     return metrics;
   }
@@ -81,19 +91,19 @@ public final class PoolMetrics implements PoolListener {
     sessionsEnded.get(reason).increment();
   }
 
-  private static void gauge(MeterRegistry registry, SessionPool pool, String name,
+  private static void gauge(MeterRegistry registry, Tags tags, SessionPool pool, String name,
       String description, String tagKey, String tagValue, ToDoubleFunction<PoolStats> value) {
     Gauge.Builder<SessionPool> b = Gauge.builder(name, pool, p -> value.applyAsDouble(p.stats()))
-        .description(description);
+        .description(description).tags(tags);
     if (tagKey != null) {
       b.tag(tagKey, tagValue);
     }
     b.register(registry);
   }
 
-  private static void counter(MeterRegistry registry, SessionPool pool, String name,
+  private static void counter(MeterRegistry registry, Tags tags, SessionPool pool, String name,
       String description, ToDoubleFunction<PoolStats> value) {
     FunctionCounter.builder(name, pool, p -> value.applyAsDouble(p.stats()))
-        .description(description).register(registry);
+        .description(description).tags(tags).register(registry);
   }
 }

@@ -21,17 +21,31 @@ public final class RequestMetrics implements ExchangeListener {
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE");
 
   private final MeterRegistry registry;
+  /**
+   * Whether each request carries the tag {@code pool} of the pool it was routed to ({@code none}
+   * when no pool took it): in a gateway of several pools, whose registry has no common pool tag.
+   */
+  private final boolean tagPool;
 
   public RequestMetrics(MeterRegistry registry) {
+    this(registry, false);
+  }
+
+  public RequestMetrics(MeterRegistry registry, boolean tagPool) {
     this.registry = registry;
+    this.tagPool = tagPool;
   }
 
   @Override
   public void exchangeCompleted(CompletedExchange exchange) {
     String method = METHODS.contains(exchange.method()) ? exchange.method()
         : exchange.method().equals("-") ? "none" : "OTHER";
-    Timer.builder("herd.gateway.requests")
-        .description("Requests answered by the gateway, from request head to last response byte")
+    Timer.Builder timer = Timer.builder("herd.gateway.requests")
+        .description("Requests answered by the gateway, from request head to last response byte");
+    if (tagPool) {
+      timer.tag("pool", exchange.pool() == null ? "none" : exchange.pool());
+    }
+    timer
         .tag("status", exchange.status() == 0 ? "none" : Integer.toString(exchange.status()))
         .tag("method", method)
         .serviceLevelObjectives(LatencyBuckets.BOUNDS)

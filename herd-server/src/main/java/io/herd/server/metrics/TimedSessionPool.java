@@ -8,6 +8,7 @@ import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
 import io.herd.core.WorkerInfo;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
@@ -28,10 +29,17 @@ public final class TimedSessionPool implements SessionPool {
 
   private final SessionPool delegate;
   private final MeterRegistry registry;
+  /** On every meter: {@code pool=<name>} in a gateway of several pools, else none. */
+  private final Tags tags;
 
   public TimedSessionPool(SessionPool delegate, MeterRegistry registry) {
+    this(delegate, registry, Tags.empty());
+  }
+
+  public TimedSessionPool(SessionPool delegate, MeterRegistry registry, Tags tags) {
     this.delegate = delegate;
     this.registry = registry;
+    this.tags = tags;
   }
 
   @Override
@@ -71,6 +79,7 @@ public final class TimedSessionPool implements SessionPool {
         .description("Time to get a session's worker: queueing and spawning included")
         .tag("outcome", AcquireOutcome.of(error).tag)
         .tag("session", session)
+        .tags(tags)
         .serviceLevelObjectives(LatencyBuckets.BOUNDS)
         .register(registry)
         .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);

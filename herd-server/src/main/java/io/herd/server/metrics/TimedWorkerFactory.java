@@ -3,6 +3,7 @@ package io.herd.server.metrics;
 import io.herd.core.Worker;
 import io.herd.core.WorkerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,10 +18,17 @@ public final class TimedWorkerFactory implements WorkerFactory {
 
   private final WorkerFactory delegate;
   private final MeterRegistry registry;
+  /** On every meter: {@code pool=<name>} in a gateway of several pools, else none. */
+  private final Tags tags;
 
   public TimedWorkerFactory(WorkerFactory delegate, MeterRegistry registry) {
+    this(delegate, registry, Tags.empty());
+  }
+
+  public TimedWorkerFactory(WorkerFactory delegate, MeterRegistry registry, Tags tags) {
     this.delegate = delegate;
     this.registry = registry;
+    this.tags = tags;
   }
 
   @Override
@@ -30,6 +38,7 @@ public final class TimedWorkerFactory implements WorkerFactory {
     future.whenComplete((worker, error) -> Timer.builder("herd.worker.spawn")
         .description("Time from spawn to a healthy worker")
         .tag("outcome", error == null ? "ok" : "failed")
+        .tags(tags)
         .serviceLevelObjectives(LatencyBuckets.BOUNDS)
         .register(registry)
         .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));

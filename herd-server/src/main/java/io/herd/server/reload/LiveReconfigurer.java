@@ -1,5 +1,6 @@
 package io.herd.server.reload;
 
+import io.herd.server.runtime.PoolRuntime;
 import io.herd.core.PoolConfig;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.proxy.HerdGateway;

@@ -1,5 +1,9 @@
 package io.herd.server.reload;
 
+import io.herd.server.runtime.PoolRuntime;
+import java.util.Map;
+import java.util.LinkedHashMap;
+import io.herd.server.config.PoolSpec;
 import io.herd.proxy.HerdGateway;
 import io.herd.server.config.ConfigProblem;
 import io.herd.server.config.HerdConfig;
@@ -93,9 +97,7 @@ public final class ReloadCoordinator implements AutoCloseable {
     }
     List<ConfigChange> changes = new ArrayList<>();
     try {
-      for (PoolRuntime pool : pools) {
-        changes.addAll(LiveReconfigurer.applyPool(next.pool(), next.worker(), pool));
-      }
+      changes.addAll(applyPools(next));
       changes.addAll(LiveReconfigurer.applyGateway(started, next, gateway, logLevelPinned));
     } catch (RuntimeException e) {
       // Not expected: the file passed validation. Say what was applied before it stopped.
@@ -134,5 +136,40 @@ public final class ReloadCoordinator implements AutoCloseable {
   @Override
   public void close() {
     thread.shutdown();
+  }
+
+  /**
+   * Applies each running pool's section of {@code next}, matched by name. A pool added, removed
+   * or renamed, or one whose {@code match} changed, needs a restart (the gateway's routes are
+   * fixed at start); with several pools, each change's key names its pool ({@code
+   * pools[web].pool.max}).
+   */
+  private List<ConfigChange> applyPools(HerdConfig next) {
+    List<ConfigChange> changes = new ArrayList<>();
+    Map<String, PoolSpec> nextByName = new LinkedHashMap<>();
+    next.pools().forEach(spec -> nextByName.put(spec.name(), spec));
+    boolean multi = pools.size() > 1 || next.pools().size() > 1;
+    for (PoolRuntime pool : pools) {
+      PoolSpec spec = nextByName.remove(pool.name());
+      if (spec == null) {
+        changes.add(new ConfigChange("pools[" + pool.name() + "]", "present", "removed", false,
+            "kept until a restart"));
+        continue;
+      }
+      if (!spec.match().equals(pool.spec().match())) {
+        changes.add(new ConfigChange("pools[" + pool.name() + "].match",
+            pool.spec().match().describe(), spec.match().describe(), false,
+            "kept until a restart"));
+      }
+      for (ConfigChange change : LiveReconfigurer.applyPool(spec.pool(), spec.worker(), pool)) {
+        changes.add(multi ? new ConfigChange("pools[" + pool.name() + "]." + change.key(),
+            change.before(), change.after(), change.live(), change.note()) : change);
+      }
+    }
+    for (String added : nextByName.keySet()) {
+      changes.add(new ConfigChange("pools[" + added + "]", "absent", "added", false,
+          "needs a restart"));
+    }
+    return changes;
   }
 }

@@ -3,7 +3,6 @@ package io.herd.server.runtime;
 import io.herd.cluster.ClusterConfig;
 import io.herd.cluster.HerdCluster;
 import io.herd.core.SessionPool;
-import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.proxy.ExchangeListener;
 import io.herd.proxy.HerdGateway;
 import io.herd.proxy.HopSigner;
@@ -15,16 +14,13 @@ import io.herd.server.admin.SpawnHealth;
 import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.HostPort;
+import io.herd.server.config.PoolSpec;
 import io.herd.server.config.TlsConfig;
 import io.herd.server.logging.AccessLogFormat;
 import io.herd.server.logging.AccessLogWriter;
 import io.herd.server.metrics.ClusterMetrics;
-import io.herd.server.metrics.PoolMetrics;
 import io.herd.server.metrics.RequestMetrics;
 import io.herd.server.metrics.RuntimeMetrics;
-import io.herd.server.metrics.TimedSessionPool;
-import io.herd.server.metrics.TimedWorkerFactory;
-import io.herd.server.reload.PoolRuntime;
 import io.herd.server.reload.ReloadCoordinator;
 import io.herd.server.reload.ReloadOutcome;
 import io.herd.server.reload.ReloadSource;
@@ -35,6 +31,7 @@ import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,8 +69,8 @@ public final class HerdServer implements AutoCloseable {
   private final HerdConfig config;
   private final PrometheusMeterRegistry registry;
   private final RuntimeMetrics runtimeMetrics;
-  private final ProcessWorkerFactory factory;
-  private final SessionPool pool;
+  /** One per pool, in the order configured; the first is {@link #pool()}. */
+  private final List<PoolRuntime> pools;
   private final HerdGateway gateway;
   /** Null outside a cluster. */
   private final HerdCluster cluster;
@@ -86,13 +83,12 @@ public final class HerdServer implements AutoCloseable {
 
   private HerdServer(HerdConfig config, PrometheusMeterRegistry registry,
       RuntimeMetrics runtimeMetrics,
-      ProcessWorkerFactory factory, SessionPool pool, HerdGateway gateway, HerdCluster cluster,
+      List<PoolRuntime> pools, HerdGateway gateway, HerdCluster cluster,
       AdminServer admin, ReloadCoordinator reloads, AtomicBoolean draining) {
     this.config = config;
     this.registry = registry;
     this.runtimeMetrics = runtimeMetrics;
-    this.factory = factory;
-    this.pool = pool;
+    this.pools = List.copyOf(pools);
     this.gateway = gateway;
     this.cluster = cluster;
     this.admin = admin;
@@ -114,34 +110,31 @@ public final class HerdServer implements AutoCloseable {
    */
   public static HerdServer start(HerdConfig config, ReloadSource source) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    registry.config().commonTags("pool", config.pool().name());
+    boolean multi = config.multiPool();
+    if (!multi) {
+      registry.config().commonTags("pool", config.pool().name()); // as before pools: existed
+    }
     RuntimeMetrics runtimeMetrics = RuntimeMetrics.bind(registry);
     HerdCluster cluster = null;
-    ProcessWorkerFactory factory = null;
-    SessionPool pool = null;
+    List<PoolRuntime> pools = new ArrayList<>();
     HerdGateway gateway = null;
     ReloadCoordinator reloads = null;
     try {
       if (config.cluster().isPresent()) {
         cluster = joinCluster(config.cluster().get());
       }
-      factory = new ProcessWorkerFactory(config.worker());
-      SessionPool.Builder poolBuilder =
-          SessionPool.builder(config.pool(), new TimedWorkerFactory(factory, registry));
-      if (cluster != null) {
-        poolBuilder.directory(cluster.directory());
-      }
-      pool = poolBuilder.build();
       SessionIds ids = SessionIds.of(config.proxy().signer());
-      pool.addListener(new LifecycleLog(ids));
-      SpawnHealth spawns = new SpawnHealth(); // for /health/ready
-      pool.addListener(spawns);
-      PoolMetrics.bind(registry, pool);
-      SessionPool timedPool = new TimedSessionPool(pool, registry);
-      ExchangeListener listener = new RequestMetrics(registry);
-      HerdGateway.Builder builder = HerdGateway.builder(timedPool)
-          .sessionKey(config.sessionKeyRule())
-          .listen(config.listen().toSocketAddress())
+      SpawnHealth spawns = new SpawnHealth(); // for /health/ready: spawn failures of any pool
+      for (PoolSpec spec : config.pools()) {
+        PoolRuntime runtime = PoolRuntime.start(spec, registry, multi, ids, cluster);
+        pools.add(runtime);
+        runtime.pool().addListener(spawns);
+      }
+      ExchangeListener listener = new RequestMetrics(registry, multi);
+      HerdGateway.Builder builder = multi
+          ? HerdGateway.routing(pools.stream().map(PoolRuntime::route).toList())
+          : HerdGateway.builder(pools.get(0).timedPool()).sessionKey(config.sessionKeyRule());
+      builder.listen(config.listen().toSocketAddress())
           .options(config.proxy())
           .tls(config.tls().isPresent() ? serverContext(config.tls().get()) : null);
       if (cluster != null) {
@@ -152,7 +145,8 @@ public final class HerdServer implements AutoCloseable {
           requests.exchangeCompleted(exchange);
           clusterMetrics.exchangeCompleted(exchange);
         };
-        builder.router(cluster.router(timedPool)).hops(new HopSigner(cc.node(), cc.secret()));
+        builder.router(pools.get(0).route().router())
+            .hops(new HopSigner(cc.node(), cc.secret()));
       }
       builder.exchangeListener(listener);
       if (config.logging().access() != AccessLogFormat.OFF) {
@@ -167,22 +161,27 @@ public final class HerdServer implements AutoCloseable {
           .description("Open connections to workers, idle and busy").register(registry);
       AtomicBoolean draining = new AtomicBoolean();
       reloads = source == null ? null : new ReloadCoordinator(config.source(), source.reader(),
-          config, gateway, List.of(new PoolRuntime(pool, factory)), source.logLevelPinned());
+          config, gateway, pools, source.logLevelPinned());
       ReloadCoordinator reloader = reloads;
-      AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
+      Map<String, SessionPool> byName = new LinkedHashMap<>();
+      pools.forEach(p -> byName.put(p.name(), p.pool()));
+      AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pools.get(0).pool(),
           registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
-          Optional.ofNullable(cluster).map(ClusterView::of), factory::output, spawns,
-          Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))));
-      HerdServer server = new HerdServer(config, registry, runtimeMetrics, factory, pool, gateway,
+          Optional.ofNullable(cluster).map(ClusterView::of), id -> pools.stream()
+              .map(p -> p.factory().output(id)).flatMap(Optional::stream).findFirst(), spawns,
+          byName, Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))));
+      HerdServer server = new HerdServer(config, registry, runtimeMetrics, pools, gateway,
           cluster, admin, reloads, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"
           + " tls {}, cluster {}", config.listen(), config.admin(), config.sessionKey(),
           config.worker(), config.pool(), config.proxy(),
           config.tls().map(Object::toString).orElse("off"),
           config.cluster().map(Object::toString).orElse("off"));
-      log.info("herd serving {} (config: {}, pool {}: min {}, max {}, warm {}; session key: {})",
-          server.uri(), config.source(), config.pool().name(), config.pool().min(),
-          config.pool().max(), config.pool().warm(), config.sessionKey());
+      for (PoolSpec p : config.pools()) {
+        log.info("herd serving {} (config: {}, pool {}: min {}, max {}, warm {}; session key: {}"
+            + "{})", server.uri(), config.source(), p.name(), p.pool().min(), p.pool().max(),
+            p.pool().warm(), p.sessionKey(), multi ? "; takes " + p.match().describe() : "");
+      }
       return server;
     } catch (RuntimeException | Error e) {
       if (reloads != null) {
@@ -191,15 +190,11 @@ public final class HerdServer implements AutoCloseable {
       if (gateway != null) {
         gateway.drain(Duration.ZERO);
       }
-      if (pool != null) {
-        pool.close();
-      }
+      pools.forEach(p -> p.pool().close());
       if (cluster != null) {
         cluster.close();
       }
-      if (factory != null) {
-        factory.close();
-      }
+      pools.forEach(p -> p.factory().close());
       runtimeMetrics.close();
       registry.close();
       throw e;
@@ -279,9 +274,14 @@ public final class HerdServer implements AutoCloseable {
     return reloads.reload(trigger);
   }
 
-  /** The pool, for tests. */
+  /** The first pool (the only one in the single-pool form), for tests. */
   public SessionPool pool() {
-    return pool;
+    return pools.get(0).pool();
+  }
+
+  /** Every pool, in the order configured. */
+  public List<PoolRuntime> pools() {
+    return pools;
   }
 
   /** The cluster membership, when configured. */
@@ -310,14 +310,14 @@ public final class HerdServer implements AutoCloseable {
     }
     Duration drain = gateway.timeouts().drain(); // as in force: a reload may have changed it
     log.info("herd stopping: draining the gateway (up to {}), then stopping {} workers (grace {})",
-        DurationFormat.format(drain), pool.stats().workers(),
-        DurationFormat.format(factory.config().stopTimeout()));
+        DurationFormat.format(drain), pools.stream().mapToInt(p -> p.pool().stats().workers()).sum(),
+        DurationFormat.format(pools.get(0).factory().config().stopTimeout()));
     boolean clean = gateway.drain(drain);
-    pool.close();
+    pools.forEach(p -> p.pool().close());
     if (cluster != null) {
       cluster.close(); // after the workers are gone: only then may peers claim their sessions
     }
-    factory.close();
+    pools.forEach(p -> p.factory().close());
     admin.close();
     registry.close();
     log.info("herd stopped in {} ms{}", (System.nanoTime() - start) / 1_000_000,

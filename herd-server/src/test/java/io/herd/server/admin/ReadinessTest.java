@@ -59,7 +59,7 @@ class ReadinessTest {
         () -> new ClusterCounters(0, 0, 0, 0, 0), key -> Optional.empty())) : Optional.empty();
     admin = AdminServer.start(new AdminConfig(new HostPort("127.0.0.1", 0), Optional.of(TOKEN)),
         new AdminTarget(pool, () -> "", () -> Map.of(), draining::get, SessionIds.unsigned(),
-            view, id -> Optional.empty(), spawns, Optional.empty()));
+            view, id -> Optional.empty(), spawns));
     return admin.uri();
   }
 

@@ -30,7 +30,7 @@ class ConfigErrorsTest {
         broken("unknown top-level key with a hint",
             "lisen: 127.0.0.1:8080\n" + WORKER,
             "herd.yaml:1: lisen is not a known key: did you mean listen? (expected at the top"
-                + " level: listen, admin, session, worker, sandbox, pool, proxy, tls, cluster,"
+                + " level: listen, admin, pools, session, worker, sandbox, pool, proxy, tls, cluster,"
                 + " logging)"),
         broken("logging.access that is not a format, and a misspelt logging key",
             WORKER + "logging:\n  access: xml\n  acess: json\n",

@@ -1,0 +1,114 @@
+package io.herd.server.runtime;
+
+import io.herd.cluster.HerdCluster;
+import io.herd.core.SessionPool;
+import io.herd.core.process.ProcessWorkerFactory;
+import io.herd.proxy.GatewayRoute;
+import io.herd.proxy.SessionRouter;
+import io.herd.server.admin.SessionIds;
+import io.herd.server.config.PoolSpec;
+import io.herd.server.metrics.PoolMetrics;
+import io.herd.server.metrics.TimedSessionPool;
+import io.herd.server.metrics.TimedWorkerFactory;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import java.util.Objects;
+
+/**
+ * One running pool of a gateway: its worker factory, its pool (with the cluster's directory when
+ * clustered), its meters (tagged {@code pool=<name>} when the gateway has several pools), its
+ * lifecycle log, and the {@link GatewayRoute} that sends it the requests its {@code match} takes.
+ * {@link HerdServer} keeps one per entry of {@code pools:} (one in the single-pool form), in the
+ * order configured; the admin API, dashboard and reload iterate them.
+ *
+ * <p>Thread-safe: every part is. Lifetime: from {@link #start} to {@link #close}, which stops its
+ * workers and then its factory; the gateway in front must have drained first.
+ */
+public final class PoolRuntime implements AutoCloseable {
+
+  private final PoolSpec spec;
+  private final ProcessWorkerFactory factory;
+  private final SessionPool pool;
+  private final SessionPool timedPool;
+  private final GatewayRoute route;
+
+  private PoolRuntime(PoolSpec spec, ProcessWorkerFactory factory, SessionPool pool,
+      SessionPool timedPool, GatewayRoute route) {
+    this.spec = spec;
+    this.factory = factory;
+    this.pool = pool;
+    this.timedPool = timedPool;
+    this.route = route;
+  }
+
+  /**
+   * Starts the pool of {@code spec}; on failure stops what it started and rethrows.
+   *
+   * @param tagged whether its meters carry {@code pool=<name>} (the registry has no common tag)
+   * @param cluster the cluster membership (single-pool form only), or null
+   */
+  static PoolRuntime start(PoolSpec spec, MeterRegistry registry, boolean tagged,
+      SessionIds ids, HerdCluster cluster) {
+    Objects.requireNonNull(spec, "spec");
+    Tags tags = tagged ? Tags.of("pool", spec.name()) : Tags.empty();
+    ProcessWorkerFactory factory = new ProcessWorkerFactory(spec.worker());
+    try {
+      SessionPool.Builder builder =
+          SessionPool.builder(spec.pool(), new TimedWorkerFactory(factory, registry, tags));
+      if (cluster != null) {
+        builder.directory(cluster.directory());
+      }
+      SessionPool pool = builder.build();
+      pool.addListener(new LifecycleLog(ids));
+      PoolMetrics.bind(registry, pool, tags);
+      SessionPool timed = new TimedSessionPool(pool, registry, tags);
+      SessionRouter router = cluster != null ? cluster.router(timed) : null;
+      GatewayRoute route = new GatewayRoute(spec.name(), spec.match(), timed,
+          spec.sessionKeyRule(), spec.sessionOptions(), router);
+      return new PoolRuntime(spec, factory, pool, timed, route);
+    } catch (RuntimeException | Error e) {
+      factory.close();
+      throw e;
+    }
+  }
+
+  /** The pool's name. */
+  public String name() {
+    return spec.name();
+  }
+
+  /** Its validated configuration. */
+  public PoolSpec spec() {
+    return spec;
+  }
+
+  /** The pool itself (sessions, workers, stats, ending sessions). */
+  public SessionPool pool() {
+    return pool;
+  }
+
+  /** The same pool with acquires timed: what the gateway and cluster router use. */
+  public SessionPool timedPool() {
+    return timedPool;
+  }
+
+  /** Its worker factory. */
+  public ProcessWorkerFactory factory() {
+    return factory;
+  }
+
+  /** How the gateway sends it requests. */
+  GatewayRoute route() {
+    return route;
+  }
+
+  /** Stops every worker and waits for them, then closes the factory. */
+  @Override
+  public void close() {
+    try {
+      pool.close();
+    } finally {
+      factory.close();
+    }
+  }
+}
