@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.herd.server.HttpClients;
 import io.herd.server.TestConfigs;
+import io.herd.core.SessionPool;
 import io.herd.server.config.ConfigProblem;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.HerdConfigLoader;
@@ -63,7 +64,8 @@ class HotReloadTest {
   void stop() {
     ((Logger) LoggerFactory.getLogger("herd.reload")).detachAppender(reloadLog);
     if (server != null) {
-      server.pool().workers().forEach(w -> w.pid().ifPresent(workerPids::add));
+      server.pools().forEach(p -> p.pool().workers()
+        .forEach(w -> w.pid().ifPresent(workerPids::add)));
       server.close();
     }
     for (long pid : workerPids) {
@@ -100,7 +102,8 @@ class HotReloadTest {
 
   private HttpResponse<String> get(String session, String path) throws Exception {
     HttpResponse<String> r = HttpClients.get(server.uri() + path, "X-Session-ID", session);
-    server.pool().workers().forEach(w -> w.pid().ifPresent(workerPids::add));
+    server.pools().forEach(p -> p.pool().workers()
+        .forEach(w -> w.pid().ifPresent(workerPids::add)));
     return r;
   }
 
@@ -152,6 +155,54 @@ class HotReloadTest {
     assertThat(reloadLogLines()).anySatisfy(line -> assertThat(line)
         .contains("config reload (POST /reload)", "applied: pool.max: 1 \u2192 2",
             "applied: worker.env.GREETING: hello \u2192 hi (new workers)"));
+  }
+
+  /** Two pools (by path prefix, stripped) with their own sizes and worker environment. */
+  private static String twoPools(String apiMax, String apiEnv, String replPrefix) {
+    String worker = "    worker:\n"
+        + "      command: " + TestConfigs.testWorkerCommand() + "\n"
+        + "      health: { path: /health, interval: 1s, timeout: 2s }\n"
+        + "      stopTimeout: 5s\n";
+    return "listen: 127.0.0.1:0\n"
+        + "admin: { listen: 127.0.0.1:0 }\n"
+        + "pools:\n"
+        + "  - name: api\n"
+        + "    match: { pathPrefix: /api, stripPrefix: true }\n"
+        + "    session: { key: \"header:X-Session-ID\" }\n"
+        + worker
+        + "      env: { GREETING: " + apiEnv + " }\n"
+        + "    pool: { min: 0, max: " + apiMax + ", warm: 0 }\n"
+        + "    sandbox: { namespaces: false }\n"
+        + "  - name: repl\n"
+        + "    match: { pathPrefix: " + replPrefix + ", stripPrefix: true }\n"
+        + "    session: { key: \"header:X-Session-ID\" }\n"
+        + worker
+        + "      env: { GREETING: repl }\n"
+        + "    pool: { min: 0, max: 1, warm: 0 }\n"
+        + "    sandbox: { namespaces: false }\n";
+  }
+
+  @Test
+  void withSeveralPoolsEachPoolTakesItsOwnSectionAndAChangedMatchNeedsARestart()
+      throws Exception {
+    start(twoPools("1", "hello", "/repl"));
+    assertThat(get("alice", "/api/env?name=GREETING").body()).isEqualTo("hello");
+    assertThat(get("alice", "/repl/env?name=GREETING").body()).isEqualTo("repl");
+
+    Files.writeString(file, twoPools("3", "hi", "/shell"));
+    JsonNode answer = reload(200);
+
+    assertThat(keys(answer.get("applied")))
+        .containsExactlyInAnyOrder("pools[api].pool.max", "pools[api].worker.env.GREETING");
+    assertThat(keys(answer.get("restartRequired"))).containsExactly("pools[repl].match");
+    SessionPool api = server.pools().get(0).pool();
+    SessionPool repl = server.pools().get(1).pool();
+    assertThat(api.config().max()).isEqualTo(3);
+    assertThat(repl.config().max()).as("the other pool is untouched").isEqualTo(1);
+    assertThat(get("bob", "/api/env?name=GREETING").body())
+        .as("a new worker of the changed pool has the new environment").isEqualTo("hi");
+    assertThat(get("alice", "/repl/env?name=GREETING").body())
+        .as("the old match stays in force until a restart").isEqualTo("repl");
   }
 
   @Test
