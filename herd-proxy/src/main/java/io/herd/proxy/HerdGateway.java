@@ -6,6 +6,7 @@ import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
 import io.herd.proxy.internal.GatewayContext;
 import io.herd.proxy.internal.GatewayInitializer;
+import io.herd.proxy.internal.KeyRules;
 import io.herd.proxy.internal.ProxyFrontendHandler;
 import io.herd.proxy.internal.Transport;
 import io.herd.proxy.internal.UpstreamPool;
@@ -295,6 +296,13 @@ public final class HerdGateway implements AutoCloseable {
       } else if (options.issueKeys() && rule != null && rule.cookieName().isEmpty()) {
         problems.append("\n  session.issueKeys needs a cookie key rule: ").append(rule.describe())
             .append(" (expected: cookie:NAME)");
+      }
+      if (options != null && options.devtools() && rule instanceof KeyRules.PathSegment p
+          && !p.strip()) {
+        problems.append("\n  ").append(
+            "proxy.devtools needs the key's path segment stripped, or the browser gets it in"
+            + " every path (/alice/json/version): path:").append(p.index())
+            .append(" (expected: path:").append(p.index()).append(":strip)");
       }
       if (problems.length() > 0) {
         throw new IllegalArgumentException("invalid gateway configuration:" + problems);

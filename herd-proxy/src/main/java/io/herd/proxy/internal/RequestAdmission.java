@@ -142,6 +142,10 @@ final class RequestAdmission {
         http10, expect != null && !http10, idempotent && !hasBody && !upgrade, issued,
         routeTarget, hop == PeerHops.Inbound.VALID);
     e.closeAfter = !keepAlive;
+    if (gw.options.devtools() && !upgrade) {
+      e.devtools = DevToolsLinks.forRequest(gw.rule, method, routeTarget,
+          upstreamRequest.uri(), upstreamRequest.headers(), peer.localAuthority());
+    }
     return new Decision(e, null);
   }
 

@@ -115,7 +115,38 @@ final class ResponseRelay implements ProxyBackendHandler.Listener {
     e.response = Exchange.ResponsePhase.RELAYING;
     HeaderRewriter.prepareResponse(e, resp, gw.keyCookie,
         frontend.peer().tls(), gw.keyTtl, frontend.closing());
+    // A peer gateway's answer was rewritten there, with the client's forwarded Host and scheme.
+    if (e.devtools != null && e.peer() == null && DevToolsResponse.shouldHold(resp, e.head)) {
+      e.held = new DevToolsResponse(resp, e.devtools, ctx.alloc());
+      return; // written with its body, once complete
+    }
     ctx.write(resp, ctx.voidPromise()); // flushed at the end of this read from the worker
+  }
+
+  /**
+   * A piece of a held discovery answer: kept while it fits, the whole answer written rewritten
+   * with its last piece. A body beyond the limit spills: the head and what was held go out as
+   * they came, and this piece and the rest are relayed like any other.
+   *
+   * @return whether the piece was consumed here
+   */
+  private boolean onHeldContent(Exchange e, HttpContent content, boolean last) {
+    DevToolsResponse held = e.held;
+    if (!held.fits(content.content().readableBytes())) {
+      e.held = null;
+      ctx.write(held.head(), ctx.voidPromise());
+      ctx.write(held.spill(), ctx.voidPromise());
+      return false;
+    }
+    held.add(content);
+    if (!last) {
+      return true;
+    }
+    e.held = null;
+    LastHttpContent body = held.complete(); // sets the head's Content-Length: first
+    ctx.write(held.head(), ctx.voidPromise());
+    writeLast(e, body);
+    return true;
   }
 
   private void onContent(Exchange e, Channel up, HttpContent content) {
@@ -128,30 +159,38 @@ final class ResponseRelay implements ProxyBackendHandler.Listener {
         }
       }
       case RELAYING -> {
+        if (e.held != null && onHeldContent(e, content, last)) {
+          return;
+        }
         if (!last) {
           // A failed write surfaces in exceptionCaught, which closes the connection.
           ctx.write(content, ctx.voidPromise());
           throttle(up);
           return;
         }
-        e.response = Exchange.ResponsePhase.READ;
-        ctx.write(content).addListener((ChannelFutureListener) f -> {
-          if (e.ended() || frontend.current() != e) {
-            return;
-          }
-          if (f.isSuccess()) {
-            e.response = Exchange.ResponsePhase.SENT;
-            frontend.responseSent(e);
-          } else {
-            frontend.abort(e, "the client went away");
-          }
-        });
+        writeLast(e, content);
       }
       default -> {
         content.release();
         frontend.fail(UpstreamFailure.BAD_RESPONSE); // a body before any head
       }
     }
+  }
+
+  /** Writes the response's last piece; the exchange's response is then READ, and SENT once out. */
+  private void writeLast(Exchange e, HttpContent content) {
+    e.response = Exchange.ResponsePhase.READ;
+    ctx.write(content).addListener((ChannelFutureListener) f -> {
+      if (e.ended() || frontend.current() != e) {
+        return;
+      }
+      if (f.isSuccess()) {
+        e.response = Exchange.ResponsePhase.SENT;
+        frontend.responseSent(e);
+      } else {
+        frontend.abort(e, "the client went away");
+      }
+    });
   }
 
   /**
