@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Flow control: the worker connection reads while the client connection can take what comes,
  * and stops while the client's outbound buffer is above its high-water mark, resuming when it
- * drained ({@link #clientWritabilityChanged}). Nothing is buffered beyond one read.
+ * drained ({@link #clientWritabilityChanged}). Nothing is buffered beyond one read, but for
+ * a DevTools discovery answer with {@code devtools} on, held whole (at most {@link
+ * DevToolsResponse#LIMIT} bytes) so that its links can be rewritten.
  *
  * <p>Not thread-safe: one per client connection; the worker connections it serves are registered
  * on the client connection's event loop. Lives as long as the client connection.
