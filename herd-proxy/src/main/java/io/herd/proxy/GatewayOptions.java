@@ -40,6 +40,7 @@ public final class GatewayOptions {
   private final int ioThreads;
   private final int maxIdleUpstreamPerWorker;
   private final Duration drainTimeout;
+  private final boolean devtools;
 
   private GatewayOptions(Builder b, TrustedProxies trusted) {
     this.headerTimeout = b.headerTimeout;
@@ -62,6 +63,7 @@ public final class GatewayOptions {
     this.ioThreads = b.ioThreads;
     this.maxIdleUpstreamPerWorker = b.maxIdleUpstreamPerWorker;
     this.drainTimeout = b.drainTimeout;
+    this.devtools = b.devtools;
   }
 
   public static Builder builder() {
@@ -194,6 +196,17 @@ public final class GatewayOptions {
     return drainTimeout;
   }
 
+  /**
+   * Whether the workers are Chromium-style DevTools (CDP) endpoints whose discovery answers
+   * ({@code /json/version}, {@code /json}, {@code /json/list}, {@code /json/new}) the gateway
+   * rewrites, so that their {@code webSocketDebuggerUrl} and {@code devtoolsFrontendUrl} lead
+   * back through the gateway with the session key instead of to the worker's own address. Off by
+   * default: no other application's {@code /json} is touched.
+   */
+  public boolean devtools() {
+    return devtools;
+  }
+
   @Override
   public String toString() {
     return "GatewayOptions{headerTimeout=" + headerTimeout + ", idleTimeout=" + idleTimeout
@@ -207,7 +220,7 @@ public final class GatewayOptions {
         + ", issueKeys=" + issueKeys + ", keyTtl=" + (keyTtl == null ? "none" : keyTtl)
         + ", allowUnderscoresInHeaders=" + allowUnderscoresInHeaders + ", ioThreads=" + ioThreads
         + ", maxIdleUpstreamPerWorker=" + maxIdleUpstreamPerWorker
-        + ", drainTimeout=" + drainTimeout + "}";
+        + ", drainTimeout=" + drainTimeout + ", devtools=" + devtools + "}";
   }
 
   /** Mutable builder; not thread-safe. */
@@ -231,6 +244,7 @@ public final class GatewayOptions {
     private int ioThreads = 0;
     private int maxIdleUpstreamPerWorker = 32;
     private Duration drainTimeout = Duration.ofSeconds(30);
+    private boolean devtools;
 
     private Builder() {}
 
@@ -328,6 +342,12 @@ public final class GatewayOptions {
 
     public Builder drainTimeout(Duration v) {
       this.drainTimeout = v;
+      return this;
+    }
+
+    /** See {@link GatewayOptions#devtools()}. */
+    public Builder devtools(boolean v) {
+      this.devtools = v;
       return this;
     }
 

@@ -7,6 +7,7 @@ import io.herd.core.WorkerExit;
 import io.herd.proxy.internal.GatewayContext;
 import io.herd.proxy.internal.GatewayInitializer;
 import io.herd.proxy.internal.PoolSelector;
+import io.herd.proxy.internal.KeyRules;
 import io.herd.proxy.internal.ProxyFrontendHandler;
 import io.herd.proxy.internal.Transport;
 import io.herd.proxy.internal.UpstreamPool;
@@ -389,12 +390,25 @@ public final class HerdGateway implements AutoCloseable {
                 .append(".session.issueKeys needs a cookie key rule: ")
                 .append(r.rule().describe()).append(" (expected: cookie:NAME)");
           }
+          checkDevTools(problems, r.rule());
         }
+      } else {
+        checkDevTools(problems, rule);
       }
       if (problems.length() > 0) {
         throw new IllegalArgumentException("invalid gateway configuration:" + problems);
       }
       return new HerdGateway(this);
+    }
+
+    private void checkDevTools(StringBuilder problems, SessionKeyRule rule) {
+      if (options != null && options.devtools() && rule instanceof KeyRules.PathSegment p
+          && !p.strip()) {
+        problems.append("\n  ").append(
+            "proxy.devtools needs the key's path segment stripped, or the browser gets it in"
+            + " every path (/alice/json/version): path:").append(p.index())
+            .append(" (expected: path:").append(p.index()).append(":strip)");
+      }
     }
   }
 }

@@ -113,6 +113,14 @@ final class Exchange {
   /** The worker's response allows reusing its connection; cleared when the worker misbehaves. */
   boolean upstreamKeepAlive;
 
+  /**
+   * Set at admission when the gateway rewrites DevTools links and this is a discovery request:
+   * where the answer's links must point. Null otherwise.
+   */
+  DevToolsLinks devtools;
+  /** The discovery answer being held back for rewriting, while it is; owns its bytes. */
+  DevToolsResponse held;
+
   SessionGates.Waiter waiter;
   ScheduledFuture<?> waitTimer;
   CompletableFuture<SessionLease> acquire;

@@ -33,8 +33,8 @@ import java.util.Set;
 public final class HeaderRewriter {
 
   private static final String X_FORWARDED_FOR = "X-Forwarded-For";
-  private static final String X_FORWARDED_PROTO = "X-Forwarded-Proto";
-  private static final String X_FORWARDED_HOST = "X-Forwarded-Host";
+  static final String X_FORWARDED_PROTO = "X-Forwarded-Proto";
+  static final String X_FORWARDED_HOST = "X-Forwarded-Host";
   private static final String X_FORWARDED_PORT = "X-Forwarded-Port";
   private static final String X_REAL_IP = "X-Real-IP";
 

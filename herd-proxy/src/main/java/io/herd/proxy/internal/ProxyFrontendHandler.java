@@ -355,6 +355,10 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     }
     Exchange.Phase was = e.phase;
     e.phase = Exchange.Phase.ENDED;
+    if (e.held != null) {
+      e.held.release(); // a discovery answer that never reached the client
+      e.held = null;
+    }
     Channel up = e.upstream;
     if (up != null) {
       if (upstreamReusable && e.lease != null) {

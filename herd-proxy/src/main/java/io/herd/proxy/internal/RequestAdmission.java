@@ -150,6 +150,13 @@ final class RequestAdmission {
         routeTarget, hop == PeerHops.Inbound.VALID);
     e.closeAfter = !keepAlive;
     e.route = gw;
+    if (gw.options.devtools() && !upgrade) {
+      DevToolsLinks links = DevToolsLinks.forRequest(gw.rule, method, routeTarget,
+          upstreamRequest.uri(), upstreamRequest.headers(), peer.localAuthority());
+      // A pool whose prefix is stripped: its links go back through that prefix too.
+      e.devtools = links != null && gw.match.stripPrefix()
+          ? links.mountedAt(gw.match.pathPrefix()) : links;
+    }
     return new Decision(e, null);
   }
 

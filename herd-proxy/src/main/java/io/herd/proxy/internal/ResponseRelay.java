@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Flow control: the worker connection reads while the client connection can take what comes,
  * and stops while the client's outbound buffer is above its high-water mark, resuming when it
- * drained ({@link #clientWritabilityChanged}). Nothing is buffered beyond one read.
+ * drained ({@link #clientWritabilityChanged}). Nothing is buffered beyond one read, but for
+ * a DevTools discovery answer with {@code devtools} on, held whole (at most {@link
+ * DevToolsResponse#LIMIT} bytes) so that its links can be rewritten.
  *
  * <p>Not thread-safe: one per client connection; the worker connections it serves are registered
  * on the client connection's event loop. Lives as long as the client connection.
@@ -115,7 +117,38 @@ final class ResponseRelay implements ProxyBackendHandler.Listener {
     e.response = Exchange.ResponsePhase.RELAYING;
     HeaderRewriter.prepareResponse(e, resp, e.route.keyCookie,
         frontend.peer().tls(), e.route.keyTtl, frontend.closing());
+    // A peer gateway's answer was rewritten there, with the client's forwarded Host and scheme.
+    if (e.devtools != null && e.peer() == null && DevToolsResponse.shouldHold(resp, e.head)) {
+      e.held = new DevToolsResponse(resp, e.devtools, ctx.alloc());
+      return; // written with its body, once complete
+    }
     ctx.write(resp, ctx.voidPromise()); // flushed at the end of this read from the worker
+  }
+
+  /**
+   * A piece of a held discovery answer: kept while it fits, the whole answer written rewritten
+   * with its last piece. A body beyond the limit spills: the head and what was held go out as
+   * they came, and this piece and the rest are relayed like any other.
+   *
+   * @return whether the piece was consumed here
+   */
+  private boolean onHeldContent(Exchange e, HttpContent content, boolean last) {
+    DevToolsResponse held = e.held;
+    if (!held.fits(content.content().readableBytes())) {
+      e.held = null;
+      ctx.write(held.head(), ctx.voidPromise());
+      ctx.write(held.spill(), ctx.voidPromise());
+      return false;
+    }
+    held.add(content);
+    if (!last) {
+      return true;
+    }
+    e.held = null;
+    LastHttpContent body = held.complete(); // sets the head's Content-Length: first
+    ctx.write(held.head(), ctx.voidPromise());
+    writeLast(e, body);
+    return true;
   }
 
   private void onContent(Exchange e, Channel up, HttpContent content) {
@@ -128,30 +161,38 @@ final class ResponseRelay implements ProxyBackendHandler.Listener {
         }
       }
       case RELAYING -> {
+        if (e.held != null && onHeldContent(e, content, last)) {
+          return;
+        }
         if (!last) {
           // A failed write surfaces in exceptionCaught, which closes the connection.
           ctx.write(content, ctx.voidPromise());
           throttle(up);
           return;
         }
-        e.response = Exchange.ResponsePhase.READ;
-        ctx.write(content).addListener((ChannelFutureListener) f -> {
-          if (e.ended() || frontend.current() != e) {
-            return;
-          }
-          if (f.isSuccess()) {
-            e.response = Exchange.ResponsePhase.SENT;
-            frontend.responseSent(e);
-          } else {
-            frontend.abort(e, "the client went away");
-          }
-        });
+        writeLast(e, content);
       }
       default -> {
         content.release();
         frontend.fail(UpstreamFailure.BAD_RESPONSE); // a body before any head
       }
     }
+  }
+
+  /** Writes the response's last piece; the exchange's response is then READ, and SENT once out. */
+  private void writeLast(Exchange e, HttpContent content) {
+    e.response = Exchange.ResponsePhase.READ;
+    ctx.write(content).addListener((ChannelFutureListener) f -> {
+      if (e.ended() || frontend.current() != e) {
+        return;
+      }
+      if (f.isSuccess()) {
+        e.response = Exchange.ResponsePhase.SENT;
+        frontend.responseSent(e);
+      } else {
+        frontend.abort(e, "the client went away");
+      }
+    });
   }
 
   /**

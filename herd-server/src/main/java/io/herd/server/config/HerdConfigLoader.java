@@ -6,6 +6,7 @@ import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.sandbox.SandboxConfig;
 import io.herd.proxy.GatewayOptions;
 import io.herd.proxy.SessionKeyRule;
+import io.herd.proxy.internal.KeyRules;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -223,6 +224,12 @@ public final class HerdConfigLoader {
         && SessionKeyRule.parse(sessionKey).cookieName().isEmpty()) {
       root.section("session").error("issueKeys", "session.issueKeys needs a cookie key rule: "
           + sessionKey + " (expected: session.key: cookie:NAME)");
+    }
+    if (proxy != null && sessionKey != null && proxy.devtools()
+        && SessionKeyRule.parse(sessionKey) instanceof KeyRules.PathSegment p && !p.strip()) {
+      root.section("proxy").error("devtools", "proxy.devtools needs the key's path segment"
+          + " stripped, or the browser gets it in every path (/alice/json/version): session.key: "
+          + sessionKey + " (expected: session.key: path:" + p.index() + ":strip)");
     }
   }
 

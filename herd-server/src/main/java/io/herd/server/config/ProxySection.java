@@ -81,6 +81,7 @@ final class ProxySection {
             proxy.integer("maxIdleUpstreamPerWorker", d.maxIdleUpstreamPerWorker()))
         .allowUnderscoresInHeaders(
             proxy.bool("allowUnderscoresInHeaders", d.allowUnderscoresInHeaders()))
+        .devtools(proxy.bool("devtools", d.devtools()))
         .sessionConcurrency(session.integer("concurrency", d.sessionConcurrency()))
         .sessionQueue(session.integer("queue", d.sessionQueue()))
         .signingSecret(session.string("secret").orElse(null))

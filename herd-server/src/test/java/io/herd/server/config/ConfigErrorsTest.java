@@ -153,6 +153,11 @@ class ConfigErrorsTest {
             WORKER + "session:\n  secret: 0123456789abcdef0123\n  issueKeys: true\n",
             "herd.yaml:5: session.issueKeys needs a cookie key rule: header:X-Session-ID"
                 + " (expected: session.key: cookie:NAME)"),
+        broken("devtools links with a path key the browser would see",
+            WORKER + "session:\n  key: \"path:0\"\nproxy:\n  devtools: true\n",
+            "herd.yaml:6: proxy.devtools needs the key's path segment stripped, or the browser"
+                + " gets it in every path (/alice/json/version): session.key: path:0 (expected:"
+                + " session.key: path:0:strip)"),
         broken("admin on the gateway's address",
             "listen: 127.0.0.1:8080\nadmin: { listen: 127.0.0.1:8080 }\n" + WORKER,
             "herd.yaml:2: admin.listen is the gateway's address: 127.0.0.1:8080 (expected: a"
