@@ -70,6 +70,19 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter err = spec.commandLine().getErr();
+    // First of all, so that a Ctrl-C while the config loads or workers start is not lost: the
+    // gateway then stops as soon as it has started (or before, if the config is invalid).
+    CountDownLatch stop = new CountDownLatch(1);
+    AtomicInteger signals = new AtomicInteger();
+    boolean handled = ShutdownSignals.install(signal -> {
+      if (signals.incrementAndGet() == 1) {
+        log.info("received SIG{}: shutting down", signal);
+        stop.countDown();
+      } else {
+        log.warn("received SIG{} again: exiting now, killing the workers", signal);
+        new Thread(() -> System.exit(ExitCodes.FAILURE), "herd-exit").start();
+      }
+    });
     LogFormat format;
     try {
       format = LogFormat.valueOf(logFormat.toUpperCase(Locale.ROOT));
@@ -101,18 +114,9 @@ final class ServeCommand implements Callable<Integer> {
       log.warn("{}", warning);
     }
 
-    CountDownLatch stop = new CountDownLatch(1);
-    AtomicInteger signals = new AtomicInteger();
-    boolean handled = ShutdownSignals.install(signal -> {
-      if (signals.incrementAndGet() == 1) {
-        log.info("received SIG{}: shutting down", signal);
-        stop.countDown();
-      } else {
-        log.warn("received SIG{} again: exiting now, killing the workers", signal);
-        new Thread(() -> System.exit(ExitCodes.FAILURE), "herd-exit").start();
-      }
-    });
-
+    if (stop.getCount() == 0) {
+      return ExitCodes.OK; // stopped before anything was started
+    }
     Path file = config;
     HerdServer server;
     try {
