@@ -9,6 +9,8 @@ import io.herd.proxy.HerdGateway;
 import io.herd.proxy.HopSigner;
 import io.herd.server.admin.AdminServer;
 import io.herd.server.admin.AdminTarget;
+import io.herd.server.admin.DashboardFeed;
+import io.herd.server.admin.RequestSample;
 import io.herd.server.admin.ClusterView;
 import io.herd.server.admin.SessionIds;
 import io.herd.server.admin.SpawnHealth;
@@ -131,8 +133,12 @@ public final class HerdServer implements AutoCloseable {
       if (cluster != null) {
         poolBuilder.directory(cluster.directory());
       }
-      pool = poolBuilder.build();
       SessionIds ids = SessionIds.of(config.proxy().signer());
+      // Before the pool starts, so that the dashboard knows its first workers too.
+      DashboardFeed dashboard = new DashboardFeed(ids);
+      poolBuilder.listener(dashboard.listener(config.pool().name()));
+      pool = poolBuilder.build();
+      dashboard.watch(pool, RequestSample.of(registry, "herd.gateway.requests"));
       pool.addListener(new LifecycleLog(ids));
       SpawnHealth spawns = new SpawnHealth(); // for /health/ready
       pool.addListener(spawns);
@@ -172,7 +178,8 @@ public final class HerdServer implements AutoCloseable {
       AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pool,
           registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
           Optional.ofNullable(cluster).map(ClusterView::of), factory::output, spawns,
-          Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))));
+          Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))),
+          dashboard);
       HerdServer server = new HerdServer(config, registry, runtimeMetrics, factory, pool, gateway,
           cluster, admin, reloads, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"
