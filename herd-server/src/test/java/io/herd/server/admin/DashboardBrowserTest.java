@@ -131,6 +131,35 @@ class DashboardBrowserTest {
       await().atMost(SEEN).untilAsserted(() -> assertThat(workerRows())
           .noneMatch(text -> text.startsWith(idle + " ")));
 
+      // A worker that dies under its session: the crash shows, with its exit and stderr box.
+      assertThat(get(gateway + "/exit?code=3", "X-Session-ID", "browser-crash").statusCode())
+          .isEqualTo(200);
+      WebElement crash = new WebDriverWait(browser, SEEN).until(ExpectedConditions
+          .presenceOfElementLocated(By.cssSelector("#events li[data-type='workerCrashed']")));
+      assertThat(crash.getText()).contains("exited with code 3");
+      assertThat(crash.findElements(By.tagName("pre"))).as("the stderr tail box").hasSize(1);
+
+      assertNoConsoleErrors();
+    }
+  }
+
+  @Test
+  void aWorkerThatCannotStartShowsItsStderr() throws Exception {
+    Path config = TestConfigs.write(dir, "header:X-Session-ID", "");
+    String yaml = Files.readString(config);
+    Files.writeString(config, yaml.replace("  command: " + TestConfigs.testWorkerCommand(),
+        "  command: " + TestConfigs.testWorkerCommand("--exit-at-start", "3")));
+    try (HerdProcess herd = HerdProcess.start(Map.of(), "serve", "--config", config.toString())) {
+      String admin = herd.adminUri(START);
+      open(admin + "/");
+      awaitLive();
+
+      // pool.warm: 1 makes the gateway start a worker at once; it fails, and retries back off.
+      WebElement failure = new WebDriverWait(browser, START).until(ExpectedConditions
+          .presenceOfElementLocated(By.cssSelector("#events li[data-type='spawnFailed'] pre")));
+      assertThat(failure.getText()).as("the failed worker's stderr")
+          .contains("boom: bad config");
+
       assertNoConsoleErrors();
     }
   }
