@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -129,7 +130,7 @@ class DashboardBrowserTest {
           JSON.readTree(get(admin + "/workers").body()).path("workers").findValuesAsText("id"))
           .as("the drained idle worker stops").doesNotContain(idle));
       await().atMost(SEEN).untilAsserted(() -> assertThat(workerRows())
-          .noneMatch(text -> text.startsWith(idle + " ")));
+          .as("the drained worker's row goes").doesNotContain(idle));
 
       // A worker that dies under its session: the crash shows, with its exit and stderr box.
       assertThat(get(gateway + "/exit?code=3", "X-Session-ID", "browser-crash").statusCode())
@@ -225,14 +226,22 @@ class DashboardBrowserTest {
     return new HttpResponseText(resp.statusCode(), resp.body());
   }
 
+  // Read in one script call: the page updates its rows every second, so an element found in
+  // one WebDriver call may be gone by the next (a stale element), which is no failure.
   private List<String> eventTypes() {
-    return browser.findElements(By.cssSelector("#events li")).stream()
-        .map(li -> li.getAttribute("data-type")).collect(Collectors.toList());
+    return texts("return Array.from(document.querySelectorAll('#events li'),"
+        + " li => li.dataset.type);");
   }
 
+  /** The ids of the workers in the page's table. */
   private List<String> workerRows() {
-    return browser.findElements(By.cssSelector("table.workers tbody tr[data-worker]")).stream()
-        .map(WebElement::getText).collect(Collectors.toList());
+    return texts("return Array.from(document.querySelectorAll("
+        + "'table.workers tbody tr[data-worker]'), tr => tr.dataset.worker);");
+  }
+
+  private List<String> texts(String script) {
+    List<?> values = (List<?>) ((JavascriptExecutor) browser).executeScript(script);
+    return values.stream().map(String::valueOf).collect(Collectors.toList());
   }
 
   /** An idle worker's id from the admin API, or null. */
