@@ -125,7 +125,9 @@ class DashboardBrowserTest {
 
       await().atMost(SEEN).until(() -> idleWorker(admin) != null);
       String idle = idleWorker(admin);
-      browser.findElement(By.cssSelector("tr[data-worker='" + idle + "'] button.drain")).click();
+      // The API may know the worker up to a snapshot (a second) before the page does.
+      new WebDriverWait(browser, SEEN).until(ExpectedConditions.elementToBeClickable(
+          By.cssSelector("tr[data-worker='" + idle + "'] button.drain"))).click();
       await().atMost(SEEN).untilAsserted(() -> assertThat(
           JSON.readTree(get(admin + "/workers").body()).path("workers").findValuesAsText("id"))
           .as("the drained idle worker stops").doesNotContain(idle));
