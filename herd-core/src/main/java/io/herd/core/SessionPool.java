@@ -91,6 +91,15 @@ public interface SessionPool extends AutoCloseable {
    */
   boolean end(String key);
 
+  /**
+   * Drains worker {@code workerId}: it is handed no new session, and it is stopped once it serves
+   * none — at once when idle, otherwise when its session ends (the session itself is not
+   * touched). {@code min} and {@code warm} are kept by spawning replacements as usual. Idempotent.
+   *
+   * @return whether a worker of that id has started and not yet exited
+   */
+  boolean drain(String workerId);
+
   /** Registers a listener for lifecycle events. */
   void addListener(PoolListener listener);
 

@@ -2,6 +2,7 @@ package io.herd.core;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 
@@ -52,5 +53,22 @@ public interface Worker {
    */
   default CompletableFuture<WorkerExit> kill() {
     return stop();
+  }
+
+  /**
+   * The last lines the worker wrote to its error output, oldest first, for diagnosing a crash
+   * (the admin dashboard shows them beside the crash). Empty for workers that keep none.
+   */
+  default List<String> recentStderr() {
+    return List.of();
+  }
+
+  /**
+   * The memory its confinement charges it right now, in bytes: a process's cgroup usage ({@code
+   * memory.current}), when its sandbox has a memory cgroup; empty otherwise. May read a file:
+   * call it off event loops.
+   */
+  default OptionalLong memoryBytes() {
+    return OptionalLong.empty();
   }
 }

@@ -13,6 +13,8 @@ import java.util.OptionalLong;
  * @param state what it is doing
  * @param sessionKey the session it serves, when busy
  * @param sessionsServed how many sessions it has served so far
+ * @param draining whether it is being drained ({@link SessionPool#drain}): it takes no new
+ *     session and stops once its current one ends
  */
 public record WorkerInfo(
     String id,
@@ -20,7 +22,14 @@ public record WorkerInfo(
     URI address,
     State state,
     Optional<String> sessionKey,
-    int sessionsServed) {
+    int sessionsServed,
+    boolean draining) {
+
+  /** A worker that is not being drained. */
+  public WorkerInfo(String id, OptionalLong pid, URI address, State state,
+      Optional<String> sessionKey, int sessionsServed) {
+    this(id, pid, address, state, sessionKey, sessionsServed, false);
+  }
 
   /** What a worker is doing. */
   public enum State {

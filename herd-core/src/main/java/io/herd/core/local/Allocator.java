@@ -47,7 +47,9 @@ import java.util.function.Consumer;
  *   <tr><td>IDLE / STARTING / CHECKING → BUSY, QUEUED/NEW → ASSIGNED</td><td>{@link #handoff}</td></tr>
  *   <tr><td>BUSY → CHECKING / STOPPING</td><td>{@link #free}, when its session finishes</td></tr>
  *   <tr><td>CHECKING → IDLE / BUSY</td><td>{@link #recycleChecked} via {@link #offer}</td></tr>
- *   <tr><td>any live → STOPPING</td><td>{@link #retire}</td></tr>
+ *   <tr><td>any live → STOPPING</td><td>{@link #retire}; an operator's {@link #drain} retires an
+ *       idle worker at once and marks a busy or checking one, which {@link #free} or {@link
+ *       #recycleChecked} then retires instead of reusing</td></tr>
  *   <tr><td>live (or spawned, not yet joined) → crashed (session ends CRASHED, reported once)</td>
  *       <td>{@link #crash}: the one crash path, for exits, failed health checks and failed
  *       recycle checks alike</td></tr>
@@ -397,7 +399,9 @@ final class Allocator {
           if (w.state != State.CHECKING) {
             return; // crashed or stopped meanwhile
           }
-          if (healthy) {
+          if (w.draining) {
+            retire(w, fx); // drained while it was being checked: it serves no one else
+          } else if (healthy) {
             offer(w, now, fx);
           } else {
             crash(
@@ -409,6 +413,36 @@ final class Allocator {
             retire(w, fx);
           }
           rebalance(now, fx);
+        });
+  }
+
+  /**
+   * An operator drains the worker {@code workerId}: an idle one stops now (and is replaced as
+   * {@code min} and {@code warm} require); a busy or checking one is marked, is handed no other
+   * session, and stops once its session has finished. A stopping worker is left as it is.
+   *
+   * @param found set to whether a worker of that id has started and not exited
+   */
+  Effects drain(String workerId, boolean[] found, long now) {
+    return decide(
+        fx -> {
+          PooledWorker w = null;
+          for (PooledWorker candidate : workers) {
+            if (candidate.worker != null && candidate.worker.id().equals(workerId)
+                && candidate.state != State.STARTING) {
+              w = candidate;
+              break;
+            }
+          }
+          found[0] = w != null;
+          if (w == null) {
+            return;
+          }
+          w.draining = true;
+          if (w.state == State.IDLE) {
+            retire(w, fx);
+            rebalance(now, fx);
+          } // BUSY: free() retires it; CHECKING: recycleChecked() does; STOPPING: on its way
         });
   }
 
@@ -546,6 +580,7 @@ final class Allocator {
     boolean reuse =
         !leasesOpen
             && !closed
+            && !w.draining
             && staying() <= config.max() // else above a lowered max: let it go
             && config.reuse()
             && (perWorker == 0 || w.sessionsServed < perWorker);
@@ -852,7 +887,8 @@ final class Allocator {
                 w.worker.address(),
                 state,
                 s == null ? Optional.empty() : Optional.of(s.key),
-                w.sessionsServed));
+                w.sessionsServed,
+                w.draining));
       }
     } finally {
       lock.unlock();

@@ -402,6 +402,14 @@ public final class LocalSessionPool implements SessionPool {
     return true;
   }
 
+  @Override
+  public boolean drain(String workerId) {
+    Objects.requireNonNull(workerId, "workerId");
+    boolean[] found = new boolean[1];
+    apply(allocator.drain(workerId, found, ticker.read()));
+    return found[0];
+  }
+
   // ---------------------------------------------------------------- observation
 
   @Override

@@ -72,6 +72,12 @@ final class PooledWorker {
   /** Whether it was reported as crashed, so that its exit is not reported again. */
   boolean crashReported;
 
+  /**
+   * Whether an operator asked to drain it ({@code SessionPool.drain}): it is handed no session
+   * any more, and is stopped instead of reused once its current session (if any) finishes.
+   */
+  boolean draining;
+
   PooledWorker(String id) {
     this.id = id;
   }

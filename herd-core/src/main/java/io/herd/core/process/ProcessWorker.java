@@ -250,9 +250,16 @@ public final class ProcessWorker implements Worker {
     return output;
   }
 
-  /** The last stderr lines, oldest first. */
-  List<String> recentStderr() {
+  /** The last {@value #STDERR_TAIL_LINES} stderr lines, oldest first. */
+  @Override
+  public List<String> recentStderr() {
     return stderrTail.snapshot();
+  }
+
+  /** The usage of its sandbox's memory cgroup, while it runs. */
+  @Override
+  public OptionalLong memoryBytes() {
+    return exit.isDone() ? OptionalLong.empty() : sandbox.memoryCurrent();
   }
 
   /** Completes when both output streams have ended (usually just after the exit). */

@@ -12,6 +12,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -123,6 +124,20 @@ final class WorkerCgroup {
   /** The directories, for reports and tests. */
   List<Path> dirs() {
     return List.copyOf(dirs.keySet());
+  }
+
+  /** The memory charged to the cgroup now; empty without a memory controller or once removed. */
+  OptionalLong memoryCurrent() {
+    Path dir = byController.get(Controller.MEMORY);
+    if (dir == null) {
+      return OptionalLong.empty();
+    }
+    String file = dirs.get(dir) == CgroupVersion.V2 ? "memory.current" : "memory.usage_in_bytes";
+    try {
+      return OptionalLong.of(Long.parseLong(Files.readString(dir.resolve(file)).trim()));
+    } catch (IOException | NumberFormatException e) {
+      return OptionalLong.empty(); // removed meanwhile, or a kernel without the file
+    }
   }
 
   /** Whether the kernel's OOM killer killed a process of this cgroup; read it before destroy. */

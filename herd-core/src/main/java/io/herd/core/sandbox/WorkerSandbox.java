@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -161,6 +162,14 @@ public final class WorkerSandbox {
   /** The leased UID, if any. */
   public OptionalInt uid() {
     return uid;
+  }
+
+  /**
+   * The memory its cgroup charges right now ({@code memory.current}, or {@code
+   * memory.usage_in_bytes} in cgroup v1); empty without a memory cgroup, or once released.
+   */
+  public OptionalLong memoryCurrent() {
+    return cgroup == null || released.get() ? OptionalLong.empty() : cgroup.memoryCurrent();
   }
 
   /** The cgroup directories, one per hierarchy; empty without limits. */

@@ -53,6 +53,53 @@ class PoolLifecycleTest {
   }
 
   @Test
+  void aDrainedWorkerFinishesItsSessionThenStopsAndServesNoOther() {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().reuse(true).min(1).max(2))) {
+      long pid;
+      String id;
+      try (SessionLease lease = f.acquire("a")) {
+        pid = PoolFixture.pidOf(lease);
+        id = lease.worker().id();
+        assertThat(f.pool.drain(id)).as("drain of a live worker").isTrue();
+        assertThat(f.pool.workers()).filteredOn(w -> w.id().equals(id))
+            .singleElement().satisfies(w -> {
+              assertThat(w.draining()).isTrue();
+              assertThat(w.sessionKey()).as("its session is untouched").contains("a");
+            });
+        assertThat(PoolFixture.get(lease, "/count")).as("it still serves its session")
+            .isEqualTo("1");
+      }
+      try (SessionLease again = f.acquire("a")) {
+        assertThat(again.worker().id()).as("the session stays on it").isEqualTo(id);
+      }
+      f.pool.end("a");
+      assertThat(Processes.awaitGone(pid, Duration.ofSeconds(10)))
+          .as("stopped once its session ended, though reuse is on").isTrue();
+      try (SessionLease next = f.acquire("b")) {
+        assertThat(next.worker().id()).isNotEqualTo(id);
+      }
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(f.events.of("workerStopped")).as("stopped, not crashed")
+              .anyMatch(e -> e.subject().equals(id)));
+      assertThat(f.events.of("workerCrashed")).noneMatch(e -> e.subject().equals(id));
+    }
+  }
+
+  @Test
+  void aDrainedIdleWorkerStopsAtOnceAndMinIsRefilled() {
+    try (PoolFixture f = new PoolFixture(PoolFixture.config().min(1).max(2))) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> f.pool.workers().size() == 1
+          && f.pool.stats().idle() == 1);
+      WorkerInfo idle = f.pool.workers().get(0);
+      assertThat(f.pool.drain(idle.id())).isTrue();
+      assertThat(Processes.awaitGone(idle.pid().getAsLong(), Duration.ofSeconds(10))).isTrue();
+      await().atMost(Duration.ofSeconds(20)).until(() -> f.pool.stats().idle() == 1);
+      assertThat(f.pool.workers()).extracting(WorkerInfo::id).doesNotContain(idle.id());
+      assertThat(f.pool.drain("w-nonexistent")).as("an unknown id").isFalse();
+    }
+  }
+
+  @Test
   void maxSessionsPerWorkerRecyclesAfterThatManySessions() {
     try (PoolFixture f =
         new PoolFixture(PoolFixture.config().reuse(true).max(1).maxSessionsPerWorker(2))) {

@@ -127,6 +127,8 @@ class PoolModelTest {
     /** Order of the events that matter for leases: announcements and exits. */
     long sequence;
     final Map<String, Long> exitedAt = new HashMap<>();
+    /** Drained worker ids, each with the session it served when drained (null: none). */
+    final Map<String, Session> drained = new HashMap<>();
     int steps;
     int depth;
     /** The key of the last acquire, which interleaved steps prefer. */
@@ -232,6 +234,8 @@ class PoolModelTest {
         toggleHealth();
       } else if (r < 95) {
         answerHealth();
+      } else if (r < 97) {
+        drain();
       } else if (r < 99 || shutdownCalled || rnd.nextInt(3) > 0) {
         advance(Duration.ofMillis(rnd.nextInt(100)));
       } else {
@@ -249,7 +253,7 @@ class PoolModelTest {
       }
       depth++;
       try {
-        int r = rnd.nextInt(5);
+        int r = rnd.nextInt(6);
         note("  inside " + where + ":");
         count("interleaved step");
         switch (r) {
@@ -257,6 +261,7 @@ class PoolModelTest {
           case 1 -> end(key);
           case 2 -> acquire(key);
           case 3 -> closeLease();
+          case 4 -> drain();
           default -> completeSpawn();
         }
       } finally {
@@ -378,6 +383,20 @@ class PoolModelTest {
         note("crash " + w.id());
         exitedAt.putIfAbsent(w.id(), ++sequence);
         w.crash("scripted crash");
+      }
+    }
+
+    void drain() {
+      ScriptedWorker w = randomAlive();
+      if (w == null) {
+        return;
+      }
+      Allocator.WorkerView before = view(w.id());
+      note("drain " + w.id());
+      boolean found = pool.drain(w.id());
+      if (before != null && before.state() != State.STARTING) {
+        drained.putIfAbsent(w.id(), before.session());
+        count(found ? "drained" : "drain of a worker just gone");
       }
     }
 
@@ -504,6 +523,18 @@ class PoolModelTest {
       }
       assertThat(busy).isEqualTo(snap.busy());
       assertThat(idle).isEqualTo(snap.idle());
+
+      // A drained worker is never idle, and serves no session but the one it had when drained.
+      for (Allocator.WorkerView v : snap.workers()) {
+        if (!drained.containsKey(v.worker().id)) {
+          continue;
+        }
+        assertThat(v.state()).as("drained %s, %s", v.worker(), state).isNotEqualTo(State.IDLE);
+        if (v.state() == State.BUSY) {
+          assertThat(v.session()).as("session of drained %s, %s", v.worker(), state)
+              .isSameAs(drained.get(v.worker().id));
+        }
+      }
 
       // Live sessions with a worker are exactly the busy workers' sessions; none ended lingers.
       Map<String, String> live = new LinkedHashMap<>();

@@ -98,6 +98,25 @@ class SandboxLimitsTest {
   }
 
   @Test
+  void memoryBytesReadsTheWorkersCgroupAndGrowsWithWhatItAllocates() throws Exception {
+    SandboxConfig limited = SandboxConfig.builder().memory("256m").cpus(0).pids(0).build();
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorker worker = fixture.spawn(fixture.factory(limited, TestWorkerCommand.argv()),
+          "mem");
+      long before = worker.memoryBytes().orElseThrow();
+      assertThat(before).as("a running JVM is charged something").isPositive()
+          .isLessThan(256L << 20);
+
+      get(worker, "/alloc?mb=64");
+
+      assertThat(worker.memoryBytes().orElseThrow()).as("after allocating 64 MiB")
+          .isGreaterThan(before + (32L << 20));
+      worker.stop().get(20, TimeUnit.SECONDS);
+      assertThat(worker.memoryBytes()).as("no cgroup once it has gone").isEmpty();
+    }
+  }
+
+  @Test
   void cpuQuotaHoldsABusyLoopToItsShare() throws Exception {
     SandboxConfig half = SandboxConfig.builder().cpus(0.5).memory(0).pids(0).build();
     try (SandboxFixture fixture = new SandboxFixture()) {

@@ -105,6 +105,11 @@ final class ScriptedPool implements SessionPool {
   }
 
   @Override
+  public boolean drain(String workerId) {
+    throw new UnsupportedOperationException("the proxy never drains workers");
+  }
+
+  @Override
   public void addListener(PoolListener listener) {}
 
   @Override

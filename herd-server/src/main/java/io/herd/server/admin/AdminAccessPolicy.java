@@ -38,6 +38,13 @@ import java.util.Set;
  *       followed) or comes from an origin of {@code admin.origins}. So a state-changing method
  *       (DELETE, POST) is accepted only from the same origin, a configured origin, or a client
  *       that is not a browser.
+ *   <li><b>A custom header on changes from pages</b>: a request that changes state (any method
+ *       but GET, HEAD, OPTIONS) and comes from a browser (it carries {@code Origin} or {@code
+ *       Sec-Fetch-Site}) must carry {@value #ADMIN_HEADER}{@code : 1}, which the dashboard sends:
+ *       403 otherwise. A page can add a custom header only to a same-origin request (cross-origin
+ *       it needs a CORS preflight, which is never granted), so even a browser that sent neither
+ *       Origin nor fetch metadata correctly could not forge such a request: defence in depth
+ *       against cross-site request forgery, on top of the Origin check.
  * </ol>
  *
  * <p>Non-browser clients (curl, {@code herd status}, Prometheus, orchestrator probes) send a Host
@@ -52,6 +59,8 @@ final class AdminAccessPolicy {
   private static final Set<String> LOOPBACK_NAMES = Set.of("localhost");
   private static final String SEC_FETCH_SITE = "sec-fetch-site";
   private static final String SEC_FETCH_MODE = "sec-fetch-mode";
+  /** The header a page's state-changing request must carry (rule 4). */
+  static final String ADMIN_HEADER = "X-Herd-Admin";
 
   /** Host names accepted in {@code Host}, lower case. */
   private final Set<String> names;
@@ -149,7 +158,21 @@ final class AdminAccessPolicy {
           + req.method() + " from a web page refused (expected: a same-origin request, a client"
           + " that is not a browser, or a page whose origin is listed in admin.origins)");
     }
+
+    boolean fromBrowser = !originHeaders.isEmpty() || site != null;
+    if (fromBrowser && changesState(req.method())
+        && !"1".equals(req.headers().get(ADMIN_HEADER))) {
+      return new Refusal(HttpResponseStatus.FORBIDDEN, "admin API: a " + req.method()
+          + " from a web page must carry the header " + ADMIN_HEADER + ": 1, against cross-site"
+          + " request forgery (expected: " + ADMIN_HEADER + ": 1, as the dashboard sends; clients"
+          + " that are not browsers need nothing)");
+    }
     return null;
+  }
+
+  private static boolean changesState(HttpMethod method) {
+    return !(method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)
+        || method.equals(HttpMethod.OPTIONS));
   }
 
   private boolean hostAllowed(HttpAuthority host, InetAddress local) {

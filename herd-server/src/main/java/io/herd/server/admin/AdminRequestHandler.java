@@ -60,6 +60,8 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@code GET /sessions/{id}/logs?tail=N}</td><td>plain text: the recent stdout and
  *       stderr lines of the session's worker, interleaved ({@link SessionLogs}); 404 if
  *       none</td></tr>
+ *   <tr><td>{@code POST /workers/{id}/drain}</td><td>drains the worker: it takes no new
+ *       session and stops once its session ends (404 if none)</td></tr>
  *   <tr><td>{@code GET /metrics}</td><td>Prometheus text exposition</td></tr>
  *   <tr><td>{@code POST /reload}</td><td>re-reads the config file and applies what can change
  *       live; see {@link ReloadAnswers}. Answered when the reload is done, which runs off the
@@ -73,7 +75,8 @@ import org.slf4j.LoggerFactory;
  * names the session {@code a%2Fb}, never {@code a/b}.
  *
  * <p>Stateless and {@linkplain ChannelHandler.Sharable sharable}; runs on the admin event loop,
- * where every call it makes is a non-blocking snapshot or {@code pool.end}, which returns at once.
+ * where every call it makes is a non-blocking snapshot, {@code pool.end} or {@code pool.drain},
+ * which return at once.
  */
 @ChannelHandler.Sharable
 final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -83,6 +86,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final String SESSION_PREFIX = "/sessions/";
+  private static final String WORKER_PREFIX = "/workers/";
+  private static final String DRAIN_SUFFIX = "/drain";
 
   /** What {@link #route} answers for {@code POST /reload}: answered later, by the reload. */
   private static final FullHttpResponse RELOAD =
@@ -237,10 +242,44 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       }
       return end(name, pools);
     }
+    if (path.startsWith(WORKER_PREFIX) && path.endsWith(DRAIN_SUFFIX)
+        && path.length() > WORKER_PREFIX.length() + DRAIN_SUFFIX.length()) {
+      if (!method.equals(HttpMethod.POST)) {
+        return notAllowed("POST");
+      }
+      return drain(path.substring(WORKER_PREFIX.length(), path.length() - DRAIN_SUFFIX.length()),
+          pools);
+    }
     return json(HttpResponseStatus.NOT_FOUND, error("no such route: " + path
-        + " (expected: /health, /health/live, /health/ready, /version, /status, /cluster,"
-        + " /workers, /sessions, /sessions/{key}, /sessions/{key}/logs, /metrics, /reload,"
-        + " /pools, /pools/{name}/status|workers|sessions)"));
+        + " (expected: /, /events, /health, /health/live, /health/ready, /version, /status,"
+        + " /cluster, /workers, /workers/{id}/drain, /sessions, /sessions/{key},"
+        + " /sessions/{key}/logs, /metrics, /reload, /pools, /pools/{name}/status|workers|sessions)"));
+  }
+
+  /**
+   * Drains worker {@code id} of {@code pools} (every pool, or the one {@code ?pool=} names): no
+   * new session, stopped once its session (if any) ends. Worker ids are unique within a pool
+   * only, so an id that several of them have is refused rather than guessed.
+   */
+  private FullHttpResponse drain(String id, Map<String, SessionPool> pools) {
+    List<String> having = pools.entrySet().stream()
+        .filter(p -> p.getValue().workers().stream().anyMatch(w -> w.id().equals(id)))
+        .map(Map.Entry::getKey).toList();
+    if (having.size() > 1) {
+      return json(HttpResponseStatus.CONFLICT, error("worker " + id + " is in several pools: "
+          + String.join(", ", having) + " (expected: ?pool=NAME)"));
+    }
+    if (having.isEmpty() || !pools.get(having.get(0)).drain(id)) {
+      return json(HttpResponseStatus.NOT_FOUND, error("no such worker: " + id
+          + " (expected: the id of a running worker, as GET /workers lists them)"));
+    }
+    log.atInfo().addKeyValue("worker", id)
+        .log("worker {} of pool {} drained through the admin API", id, having.get(0));
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("pool", having.get(0));
+    body.put("worker", id);
+    body.put("draining", true);
+    return json(HttpResponseStatus.OK, body);
   }
 
   /** Ends the session {@code name} (an id, or a full signed key) names. */
@@ -357,6 +396,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       m.put("state", w.state().name());
       m.put("session", w.sessionKey().map(target.ids()::shown).orElse(null));
       m.put("sessionsServed", w.sessionsServed());
+      m.put("draining", w.draining());
       list.add(m);
     }
     }

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The admin HTTP server: one NIO event-loop thread ({@code herd-admin}), small aggregated
  * requests, the gate of {@link AdminAccessHandler} (Host, Origin and fetch-metadata rules against
- * DNS rebinding and cross-site requests) and then the routes of {@link AdminRequestHandler}.
+ * DNS rebinding and cross-site requests), then the dashboard's page and event stream ({@link
+ * DashboardHandler}) and the routes of {@link AdminRequestHandler}.
  * Loopback by default; the config refuses a non-loopback address without a token, and with a
  * token every route but {@code /health} needs it.
  *
@@ -37,20 +38,38 @@ public final class AdminServer implements AutoCloseable {
 
   private final EventLoopGroup group;
   private final Channel server;
+  private final DashboardFeed dashboard;
 
-  private AdminServer(EventLoopGroup group, Channel server) {
+  private AdminServer(EventLoopGroup group, Channel server, DashboardFeed dashboard) {
     this.group = group;
     this.server = server;
+    this.dashboard = dashboard;
   }
 
   /**
-   * Binds and starts serving.
+   * Binds and starts serving, with a dashboard of {@code target}'s pool that shows no request
+   * figures (it knows no gateway).
    *
    * @throws IllegalStateException when the address cannot be bound
    */
   public static AdminServer start(AdminConfig config, AdminTarget target) {
+    DashboardFeed feed = new DashboardFeed(target.ids());
+    feed.watch(target.pool(), () -> RequestSample.NONE);
+    return start(config, target, feed);
+  }
+
+  /**
+   * Binds and starts serving, the dashboard from {@code dashboard}, which it starts and, from
+   * then on, owns: {@link #close()} closes it.
+   *
+   * @throws IllegalStateException when the address cannot be bound
+   */
+  public static AdminServer start(AdminConfig config, AdminTarget target,
+      DashboardFeed dashboard) {
     AdminAccessHandler access = new AdminAccessHandler(AdminAccessPolicy.of(config));
-    AdminRequestHandler handler = new AdminRequestHandler(target, BearerToken.of(config.token()));
+    BearerToken token = BearerToken.of(config.token());
+    AdminRequestHandler handler = new AdminRequestHandler(target, token);
+    DashboardHandler pages = new DashboardHandler(dashboard, token);
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(
         1, new DefaultThreadFactory("herd-admin", true), NioIoHandler.newFactory());
     InetSocketAddress address = config.listen().toSocketAddress();
@@ -65,19 +84,22 @@ public final class AdminServer implements AutoCloseable {
                 .addLast("codec", new HttpServerCodec())
                 .addLast("aggregator", new HttpObjectAggregator(MAX_REQUEST_BYTES))
                 .addLast("access", access) // every route, and whatever is added after it
+                .addLast("dashboard", pages)
                 .addLast("admin", handler);
           }
         })
         .bind(address)
         .awaitUninterruptibly();
     if (!bind.isSuccess()) {
+      dashboard.close();
       group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
       throw new IllegalStateException("admin.listen cannot bind " + config.listen() + ": "
           + bind.cause().getMessage() + " (expected: a free address; --admin-listen picks"
           + " another)", bind.cause());
     }
-    AdminServer admin = new AdminServer(group, bind.channel());
-    log.info("admin API listening on {}{}", admin.uri(),
+    dashboard.start(target);
+    AdminServer admin = new AdminServer(group, bind.channel(), dashboard);
+    log.info("admin API listening on {} (dashboard: {}/){}", admin.uri(), admin.uri(),
         config.token().isPresent() ? " (bearer token required)" : "");
     return admin;
   }
@@ -97,6 +119,7 @@ public final class AdminServer implements AutoCloseable {
   @Override
   public void close() {
     server.close().awaitUninterruptibly();
+    dashboard.close();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
   }
 }

@@ -91,6 +91,11 @@ public final class TimedSessionPool implements SessionPool {
   }
 
   @Override
+  public boolean drain(String workerId) {
+    return delegate.drain(workerId);
+  }
+
+  @Override
   public void addListener(PoolListener listener) {
     delegate.addListener(listener);
   }

@@ -9,6 +9,8 @@ import io.herd.proxy.HopSigner;
 import io.herd.server.admin.AdminServer;
 import io.herd.server.admin.AdminTarget;
 import io.herd.server.admin.ClusterView;
+import io.herd.server.admin.DashboardFeed;
+import io.herd.server.admin.RequestSample;
 import io.herd.server.admin.SessionIds;
 import io.herd.server.admin.SpawnHealth;
 import io.herd.server.config.DurationFormat;
@@ -125,10 +127,16 @@ public final class HerdServer implements AutoCloseable {
       }
       SessionIds ids = SessionIds.of(config.proxy().signer());
       SpawnHealth spawns = new SpawnHealth(); // for /health/ready: spawn failures of any pool
+      // Its listeners join each pool before it starts, so the dashboard sees the first workers.
+      DashboardFeed dashboard = new DashboardFeed(ids);
       for (PoolSpec spec : config.pools()) {
-        PoolRuntime runtime = PoolRuntime.start(spec, registry, multi, ids, cluster);
+        PoolRuntime runtime = PoolRuntime.start(spec, registry, multi, ids, cluster,
+            dashboard.listener(spec.name()));
         pools.add(runtime);
         runtime.pool().addListener(spawns);
+        dashboard.watch(runtime.pool(), multi
+            ? RequestSample.of(registry, "herd.gateway.requests", spec.name())
+            : RequestSample.of(registry, "herd.gateway.requests"));
       }
       ExchangeListener listener = new RequestMetrics(registry, multi);
       HerdGateway.Builder builder = multi
@@ -169,7 +177,8 @@ public final class HerdServer implements AutoCloseable {
           registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
           Optional.ofNullable(cluster).map(ClusterView::of), id -> pools.stream()
               .map(p -> p.factory().output(id)).flatMap(Optional::stream).findFirst(), spawns,
-          byName, Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))));
+          byName, Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))),
+          dashboard);
       HerdServer server = new HerdServer(config, registry, runtimeMetrics, pools, gateway,
           cluster, admin, reloads, draining);
       log.debug("effective config (secrets masked): listen {}, {}, session key {}, {}, {}, {},"

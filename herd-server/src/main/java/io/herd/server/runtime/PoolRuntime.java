@@ -1,6 +1,7 @@
 package io.herd.server.runtime;
 
 import io.herd.cluster.HerdCluster;
+import io.herd.core.PoolListener;
 import io.herd.core.SessionPool;
 import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.proxy.GatewayRoute;
@@ -46,9 +47,11 @@ public final class PoolRuntime implements AutoCloseable {
    *
    * @param tagged whether its meters carry {@code pool=<name>} (the registry has no common tag)
    * @param cluster the cluster membership (single-pool form only), or null
+   * @param first a listener that must see the pool's first events (its {@code min} workers
+   *     start as it is built), such as the dashboard's
    */
   static PoolRuntime start(PoolSpec spec, MeterRegistry registry, boolean tagged,
-      SessionIds ids, HerdCluster cluster) {
+      SessionIds ids, HerdCluster cluster, PoolListener first) {
     Objects.requireNonNull(spec, "spec");
     Tags tags = tagged ? Tags.of("pool", spec.name()) : Tags.empty();
     ProcessWorkerFactory factory = new ProcessWorkerFactory(spec.worker());
@@ -58,6 +61,7 @@ public final class PoolRuntime implements AutoCloseable {
       if (cluster != null) {
         builder.directory(cluster.directory());
       }
+      builder.listener(first);
       SessionPool pool = builder.build();
       pool.addListener(new LifecycleLog(ids));
       PoolMetrics.bind(registry, pool, tags);

@@ -387,8 +387,14 @@ class AdminServerTest {
     RawHttp.Response link = RawHttp.exchange(base, "GET", "/status", null, host,
         "Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate");
     assertThat(link.status()).as("a followed link reads nothing cross-site").isEqualTo(200);
-    RawHttp.Response sameOrigin = RawHttp.exchange(base, "DELETE", "/sessions/alice", null, host,
+    RawHttp.Response noHeader = RawHttp.exchange(base, "DELETE", "/sessions/alice", null, host,
         "Origin: http://localhost:" + port(), "Sec-Fetch-Site: same-origin");
+    assertThat(noHeader.status()).as("a page's change without the custom header: %s",
+        noHeader.body()).isEqualTo(403);
+    assertThat(noHeader.body()).contains("X-Herd-Admin: 1");
+    assertThat(liveKeys()).containsExactly("alice");
+    RawHttp.Response sameOrigin = RawHttp.exchange(base, "DELETE", "/sessions/alice", null, host,
+        "Origin: http://localhost:" + port(), "Sec-Fetch-Site: same-origin", "X-Herd-Admin: 1");
     assertThat(sameOrigin.status()).as(sameOrigin.body()).isEqualTo(200);
     assertThat(liveKeys()).isEmpty();
   }
@@ -401,7 +407,7 @@ class AdminServerTest {
 
     RawHttp.Response r = RawHttp.exchange(base, "DELETE", "/sessions/alice", null,
         "Host: 127.0.0.1:" + port(), "Origin: https://ops.example:443",
-        "Sec-Fetch-Site: cross-site");
+        "Sec-Fetch-Site: cross-site", "X-Herd-Admin: 1");
 
     assertThat(r.status()).as(r.body()).isEqualTo(200);
     assertThat(liveKeys()).isEmpty();

@@ -1,0 +1,135 @@
+package io.herd.server.admin;
+
+import io.herd.core.PoolConfig;
+import io.herd.core.PoolStats;
+import io.herd.core.SessionInfo;
+import io.herd.core.SessionPool;
+import io.herd.core.WorkerInfo;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
+
+/**
+ * What the dashboard shows of one pool: its gauges, limits and counters, its sessions and workers
+ * (with each worker's uptime and cgroup memory), and its request rate and latency. Every answer
+ * carries the pool's {@code name}, and the dashboard is built from a list of these, one per pool.
+ *
+ * <p>Not thread-safe: {@link #snapshot} runs on the dashboard's tick thread only (it may read
+ * {@code /proc} and cgroup files, so never on an event loop). Lifetime: the pool's.
+ */
+final class PoolView {
+
+  private final SessionPool pool;
+  private final PoolEvents events;
+  private final Supplier<RequestSample> requests;
+  private final RequestWindow window = new RequestWindow();
+
+  PoolView(SessionPool pool, PoolEvents events, Supplier<RequestSample> requests) {
+    this.pool = pool;
+    this.events = events;
+    this.requests = requests;
+  }
+
+  String name() {
+    return events.pool();
+  }
+
+  /** Stops listening to the pool. */
+  void detach() {
+    pool.removeListener(events);
+  }
+
+  /**
+   * The pool now.
+   *
+   * @param owner the cluster node that owns this gateway's sessions; null outside a cluster
+   * @param now the wall-clock time, for worker uptimes
+   * @param nowNanos a monotonic time, for the request rate
+   */
+  Map<String, Object> snapshot(SessionIds ids, String owner, Instant now, long nowNanos) {
+    PoolStats s = pool.stats();
+    PoolConfig config = pool.config();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("name", name());
+    Map<String, Object> gauges = new LinkedHashMap<>();
+    gauges.put("workers", s.workers());
+    gauges.put("idle", s.idle());
+    gauges.put("busy", s.busy());
+    gauges.put("starting", s.starting());
+    gauges.put("sessions", s.sessions());
+    gauges.put("queued", s.queued());
+    body.put("gauges", gauges);
+    Map<String, Object> limits = new LinkedHashMap<>();
+    limits.put("min", config.min());
+    limits.put("max", config.max());
+    limits.put("warm", config.warm());
+    limits.put("maxQueue", config.maxQueue());
+    body.put("limits", limits);
+    Map<String, Object> counters = new LinkedHashMap<>();
+    counters.put("spawns", s.spawns());
+    counters.put("spawnFailures", s.spawnFailures());
+    counters.put("crashes", s.crashes());
+    counters.put("evictions", s.evictions());
+    counters.put("expirations", s.expirations());
+    counters.put("acquireTimeouts", s.acquireTimeouts());
+    counters.put("queueRejections", s.queueRejections());
+    body.put("counters", counters);
+    body.put("requests", window.advance(requests.get(), nowNanos));
+    body.put("sessions", sessions(ids, owner));
+    body.put("workers", workers(ids, now));
+    return body;
+  }
+
+  private List<Map<String, Object>> sessions(SessionIds ids, String owner) {
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (SessionInfo s : pool.sessions()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("pool", name());
+      m.put("key", ids.shown(s.key()));
+      m.put("worker", s.workerId());
+      m.put("pid", s.pid().isPresent() ? s.pid().getAsLong() : null);
+      m.put("ageMs", s.age().toMillis());
+      m.put("idleMs", s.idle().toMillis());
+      m.put("openLeases", s.openLeases());
+      m.put("owner", owner);
+      list.add(m);
+    }
+    list.sort((a, b) -> Long.compare((Long) b.get("ageMs"), (Long) a.get("ageMs")));
+    return list;
+  }
+
+  private List<Map<String, Object>> workers(SessionIds ids, Instant now) {
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (WorkerInfo w : pool.workers()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("pool", name());
+      m.put("id", w.id());
+      m.put("pid", w.pid().isPresent() ? w.pid().getAsLong() : null);
+      m.put("state", w.state().name());
+      m.put("draining", w.draining());
+      m.put("session", w.sessionKey().map(ids::shown).orElse(null));
+      m.put("sessionsServed", w.sessionsServed());
+      m.put("uptimeMs", uptime(w.pid(), now).map(Duration::toMillis).orElse(null));
+      OptionalLong memory = events.memoryBytes(w.id());
+      m.put("memoryBytes", memory.isPresent() ? memory.getAsLong() : null);
+      list.add(m);
+    }
+    return list;
+  }
+
+  /** Since the process started, from the operating system; empty when it cannot tell. */
+  private static Optional<Duration> uptime(OptionalLong pid, Instant now) {
+    if (pid.isEmpty()) {
+      return Optional.empty();
+    }
+    return ProcessHandle.of(pid.getAsLong())
+        .flatMap(h -> h.info().startInstant())
+        .map(start -> now.isAfter(start) ? Duration.between(start, now) : Duration.ZERO);
+  }
+}
