@@ -16,11 +16,13 @@ import io.herd.server.config.HerdConfigLoader;
 import io.herd.server.config.HostPort;
 import io.herd.server.runtime.HerdServer;
 import io.herd.server.runtime.PoolRuntime;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -156,6 +158,27 @@ class MultiPoolServeTest {
     assertThat(io.herd.server.HttpClients.send("DELETE", admin + "/sessions/alice?pool=repl",
         null).statusCode()).isEqualTo(200);
     assertThat(JSON.readTree(get(admin + "/sessions").body()).get("sessions")).hasSize(2);
+
+    // Worker ids are per pool: draining an id several pools have is refused, ?pool= picks one.
+    Map<String, Set<String>> poolsById = new HashMap<>();
+    JSON.readTree(get(admin + "/workers").body()).get("workers").forEach(w -> poolsById
+        .computeIfAbsent(w.get("id").asText(), k -> new HashSet<>()).add(w.get("pool").asText()));
+    String shared = poolsById.entrySet().stream()
+        .filter(e -> e.getValue().containsAll(List.of("api", "default")))
+        .map(Map.Entry::getKey).findFirst().orElseThrow();
+    HttpResponse<String> ambiguous =
+        io.herd.server.HttpClients.send("POST", admin + "/workers/" + shared + "/drain", null);
+    assertThat(ambiguous.statusCode()).as(ambiguous.body()).isEqualTo(409);
+    assertThat(ambiguous.body()).contains("several pools", "?pool=NAME");
+    HttpResponse<String> drained = io.herd.server.HttpClients.send("POST",
+        admin + "/workers/" + shared + "/drain?pool=api", null);
+    assertThat(drained.statusCode()).as(drained.body()).isEqualTo(200);
+    assertThat(JSON.readTree(drained.body()).get("pool").asText()).isEqualTo("api");
+    JsonNode defaults = JSON.readTree(get(admin + "/workers?pool=default").body()).get("workers");
+    assertThat(defaults).anySatisfy(w -> {
+      assertThat(w.get("id").asText()).isEqualTo(shared);
+      assertThat(w.get("draining").asBoolean()).as("the other pool's worker of that id").isFalse();
+    });
   }
 
   @Test
