@@ -363,21 +363,8 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     body.put("workers", workers);
     body.put("sessions", s.sessions());
     body.put("queued", s.queued());
-    Map<String, Object> limits = new LinkedHashMap<>();
-    limits.put("min", pool.config().min());
-    limits.put("max", pool.config().max());
-    limits.put("warm", pool.config().warm());
-    limits.put("maxQueue", pool.config().maxQueue());
-    body.put("limits", limits);
-    Map<String, Object> counters = new LinkedHashMap<>();
-    counters.put("spawns", s.spawns());
-    counters.put("spawnFailures", s.spawnFailures());
-    counters.put("crashes", s.crashes());
-    counters.put("evictions", s.evictions());
-    counters.put("expirations", s.expirations());
-    counters.put("acquireTimeouts", s.acquireTimeouts());
-    counters.put("queueRejections", s.queueRejections());
-    body.put("counters", counters);
+    body.put("limits", PoolFigures.limits(pool.config()));
+    body.put("counters", PoolFigures.counters(s));
     body.put("gateway", target.gateway().get());
     body.put("cluster", target.cluster()
         .map(c -> ClusterAnswers.summary(c.status().get())).orElse(null));

@@ -6,12 +6,9 @@ import io.herd.server.config.AdminAddress;
 import io.herd.server.config.InvalidConfigFileException;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.ConnectException;
 import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -98,7 +95,7 @@ final class LogsCommand implements Callable<Integer> {
         return ExitCodes.USAGE;
       } catch (IOException e) {
         err.println(first ? unreachable(admin, e) : "herd logs: the gateway at " + admin.base()
-            + " stopped answering: " + describe(e));
+            + " stopped answering: " + AdminCallFailure.describe(e, TIMEOUT));
         err.flush();
         return ExitCodes.FAILURE;
       }
@@ -138,10 +135,10 @@ final class LogsCommand implements Callable<Integer> {
 
   /** Why the first request failed: nothing listening, or something else. */
   private static String unreachable(AdminAddress admin, IOException e) {
-    return refused(e)
+    return AdminCallFailure.refused(e)
         ? "herd logs: no gateway running at " + admin.base() + " (from " + admin.source() + ")"
         : "herd logs: cannot read the admin API at " + admin.base() + " (from " + admin.source()
-            + "): " + describe(e);
+            + "): " + AdminCallFailure.describe(e, TIMEOUT);
   }
 
   /** The admin API's {@code error} message, or the status and body as they came. */
@@ -173,21 +170,5 @@ final class LogsCommand implements Callable<Integer> {
     return s.toString();
   }
 
-  /** Whether nothing accepted the connection: no gateway there (or its admin API is off). */
-  private static boolean refused(IOException e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof ConnectException && !(t instanceof HttpConnectTimeoutException)) {
-        return true;
-      }
-    }
-    return false;
-  }
 
-  private static String describe(IOException e) {
-    if (e instanceof HttpTimeoutException) {
-      return "no answer within " + TIMEOUT.toSeconds() + "s";
-    }
-    String message = e.getMessage();
-    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
-  }
 }

@@ -8,12 +8,9 @@ import io.herd.server.config.DurationFormat;
 import io.herd.server.config.InvalidConfigFileException;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.ConnectException;
 import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -77,9 +74,10 @@ final class StatusCommand implements Callable<Integer> {
       }
     } catch (IOException e) {
       String from = " (from " + admin.source() + ")";
-      err.println(refused(e) ? "herd status: no gateway running at " + admin.base() + from
+      err.println(AdminCallFailure.refused(e)
+          ? "herd status: no gateway running at " + admin.base() + from
           : "herd status: cannot read the admin API at " + admin.base() + from + ": "
-              + describe(e));
+              + AdminCallFailure.describe(e, TIMEOUT));
       err.flush();
       return ExitCodes.FAILURE;
     }
@@ -97,24 +95,7 @@ final class StatusCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  /** Whether nothing accepted the connection: no gateway there (or its admin API is off). */
-  private static boolean refused(IOException e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof ConnectException && !(t instanceof HttpConnectTimeoutException)) {
-        return true;
-      }
-    }
-    return false;
-  }
 
-  /** An I/O failure in words: some (a refused connect, a timeout) have no message of their own. */
-  private static String describe(IOException e) {
-    if (e instanceof HttpTimeoutException) {
-      return "no answer within " + DurationFormat.format(TIMEOUT);
-    }
-    String message = e.getMessage();
-    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
-  }
 
   private static JsonNode get(HttpClient client, AdminAddress admin, String path)
       throws IOException, InterruptedException {
