@@ -94,7 +94,7 @@ public final class DevToolsLinks {
     if (!method.equals(HttpMethod.GET) && !method.equals(HttpMethod.PUT)) {
       return null;
     }
-    if (!DISCOVERY_PATHS.contains(pathOf(forwardUri))) {
+    if (!DISCOVERY_PATHS.contains(KeyRules.pathOf(forwardUri))) {
       return null;
     }
     String proto = firstToken(upstream.get(HeaderRewriter.X_FORWARDED_PROTO));
@@ -104,7 +104,7 @@ public final class DevToolsLinks {
       authority = fallbackAuthority;
     }
     if (rule instanceof KeyRules.PathSegment p) {
-      String raw = segment(pathOf(clientTarget), p.index());
+      String raw = segment(KeyRules.pathOf(clientTarget), p.index());
       return raw == null ? null : new DevToolsLinks(secure, authority, p.index(), raw, null);
     }
     if (rule instanceof KeyRules.Query q) {
@@ -218,20 +218,8 @@ public final class DevToolsLinks {
 
   /** Segment {@code index} (0-based) of {@code path} as it is written, or null. */
   static String segment(String path, int index) {
-    if (!path.startsWith("/")) {
-      return null;
-    }
-    int start = 1;
-    for (int i = 0; i < index; i++) {
-      int slash = path.indexOf('/', start);
-      if (slash < 0) {
-        return null;
-      }
-      start = slash + 1;
-    }
-    int end = path.indexOf('/', start);
-    String s = path.substring(start, end < 0 ? path.length() : end);
-    return s.isEmpty() ? null : s;
+    int[] span = KeyRules.segmentSpan(path, index);
+    return span == null ? null : path.substring(span[0], span[1]);
   }
 
   /** The first {@code name=value} parameter of {@code target} whose name decodes to {@code name}. */
@@ -272,11 +260,6 @@ public final class DevToolsLinks {
       }
     }
     return b.toString();
-  }
-
-  static String pathOf(String uri) {
-    int end = indexOfAny(uri, "?#", 0);
-    return end < 0 ? uri : uri.substring(0, end);
   }
 
   private static String firstToken(String value) {

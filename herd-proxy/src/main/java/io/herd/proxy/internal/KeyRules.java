@@ -327,31 +327,8 @@ public final class KeyRules {
       return rest + uri.substring(path.length());
     }
 
-    /** [start, end) of segment {@code index} in {@code path}, or null when it has no such. */
     private int[] span(String path) {
-      if (!path.startsWith("/")) {
-        return null;
-      }
-      int start = 1;
-      for (int i = 0; i < index; i++) {
-        int slash = path.indexOf('/', start);
-        if (slash < 0) {
-          return null;
-        }
-        start = slash + 1;
-      }
-      int end = path.indexOf('/', start);
-      if (end < 0) {
-        end = path.length();
-      }
-      return end > start ? new int[] {start, end} : null;
-    }
-
-    private static String pathOf(String uri) {
-      int q = uri.indexOf('?');
-      int h = uri.indexOf('#');
-      int end = q < 0 ? (h < 0 ? uri.length() : h) : (h < 0 ? q : Math.min(q, h));
-      return uri.substring(0, end);
+      return segmentSpan(path, index);
     }
 
     @Override
@@ -377,5 +354,37 @@ public final class KeyRules {
     public String describe() {
       return description;
     }
+  }
+
+  /** {@code uri} without its query and fragment. */
+  static String pathOf(String uri) {
+    int q = uri.indexOf('?');
+    int h = uri.indexOf('#');
+    int end = q < 0 ? (h < 0 ? uri.length() : h) : (h < 0 ? q : Math.min(q, h));
+    return uri.substring(0, end);
+  }
+
+  /**
+   * [start, end) of segment {@code index} (0-based) in {@code path} as it is written, or null
+   * when it has no such segment or it is empty. Shared by the path key rule and the DevTools
+   * link rewriter, which must find the key where the rule found it.
+   */
+  static int[] segmentSpan(String path, int index) {
+    if (!path.startsWith("/")) {
+      return null;
+    }
+    int start = 1;
+    for (int i = 0; i < index; i++) {
+      int slash = path.indexOf('/', start);
+      if (slash < 0) {
+        return null;
+      }
+      start = slash + 1;
+    }
+    int end = path.indexOf('/', start);
+    if (end < 0) {
+      end = path.length();
+    }
+    return end > start ? new int[] {start, end} : null;
   }
 }

@@ -395,18 +395,9 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     String owner = target.cluster().map(c -> c.status().get().node()).orElse(null);
     List<Map<String, Object>> list = new ArrayList<>();
     for (Map.Entry<String, SessionPool> pool : pools.entrySet()) {
-    for (SessionInfo s : pool.getValue().sessions()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("pool", pool.getKey());
-      m.put("key", target.ids().shown(s.key()));
-      m.put("workerId", s.workerId());
-      m.put("pid", s.pid().isPresent() ? s.pid().getAsLong() : null);
-      m.put("ageMs", s.age().toMillis());
-      m.put("idleMs", s.idle().toMillis());
-      m.put("openLeases", s.openLeases());
-      m.put("owner", owner);
-      list.add(m);
-    }
+      for (SessionInfo s : pool.getValue().sessions()) {
+        list.add(PoolFigures.session(pool.getKey(), s, target.ids(), owner));
+      }
     }
     return Map.of("sessions", list);
   }

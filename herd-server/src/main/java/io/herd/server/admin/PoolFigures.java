@@ -2,12 +2,14 @@ package io.herd.server.admin;
 
 import io.herd.core.PoolConfig;
 import io.herd.core.PoolStats;
+import io.herd.core.SessionInfo;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A pool's limits and counters as JSON objects, one shape for {@code GET /status} and the
- * dashboard's snapshot, so the two views cannot drift apart. Stateless.
+ * A pool's limits, counters and sessions as JSON objects, one shape for the admin API ({@code GET
+ * /status}, {@code GET /sessions}) and the dashboard's snapshot, so the views cannot drift apart.
+ * Stateless.
  */
 final class PoolFigures {
 
@@ -34,5 +36,22 @@ final class PoolFigures {
     counters.put("acquireTimeouts", s.acquireTimeouts());
     counters.put("queueRejections", s.queueRejections());
     return counters;
+  }
+
+  /**
+   * One session of pool {@code pool}: its key as {@code ids} shows it, worker, pid, age, idle
+   * time, open leases and owner node ({@code null} outside a cluster).
+   */
+  static Map<String, Object> session(String pool, SessionInfo s, SessionIds ids, String owner) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("pool", pool);
+    m.put("key", ids.shown(s.key()));
+    m.put("workerId", s.workerId());
+    m.put("pid", s.pid().isPresent() ? s.pid().getAsLong() : null);
+    m.put("ageMs", s.age().toMillis());
+    m.put("idleMs", s.idle().toMillis());
+    m.put("openLeases", s.openLeases());
+    m.put("owner", owner);
+    return m;
   }
 }

@@ -76,16 +76,7 @@ final class PoolView {
   private List<Map<String, Object>> sessions(SessionIds ids, String owner) {
     List<Map<String, Object>> list = new ArrayList<>();
     for (SessionInfo s : pool.sessions()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("pool", name());
-      m.put("key", ids.shown(s.key()));
-      m.put("worker", s.workerId());
-      m.put("pid", s.pid().isPresent() ? s.pid().getAsLong() : null);
-      m.put("ageMs", s.age().toMillis());
-      m.put("idleMs", s.idle().toMillis());
-      m.put("openLeases", s.openLeases());
-      m.put("owner", owner);
-      list.add(m);
+      list.add(PoolFigures.session(name(), s, ids, owner));
     }
     list.sort((a, b) -> Long.compare((Long) b.get("ageMs"), (Long) a.get("ageMs")));
     return list;

@@ -1,10 +1,6 @@
 package io.herd.server.config;
 
-import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -54,16 +50,7 @@ public record AdminAddress(URI base, Optional<String> token, String source) {
   public static AdminAddress fromFile(Path file, Map<String, String> environment,
       boolean wantToken) {
     String name = file.toString();
-    String text;
-    try {
-      text = Files.readString(file, StandardCharsets.UTF_8);
-    } catch (NoSuchFileException e) {
-      throw single(name, "the file does not exist: " + file.toAbsolutePath()
-          + " (expected: the gateway's YAML file, e.g. --config herd.yaml)");
-    } catch (IOException | RuntimeException e) {
-      throw single(name, "the file cannot be read: " + e.getMessage()
-          + " (expected: a readable UTF-8 file)");
-    }
+    String text = HerdConfigLoader.readText(file);
     EnvReferences.Extracted extracted = EnvReferences.extract(text, environment);
     YamlTreeReader.Result tree = YamlTreeReader.read(name, extracted.text());
     if (!tree.problems().isEmpty()) {

@@ -80,17 +80,7 @@ public final class HerdConfigLoader {
    */
   public HerdConfig load(Path file, Overrides overrides) {
     String name = file.toString();
-    String text;
-    try {
-      text = Files.readString(file, StandardCharsets.UTF_8);
-    } catch (NoSuchFileException e) {
-      throw single(name, "the file does not exist: " + file.toAbsolutePath()
-          + " (expected: a YAML file; see docs/config.md)");
-    } catch (MalformedInputException e) {
-      throw single(name, "the file is not UTF-8: " + file + " (expected: UTF-8 text)");
-    } catch (IOException e) {
-      throw single(name, "the file cannot be read: " + e + " (expected: a readable file)");
-    }
+    String text = readText(file);
     Path dir = file.toAbsolutePath().getParent();
     HerdConfigLoader loader = this;
     if (text.contains("${" + DemoConfig.JAVA_VARIABLE)
@@ -230,6 +220,25 @@ public final class HerdConfigLoader {
       root.section("proxy").error("devtools", "proxy.devtools needs the key's path segment"
           + " stripped, or the browser gets it in every path (/alice/json/version): session.key: "
           + sessionKey + " (expected: session.key: path:" + p.index() + ":strip)");
+    }
+  }
+
+  /**
+   * The text of a config file, or the reason it has none as a {@code file:0} problem: missing,
+   * not UTF-8, unreadable. For {@link #load} and for commands that read only a key or two of the
+   * file ({@link AdminAddress}).
+   */
+  static String readText(Path file) {
+    String name = file.toString();
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw single(name, "the file does not exist: " + file.toAbsolutePath()
+          + " (expected: a YAML file; see docs/config.md)");
+    } catch (MalformedInputException e) {
+      throw single(name, "the file is not UTF-8: " + file + " (expected: UTF-8 text)");
+    } catch (IOException e) {
+      throw single(name, "the file cannot be read: " + e + " (expected: a readable file)");
     }
   }
 

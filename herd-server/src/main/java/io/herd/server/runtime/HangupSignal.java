@@ -1,10 +1,5 @@
 package io.herd.server.runtime;
 
-import java.lang.reflect.Constructor;
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,33 +27,14 @@ public final class HangupSignal {
    */
   public static boolean install(Runnable onHangup) {
     try {
-      Class<?> signalClass = Class.forName("sun.misc.Signal");
-      Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
-      Constructor<?> newSignal = signalClass.getConstructor(String.class);
-      Method handle = signalClass.getMethod("handle", signalClass, handlerClass);
-      InvocationHandler dispatch = (proxy, method, args) -> {
-        switch (method.getName()) {
-          case "handle":
-            onHangup.run();
-            return null;
-          case "hashCode":
-            return System.identityHashCode(proxy);
-          case "equals":
-            return proxy == args[0];
-          default:
-            return "herd reload signal handler";
-        }
-      };
-      Object handler = Proxy.newProxyInstance(
-          HangupSignal.class.getClassLoader(), new Class<?>[] {handlerClass}, dispatch);
-      handle.invoke(null, newSignal.newInstance("HUP"), handler);
+      if (!JvmSignals.handle("HUP", "herd reload signal handler", name -> onHangup.run())) {
+        log.debug("sun.misc.Signal is not available: SIGHUP is not handled");
+        return false;
+      }
       return true;
-    } catch (InvocationTargetException e) {
+    } catch (IllegalArgumentException e) {
       log.info("SIGHUP cannot be handled ({}; e.g. started under nohup): reload with POST"
-          + " /reload on the admin API instead", e.getCause().getMessage());
-      return false;
-    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-      log.debug("sun.misc.Signal is not available: {}", e.toString());
+          + " /reload on the admin API instead", e.getMessage());
       return false;
     }
   }

@@ -1,10 +1,5 @@
 package io.herd.server.runtime;
 
-import java.lang.reflect.Constructor;
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -38,40 +33,18 @@ public final class ShutdownSignals {
    * @return whether SIGTERM is handled
    */
   public static boolean install(Consumer<String> onSignal) {
-    try {
-      Class<?> signalClass = Class.forName("sun.misc.Signal");
-      Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
-      Constructor<?> newSignal = signalClass.getConstructor(String.class);
-      Method handle = signalClass.getMethod("handle", signalClass, handlerClass);
-      Method getName = signalClass.getMethod("getName");
-      InvocationHandler dispatch = (proxy, method, args) -> {
-        switch (method.getName()) {
-          case "handle":
-            onSignal.accept((String) getName.invoke(args[0]));
-            return null;
-          case "hashCode":
-            return System.identityHashCode(proxy);
-          case "equals":
-            return proxy == args[0];
-          default:
-            return "herd shutdown signal handler";
+    boolean term = false;
+    for (String name : SIGNALS) {
+      try {
+        if (!JvmSignals.handle(name, "herd shutdown signal handler", onSignal)) {
+          log.debug("sun.misc.Signal is not available: SIG{} is not handled", name);
+          return false;
         }
-      };
-      Object handler = Proxy.newProxyInstance(
-          ShutdownSignals.class.getClassLoader(), new Class<?>[] {handlerClass}, dispatch);
-      boolean term = false;
-      for (String name : SIGNALS) {
-        try {
-          handle.invoke(null, newSignal.newInstance(name), handler);
-          term |= name.equals("TERM");
-        } catch (InvocationTargetException e) {
-          log.debug("SIG{} cannot be handled: {}", name, e.getCause().toString());
-        }
+        term |= name.equals("TERM");
+      } catch (IllegalArgumentException e) {
+        log.debug("SIG{} cannot be handled: {}", name, e.getMessage());
       }
-      return term;
-    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-      log.debug("sun.misc.Signal is not available: {}", e.toString());
-      return false;
     }
+    return term;
   }
 }

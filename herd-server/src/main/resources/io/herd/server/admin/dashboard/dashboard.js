@@ -321,7 +321,7 @@
   function renderSessions(pool, tbody, sessions) {
     syncRows(tbody, sessions, 'session', (x) => x.key, [
       (x) => x.key,
-      (x) => x.worker,
+      (x) => x.workerId,
       (x) => dash(x.pid),
       (x) => duration(x.ageMs),
       (x) => (x.openLeases > 0 ? 'in use' : duration(x.idleMs)),
@@ -372,7 +372,7 @@
       // Show the change at once; the next snapshot (within a second) has the full figures.
       const sessions = view.snapshot.sessions;
       if (e.type === 'sessionStarted' && !sessions.some((x) => x.key === e.session)) {
-        sessions.unshift({ pool: e.pool, key: e.session, worker: e.worker, pid: e.pid,
+        sessions.unshift({ pool: e.pool, key: e.session, workerId: e.worker, pid: e.pid,
           ageMs: 0, idleMs: 0, openLeases: 0, owner: null });
         renderSessions(e.pool, view.section.sessions, sessions);
       } else if (e.type === 'sessionEnded') {
