@@ -115,7 +115,7 @@ final class LogsCommand implements Callable<Integer> {
         err.flush();
         return ExitCodes.FAILURE;
       }
-      out.print(resp.body());
+      out.print(TerminalText.safe(resp.body())); // a worker may be hostile: no escapes
       out.flush();
       if (!follow) {
         return ExitCodes.OK;
