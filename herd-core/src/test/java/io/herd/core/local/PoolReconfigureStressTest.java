@@ -24,13 +24,15 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.RepeatedTest;
 
 /**
  * {@link SessionPool#reconfigure} concurrent with acquires, releases and ends on many threads,
  * {@code max} going up and down many times. Invariants: once a lowered {@code max} is published
  * and the excess above it has drained, the processes that exist never exceed it (checked at every
- * spawn, the only moment the count grows); a raised {@code max} never lets it exceed the new
+ * spawn, the only moment the count grows, during which the max did not change); a raised {@code
+ * max} never lets it exceed the new
  * value; and no acquirer is lost: every acquire is served, none times out, none hangs.
  *
  * <p>Workers are scripted objects (a spawn and a stop complete at once), so the pool's own
@@ -50,21 +52,29 @@ class PoolReconfigureStressTest {
   @RepeatedTest(3)
   void liveWorkersStayWithinEachPublishedMaxAndNoWaiterIsLost() throws Exception {
     ScriptedWorkerFactory scripted = new ScriptedWorkerFactory();
-    AtomicInteger checkedMax = new AtomicInteger(UNCHECKED);
+    // The max a spawn is held to, packed with a version that each change of it bumps: a spawn
+    // whose window (max read, spawn, count read) saw the max change is not judged, since a max
+    // raised in between may rightly be exceeded by the count against the old one.
+    AtomicLong checkedMax = new AtomicLong(versioned(0, UNCHECKED));
+    AtomicInteger checkedSpawns = new AtomicInteger();
     List<String> violations = new CopyOnWriteArrayList<>();
     WorkerFactory checking = workerId -> {
-      int max = checkedMax.get(); // first: a count read after a max published is held to it
+      long before = checkedMax.get(); // first: a count read after a max published is held to it
       CompletableFuture<Worker> f = scripted.spawn(workerId);
       int now = scripted.processes();
-      if (now > max) {
-        violations.add("spawn of " + workerId + " made " + now + " processes at max " + max);
+      int max = (int) before;
+      if (checkedMax.get() == before && max != UNCHECKED) {
+        checkedSpawns.incrementAndGet();
+        if (now > max) {
+          violations.add("spawn of " + workerId + " made " + now + " processes at max " + max);
+        }
       }
       return f;
     };
     PoolConfig initial = PoolConfig.builder().name("stress").min(0).max(4).warm(1)
         .maxQueue(10_000).acquireTimeout(Duration.ofSeconds(60)).ttl(Duration.ofMillis(20))
         .healthInterval(Duration.ofMillis(50)).build();
-    checkedMax.set(initial.max());
+    publish(checkedMax, initial.max());
     LocalSessionPool pool = (LocalSessionPool) SessionPool.create(initial, checking);
     Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
     AtomicBoolean running = new AtomicBoolean(true);
@@ -101,16 +111,16 @@ class PoolReconfigureStressTest {
             int before = pool.config().max();
             PoolConfig cfg = pool.config().toBuilder().max(next).warm(Math.min(1, next)).build();
             if (next >= before) {
-              checkedMax.set(next); // the count is within the old max, so within this one
+              publish(checkedMax, next); // the count is within the old max, so within this one
               pool.reconfigure(cfg);
             } else {
-              checkedMax.set(UNCHECKED);
+              publish(checkedMax, UNCHECKED);
               pool.reconfigure(cfg);
               // Drained by the allocator's own count, which includes spawns it decided on but
               // whose spawn() call is still to come; the factory's count never exceeds it.
               await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(1))
                   .until(() -> pool.allocator().snapshot().workers().size() <= next);
-              checkedMax.set(next); // drained: from here on the new max holds
+              publish(checkedMax, next); // drained: from here on the new max holds
             }
             count(outcomes, "reconfigures");
             Thread.sleep(ThreadLocalRandom.current().nextInt(5));
@@ -131,6 +141,7 @@ class PoolReconfigureStressTest {
       }
 
       assertThat(violations).as("processes above a published max").isEmpty();
+      assertThat(checkedSpawns.get()).as("spawns judged against a stable max").isPositive();
       // An acquirer may see its pending session ended by another thread's end(key): that is
       // SessionEndedException, an answer. A timeout or any other failure is a waiter lost.
       assertThat(outcomes.keySet())
@@ -147,6 +158,16 @@ class PoolReconfigureStressTest {
       pool.close();
     }
     assertThat(scripted.processes()).as("workers left after close").isZero();
+  }
+
+  /** {@code max} in the low 32 bits, a version in the high ones. */
+  private static long versioned(long version, int max) {
+    return (version << 32) | (max & 0xffffffffL);
+  }
+
+  /** Publishes {@code max} with the next version. */
+  private static void publish(AtomicLong checkedMax, int max) {
+    checkedMax.updateAndGet(v -> versioned((v >>> 32) + 1, max));
   }
 
   private static void count(Map<String, AtomicInteger> outcomes, String what) {
