@@ -7,6 +7,7 @@ import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.HerdConfigLoader;
 import io.herd.server.config.InvalidConfigFileException;
+import io.herd.server.config.PoolSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -58,6 +59,10 @@ final class ValidateCommand implements Callable<Integer> {
           + ", session key " + cfg.sessionKey() + ", pool " + cfg.pool().min() + ".."
           + cfg.pool().max() + " workers)");
       cfg.cluster().ifPresent(c -> out.println(describe(c)));
+      for (PoolSpec pool : cfg.pools()) {
+        pool.vm().ifPresent(vm -> out.println((cfg.multiPool() ? "pool " + pool.name() + " " : "")
+            + VmWorkerReport.describe(vm)));
+      }
       // What the sandbox would enforce on this machine, detected without starting anything.
       out.println("sandbox:");
       out.println(Sandbox.create(cfg.worker().sandbox()).report().describe().indent(2).stripTrailing());

@@ -5,6 +5,7 @@ import io.herd.core.PoolConfig;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.proxy.GatewayOptions;
 import io.herd.proxy.SessionKeyRule;
+import io.herd.vm.VmConfig;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -76,6 +77,11 @@ public record HerdConfig(
   /** {@code logging.level}, when set: the level of Herd's loggers. */
   public Optional<String> logLevel() {
     return logging.level();
+  }
+
+  /** The first pool's {@code worker.vm}: its workers are microVMs; empty for programs. */
+  public Optional<VmConfig> vm() {
+    return pools.get(0).vm();
   }
 
   /** The parsed session key rule. */

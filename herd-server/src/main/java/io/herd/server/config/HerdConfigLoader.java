@@ -156,7 +156,7 @@ public final class HerdConfigLoader {
       SectionReader workerReader = root.section("worker");
       worker = WorkerSection.bind(workerReader, baseDir);
       sandbox = SandboxSection.bind(root.section("sandbox"), root.has("sandbox"));
-      if (sandbox != null && worker.process() != null) {
+      if (sandbox != null && worker.process() != null && worker.vm() == null) {
         SandboxSection.warnAboutAccess(workerReader, sandbox, worker.process());
       }
       pool = PoolSection.bind(root.section("pool"), worker);
@@ -193,7 +193,8 @@ public final class HerdConfigLoader {
           first.pool(), proxy, tls, cluster, logging, problems.warnings(), pools);
     }
     checkCombinations(root, listen, admin, sessionKey, proxy);
-    if (sessionKey == null || worker.process() == null || sandbox == null || pool == null
+    if (sessionKey == null || worker.process() == null || worker.vmFailed() || sandbox == null
+        || pool == null
         || proxy == null || (tlsPresent && tls.isEmpty())
         || (clusterPresent && cluster.isEmpty())) {
       return null;
@@ -201,7 +202,8 @@ public final class HerdConfigLoader {
     ProcessWorkerConfig process = worker.process().toBuilder().sandbox(sandbox).build();
     return new HerdConfig(name, listen, admin, sessionKey, process, pool, proxy, tls, cluster,
         logging, problems.warnings(), List.of(new PoolSpec(pool.name(),
-            io.herd.proxy.PoolMatch.ANY, sessionKey, process, pool, proxy)));
+            io.herd.proxy.PoolMatch.ANY, sessionKey, process, pool, proxy,
+            Optional.ofNullable(worker.vm()))));
   }
 
   private static void checkCombinations(SectionReader root, HostPort listen, AdminConfig admin,

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -107,7 +108,7 @@ final class PoolsSection {
     SectionReader workerReader = item.section("worker");
     WorkerSection worker = WorkerSection.bind(workerReader, baseDir);
     SandboxConfig sandbox = SandboxSection.bind(item.section("sandbox"), item.has("sandbox"));
-    if (sandbox != null && worker.process() != null) {
+    if (sandbox != null && worker.process() != null && worker.vm() == null) {
       SandboxSection.warnAboutAccess(workerReader, sandbox, worker.process());
     }
     SectionReader poolReader = item.section("pool");
@@ -124,12 +125,12 @@ final class PoolsSection {
       return null;
     }
     if (name == null || match == null || sessionKey == null || sessionOptions == null
-        || worker.process() == null || sandbox == null || pool == null) {
+        || worker.process() == null || worker.vmFailed() || sandbox == null || pool == null) {
       return null;
     }
     return new PoolSpec(name, match, sessionKey,
         worker.process().toBuilder().sandbox(sandbox).build(),
-        pool.toBuilder().name(name).build(), sessionOptions);
+        pool.toBuilder().name(name).build(), sessionOptions, Optional.ofNullable(worker.vm()));
   }
 
   /** The entry's {@code match:}, {@link PoolMatch#ANY} when absent, null when invalid. */

@@ -38,7 +38,7 @@ public final class LiveReconfigurer {
   public static List<ConfigChange> applyPool(PoolConfig nextPool, ProcessWorkerConfig nextWorker,
       PoolRuntime runtime) {
     PoolConfig poolInForce = runtime.pool().config();
-    ProcessWorkerConfig workerInForce = runtime.factory().config();
+    ProcessWorkerConfig workerInForce = runtime.workers().config();
     List<ConfigChange> changes = ConfigDiff.between(
         ConfigSnapshot.pool(poolInForce, workerInForce),
         ConfigSnapshot.pool(nextPool, nextWorker));
@@ -54,7 +54,7 @@ public final class LiveReconfigurer {
       poolChanged |= !workerKey;
     }
     if (workerChanged) {
-      runtime.factory().reconfigure(nextWorker);
+      runtime.workers().reconfigure(nextWorker);
     }
     if (poolChanged) {
       // The name stays: it is restart-only, and reported as such when it changed.

@@ -176,7 +176,7 @@ public final class HerdServer implements AutoCloseable {
       AdminServer admin = AdminServer.start(config.admin(), new AdminTarget(pools.get(0).pool(),
           registry::scrape, () -> gatewayFacts(config, started), draining::get, ids,
           Optional.ofNullable(cluster).map(ClusterView::of), id -> pools.stream()
-              .map(p -> p.factory().output(id)).flatMap(Optional::stream).findFirst(), spawns,
+              .map(p -> p.workers().output(id)).flatMap(Optional::stream).findFirst(), spawns,
           byName, Optional.ofNullable(reloader).map(r -> () -> r.reload("POST /reload"))),
           dashboard);
       HerdServer server = new HerdServer(config, registry, runtimeMetrics, pools, gateway,
@@ -203,7 +203,7 @@ public final class HerdServer implements AutoCloseable {
       if (cluster != null) {
         cluster.close();
       }
-      pools.forEach(p -> p.factory().close());
+      pools.forEach(p -> p.workers().close());
       runtimeMetrics.close();
       registry.close();
       throw e;
@@ -320,13 +320,13 @@ public final class HerdServer implements AutoCloseable {
     Duration drain = gateway.timeouts().drain(); // as in force: a reload may have changed it
     log.info("herd stopping: draining the gateway (up to {}), then stopping {} workers (grace {})",
         DurationFormat.format(drain), pools.stream().mapToInt(p -> p.pool().stats().workers()).sum(),
-        DurationFormat.format(pools.get(0).factory().config().stopTimeout()));
+        DurationFormat.format(pools.get(0).workers().config().stopTimeout()));
     boolean clean = gateway.drain(drain);
     pools.forEach(p -> p.pool().close());
     if (cluster != null) {
       cluster.close(); // after the workers are gone: only then may peers claim their sessions
     }
-    pools.forEach(p -> p.factory().close());
+    pools.forEach(p -> p.workers().close());
     admin.close();
     registry.close();
     log.info("herd stopped in {} ms{}", (System.nanoTime() - start) / 1_000_000,

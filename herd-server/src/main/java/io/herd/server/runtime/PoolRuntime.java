@@ -3,7 +3,6 @@ package io.herd.server.runtime;
 import io.herd.cluster.HerdCluster;
 import io.herd.core.PoolListener;
 import io.herd.core.SessionPool;
-import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.proxy.GatewayRoute;
 import io.herd.proxy.SessionRouter;
 import io.herd.server.admin.SessionIds;
@@ -16,7 +15,7 @@ import io.micrometer.core.instrument.Tags;
 import java.util.Objects;
 
 /**
- * One running pool of a gateway: its worker factory, its pool (with the cluster's directory when
+ * One running pool of a gateway: how its workers are made ({@link WorkerBackend}), its pool (with the cluster's directory when
  * clustered), its meters (tagged {@code pool=<name>} when the gateway has several pools), its
  * lifecycle log, and the {@link GatewayRoute} that sends it the requests its {@code match} takes.
  * {@link HerdServer} keeps one per entry of {@code pools:} (one in the single-pool form), in the
@@ -28,15 +27,15 @@ import java.util.Objects;
 public final class PoolRuntime implements AutoCloseable {
 
   private final PoolSpec spec;
-  private final ProcessWorkerFactory factory;
+  private final WorkerBackend workers;
   private final SessionPool pool;
   private final SessionPool timedPool;
   private final GatewayRoute route;
 
-  private PoolRuntime(PoolSpec spec, ProcessWorkerFactory factory, SessionPool pool,
+  private PoolRuntime(PoolSpec spec, WorkerBackend workers, SessionPool pool,
       SessionPool timedPool, GatewayRoute route) {
     this.spec = spec;
-    this.factory = factory;
+    this.workers = workers;
     this.pool = pool;
     this.timedPool = timedPool;
     this.route = route;
@@ -54,10 +53,10 @@ public final class PoolRuntime implements AutoCloseable {
       SessionIds ids, HerdCluster cluster, PoolListener first) {
     Objects.requireNonNull(spec, "spec");
     Tags tags = tagged ? Tags.of("pool", spec.name()) : Tags.empty();
-    ProcessWorkerFactory factory = new ProcessWorkerFactory(spec.worker());
+    WorkerBackend workers = backend(spec);
     try {
-      SessionPool.Builder builder =
-          SessionPool.builder(spec.pool(), new TimedWorkerFactory(factory, registry, tags));
+      SessionPool.Builder builder = SessionPool.builder(spec.pool(),
+          new TimedWorkerFactory(workers.factory(), registry, tags));
       if (cluster != null) {
         builder.directory(cluster.directory());
       }
@@ -69,11 +68,19 @@ public final class PoolRuntime implements AutoCloseable {
       SessionRouter router = cluster != null ? cluster.router(timed) : null;
       GatewayRoute route = new GatewayRoute(spec.name(), spec.match(), timed,
           spec.sessionKeyRule(), spec.sessionOptions(), router);
-      return new PoolRuntime(spec, factory, pool, timed, route);
+      return new PoolRuntime(spec, workers, pool, timed, route);
     } catch (RuntimeException | Error e) {
-      factory.close();
+      workers.close();
       throw e;
     }
+  }
+
+  /** Programs for {@code worker.command}, microVMs for {@code worker.vm}. */
+  private static WorkerBackend backend(PoolSpec spec) {
+    if (spec.vm().isPresent()) {
+      throw new IllegalStateException("worker.vm: microVM workers cannot start yet");
+    }
+    return new ProcessBackend(spec.worker());
   }
 
   /** The pool's name. */
@@ -96,9 +103,9 @@ public final class PoolRuntime implements AutoCloseable {
     return timedPool;
   }
 
-  /** Its worker factory. */
-  public ProcessWorkerFactory factory() {
-    return factory;
+  /** How its workers are made: programs or microVMs. */
+  public WorkerBackend workers() {
+    return workers;
   }
 
   /** How the gateway sends it requests. */
@@ -112,7 +119,7 @@ public final class PoolRuntime implements AutoCloseable {
     try {
       pool.close();
     } finally {
-      factory.close();
+      workers.close();
     }
   }
 }

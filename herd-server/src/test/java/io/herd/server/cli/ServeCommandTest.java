@@ -283,7 +283,8 @@ class ServeCommandTest {
       assertThat(herd.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
       assertThat(herd.stderr()).contains(
           config + ":1: worker.command is missing: none (expected: a program and its arguments,"
-              + " e.g. [python3, app.py, --port, \"{{port}}\"])",
+              + " e.g. [python3, app.py, --port, \"{{port}}\"]; or worker.vm with an image to"
+              + " boot, see docs/vm.md)",
           config + ":2: pool.max is too small: 0 (expected: >= 1)",
           config + ":3: pool.ttl is not a duration: forever (expected: "
                 + DurationFormat.EXPECTED + ")");

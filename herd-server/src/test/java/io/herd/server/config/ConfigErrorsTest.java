@@ -46,7 +46,7 @@ class ConfigErrorsTest {
         broken("unknown key without a close match",
             WORKER + "  flavour: vanilla\n",
             "herd.yaml:3: worker.flavour is not a known key: flavour (expected in worker:"
-                + " command, env, inheritEnv, workdir, health, startTimeout, stopTimeout)"),
+                + " command, env, inheritEnv, workdir, health, startTimeout, stopTimeout, vm)"),
         broken("pool.max below one, message from herd-core",
             WORKER + "pool:\n  min: 0\n  max: 0\n  warm: 0\n",
             "herd.yaml:5: pool.max is too small: 0 (expected: >= 1)"),
@@ -98,7 +98,8 @@ class ConfigErrorsTest {
         broken("missing worker.command",
             "listen: 127.0.0.1:8080\nworker:\n  stopTimeout: 5s\n",
             "herd.yaml:2: worker.command is missing: none (expected: a program and its"
-                + " arguments, e.g. [python3, app.py, --port, \"{{port}}\"])"),
+                + " arguments, e.g. [python3, app.py, --port, \"{{port}}\"]; or worker.vm with"
+                + " an image to boot, see docs/vm.md)"),
         broken("command as one string",
             "worker:\n  command: python3 app.py\n",
             "herd.yaml:2: worker.command is a scalar: python3 app.py (expected: a list of"

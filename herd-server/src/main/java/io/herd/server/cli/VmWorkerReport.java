@@ -1,0 +1,52 @@
+package io.herd.server.cli;
+
+import io.herd.server.config.ByteSizeFormat;
+import io.herd.vm.VmConfig;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What {@code herd validate} says about a microVM worker ({@code worker.vm}): the image, the
+ * guest port, the guest's size, the kernel and its release, and where derived files go — found
+ * without booting anything, so that a file can be checked on any machine. Stateless.
+ */
+final class VmWorkerReport {
+
+  private VmWorkerReport() {}
+
+  /** The report, one fact per line, under a {@code worker: microVM} heading. */
+  static String describe(VmConfig vm) {
+    StringBuilder out = new StringBuilder("worker: microVM (QEMU)\n");
+    out.append("  image ").append(vm.image()).append('\n');
+    out.append("  guest port ").append(vm.port().isPresent()
+        ? Integer.toString(vm.port().getAsInt()) : "the image's only exposed port").append('\n');
+    out.append("  memory ").append(ByteSizeFormat.format(vm.memoryBytes())).append(", cpus ")
+        .append(vm.cpus()).append('\n');
+    out.append("  kernel ").append(vm.kernelOrDefault()).append(" (").append(release(vm))
+        .append(")\n");
+    out.append("  snapshots ").append(vm.snapshots()
+        ? "on: one template VM per image, each session's VM a copy-on-write clone of it"
+        : "off: every VM boots cold").append('\n');
+    out.append("  cacheDir ").append(vm.cacheDir());
+    return out.toString();
+  }
+
+  /**
+   * The kernel's release, from the {@code release} file that {@code fetch-kernel.sh} writes beside
+   * it; what is known when there is none.
+   */
+  private static String release(VmConfig vm) {
+    Path kernel = vm.kernelOrDefault();
+    if (!Files.isRegularFile(kernel)) {
+      return "missing: run herd-vm/kernel/fetch-kernel.sh";
+    }
+    Path file = kernel.resolveSibling("release");
+    try {
+      return "release " + Files.readString(file, StandardCharsets.UTF_8).strip();
+    } catch (IOException e) {
+      return "release unknown: no " + file;
+    }
+  }
+}
