@@ -13,8 +13,9 @@ import java.util.Set;
  * force stays until the gateway restarts). This class is the one place that says which keys are
  * live; {@code docs/config.md} lists the same.
  *
- * <p>Live: every {@code pool.*} key but {@code pool.name}; every {@code worker.*} key (for workers
- * started from then on); the proxy timeouts; {@code logging.level}; and the sandbox limits ({@code
+ * <p>Live: every {@code pool.*} key but {@code pool.name}; every {@code worker.*} key but {@code
+ * worker.vm.*} (for workers started from then on; of a pool of microVMs, only the health
+ * timings: {@link LiveReconfigurer} says so); the proxy timeouts; {@code logging.level}; and the sandbox limits ({@code
  * sandbox.memory}, {@code cpus}, {@code pids}) while each stays on (turning one on or off needs a
  * sandbox created anew). Everything else needs a restart: addresses, admin API, session rules,
  * TLS, cluster, the other proxy and sandbox keys. Stateless.
@@ -51,7 +52,7 @@ public final class ConfigDiff {
     if (SANDBOX_LIMITS.contains(key)) {
       return !before.shown().equals("off") && !after.shown().equals("off");
     }
-    if (key.equals("pool.name")) {
+    if (key.equals("pool.name") || key.equals("worker.vm") || key.startsWith("worker.vm.")) {
       return false;
     }
     return key.startsWith("pool.") || key.startsWith("worker.") || key.equals("logging.level")

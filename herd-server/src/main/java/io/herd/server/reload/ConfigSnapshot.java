@@ -10,6 +10,7 @@ import io.herd.server.config.AdminConfig;
 import io.herd.server.config.DurationFormat;
 import io.herd.server.config.HerdConfig;
 import io.herd.server.config.TlsConfig;
+import io.herd.vm.VmConfig;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -41,9 +42,11 @@ final class ConfigSnapshot {
 
   /**
    * The keys of one pool: how it sizes itself ({@code pool.*}, {@code worker.health.*} timings)
-   * and how its workers start ({@code worker.*}, {@code sandbox.*}).
+   * and how its workers start ({@code worker.*}, {@code sandbox.*}; {@code worker.vm.*} for
+   * microVM workers, whose {@code worker.command} is their VMM).
    */
-  static Map<String, Setting> pool(PoolConfig pool, ProcessWorkerConfig worker) {
+  static Map<String, Setting> pool(PoolConfig pool, ProcessWorkerConfig worker,
+      Optional<VmConfig> vm) {
     Map<String, Setting> m = new LinkedHashMap<>();
     m.put("pool.name", Setting.of(pool.name()));
     m.put("pool.min", Setting.of(pool.min()));
@@ -70,6 +73,18 @@ final class ConfigSnapshot {
     m.put("worker.health.failures", Setting.of(pool.healthFailures()));
     m.put("worker.startTimeout", duration(worker.startTimeout()));
     m.put("worker.stopTimeout", duration(worker.stopTimeout()));
+    m.put("worker.vm", Setting.of(vm.isPresent() ? "on" : "off"));
+    vm.ifPresent(v -> {
+      m.put("worker.vm.image", Setting.of(v.image()));
+      m.put("worker.vm.port", Setting.of(v.port().isPresent()
+          ? Integer.toString(v.port().getAsInt()) : "the image's"));
+      m.put("worker.vm.memory", Setting.of(v.memoryBytes() + " bytes"));
+      m.put("worker.vm.cpus", Setting.of(v.cpus()));
+      m.put("worker.vm.kernel", Setting.of(v.kernelOrDefault()));
+      m.put("worker.vm.accel", Setting.of(v.accel().key()));
+      m.put("worker.vm.cacheDir", Setting.of(v.cacheDir()));
+      m.put("worker.vm.snapshots", Setting.of(v.snapshots()));
+    });
     SandboxConfig s = worker.sandbox();
     m.put("sandbox.enabled", Setting.of(s.enabled()));
     m.put("sandbox.memory", Setting.of(s.memoryBytes() > 0 ? s.memoryBytes() + " bytes" : "off"));

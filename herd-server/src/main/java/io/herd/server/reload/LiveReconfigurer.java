@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import io.herd.vm.VmConfig;
 
 /**
  * Applies a new configuration to running objects: what {@link ConfigDiff} calls live is handed
@@ -36,23 +37,32 @@ public final class LiveReconfigurer {
    * workers already running keep theirs.
    */
   public static List<ConfigChange> applyPool(PoolConfig nextPool, ProcessWorkerConfig nextWorker,
-      PoolRuntime runtime) {
+      Optional<VmConfig> nextVm, PoolRuntime runtime) {
     PoolConfig poolInForce = runtime.pool().config();
     ProcessWorkerConfig workerInForce = runtime.workers().config();
     List<ConfigChange> changes = ConfigDiff.between(
-        ConfigSnapshot.pool(poolInForce, workerInForce),
-        ConfigSnapshot.pool(nextPool, nextWorker));
+        ConfigSnapshot.pool(poolInForce, workerInForce, runtime.spec().vm()),
+        ConfigSnapshot.pool(nextPool, nextWorker, nextVm));
+    // A pool of microVMs (or one about to become one) starts its workers as it did at start.
+    boolean workersLive = runtime.workers().reconfigurable() && nextVm.isEmpty();
+    List<ConfigChange> out = new ArrayList<>(changes.size());
     boolean poolChanged = false;
     boolean workerChanged = false;
     for (ConfigChange c : changes) {
+      boolean workerKey = (c.key().startsWith("worker.") && !c.key().startsWith("worker.health."))
+          || c.key().equals("worker.health.path") || c.key().startsWith("sandbox.");
+      if (c.live() && workerKey && !workersLive) {
+        c = new ConfigChange(c.key(), c.before(), c.after(), false,
+            "microVM workers: kept until a restart");
+      }
+      out.add(c);
       if (!c.live()) {
         continue;
       }
-      boolean workerKey = (c.key().startsWith("worker.") && !c.key().startsWith("worker.health."))
-          || c.key().equals("worker.health.path") || c.key().startsWith("sandbox.");
       workerChanged |= workerKey;
       poolChanged |= !workerKey;
     }
+    changes = out;
     if (workerChanged) {
       runtime.workers().reconfigure(nextWorker);
     }

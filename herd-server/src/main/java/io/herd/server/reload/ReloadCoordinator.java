@@ -161,7 +161,7 @@ public final class ReloadCoordinator implements AutoCloseable {
             pool.spec().match().describe(), spec.match().describe(), false,
             "kept until a restart"));
       }
-      for (ConfigChange change : LiveReconfigurer.applyPool(spec.pool(), spec.worker(), pool)) {
+      for (ConfigChange change : LiveReconfigurer.applyPool(spec.pool(), spec.worker(), spec.vm(), pool)) {
         changes.add(multi ? new ConfigChange("pools[" + pool.name() + "]." + change.key(),
             change.before(), change.after(), change.live(), change.note()) : change);
       }

@@ -29,7 +29,8 @@ class ConfigDiffTest {
 
   private static List<ConfigChange> diff(HerdConfig a, HerdConfig b) {
     List<ConfigChange> out = new java.util.ArrayList<>(ConfigDiff.between(
-        ConfigSnapshot.pool(a.pool(), a.worker()), ConfigSnapshot.pool(b.pool(), b.worker())));
+        ConfigSnapshot.pool(a.pool(), a.worker(), a.vm()),
+        ConfigSnapshot.pool(b.pool(), b.worker(), b.vm())));
     out.addAll(ConfigDiff.between(
         ConfigSnapshot.gateway(a, ProxyTimeouts.of(a.proxy()), "info"),
         ConfigSnapshot.gateway(b, ProxyTimeouts.of(b.proxy()), "info")));
@@ -83,5 +84,26 @@ class ConfigDiffTest {
           assertThat(c.live()).isFalse();
           assertThat(c.note()).contains("turned on or off");
         });
+  }
+
+  @Test
+  void turningAPoolIntoMicroVmsAndEveryVmKeyNeedARestart(@org.junit.jupiter.api.io.TempDir
+      Path dir) throws Exception {
+    java.nio.file.Files.createDirectories(dir.resolve("app"));
+    java.nio.file.Files.writeString(dir.resolve("vmlinux"), "kernel");
+    String vm = "worker: { vm: { image: app, kernel: vmlinux, memory: 256MiB } }\n";
+    HerdConfig programs = parse(BASE, TOKEN, SECRET);
+    HerdConfig vms = new HerdConfigLoader(Map.of()).parse("herd.yaml", vm, dir,
+        HerdConfigLoader.Overrides.NONE);
+    HerdConfig bigger = new HerdConfigLoader(Map.of()).parse("herd.yaml",
+        vm.replace("256MiB", "512MiB"), dir, HerdConfigLoader.Overrides.NONE);
+
+    assertThat(diff(programs, vms).stream().filter(c -> c.key().equals("worker.vm")))
+        .singleElement().satisfies(c -> {
+          assertThat(c.live()).isFalse();
+          assertThat(c.toString()).isEqualTo("worker.vm: off \u2192 on (kept until a restart)");
+        });
+    assertThat(diff(vms, bigger)).extracting(ConfigChange::toString).containsExactly(
+        "worker.vm.memory: 268435456 bytes \u2192 536870912 bytes (kept until a restart)");
   }
 }
