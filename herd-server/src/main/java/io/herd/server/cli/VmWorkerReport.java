@@ -2,6 +2,7 @@ package io.herd.server.cli;
 
 import io.herd.server.config.ByteSizeFormat;
 import io.herd.vm.VmConfig;
+import io.herd.vm.image.OciImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,9 +20,14 @@ final class VmWorkerReport {
   /** The report, one fact per line, under a {@code worker: microVM} heading. */
   static String describe(VmConfig vm) {
     StringBuilder out = new StringBuilder("worker: microVM (QEMU)\n");
-    out.append("  image ").append(vm.image()).append('\n');
+    // Opened once more (the loader did): cheap, and the loader keeps no image.
+    OciImage image = OciImage.open(vm.image());
+    out.append("  image ").append(vm.image()).append(" (").append(formatName(image.format()))
+        .append(", ").append(image.digest()).append(")\n");
     out.append("  guest port ").append(vm.port().isPresent()
-        ? Integer.toString(vm.port().getAsInt()) : "the image's only exposed port").append('\n');
+        ? Integer.toString(vm.port().getAsInt())
+        : image.config().onlyExposedPort().getAsInt() + " (the image's ExposedPorts)")
+        .append(", runs ").append(image.config().argv()).append('\n');
     out.append("  memory ").append(ByteSizeFormat.format(vm.memoryBytes())).append(", cpus ")
         .append(vm.cpus()).append('\n');
     out.append("  kernel ").append(vm.kernelOrDefault()).append(" (").append(release(vm))
@@ -31,6 +37,14 @@ final class VmWorkerReport {
         : "off: every VM boots cold").append('\n');
     out.append("  cacheDir ").append(vm.cacheDir());
     return out.toString();
+  }
+
+  private static String formatName(OciImage.Format format) {
+    return switch (format) {
+      case OCI_LAYOUT -> "OCI layout";
+      case OCI_ARCHIVE -> "OCI archive";
+      case DOCKER_ARCHIVE -> "docker archive";
+    };
   }
 
   /**

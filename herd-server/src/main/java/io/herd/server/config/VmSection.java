@@ -2,14 +2,20 @@ package io.herd.server.config;
 
 import io.herd.core.InvalidConfigException;
 import io.herd.vm.VmConfig;
+import io.herd.vm.guest.GuestKernel;
+import io.herd.vm.image.OciImage;
+import io.herd.vm.image.VmImageException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Binds {@code worker.vm:} to herd-vm's {@link VmConfig}, whose own validation (the image and
- * kernel exist, sizes and ranges) supplies the messages, reported at the lines of their keys.
+ * kernel exist, sizes and ranges) supplies the messages, reported at the lines of their keys;
+ * then opens the image and the kernel the way {@code serve} will (cheaply: JSON documents and
+ * ELF headers, no layer), so that a wrong file fails validation rather than the first session.
  * Paths ({@code image}, {@code kernel}, {@code cacheDir}) resolve against the configuration
  * file's directory, as {@code worker.workdir} does, so a file and its {@code ./images/app} move
  * together. {@code memory} takes the size syntax of {@code sandbox.memory} ({@link
@@ -46,8 +52,9 @@ final class VmSection {
     }
     try {
       VmConfig vm = b.build();
-      warnIfNoDefaultKernel(r, vm);
-      return vm;
+      boolean kernelOk = checkKernel(r, vm);
+      boolean imageOk = checkImage(r, vm);
+      return kernelOk && imageOk ? vm : null;
     } catch (InvalidConfigException e) {
       r.problems().library(e, Map.of());
       return null;
@@ -55,17 +62,54 @@ final class VmSection {
   }
 
   /**
-   * Warns (never fails) when no kernel is set and the default one has not been fetched: a file
-   * is often validated on a machine other than the one that serves it, and serve fails each
-   * start with the path anyway.
+   * Whether the kernel is a bootable {@code vmlinux} ({@link GuestKernel}: an ELF with a PVH entry,
+   * its modules listed), so that a {@code vmlinuz} given by mistake fails here with the fix rather
+   * than at the first spawn. The default kernel may be missing: a warning, since a file is often
+   * validated on a machine other than the one that serves it.
    */
-  private static void warnIfNoDefaultKernel(SectionReader r, VmConfig vm) {
+  private static boolean checkKernel(SectionReader r, VmConfig vm) {
     Path kernel = vm.kernelOrDefault();
     if (vm.kernel().isEmpty() && !Files.isRegularFile(kernel)) {
       r.warning("kernel", "warning: " + r.keyOf("kernel") + " is not set and the default kernel"
-          + " is missing: " + kernel + " (expected at serve time: run"
-          + " herd-vm/kernel/fetch-kernel.sh, or set " + r.keyOf("kernel") + " to a vmlinux;"
+          + " is missing: " + kernel + " (expected at serve time: run "
+          + GuestKernel.FETCH_SCRIPT + ", or set " + r.keyOf("kernel") + " to a vmlinux;"
           + " validation passes since the file may be meant for another machine)");
+      return true;
     }
+    try {
+      GuestKernel.at(kernel);
+      return true;
+    } catch (InvalidConfigException e) {
+      r.problems().library(e, Map.of());
+      return false;
+    }
+  }
+
+  /**
+   * Whether the image can be read (its index, manifest and config, each checked against its
+   * digest; layers are read when it is unpacked) and says what to run and on which port.
+   */
+  private static boolean checkImage(SectionReader r, VmConfig vm) {
+    OciImage image;
+    try {
+      image = OciImage.open(vm.image());
+    } catch (VmImageException e) {
+      r.error("image", r.keyOf("image") + " is not a readable image: " + e.getMessage());
+      return false;
+    }
+    boolean ok = true;
+    if (image.config().argv().isEmpty()) {
+      r.error("image", r.keyOf("image") + " runs nothing: " + vm.image() + " has neither"
+          + " Entrypoint nor Cmd (expected: an image with ENTRYPOINT or CMD)");
+      ok = false;
+    }
+    if (vm.port().isEmpty() && image.config().onlyExposedPort().isEmpty()) {
+      Set<Integer> ports = image.config().exposedTcpPorts();
+      r.error("port", r.keyOf("port") + " is not set and the image exposes "
+          + (ports.isEmpty() ? "no TCP port" : "several: " + ports) + ": " + vm.image()
+          + " (expected: " + r.keyOf("port") + ": the guest port the app listens on)");
+      ok = false;
+    }
+    return ok;
   }
 }

@@ -155,4 +155,53 @@ class ValidateCommandTest {
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err()).contains("not an address: nowhere");
   }
+
+  @Test
+  void aVmWorkerIsDescribedImageKernelAndAll() throws IOException {
+    io.herd.server.VmTestFiles.ociLayout(dir.resolve("images/app"), List.of("/app", "-v"),
+        List.of(8080));
+    io.herd.server.VmTestFiles.pvhKernel(dir.resolve("kernel/vmlinux"));
+    Files.writeString(dir.resolve("kernel/release"), "6.1.0-test-cloud-amd64\n");
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, "worker:\n"
+        + "  vm: { image: ./images/app, kernel: kernel/vmlinux, memory: 512MiB, cpus: 2,"
+        + " cacheDir: cache }\n");
+
+    Run r = run("validate", "--config", file.toString());
+
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).containsPattern("worker: microVM \\(QEMU\\)\n"
+        + "  image " + java.util.regex.Pattern.quote(dir.resolve("images/app").toString())
+        + " \\(OCI layout, sha256:[0-9a-f]{64}\\)\n"
+        + "  guest port 8080 \\(the image's ExposedPorts\\), runs \\[/app, -v\\]\n"
+        + "  memory 512MiB, cpus 2\n"
+        + "  kernel " + java.util.regex.Pattern.quote(dir.resolve("kernel/vmlinux").toString())
+        + " \\(release 6.1.0-test-cloud-amd64\\)\n");
+  }
+
+  @Test
+  void commandBesideVmFailsValidationNamingBoth() throws IOException {
+    io.herd.server.VmTestFiles.ociLayout(dir.resolve("app"), List.of("/app"), List.of(8080));
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, "worker:\n  command: [python3, app.py]\n  vm: { image: app }\n");
+
+    Run r = run("validate", "--config", file.toString());
+
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains(file + ":2: worker.command and worker.vm are both set (lines 2"
+        + " and 3): a worker is a program or a microVM (expected: one of them; remove"
+        + " worker.command to boot the image, or worker.vm to run the program)");
+  }
+
+  @Test
+  void theVmExampleIsValidBesideAnImage() throws IOException {
+    Path file = Files.copy(Path.of("..", "examples", "vm.yaml"), dir.resolve("vm.yaml"));
+    io.herd.server.VmTestFiles.ociLayout(dir.resolve("images/app"), List.of("/app"),
+        List.of(8080));
+
+    Run r = run("validate", "--config", file.toString());
+
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains(file + ": valid", "worker: microVM (QEMU)");
+  }
 }

@@ -3,6 +3,7 @@ package io.herd.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.herd.server.VmTestFiles;
 import io.herd.vm.VmConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,8 +26,8 @@ class VmSectionTest {
 
   @BeforeEach
   void imageAndKernel() throws Exception {
-    Files.createDirectories(dir.resolve("images/app"));
-    kernel = Files.writeString(dir.resolve("vmlinux"), "not really a kernel");
+    VmTestFiles.ociLayout(dir.resolve("images/app"), List.of("/app"), List.of(8080));
+    kernel = VmTestFiles.pvhKernel(dir.resolve("vmlinux"));
   }
 
   private HerdConfig parse(String yaml) {
@@ -172,6 +173,38 @@ class VmSectionTest {
             + dir.resolve("empty-cache/kernel/vmlinux") + " (expected at serve time: run"
             + " herd-vm/kernel/fetch-kernel.sh, or set worker.vm.kernel to a vmlinux; validation"
             + " passes since the file may be meant for another machine)");
+  }
+
+  @Test
+  void aCompressedKernelOrAFileThatIsNoImageFailsValidationWithTheFix() throws Exception {
+    Files.writeString(dir.resolve("vmlinuz"), "MZ not an ELF");
+    Files.createDirectories(dir.resolve("empty"));
+
+    assertThat(problems("worker:\n  vm:\n    image: empty\n    kernel: vmlinuz\n"))
+        .containsExactly(
+            "herd.yaml:3: worker.vm.image is not a readable image: " + dir.resolve("empty")
+                + "/index.json: no such file \u2014 worker.vm.image must be an OCI image layout"
+                + " directory (skopeo copy docker://IMAGE oci:DIR) or an OCI/docker-archive"
+                + " tarball",
+            "herd.yaml:4: worker.vm.kernel is not an ELF kernel image: " + dir.resolve("vmlinuz")
+                + " (expected: an uncompressed vmlinux with a PVH entry; run"
+                + " herd-vm/kernel/fetch-kernel.sh to get Debian's cloud kernel as one)");
+  }
+
+  @Test
+  void anImageThatExposesNoSinglePortNeedsWorkerVmPort() throws Exception {
+    VmTestFiles.ociLayout(dir.resolve("two"), List.of("/app"), List.of(80, 443));
+    VmTestFiles.ociLayout(dir.resolve("idle"), List.of(), List.of(80));
+
+    assertThat(problems("worker:\n  vm:\n    image: two\n    kernel: vmlinux\n"))
+        .containsExactly("herd.yaml:2: worker.vm.port is not set and the image exposes several:"
+            + " [80, 443]: " + dir.resolve("two") + " (expected: worker.vm.port: the guest port"
+            + " the app listens on)");
+    assertThat(parse("worker:\n  vm: { image: two, kernel: vmlinux, port: 443 }\n").vm()
+        .orElseThrow().port()).hasValue(443);
+    assertThat(problems("worker:\n  vm:\n    image: idle\n    kernel: vmlinux\n"))
+        .containsExactly("herd.yaml:3: worker.vm.image runs nothing: " + dir.resolve("idle")
+            + " has neither Entrypoint nor Cmd (expected: an image with ENTRYPOINT or CMD)");
   }
 
   @Test

@@ -89,8 +89,8 @@ class ConfigDiffTest {
   @Test
   void turningAPoolIntoMicroVmsAndEveryVmKeyNeedARestart(@org.junit.jupiter.api.io.TempDir
       Path dir) throws Exception {
-    java.nio.file.Files.createDirectories(dir.resolve("app"));
-    java.nio.file.Files.writeString(dir.resolve("vmlinux"), "kernel");
+    io.herd.server.VmTestFiles.ociLayout(dir.resolve("app"), List.of("/app"), List.of(8080));
+    io.herd.server.VmTestFiles.pvhKernel(dir.resolve("vmlinux"));
     String vm = "worker: { vm: { image: app, kernel: vmlinux, memory: 256MiB } }\n";
     HerdConfig programs = parse(BASE, TOKEN, SECRET);
     HerdConfig vms = new HerdConfigLoader(Map.of()).parse("herd.yaml", vm, dir,
