@@ -38,8 +38,8 @@ import java.util.function.Consumer;
  * <h2>States</h2>
  *
  * <p>Workers move through {@link PooledWorker.State} (STARTING, IDLE, BUSY, CHECKING, STOPPING,
- * DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED, ACTIVE, DONE); the
- * diagrams are on those enums. Each transition happens in exactly one place:
+ * SUSPENDING, RESUMING, DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED,
+ * ACTIVE, the suspension phases SUSPENDING to RESTORED, DONE); the diagrams are on those enums. Each transition happens in exactly one place:
  *
  * <table>
  *   <caption>Where each transition happens</caption>
@@ -59,6 +59,17 @@ import java.util.function.Consumer;
  *       recycle checks alike</td></tr>
  *   <tr><td>any → DEAD</td><td>{@link #exited}</td></tr>
  *   <tr><td>ASSIGNED → ACTIVE</td><td>{@link #confirm}</td></tr>
+ *   <tr><td>BUSY → SUSPENDING, ACTIVE (parked) → SUSPENDING</td><td>{@link #beginSuspend}, from
+ *       {@link #suspend}, {@link #wake} or an eviction</td></tr>
+ *   <tr><td>SUSPENDING → DEAD, session → SUSPENDED (or RESUME_QUEUED)</td><td>{@link
+ *       #suspended}; failed: worker → STOPPING, session → DONE in {@link #suspendFailed}</td></tr>
+ *   <tr><td>SUSPENDED → RESUME_QUEUED</td><td>{@link #wake} (or {@link #suspended}); back by
+ *       {@link #withdrawResume}</td></tr>
+ *   <tr><td>→ RESUMING (worker and session)</td><td>{@link #startResume}, from {@link
+ *       #rebalance}</td></tr>
+ *   <tr><td>session RESUMING → RESTORED</td><td>{@link #resumed}; failed: {@link
+ *       #resumeFailed}</td></tr>
+ *   <tr><td>RESUMING → BUSY, RESTORED → ACTIVE (unparked)</td><td>{@link #confirmRestore}</td></tr>
  *   <tr><td>any → DONE</td><td>{@link #end} (and {@link #finishPending}, {@link
  *       #finishAnnounced} below it)</td></tr>
  * </table>
@@ -70,7 +81,8 @@ import java.util.function.Consumer;
  * <ol>
  *   <li>A session has at most one worker, assigned once ({@link Session#assigned} is written once).
  *   <li>A worker serves at most one session: it is BUSY exactly when {@link PooledWorker#session}
- *       is set, and then that session's assigned worker is this one.
+ *       is set, and then that session's assigned worker is this one (or it is RESUMING, for the
+ *       session it restores).
  *   <li>Busy workers = sessions that hold a worker (ASSIGNED or ACTIVE).
  *   <li>No worker is busy for a session that is DONE.
  *   <li>Processes that exist — every worker not DEAD, starting and stopping ones included — number
@@ -86,6 +98,16 @@ import java.util.function.Consumer;
  *       one has its acquirers failed. An end that arrives while the session is being announced is
  *       carried out by its confirmation, after {@code sessionStarted}.
  * </ol>
+ *
+ * <h2>Suspension</h2>
+ *
+ * <p>With {@code suspendAfter}, a session parked by its idle timer ({@link Session#parkIfIdle})
+ * has its worker saved (SUSPENDING, still counted against {@code max}) and becomes SUSPENDED once
+ * the factory says the process has gone. Its acquirers hold it and ask for its resume through
+ * {@link #wake}: only the phase change SUSPENDED → RESUME_QUEUED starts one, under the lock, so
+ * one resume serves all of them. Resumes wait in the same FIFO {@link #queue} as new sessions but
+ * need a free slot, not an idle worker ({@link #startResumes}). Every saved state is resumed or
+ * discarded exactly once: {@link Session#saved} is cleared under the lock by whichever happens.
  *
  * <h2>Sizing</h2>
  *
