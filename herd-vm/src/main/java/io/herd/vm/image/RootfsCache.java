@@ -145,6 +145,7 @@ public final class RootfsCache {
         }
         log.debug("{} was unpacked by another process meanwhile; using that one", target);
         deleteQuietly(temp);
+        return target;
       }
       log.info(
           "unpacked {} ({} layers) into {} in {} ms",
