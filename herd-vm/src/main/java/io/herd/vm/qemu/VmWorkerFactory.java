@@ -1,5 +1,7 @@
 package io.herd.vm.qemu;
 
+import io.herd.core.FieldProblem;
+import io.herd.core.InvalidConfigException;
 import io.herd.core.SuspendableWorkerFactory;
 import io.herd.core.SuspendedWorker;
 import io.herd.core.Worker;
@@ -120,6 +122,12 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
           + ": " + e.getMessage() + " (expected: a directory this user can create and write)", e);
     }
     this.processes = new ProcessWorkerFactory(workerConfig);
+    if (processes.sandbox().hidesFromWorkers(vm.cacheDir())) {
+      processes.close();
+      throw new InvalidConfigException(List.of(FieldProblem.of("worker.vm.cacheDir",
+          vm.cacheDir(), "is under a directory each sandboxed worker gets a private copy of",
+          "a directory outside /tmp, /var/tmp, /dev/shm and /run, e.g. /var/cache/herd/vm")));
+    }
     this.blocking = new ThreadPoolExecutor(BLOCKING_THREADS, BLOCKING_THREADS, 30,
         TimeUnit.SECONDS, new LinkedBlockingQueue<>(), runnable -> {
           Thread thread = new Thread(runnable, "herd-vm-" + n);

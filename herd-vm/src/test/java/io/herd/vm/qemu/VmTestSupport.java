@@ -33,16 +33,21 @@ final class VmTestSupport implements AutoCloseable {
   private final Path cacheDir;
 
   VmTestSupport() throws IOException {
-    cacheDir = Files.createTempDirectory(Path.of("/var/tmp"), "herd-vm-test-");
+    // not under /tmp or /var/tmp: sandboxed workers get private copies of those
+    Files.createDirectories(Path.of("/var/cache/herd"));
+    cacheDir = Files.createTempDirectory(Path.of("/var/cache/herd"), "vm-test-");
     Files.setPosixFilePermissions(cacheDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.copy(Path.of("/tmp/kspike/initrd.cpio"), cacheDir.resolve("initrd.cpio"));
+    Files.setPosixFilePermissions(cacheDir.resolve("initrd.cpio"),
+        PosixFilePermissions.fromString("rw-r--r--"));
   }
 
   Path cacheDir() {
     return cacheDir;
   }
 
-  static BootImage bootImage() {
-    return new BootImage(KERNEL, Path.of("/tmp/kspike/initrd.cpio"), KERNEL_ARGS, 8080,
+  BootImage bootImage() {
+    return new BootImage(KERNEL, cacheDir.resolve("initrd.cpio"), KERNEL_ARGS, 8080,
         "spike", false);
   }
 

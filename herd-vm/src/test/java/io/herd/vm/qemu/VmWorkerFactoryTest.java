@@ -35,4 +35,21 @@ class VmWorkerFactoryTest {
     assertThat(worker.checkHealth(Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS)).isTrue();
     System.out.println("cold boot to healthy: " + millis + " ms; " + worker);
   }
+
+  @Test
+  void clonesContinueTheTemplatesStateAndAreIndependentOfEachOther() throws Exception {
+    vms = new VmTestSupport();
+    VmWorkerFactory factory = vms.factory(vms.vmConfig().build());
+
+    Worker a = vms.spawn(factory, "w-a");
+    long start = System.nanoTime();
+    Worker b = vms.spawn(factory, "w-b");
+    long cloneMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+    assertThat(((VmWorker) a).start()).isEqualTo(VmWorker.Start.CLONE);
+    assertThat(((VmWorker) b).start()).isEqualTo(VmWorker.Start.CLONE);
+    assertThat(VmTestSupport.qemu(a).pid()).isNotEqualTo(VmTestSupport.qemu(b).pid());
+    System.out.println("a " + get(a, "/count") + " b " + get(b, "/count") + " a " + get(a, "/count"));
+    System.out.println("clone to healthy: " + cloneMillis + " ms");
+  }
 }
