@@ -88,6 +88,30 @@ final class VmTestSupport implements AutoCloseable {
     return response.body().trim();
   }
 
+  /** One answer of the test app's {@code /count}: its counter and its start's identity. */
+  record Count(long n, String boot) {}
+
+  /**
+   * Asks the app for {@code /count}: {@code n=<n> pid=<pid> boot=<id>} from herd-vm's test app;
+   * the lead's spike app answers {@code pid=<pid> n=<n>} and counts every request.
+   */
+  static Count count(Worker worker) throws Exception {
+    String body = get(worker, "/count");
+    long n = -1;
+    String boot = "";
+    for (String field : body.split("\\s+")) {
+      if (field.startsWith("n=")) {
+        n = Long.parseLong(field.substring(2));
+      } else if (field.startsWith("boot=") || field.startsWith("pid=")) {
+        boot = boot + field;
+      }
+    }
+    if (n < 0) {
+      throw new IOException("not a /count answer: " + body);
+    }
+    return new Count(n, boot);
+  }
+
   /** The QEMU process of a VM: herd-launch's child under a sandbox, else the process itself. */
   static ProcessHandle qemu(Worker worker) {
     ProcessHandle held = ProcessHandle.of(worker.pid().getAsLong()).orElseThrow();
