@@ -100,7 +100,12 @@ public final class Qmp implements AutoCloseable {
     if (!arguments.isEmpty()) {
       request.set("arguments", JSON.valueToTree(arguments));
     }
-    write(JSON.writeValueAsBytes(request));
+    try {
+      write(JSON.writeValueAsBytes(request));
+    } catch (IOException e) {
+      throw new IOException("cannot send " + command + " on QEMU's QMP socket (it exited?): "
+          + e.getMessage(), e);
+    }
     while (true) {
       JsonNode message = readMessage();
       if (message.has("event")) {
