@@ -37,6 +37,14 @@ public final class ProcessWorkerConfig {
   /** Replaced by the worker's scratch directory in the command and in environment values. */
   public static final String WORKDIR_PLACEHOLDER = "{{workdir}}";
 
+  /**
+   * Replaced by the address the worker must listen on in the command and in environment values:
+   * 127.0.0.1, or its own network namespace's address under network isolation (what {@code $HOST}
+   * holds then). For programs that bind on the worker's behalf, such as a VM monitor's port
+   * forward.
+   */
+  public static final String HOST_PLACEHOLDER = "{{host}}";
+
   /** Environment variable that always carries the worker's port. */
   public static final String PORT_ENV = "PORT";
 
@@ -142,9 +150,19 @@ public final class ProcessWorkerConfig {
    * replaced in every argument. Mutable copy.
    */
   public List<String> commandFor(int port, Path workdir) {
+    return commandFor(port, null, workdir);
+  }
+
+  /**
+   * The command for a worker on {@code host:port} with scratch directory {@code workdir}:
+   * placeholders replaced in every argument, {@value #HOST_PLACEHOLDER} too unless {@code host}
+   * is null. Mutable copy.
+   */
+  public List<String> commandFor(int port, java.net.InetAddress host, Path workdir) {
     List<String> argv = new ArrayList<>(command.size());
     for (String arg : command) {
-      argv.add(substitute(arg, port, workdir));
+      String replaced = substitute(arg, port, workdir);
+      argv.add(host == null ? replaced : replaced.replace(HOST_PLACEHOLDER, host.getHostAddress()));
     }
     return argv;
   }

@@ -201,11 +201,32 @@ public final class ProcessWorkerFactory implements WorkerFactory {
    */
   @Override
   public CompletableFuture<Worker> spawn(String workerId) {
+    return spawn(workerId, settings, StartHook.NONE);
+  }
+
+  /**
+   * Starts a worker as {@link #spawn(String)} does, with everything of the configuration in force
+   * but its command, which is {@code command} (placeholders replaced as for {@code
+   * worker.command}, {@value ProcessWorkerConfig#HOST_PLACEHOLDER} too), and with {@code hook}
+   * run between the process start and the first readiness probe. For factories built on this
+   * one whose workers need a different command per start (a VM monitor booting, or restoring a
+   * snapshot) and work of their own before the health checks count.
+   *
+   * @throws io.herd.core.InvalidConfigException when {@code command} is not a valid {@code
+   *     worker.command}
+   */
+  public CompletableFuture<Worker> spawn(String workerId, List<String> command, StartHook hook) {
+    Objects.requireNonNull(hook, "hook");
+    Settings current = settings;
+    ProcessWorkerConfig config = current.config().toBuilder().command(command).build();
+    return spawn(workerId, new Settings(config, current.programs()), hook);
+  }
+
+  private CompletableFuture<Worker> spawn(String workerId, Settings current, StartHook hook) {
     Objects.requireNonNull(workerId, "workerId");
     if (closed.get()) {
       return failed(workerId, "the worker factory is closed", null);
     }
-    Settings current = settings;
     ProcessWorkerConfig config = current.config();
     Path program;
     int port;
@@ -223,7 +244,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     CompletableFuture<Worker> result = new CompletableFuture<>();
     try {
       sandboxThread.execute(
-          () -> prepareAndLaunch(workerId, config, program, port, startNanos, result));
+          () -> prepareAndLaunch(workerId, config, program, port, hook, startNanos, result));
     } catch (RejectedExecutionException e) {
       return failed(workerId, "the worker factory is closed", e);
     }
@@ -232,7 +253,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
 
   /** On the sandbox thread: the worker's sandbox and scratch directory, then the launch. */
   private void prepareAndLaunch(String workerId, ProcessWorkerConfig config, Path program,
-      int port, long startNanos, CompletableFuture<Worker> result) {
+      int port, StartHook hook, long startNanos, CompletableFuture<Worker> result) {
     WorkerSandbox confinement;
     try {
       confinement = sandbox.prepare(workerId, config.sandbox());
@@ -242,7 +263,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       return;
     }
     Path scratch = confinement.workdir().orElseThrow();
-    List<String> argv = config.commandFor(port, scratch);
+    List<String> argv = config.commandFor(port, confinement.host(), scratch);
     argv.set(0, program.toString());
     // The configured directory, else the JVM's; a worker under a UID of its own may not be
     // able to enter the JVM's, so it starts in its scratch directory instead.
@@ -260,7 +281,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       confinement.release();
       return;
     }
-    launch(workerId, config, port, argv, cwd, confinement, startNanos, result);
+    launch(workerId, config, port, argv, cwd, confinement, hook, startNanos, result);
   }
 
   /** The full argv: the launcher and its flags, or the setpriv fallback, then the command. */
@@ -281,7 +302,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   }
 
   private void launch(String workerId, ProcessWorkerConfig config, int port, List<String> argv,
-      Path cwd, WorkerSandbox confinement, long startNanos, CompletableFuture<Worker> result) {
+      Path cwd, WorkerSandbox confinement, StartHook hook, long startNanos,
+      CompletableFuture<Worker> result) {
     ProcessBuilder builder = new ProcessBuilder(launchCommand(argv, cwd, confinement));
     if (cwd != null) {
       builder.directory(cwd.toFile());
@@ -299,7 +321,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
         return;
       }
       try {
-        watch(workerId, config, process, port, argv, confinement, startNanos, result);
+        watch(workerId, config, process, port, argv, confinement, hook, startNanos, result);
       } catch (Throwable t) { // NOPMD: whatever failed, the process must not be left behind
         process.destroyForcibly();
         process.onExit().thenRun(confinement::release);
@@ -368,7 +390,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   }
 
   private void watch(String workerId, ProcessWorkerConfig config, Process process, int port,
-      List<String> command, WorkerSandbox confinement, long startNanos,
+      List<String> command, WorkerSandbox confinement, StartHook hook, long startNanos,
       CompletableFuture<Worker> result) {
     ProcessWorker worker = ProcessWorker.start(
         workerId, process, port, command, config, probe, timer, confinement, live::remove);
@@ -376,7 +398,16 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     if (worker.onExit().isDone()) {
       live.remove(worker); // exited before it was added: onGone found nothing to remove
     }
-    WorkerStartup startup = new WorkerStartup(worker, config, probe, timer, startNanos, result);
+    CompletableFuture<Void> hookDone;
+    try {
+      hookDone = hook.started(new StartHook.StartedProcess(workerId, worker.host(), port,
+          confinement.workdir().orElse(null), process.pid()));
+      Objects.requireNonNull(hookDone, "the start hook returned null");
+    } catch (RuntimeException e) {
+      hookDone = CompletableFuture.failedFuture(e);
+    }
+    WorkerStartup startup =
+        new WorkerStartup(worker, config, probe, timer, startNanos, hookDone, result);
     starting.add(startup);
     result.whenComplete((w, e) -> starting.remove(startup));
     if (closed.get()) {

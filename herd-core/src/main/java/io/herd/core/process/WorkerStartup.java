@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * that says why not. Lives from the process start until its result future completes (the
  * future that {@code spawn} returned).
  *
- * <p>Readiness: probes {@code GET <health path>} at once, then after 1 ms, doubling the pause up
+ * <p>Readiness: once the spawn's {@link StartHook} completed (at once for a plain spawn; a hook
+ * that fails ends the start like an abort, its message leading the error), probes {@code GET
+ * <health path>} at once, then after 1 ms, doubling the pause up
  * to {@value #MAX_POLL_DELAY_MILLIS} ms, until HTTP 200. No thread waits: each probe is
  * asynchronous and the next one is a timer task. Three things end the wait early: the process
  * exits (fails at once, with its exit code and last stderr lines), the start timeout (the
@@ -52,6 +54,7 @@ final class WorkerStartup {
   private final Duration startTimeout;
   private final long startNanos;
   private final long deadlineNanos;
+  private final CompletableFuture<Void> hookDone;
   private final CompletableFuture<Worker> result;
   private final AtomicReference<String> outcome = new AtomicReference<>();
   private volatile HttpHealthProbe.Result lastProbe =
@@ -62,8 +65,10 @@ final class WorkerStartup {
   private volatile int probes;
 
   WorkerStartup(ProcessWorker worker, ProcessWorkerConfig config, HttpHealthProbe probe,
-      ScheduledExecutorService timer, long startNanos, CompletableFuture<Worker> result) {
+      ScheduledExecutorService timer, long startNanos, CompletableFuture<Void> hookDone,
+      CompletableFuture<Worker> result) {
     this.worker = worker;
+    this.hookDone = hookDone;
     this.result = result;
     this.probe = probe;
     this.timer = timer;
@@ -92,7 +97,15 @@ final class WorkerStartup {
       cancelTimeout(); // exited before the schedule: exited() found no task to cancel
       return;
     }
-    poll();
+    hookDone.whenComplete((v, e) -> {
+      if (e == null) {
+        poll();
+      } else {
+        Throwable cause = e instanceof java.util.concurrent.CompletionException
+            && e.getCause() != null ? e.getCause() : e;
+        abort(String.valueOf(cause.getMessage()));
+      }
+    });
   }
 
   /** Fails the start and SIGKILLs the process tree, unless the worker is ready already. */

@@ -317,6 +317,16 @@ public final class Sandbox implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether workers of this sandbox see their own empty copy of the directory holding {@code
+   * path} ({@code /tmp}, {@code /var/tmp}, {@code /dev/shm}, {@code /run}) instead of the one the
+   * gateway sees: true with mount namespaces for a path under one of those. For factories that
+   * hand workers files to open (a VM's kernel and snapshots), to fail with the key at fault.
+   */
+  public boolean hidesFromWorkers(Path path) {
+    return namespaces && isPrivatized(path);
+  }
+
   /** Whether this sandbox runs workers under leased UIDs of their own. */
   public boolean isolatesUid() {
     return uid;

@@ -13,6 +13,7 @@
  *   GET /time        the guest's clock, epoch seconds
  *   GET /env/<NAME>  the value of environment variable NAME (404 if unset)
  *   GET /cwd         the working directory
+ *   GET /id          "uid=<uid> gid=<gid>"
  *   GET /exit/<code> answers, then exits with that code
  * At start it prints "counter-server: listening on <port>" to stdout.
  */
@@ -104,6 +105,9 @@ int main(int argc, char **argv) {
       answer(client, value != NULL ? 200 : 404, value != NULL ? value : "unset");
     } else if (strcmp(path, "/cwd") == 0) {
       answer(client, 200, getcwd(body, sizeof body) != NULL ? body : "?");
+    } else if (strcmp(path, "/id") == 0) {
+      snprintf(body, sizeof body, "uid=%d gid=%d", (int)getuid(), (int)getgid());
+      answer(client, 200, body);
     } else if (strncmp(path, "/exit/", 6) == 0) {
       exit_code = atoi(path + 6);
       answer(client, 200, "bye");
