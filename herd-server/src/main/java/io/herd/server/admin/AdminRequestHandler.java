@@ -362,6 +362,7 @@ final class AdminRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     workers.put("starting", s.starting());
     body.put("workers", workers);
     body.put("sessions", s.sessions());
+    body.put("suspended", s.suspended());
     body.put("queued", s.queued());
     body.put("limits", PoolFigures.limits(pool.config()));
     body.put("counters", PoolFigures.counters(s));

@@ -57,6 +57,20 @@ final class PoolEvents implements PoolListener {
   }
 
   @Override
+  public void sessionSuspended(String key, Worker worker) {
+    Map<String, Object> e = record("sessionSuspended", worker);
+    e.put("session", ids.shown(key));
+    sink.accept(e);
+  }
+
+  @Override
+  public void sessionResumed(String key, Worker worker) {
+    Map<String, Object> e = record("sessionResumed", worker);
+    e.put("session", ids.shown(key));
+    sink.accept(e);
+  }
+
+  @Override
   public void sessionEnded(String key, Worker worker, SessionEndReason reason) {
     Map<String, Object> e = record("sessionEnded", worker);
     e.put("session", ids.shown(key));

@@ -35,12 +35,15 @@ final class PoolFigures {
     counters.put("expirations", s.expirations());
     counters.put("acquireTimeouts", s.acquireTimeouts());
     counters.put("queueRejections", s.queueRejections());
+    counters.put("suspensions", s.suspensions());
+    counters.put("resumes", s.resumes());
     return counters;
   }
 
   /**
    * One session of pool {@code pool}: its key as {@code ids} shows it, worker, pid, age, idle
-   * time, open leases and owner node ({@code null} outside a cluster).
+   * time, open leases, owner node ({@code null} outside a cluster), and its state: {@code active},
+   * or {@code suspended} (with {@code suspendedMs}, and no pid: its process has gone).
    */
   static Map<String, Object> session(String pool, SessionInfo s, SessionIds ids, String owner) {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -52,6 +55,8 @@ final class PoolFigures {
     m.put("idleMs", s.idle().toMillis());
     m.put("openLeases", s.openLeases());
     m.put("owner", owner);
+    m.put("state", s.suspended() ? "suspended" : "active");
+    m.put("suspendedMs", s.suspendedFor().map(d -> d.toMillis()).orElse(null));
     return m;
   }
 }

@@ -63,6 +63,7 @@ final class PoolView {
     gauges.put("busy", s.busy());
     gauges.put("starting", s.starting());
     gauges.put("sessions", s.sessions());
+    gauges.put("suspended", s.suspended());
     gauges.put("queued", s.queued());
     body.put("gauges", gauges);
     body.put("limits", PoolFigures.limits(config));

@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * Binds {@code pool:} (and the health timing of {@code worker.health}) to herd-core's {@link
- * PoolConfig}, whose validation messages are reported at the lines of their keys. Stateless.
+ * PoolConfig}, whose validation messages are reported at the lines of their keys. {@code
+ * suspendAfter} needs microVM workers ({@code worker.vm}): only they can be saved. Stateless.
  */
 final class PoolSection {
 
@@ -24,6 +25,7 @@ final class PoolSection {
         .acquireTimeout(r.duration("acquireTimeout", d.acquireTimeout()))
         .ttl(r.duration("ttl", d.ttl()))
         .maxLifetime(r.optionalDuration("maxLifetime").orElse(null))
+        .suspendAfter(r.optionalDuration("suspendAfter").orElse(null))
         .reuse(r.bool("reuse", d.reuse()))
         .maxSessionsPerWorker(r.integer("maxSessionsPerWorker", d.maxSessionsPerWorker()))
         .evictIdleOnPressure(r.bool("evictIdleOnPressure", d.evictIdleOnPressure()))
@@ -33,6 +35,13 @@ final class PoolSection {
         .healthTimeout(worker.healthTimeout())
         .healthFailures(worker.healthFailures());
     r.finish();
+    if (r.has("suspendAfter") && worker.vm() == null && !worker.vmFailed()) {
+      // The pool would refuse it at start; said here with the fix, at the key's line.
+      r.error("suspendAfter", r.keyOf("suspendAfter") + " needs workers whose state can be"
+          + " saved, and program workers cannot be: " + r.string("suspendAfter", "")
+          + " (expected: worker.vm, or no pool.suspendAfter)");
+      return null;
+    }
     try {
       return b.build();
     } catch (InvalidConfigException e) {

@@ -16,9 +16,10 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The pool's figures as meters: gauges of workers by state, sessions and queue depth read from
- * {@link SessionPool#stats()} at scrape time, the pool's own counters (crashes, evictions,
- * expirations, spawn failures, acquire timeouts, queue rejections) as function counters, and
+ * The pool's figures as meters: gauges of workers by state, sessions, suspended sessions and
+ * queue depth read from {@link SessionPool#stats()} at scrape time, the pool's own counters
+ * (crashes, evictions, expirations, spawn failures, acquire timeouts, queue rejections,
+ * suspensions, resumes) as function counters, and
  * sessions started and ended by reason counted from {@link PoolListener} events.
  *
  * <p>Thread-safe: listener calls only increment Micrometer counters. Lives as long as its pool;
@@ -38,6 +39,9 @@ public final class PoolMetrics implements PoolListener {
         "starting", PoolStats::starting);
     gauge(registry, tags, pool, "herd.pool.sessions", "Pinned sessions", null, null,
         PoolStats::sessions);
+    gauge(registry, tags, pool, "herd.sessions.suspended",
+        "Sessions whose worker is saved and its process gone (pool.suspendAfter)", null, null,
+        PoolStats::suspended);
     gauge(registry, tags, pool, "herd.pool.queue.depth", "Sessions waiting for a worker", null, null,
         PoolStats::queued);
     gauge(registry, tags, pool, "herd.pool.max.workers", "The pool's worker cap (pool.max)", null, null,
@@ -55,6 +59,10 @@ public final class PoolMetrics implements PoolListener {
         PoolStats::acquireTimeouts);
     counter(registry, tags, pool, "herd.pool.queue.rejections", "Acquires refused: queue full",
         PoolStats::queueRejections);
+    counter(registry, tags, pool, "herd.sessions.suspensions",
+        "Idle sessions whose worker was saved and its process ended", PoolStats::suspensions);
+    counter(registry, tags, pool, "herd.sessions.resumes",
+        "Suspended sessions started again from their saved state", PoolStats::resumes);
     this.sessionsStarted = Counter.builder("herd.sessions.started")
         .description("Sessions pinned to a worker").tags(tags).register(registry);
     for (SessionEndReason reason : SessionEndReason.values()) {

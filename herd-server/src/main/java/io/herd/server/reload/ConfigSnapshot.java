@@ -56,6 +56,7 @@ final class ConfigSnapshot {
     m.put("pool.acquireTimeout", duration(pool.acquireTimeout()));
     m.put("pool.ttl", duration(pool.ttl()));
     m.put("pool.maxLifetime", duration(pool.maxLifetime()));
+    m.put("pool.suspendAfter", duration(pool.suspendAfter()));
     m.put("pool.reuse", Setting.of(pool.reuse()));
     m.put("pool.maxSessionsPerWorker", Setting.of(pool.maxSessionsPerWorker()));
     m.put("pool.evictIdleOnPressure", Setting.of(pool.evictIdleOnPressure()));

@@ -9,7 +9,7 @@ import io.herd.server.admin.SessionIds;
 import io.herd.server.config.PoolSpec;
 import io.herd.server.metrics.PoolMetrics;
 import io.herd.server.metrics.TimedSessionPool;
-import io.herd.server.metrics.TimedWorkerFactory;
+import io.herd.server.metrics.TimedSuspendableWorkerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import java.util.Objects;
@@ -56,7 +56,7 @@ public final class PoolRuntime implements AutoCloseable {
     WorkerBackend workers = backend(spec);
     try {
       SessionPool.Builder builder = SessionPool.builder(spec.pool(),
-          new TimedWorkerFactory(workers.factory(), registry, tags));
+          TimedSuspendableWorkerFactory.of(workers.factory(), registry, tags));
       if (cluster != null) {
         builder.directory(cluster.directory());
       }
@@ -77,10 +77,8 @@ public final class PoolRuntime implements AutoCloseable {
 
   /** Programs for {@code worker.command}, microVMs for {@code worker.vm}. */
   private static WorkerBackend backend(PoolSpec spec) {
-    if (spec.vm().isPresent()) {
-      throw new IllegalStateException("worker.vm: microVM workers cannot start yet");
-    }
-    return new ProcessBackend(spec.worker());
+    return spec.vm().isPresent() ? VmBackend.start(spec.vm().get(), spec.worker())
+        : new ProcessBackend(spec.worker());
   }
 
   /** The pool's name. */

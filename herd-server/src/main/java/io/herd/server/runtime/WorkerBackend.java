@@ -9,8 +9,8 @@ import java.util.Optional;
  * How one pool's workers are made, as the server sees it: the {@link WorkerFactory} the pool
  * spawns with, plus what the admin API, reload and shutdown need from it beyond spawning — the
  * process settings in force, live reconfiguration where the kind of worker allows it, and a
- * worker's captured output. Two kinds: programs ({@link ProcessBackend}) and microVMs, chosen
- * by {@code worker.command} or {@code worker.vm}.
+ * worker's captured output. Two kinds: programs ({@link ProcessBackend}) and microVMs ({@link
+ * VmBackend}), chosen by {@code worker.command} or {@code worker.vm}.
  *
  * <p>Thread-safe. Lifetime: from its pool's start to {@link #close()}, which its {@link
  * PoolRuntime} calls after the pool has stopped every worker.

@@ -41,7 +41,7 @@ class ConfigErrorsTest {
             WORKER + "pool:\n  maxQeue: 5\n",
             "herd.yaml:4: pool.maxQeue is not a known key: did you mean pool.maxQueue? (expected"
                 + " in pool: name, min, max, warm, maxQueue, acquireTimeout, ttl, maxLifetime,"
-                + " reuse, maxSessionsPerWorker, evictIdleOnPressure, spawnBackoffInitial,"
+                + " suspendAfter, reuse, maxSessionsPerWorker, evictIdleOnPressure, spawnBackoffInitial,"
                 + " spawnBackoffMax)"),
         broken("unknown key without a close match",
             WORKER + "  flavour: vanilla\n",

@@ -224,4 +224,19 @@ class VmSectionTest {
         .containsExactly("herd.yaml:3: pools[0].worker.vm.cpus is out of range: 0 (expected:"
             + " 1..64)");
   }
+
+  @Test
+  void suspendAfterBindsForMicroVmsAndIsAnErrorForPrograms() {
+    HerdConfig c = parse("worker: { vm: { image: images/app, kernel: vmlinux } }\n"
+        + "pool: { suspendAfter: 90s, ttl: 10m }\n");
+    assertThat(c.pool().suspendAfter()).contains(java.time.Duration.ofSeconds(90));
+
+    assertThat(problems("worker: { command: [/bin/true] }\npool:\n  suspendAfter: 2m\n"))
+        .containsExactly("herd.yaml:3: pool.suspendAfter needs workers whose state can be saved,"
+            + " and program workers cannot be: 2m (expected: worker.vm, or no pool.suspendAfter)");
+    assertThat(problems("worker: { vm: { image: images/app, kernel: vmlinux } }\n"
+        + "pool:\n  ttl: 1m\n  suspendAfter: 5m\n"))
+        .singleElement().asString().startsWith("herd.yaml:4: pool.suspendAfter is not shorter"
+            + " than pool.ttl");
+  }
 }

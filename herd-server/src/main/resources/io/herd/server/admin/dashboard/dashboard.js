@@ -207,7 +207,7 @@
       gauges,
       el('h3', { text: 'Sessions' }),
       el('table', { class: 'sessions' },
-        el('thead', {}, row('th', ['Key', 'Worker', 'PID', 'Age', 'Idle', 'Open leases', 'Owner', ''])),
+        el('thead', {}, row('th', ['Key', 'State', 'Worker', 'PID', 'Age', 'Idle', 'Open leases', 'Owner', ''])),
         sessions),
       el('h3', { text: 'Workers' }),
       el('table', { class: 'workers' },
@@ -263,6 +263,7 @@
       gauge('idle', g.idle, g.idle / max),
       gauge('starting', g.starting),
       gauge('sessions', g.sessions),
+      gauge('suspended', dash(g.suspended)),
       gauge('queued', g.queued + ' / ' + p.limits.maxQueue,
         p.limits.maxQueue ? g.queued / p.limits.maxQueue : 0),
       gauge('min / max / warm', p.limits.min + ' / ' + p.limits.max + ' / ' + p.limits.warm),
@@ -321,6 +322,7 @@
   function renderSessions(pool, tbody, sessions) {
     syncRows(tbody, sessions, 'session', (x) => x.key, [
       (x) => x.key,
+      (x) => (x.state === 'suspended' ? 'suspended ' + duration(x.suspendedMs) : 'active'),
       (x) => x.workerId,
       (x) => dash(x.pid),
       (x) => duration(x.ageMs),
@@ -373,7 +375,7 @@
       const sessions = view.snapshot.sessions;
       if (e.type === 'sessionStarted' && !sessions.some((x) => x.key === e.session)) {
         sessions.unshift({ pool: e.pool, key: e.session, workerId: e.worker, pid: e.pid,
-          ageMs: 0, idleMs: 0, openLeases: 0, owner: null });
+          ageMs: 0, idleMs: 0, openLeases: 0, owner: null, state: 'active', suspendedMs: null });
         renderSessions(e.pool, view.section.sessions, sessions);
       } else if (e.type === 'sessionEnded') {
         view.snapshot.sessions = sessions.filter((x) => x.key !== e.session);
@@ -387,6 +389,8 @@
     switch (e.type) {
       case 'sessionStarted': return 'session ' + e.session + ' on ' + e.worker;
       case 'sessionEnded': return 'session ' + e.session + ' on ' + e.worker + ': ' + e.reason;
+      case 'sessionSuspended': return 'session ' + e.session + ' suspended from ' + e.worker;
+      case 'sessionResumed': return 'session ' + e.session + ' resumed on ' + e.worker;
       case 'workerStarted': return e.worker + ' (pid ' + e.pid + ')';
       case 'workerStopped': return e.worker + ': ' + e.exit;
       case 'workerCrashed': return e.worker + ' (pid ' + e.pid + '): ' + e.exit;
