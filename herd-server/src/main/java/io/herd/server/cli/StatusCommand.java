@@ -140,10 +140,13 @@ final class StatusCommand implements Callable<Integer> {
           p.path("sessions").asInt(), p.path("queued").asInt());
     }
     out.printf("gateway %s; since start: %d spawns, %d spawn failures, %d crashes,"
-            + " %d expirations, %d evictions%n%n",
+            + " %d expirations, %d evictions%s%n%n",
         s.path("gateway").path("listen").asText(), c.path("spawns").asLong(),
         c.path("spawnFailures").asLong(), c.path("crashes").asLong(),
-        c.path("expirations").asLong(), c.path("evictions").asLong());
+        c.path("expirations").asLong(), c.path("evictions").asLong(),
+        c.path("suspensions").asLong() + c.path("resumes").asLong() == 0 ? ""
+            : ", " + c.path("suspensions").asLong() + " suspensions, "
+                + c.path("resumes").asLong() + " resumes");
     if (cluster != null) {
       printCluster(out, cluster);
     }
@@ -156,10 +159,10 @@ final class StatusCommand implements Callable<Integer> {
     out.print(wt.size() == 0 ? "no workers\n" : wt.toString());
     out.println();
     TextTable st = cluster == null
-        ? new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES")
-        : new TextTable("SESSION", "WORKER", "PID", "AGE", "IDLE", "LEASES", "OWNER");
+        ? new TextTable("SESSION", "STATE", "WORKER", "PID", "AGE", "IDLE", "LEASES")
+        : new TextTable("SESSION", "STATE", "WORKER", "PID", "AGE", "IDLE", "LEASES", "OWNER");
     for (JsonNode n : sessions.path("sessions")) {
-      st.row(pooled(multi, n, n.path("key").asText()),
+      st.row(pooled(multi, n, n.path("key").asText()), n.path("state").asText("active"),
           pooled(multi, n, n.path("workerId").asText()), text(n.path("pid")),
           age(n.path("ageMs").asLong()), age(n.path("idleMs").asLong()),
           n.path("openLeases").asInt(), text(n.path("owner")));
