@@ -1,7 +1,10 @@
 package io.herd.server.cli;
 
 import io.herd.server.config.ByteSizeFormat;
+import io.herd.core.HerdException;
 import io.herd.vm.VmConfig;
+import io.herd.vm.qemu.AccelChoice;
+import io.herd.vm.qemu.AccelProbe;
 import io.herd.vm.image.OciImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,8 +13,9 @@ import java.nio.file.Path;
 
 /**
  * What {@code herd validate} says about a microVM worker ({@code worker.vm}): the image, the
- * guest port, the guest's size, the kernel and its release, and where derived files go — found
- * without booting anything, so that a file can be checked on any machine. Stateless.
+ * guest port, the guest's size, the kernel and its release, the accelerator {@code serve} will
+ * use and why, and where derived files go — found without booting anything, so that a file can
+ * be checked on any machine. Stateless.
  */
 final class VmWorkerReport {
 
@@ -32,11 +36,27 @@ final class VmWorkerReport {
         .append(vm.cpus()).append('\n');
     out.append("  kernel ").append(vm.kernelOrDefault()).append(" (").append(release(vm))
         .append(")\n");
+    out.append("  accel ").append(accel(vm)).append('\n');
     out.append("  snapshots ").append(vm.snapshots()
         ? "on: one template VM per image, each session's VM a copy-on-write clone of it"
         : "off: every VM boots cold").append('\n');
     out.append("  cacheDir ").append(vm.cacheDir());
     return out.toString();
+  }
+
+  /**
+   * Which accelerator {@code serve} will use on this machine and why, decided without booting
+   * ({@link AccelProbe#quickDecide}): where {@code /dev/kvm} opens, {@code auto} still probes it
+   * with a guest boot at start, and says so.
+   */
+  private static String accel(VmConfig vm) {
+    try {
+      AccelChoice choice = new AccelProbe().quickDecide(vm.accel());
+      return choice.accel().key() + ": " + choice.reason();
+    } catch (HerdException e) {
+      return "kvm requested, but not usable on this machine (serve would fail): "
+          + e.getMessage();
+    }
   }
 
   private static String formatName(OciImage.Format format) {

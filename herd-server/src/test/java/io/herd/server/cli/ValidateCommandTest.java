@@ -176,7 +176,21 @@ class ValidateCommandTest {
         + "  guest port 8080 \\(the image's ExposedPorts\\), runs \\[/app, -v\\]\n"
         + "  memory 512MiB, cpus 2\n"
         + "  kernel " + java.util.regex.Pattern.quote(dir.resolve("kernel/vmlinux").toString())
-        + " \\(release 6.1.0-test-cloud-amd64\\)\n");
+        + " \\(release 6.1.0-test-cloud-amd64\\)\n"
+        + "  accel (tcg: no /dev/kvm|kvm: /dev/kvm opens; KVM will be probed at start .*)\n");
+  }
+
+  @Test
+  void accelTcgIsSaidToBeTheFilesChoice() throws IOException {
+    io.herd.server.VmTestFiles.ociLayout(dir.resolve("app"), List.of("/app"), List.of(8080));
+    io.herd.server.VmTestFiles.pvhKernel(dir.resolve("vmlinux"));
+    Path file = dir.resolve("herd.yaml");
+    Files.writeString(file, "worker: { vm: { image: app, kernel: vmlinux, accel: tcg } }\n");
+
+    Run r = run("validate", "--config", file.toString());
+
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains("  accel tcg: worker.vm.accel is tcg\n");
   }
 
   @Test
