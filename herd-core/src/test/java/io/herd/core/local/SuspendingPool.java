@@ -1,7 +1,7 @@
 package io.herd.core.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.awaitility.Awaitility;
 
 import io.herd.core.PoolConfig;
 import io.herd.core.PoolListener;
@@ -96,7 +96,7 @@ final class SuspendingPool implements AutoCloseable {
   }
 
   static void awaitCondition(String what, BooleanSupplier condition) {
-    await(what).atMost(PATIENCE).pollInterval(Duration.ofMillis(20))
+    Awaitility.await(what).atMost(PATIENCE).pollInterval(Duration.ofMillis(20))
         .until(condition::getAsBoolean);
   }
 
