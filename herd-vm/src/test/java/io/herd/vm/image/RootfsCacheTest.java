@@ -254,30 +254,37 @@ class RootfsCacheTest {
 
   @Test
   void twoCachesInOneProcessRaceToTheSameResult() throws Exception {
+    // Separate instances share no singleflight: both may unpack, as two gateways would, and the
+    // loser of the rename must give up its copy. (A fixed temporary name once collided here.)
     OciImage image =
         OciImage.open(
             OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
-    CountDownLatch start = new CountDownLatch(1);
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
-      List<Future<Path>> futures = new ArrayList<>();
-      for (int t = 0; t < 2; t++) {
-        RootfsCache separate = new RootfsCache(true);
-        futures.add(
-            pool.submit(
-                () -> {
-                  start.await();
-                  return separate.unpack(image, cache());
-                }));
+      for (int round = 0; round < 10; round++) {
+        Path cacheDir = tmp.resolve("race" + round);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Path>> futures = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+          RootfsCache separate = new RootfsCache(true);
+          futures.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    return separate.unpack(image, cacheDir);
+                  }));
+        }
+        start.countDown();
+        assertThat(futures.get(0).get(60, TimeUnit.SECONDS))
+            .isEqualTo(futures.get(1).get(60, TimeUnit.SECONDS));
+        assertThat(list(RootfsCache.imageDir(cacheDir, image.digest())))
+            .as("round %d: the loser's copy is gone", round)
+            .containsExactly("rootfs");
       }
-      start.countDown();
-      assertThat(futures.get(0).get(60, TimeUnit.SECONDS))
-          .isEqualTo(futures.get(1).get(60, TimeUnit.SECONDS));
     } finally {
       pool.shutdownNow();
+      assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
     }
-    Path imageDir = RootfsCache.imageDir(cache(), image.digest());
-    assertThat(list(imageDir)).containsExactly("rootfs");
   }
 
   @Test
@@ -343,10 +350,10 @@ class RootfsCacheTest {
             OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
     Path imageDir = RootfsCache.imageDir(cache(), image.digest());
     long deadPid = deadPid();
-    Path abandoned = Files.createDirectories(imageDir.resolve(".rootfs-" + deadPid + "-1.tmp/half"));
+    Path abandoned = Files.createDirectories(imageDir.resolve(".rootfs-" + deadPid + "-1234/half"));
     Path live =
         Files.createDirectories(
-            imageDir.resolve(".rootfs-" + ProcessHandle.current().pid() + "-999.tmp"));
+            imageDir.resolve(".rootfs-" + ProcessHandle.current().pid() + "-999"));
 
     new RootfsCache(true).unpack(image, cache());
 
