@@ -28,6 +28,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RootfsCacheTest {
 
@@ -90,6 +92,48 @@ class RootfsCacheTest {
         .as("a hard link is the same inode")
         .isTrue();
     assertThat(rootfs).isEqualTo(RootfsCache.rootfsDir(cache(), OciImage.open(tmp.resolve("img")).digest()).toAbsolutePath());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"gnu", "posix"})
+  void unpacksWhatGnuTarWritesLongNamesSparseFilesAndLinks(String format) throws Exception {
+    Path src = Files.createDirectories(tmp.resolve("src"));
+    String longDir = "d".repeat(60) + "/" + "e".repeat(60) + "/" + "f".repeat(60);
+    Files.createDirectories(src.resolve(longDir));
+    Files.writeString(src.resolve(longDir + "/" + "n".repeat(150)), "deep and long");
+    Files.writeString(src.resolve("caf\u00e9 \u2603.txt"), "unicode name");
+    Files.createFile(src.resolve("empty"));
+    Path tool = Files.writeString(src.resolve("tool"), "#!/bin/sh\n");
+    Files.setAttribute(tool, "unix:mode", 0750);
+    Files.createLink(src.resolve("tool-link"), tool);
+    Files.createSymbolicLink(src.resolve("abs-link"), Path.of("/usr/bin/env"));
+    try (var sparse = java.nio.channels.FileChannel.open(
+        src.resolve("sparse"),
+        java.nio.file.StandardOpenOption.CREATE_NEW,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      sparse.write(java.nio.ByteBuffer.wrap("middle".getBytes()), 1 << 20);
+      sparse.write(java.nio.ByteBuffer.wrap("end".getBytes()), (2 << 20) - 3);
+    }
+    Path layer = tmp.resolve("layer.tar");
+    Process tar =
+        new ProcessBuilder(
+                "tar", "--format=" + format, "--sparse", "-cf", layer.toString(), "-C", src.toString(), ".")
+            .redirectErrorStream(true)
+            .start();
+    String tarOutput = new String(tar.getInputStream().readAllBytes());
+    assertThat(tar.waitFor()).as("tar: %s", tarOutput).isZero();
+
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layerTar(Files.readAllBytes(layer))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(describeHashed(rootfs)).isEqualTo(describeHashed(src));
+    assertThat(Files.isSameFile(rootfs.resolve("tool"), rootfs.resolve("tool-link"))).isTrue();
   }
 
   @Test
@@ -398,6 +442,28 @@ class RootfsCacheTest {
     try (var s = Files.walk(dir)) {
       return s.filter(p -> !p.equals(dir)).map(p -> dir.relativize(p).toString()).sorted().toList();
     }
+  }
+
+  /** Like {@link #describe}, with file contents as SHA-256 (sparse files are megabytes). */
+  static List<String> describeHashed(Path dir) throws IOException {
+    List<String> out = new ArrayList<>();
+    for (String rel : tree(dir)) {
+      Path p = dir.resolve(rel);
+      String what;
+      if (Files.isSymbolicLink(p)) {
+        what = "-> " + Files.readSymbolicLink(p);
+      } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        what = "dir " + Integer.toOctalString(mode(p));
+      } else {
+        what =
+            "file "
+                + Integer.toOctalString(mode(p))
+                + " "
+                + OciImageBuilder.sha256(Files.readAllBytes(p));
+      }
+      out.add(rel + " " + what);
+    }
+    return out;
   }
 
   /** Each path with its type, mode, content or target: what two unpacks must agree on. */
