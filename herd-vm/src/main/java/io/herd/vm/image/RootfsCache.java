@@ -128,7 +128,19 @@ public final class RootfsCache {
       RootfsWriter writer = new RootfsWriter(temp, asRoot);
       for (int i = 0; i < image.layers().size(); i++) {
         try (LayerStream layer = image.openLayer(i)) {
-          writer.apply(image.layers().get(i).digest(), layer.tar());
+          try {
+            writer.apply(layer.name(), layer.tar());
+          } catch (VmImageException | IOException e) {
+            try {
+              layer.verifyAfterFailure();
+            } catch (VmImageException mismatch) {
+              mismatch.addSuppressed(e);
+              throw mismatch;
+            } catch (IOException | RuntimeException ignored) {
+              e.addSuppressed(ignored);
+            }
+            throw e;
+          }
           layer.finish();
         }
       }

@@ -353,6 +353,44 @@ class RootfsCacheTest {
   }
 
   @Test
+  void aCorruptedGzipLayerReportsTheDigestMismatchNotTheGzipError() throws IOException {
+    List<OciImageBuilder.Entry> entries = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      entries.add(file("f" + i, "content of file " + i + " ".repeat(i * 10), 0644));
+    }
+    Path dir =
+        OciImageBuilder.create()
+            .layer(entries.toArray(OciImageBuilder.Entry[]::new))
+            .writeOciLayout(tmp.resolve("img"));
+    Path layer = largestBlob(dir);
+    byte[] bytes = Files.readAllBytes(layer);
+    bytes[bytes.length / 2] ^= 0x55;
+    Files.write(layer, bytes);
+    OciImage image = OciImage.open(dir);
+
+    assertThatThrownBy(() -> new RootfsCache(true).unpack(image, cache()))
+        .isInstanceOf(VmImageException.class)
+        .hasMessageContaining(layer.toString())
+        .hasMessageContaining("digest mismatch");
+    assertThat(list(RootfsCache.imageDir(cache(), image.digest()))).isEmpty();
+  }
+
+  static Path largestBlob(Path layout) throws IOException {
+    try (var s = Files.list(layout.resolve("blobs/sha256"))) {
+      return s.max(
+              java.util.Comparator.comparingLong(
+                  p -> {
+                    try {
+                      return Files.size(p);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  }))
+          .orElseThrow();
+    }
+  }
+
+  @Test
   void aCorruptedDockerLayerFailsAgainstItsDiffId() throws IOException {
     Path tar =
         OciImageBuilder.create()
