@@ -137,6 +137,30 @@ class RootfsCacheTest {
   }
 
   @Test
+  void aLaterLayerWritesThroughMergedUsrSymlinksAsTheGuestSeesThem() throws IOException {
+    // Debian and Ubuntu images since bookworm: /bin -> usr/bin, /lib -> usr/lib.
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(
+                            dir("usr", 0755),
+                            dir("usr/bin", 0755),
+                            dir("usr/lib", 0755),
+                            symlink("bin", "usr/bin"),
+                            symlink("lib", "/usr/lib"))
+                        .layer(file("bin/app", "app", 0755), file("lib/libx.so", "so", 0644))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(Files.isSymbolicLink(rootfs.resolve("bin"))).isTrue();
+    assertThat(Files.isSymbolicLink(rootfs.resolve("lib"))).isTrue();
+    assertThat(Files.readString(rootfs.resolve("usr/bin/app"))).isEqualTo("app");
+    assertThat(Files.readString(rootfs.resolve("usr/lib/libx.so"))).isEqualTo("so");
+  }
+
+  @Test
   void theThreeFormatsUnpackToTheSameTree() throws IOException {
     OciImageBuilder b = layered();
     RootfsCache cache = new RootfsCache(true);
