@@ -28,7 +28,10 @@
  * the CRNG to reseed from it (RNDRESEEDCRNG), then answers "ok <n>\n" (n: syncs answered since
  * boot). The host sends it after every snapshot restore: clones of one snapshot otherwise share
  * the template's clock (frozen at the snapshot) and its CRNG state, so they would hand out the
- * same "random" bytes. Anything else is answered "error <why>\n".
+ * same "random" bytes.
+ *   term\n
+ * sends SIGTERM to the app and answers "ok term\n": a graceful stop (the app's exit then powers
+ * the VM off), which a signal to QEMU cannot give. Anything else is answered "error <why>\n".
  *
  * Failures before the app starts print "herd-init: <what>: <errno text>" on the console and power
  * the VM off: the host sees the VM end and has the line in the worker's output.
@@ -375,13 +378,19 @@ static int hex_value(char c) {
 }
 
 static unsigned long syncs_answered;
+static pid_t app_pid;
 
 /* Handles one line from the host; writes the answer into reply. */
 static void handle_control_line(char *line, char *reply, size_t reply_size) {
   char *nanos_text = NULL, *hex = NULL, *rest = NULL;
   char *word = strtok_r(line, " ", &rest);
+  if (word != NULL && strcmp(word, "term") == 0 && strtok_r(NULL, " ", &rest) == NULL) {
+    kill(app_pid, SIGTERM);
+    snprintf(reply, reply_size, "ok term\n");
+    return;
+  }
   if (word == NULL || strcmp(word, "sync") != 0) {
-    snprintf(reply, reply_size, "error unknown command (expected: sync NANOS HEX)\n");
+    snprintf(reply, reply_size, "error unknown command (expected: sync NANOS HEX, or term)\n");
     return;
   }
   nanos_text = strtok_r(NULL, " ", &rest);
@@ -505,7 +514,7 @@ int main(void) {
   control.fd = open_control_port();
   control.connected = control.fd >= 0;
 
-  pid_t app = start_app(&launch);
+  pid_t app = app_pid = start_app(&launch);
   for (;;) {
     struct pollfd fds[2] = {{signals, POLLIN, 0}, {control.connected ? control.fd : -1, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Boots real QEMU microVMs (TCG) with an initramfs of {@link Initramfs}: the guest init starts
  * the counter server as {@link GuestLaunch} says, reports its exit and powers off, and answers
- * {@code sync} on the control port after a snapshot restore. Few tests, each boot costs seconds
+ * {@code sync} and {@code term} on the control port after a snapshot restore. Few tests, each boot costs seconds
  * of both cores; every QEMU is killed after each test.
  */
 class GuestVmTest {
@@ -40,7 +40,7 @@ class GuestVmTest {
   }
 
   @AfterEach
-  void killEveryVm() throws InterruptedException {
+  void killEveryVm() {
     for (TestVm vm : vms) {
       vm.close();
     }
@@ -78,7 +78,7 @@ class GuestVmTest {
   }
 
   @Test
-  void clonesOfOneSnapshotTakeTheHostsClockAndTheirOwnEntropyFromSync() throws Exception {
+  void clonesOfOneSnapshotTakeTheHostsClockAndTheirOwnEntropyFromSyncAndStopOnTerm() throws Exception {
     GuestLaunch launch = GuestLaunch.of(List.of("/app/counter-server"), List.of("PORT=8080"),
         "/", 0, 0, 8080);
     Path initramfs = Initramfs.build(rootfs, launch, kernel, dir.resolve("initrd.cpio"));
@@ -117,6 +117,10 @@ class GuestVmTest {
     assertThat(a.process().waitFor(TestVm.PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
     assertThat(b.get("/count")).as("the other clone lives on").isEqualTo(
         first.replace("n=1 ", "n=3 "));
+
+    assertThat(b.control("term")).isEqualTo("ok term");
+    assertThat(b.awaitExit()).as("the app's end powers the clone off").isZero();
+    assertThat(b.output()).contains("herd-init: app killed by signal 15");
   }
 
   private TestVm restore(Path initramfs, String name, Path ram, Path state) throws Exception {
