@@ -1,0 +1,486 @@
+package io.herd.vm.image;
+
+import static io.herd.testkit.OciImageBuilder.Entry.dir;
+import static io.herd.testkit.OciImageBuilder.Entry.fifo;
+import static io.herd.testkit.OciImageBuilder.Entry.file;
+import static io.herd.testkit.OciImageBuilder.Entry.hardLink;
+import static io.herd.testkit.OciImageBuilder.Entry.opaque;
+import static io.herd.testkit.OciImageBuilder.Entry.symlink;
+import static io.herd.testkit.OciImageBuilder.Entry.whiteout;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.herd.testkit.OciImageBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class RootfsCacheTest {
+
+  @TempDir Path tmp;
+
+  private Path cache() {
+    return tmp.resolve("cache");
+  }
+
+  /** Three layers exercising replacement, whiteouts, opaque directories, links. */
+  private static OciImageBuilder layered() {
+    return OciImageBuilder.create()
+        .entrypoint("/bin/app")
+        .layer(
+            dir("bin", 0755),
+            file("bin/app", "v1", 0755),
+            dir("etc", 0755),
+            file("etc/keep", "keep", 0644),
+            file("etc/gone", "gone", 0644),
+            dir("etc/sub", 0755),
+            file("etc/sub/gone-too", "x", 0644),
+            dir("var/cache", 0755),
+            file("var/cache/old", "old", 0644),
+            dir("var/cache/deep", 0755),
+            file("var/cache/deep/old", "old", 0644),
+            file("data", "shared", 0640),
+            hardLink("data-link", "data"),
+            symlink("usr-bin", "/bin"))
+        .layer(
+            file("bin/app", "v2", 0700),
+            whiteout("etc/gone"),
+            whiteout("etc/sub"),
+            // Same-layer entries survive the opaque marker, before or after it in the tar.
+            dir("var/cache", 0755),
+            file("var/cache/new-before", "n", 0644),
+            opaque("var/cache"),
+            dir("var/cache/deep", 0755),
+            file("var/cache/deep/new-after", "n", 0644))
+        .layer(file("etc/gone", "back", 0644), whiteout("usr-bin"));
+  }
+
+  @Test
+  void appliesLayersWithWhiteoutsOpaqueDirectoriesAndLinks() throws IOException {
+    Path rootfs =
+        new RootfsCache(true).unpack(OciImage.open(layered().writeOciLayout(tmp.resolve("img"))), cache());
+
+    assertThat(Files.readString(rootfs.resolve("bin/app"))).isEqualTo("v2");
+    assertThat(mode(rootfs.resolve("bin/app"))).isEqualTo(0700);
+    assertThat(Files.readString(rootfs.resolve("etc/keep"))).isEqualTo("keep");
+    assertThat(Files.readString(rootfs.resolve("etc/gone")))
+        .as("a whiteout deletes a lower file; a later layer may add it back")
+        .isEqualTo("back");
+    assertThat(rootfs.resolve("etc/sub")).as("a whiteout deletes a whole directory").doesNotExist();
+    assertThat(tree(rootfs.resolve("var/cache")))
+        .as("opaque: lower contents gone, this layer's kept whatever the order")
+        .containsExactlyInAnyOrder("deep", "deep/new-after", "new-before");
+    assertThat(Files.isSymbolicLink(rootfs.resolve("usr-bin"))).isFalse();
+    assertThat(rootfs.resolve("usr-bin")).as("a whiteout removes a symlink").doesNotExist();
+    assertThat(Files.isSameFile(rootfs.resolve("data"), rootfs.resolve("data-link")))
+        .as("a hard link is the same inode")
+        .isTrue();
+    assertThat(rootfs).isEqualTo(RootfsCache.rootfsDir(cache(), OciImage.open(tmp.resolve("img")).digest()).toAbsolutePath());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"gnu", "posix"})
+  void unpacksWhatGnuTarWritesLongNamesSparseFilesAndLinks(String format) throws Exception {
+    Path src = Files.createDirectories(tmp.resolve("src"));
+    String longDir = "d".repeat(60) + "/" + "e".repeat(60) + "/" + "f".repeat(60);
+    Files.createDirectories(src.resolve(longDir));
+    Files.writeString(src.resolve(longDir + "/" + "n".repeat(150)), "deep and long");
+    Files.writeString(src.resolve("caf\u00e9 \u2603.txt"), "unicode name");
+    Files.createFile(src.resolve("empty"));
+    Path tool = Files.writeString(src.resolve("tool"), "#!/bin/sh\n");
+    Files.setAttribute(tool, "unix:mode", 0750);
+    Files.createLink(src.resolve("tool-link"), tool);
+    Files.createSymbolicLink(src.resolve("abs-link"), Path.of("/usr/bin/env"));
+    try (var sparse = java.nio.channels.FileChannel.open(
+        src.resolve("sparse"),
+        java.nio.file.StandardOpenOption.CREATE_NEW,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      sparse.write(java.nio.ByteBuffer.wrap("middle".getBytes()), 1 << 20);
+      sparse.write(java.nio.ByteBuffer.wrap("end".getBytes()), (2 << 20) - 3);
+    }
+    Path layer = tmp.resolve("layer.tar");
+    Process tar =
+        new ProcessBuilder(
+                "tar", "--format=" + format, "--sparse", "-cf", layer.toString(), "-C", src.toString(), ".")
+            .redirectErrorStream(true)
+            .start();
+    String tarOutput = new String(tar.getInputStream().readAllBytes());
+    assertThat(tar.waitFor()).as("tar: %s", tarOutput).isZero();
+
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layerTar(Files.readAllBytes(layer))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(describeHashed(rootfs)).isEqualTo(describeHashed(src));
+    assertThat(Files.isSameFile(rootfs.resolve("tool"), rootfs.resolve("tool-link"))).isTrue();
+  }
+
+  @Test
+  void theThreeFormatsUnpackToTheSameTree() throws IOException {
+    OciImageBuilder b = layered();
+    RootfsCache cache = new RootfsCache(true);
+    Path fromDir = cache.unpack(OciImage.open(b.writeOciLayout(tmp.resolve("oci"))), cache());
+    Path fromOciTar =
+        cache.unpack(OciImage.open(b.writeOciArchive(tmp.resolve("oci.tar"))), tmp.resolve("c2"));
+    Path fromDocker =
+        cache.unpack(
+            OciImage.open(b.gzip(false).writeDockerArchive(tmp.resolve("docker.tar"))),
+            tmp.resolve("c3"));
+
+    assertThat(describe(fromOciTar)).isEqualTo(describe(fromDir));
+    assertThat(describe(fromDocker)).isEqualTo(describe(fromDir));
+  }
+
+  @Test
+  void keepsSymlinksVerbatimAndModesAndMtimes() throws IOException {
+    Instant mtime = Instant.parse("2021-06-01T12:00:00Z");
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .gzip(false)
+                        .layer(
+                            dir("opt", 0555).mtime(mtime),
+                            file("opt/tool", "t", 0751).mtime(mtime),
+                            symlink("opt/abs", "/etc/passwd"),
+                            symlink("opt/rel", "../tool"),
+                            fifo("opt/pipe"),
+                            file("implicit/parent/file", "f", 0600))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(Files.readSymbolicLink(rootfs.resolve("opt/abs")).toString()).isEqualTo("/etc/passwd");
+    assertThat(Files.readSymbolicLink(rootfs.resolve("opt/rel")).toString()).isEqualTo("../tool");
+    assertThat(mode(rootfs.resolve("opt"))).isEqualTo(0555);
+    assertThat(mode(rootfs.resolve("opt/tool"))).isEqualTo(0751);
+    assertThat(Files.getLastModifiedTime(rootfs.resolve("opt")).toInstant()).isEqualTo(mtime);
+    assertThat(Files.getLastModifiedTime(rootfs.resolve("opt/tool")).toInstant()).isEqualTo(mtime);
+    assertThat(rootfs.resolve("opt/pipe")).as("FIFOs are skipped").doesNotExist();
+    assertThat(mode(rootfs.resolve("implicit/parent"))).isEqualTo(0755);
+    assertThat(mode(rootfs)).as("the root without a ./ entry").isEqualTo(0755);
+  }
+
+  @Test
+  void asRootKeepsOwnersAndSetuidBits() throws IOException {
+    assumeTrue(isRoot(), "chown needs root");
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(
+                            file("su", "x", 04755).owner(0, 0),
+                            file("mine", "x", 02750).owner(1000, 1001),
+                            symlink("link", "mine").owner(1000, 1001))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(mode(rootfs.resolve("su"))).isEqualTo(04755);
+    assertThat(mode(rootfs.resolve("mine"))).isEqualTo(02750);
+    assertThat(Files.getAttribute(rootfs.resolve("mine"), "unix:uid")).isEqualTo(1000);
+    assertThat(Files.getAttribute(rootfs.resolve("mine"), "unix:gid")).isEqualTo(1001);
+    assertThat(Files.getAttribute(rootfs.resolve("link"), "unix:uid", LinkOption.NOFOLLOW_LINKS))
+        .isEqualTo(1000);
+  }
+
+  @Test
+  void withoutRootSetuidAndSetgidBitsAreDropped() throws IOException {
+    Path rootfs =
+        new RootfsCache(false)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(
+                            file("su", "x", 04755).owner(1000, 1000),
+                            dir("tmp", 01777),
+                            file("sg", "x", 02711))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(mode(rootfs.resolve("su"))).isEqualTo(0755);
+    assertThat(mode(rootfs.resolve("sg"))).isEqualTo(0711);
+    assertThat(mode(rootfs.resolve("tmp"))).as("the sticky bit is harmless").isEqualTo(01777);
+  }
+
+  @Test
+  void theCacheDirectoriesArePrivate() throws IOException {
+    OciImage image =
+        OciImage.open(
+            OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
+    Path rootfs = new RootfsCache(true).unpack(image, cache());
+
+    assertThat(mode(rootfs.getParent())).isEqualTo(0700);
+    assertThat(mode(cache().resolve("images"))).isEqualTo(0700);
+  }
+
+  @Test
+  void aSecondUnpackReusesTheFirst() throws IOException {
+    OciImage image =
+        OciImage.open(
+            OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
+    Path first = new RootfsCache(true).unpack(image, cache());
+    Files.writeString(first.resolve("marker"), "written after the unpack");
+
+    Path second = new RootfsCache(true).unpack(image, cache());
+
+    assertThat(second).isEqualTo(first);
+    assertThat(second.resolve("marker")).as("not unpacked again").exists();
+  }
+
+  @Test
+  void eightConcurrentCallersGetOneUnpackAndNoTemporaryDirectoryIsLeft() throws Exception {
+    OciImageBuilder b = OciImageBuilder.create();
+    for (int layer = 0; layer < 4; layer++) {
+      List<OciImageBuilder.Entry> entries = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        entries.add(file("d" + layer + "/f" + i, "content " + layer + " " + i, 0644));
+      }
+      b.layer(entries.toArray(OciImageBuilder.Entry[]::new));
+    }
+    OciImage image = OciImage.open(b.writeOciLayout(tmp.resolve("img")));
+
+    for (int round = 0; round < 3; round++) {
+      Path cacheDir = tmp.resolve("cache" + round);
+      RootfsCache cache = new RootfsCache(true);
+      CountDownLatch start = new CountDownLatch(1);
+      ExecutorService pool = Executors.newFixedThreadPool(8);
+      Set<Path> results = ConcurrentHashMap.newKeySet();
+      try {
+        List<Future<?>> futures = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+          futures.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    results.add(cache.unpack(image, cacheDir));
+                    return null;
+                  }));
+        }
+        start.countDown();
+        for (Future<?> f : futures) {
+          f.get(60, TimeUnit.SECONDS);
+        }
+      } finally {
+        pool.shutdownNow();
+        assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+      }
+
+      assertThat(results).hasSize(1);
+      Path rootfs = results.iterator().next();
+      assertThat(list(rootfs.getParent()))
+          .as("only the finished rootfs, no temporary sibling")
+          .containsExactly("rootfs");
+      assertThat(tree(rootfs)).hasSize(4 + 4 * 200);
+    }
+  }
+
+  @Test
+  void twoCachesInOneProcessRaceToTheSameResult() throws Exception {
+    // Separate instances share no singleflight: both may unpack, as two gateways would, and the
+    // loser of the rename must give up its copy. (A fixed temporary name once collided here.)
+    OciImage image =
+        OciImage.open(
+            OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      for (int round = 0; round < 10; round++) {
+        Path cacheDir = tmp.resolve("race" + round);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Path>> futures = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+          RootfsCache separate = new RootfsCache(true);
+          futures.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    return separate.unpack(image, cacheDir);
+                  }));
+        }
+        start.countDown();
+        assertThat(futures.get(0).get(60, TimeUnit.SECONDS))
+            .isEqualTo(futures.get(1).get(60, TimeUnit.SECONDS));
+        assertThat(list(RootfsCache.imageDir(cacheDir, image.digest())))
+            .as("round %d: the loser's copy is gone", round)
+            .containsExactly("rootfs");
+      }
+    } finally {
+      pool.shutdownNow();
+      assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  @Test
+  void aCorruptedLayerFailsNamingTheBlobAndLeavesNothing() throws IOException {
+    Path dir =
+        OciImageBuilder.create()
+            .gzip(false)
+            .layer(file("a", "original content", 0644))
+            .writeOciLayout(tmp.resolve("img"));
+    Path layer = OciImageTest.findLayerTar(dir);
+    byte[] bytes = Files.readAllBytes(layer);
+    int at = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf("original");
+    bytes[at] = 'X';
+    Files.write(layer, bytes);
+    OciImage image = OciImage.open(dir);
+
+    assertThatThrownBy(() -> new RootfsCache(true).unpack(image, cache()))
+        .isInstanceOf(VmImageException.class)
+        .hasMessageContaining(layer.toString())
+        .hasMessageContaining("digest mismatch");
+    assertThat(list(RootfsCache.imageDir(cache(), image.digest()))).isEmpty();
+  }
+
+  @Test
+  void aCorruptedDockerLayerFailsAgainstItsDiffId() throws IOException {
+    Path tar =
+        OciImageBuilder.create()
+            .gzip(false)
+            .layer(file("a", "original content", 0644))
+            .writeDockerArchive(tmp.resolve("img.tar"));
+    byte[] bytes = Files.readAllBytes(tar);
+    int at = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf("original");
+    bytes[at] = 'X';
+    Files.write(tar, bytes);
+    OciImage image = OciImage.open(tar);
+
+    assertThatThrownBy(() -> new RootfsCache(true).unpack(image, cache()))
+        .isInstanceOf(VmImageException.class)
+        .hasMessageContaining(tar + "!/")
+        .hasMessageContaining("layer.tar")
+        .hasMessageContaining("digest mismatch");
+  }
+
+  @Test
+  void aZstdLayerFailsNamingTheMediaTypeAndTheFix() {
+    OciImage image =
+        OciImage.open(
+            OciImageBuilder.create()
+                .layer(file("a", "b", 0644))
+                .layerMediaType("application/vnd.oci.image.layer.v1.tar+zstd")
+                .writeOciLayout(tmp.resolve("img")));
+
+    assertThatThrownBy(() -> new RootfsCache(true).unpack(image, cache()))
+        .isInstanceOf(VmImageException.class)
+        .hasMessageContaining("application/vnd.oci.image.layer.v1.tar+zstd")
+        .hasMessageContaining("skopeo copy --dest-compress-format gzip");
+  }
+
+  @Test
+  void aTemporaryDirectoryOfADeadProcessIsRemoved() throws IOException {
+    OciImage image =
+        OciImage.open(
+            OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
+    Path imageDir = RootfsCache.imageDir(cache(), image.digest());
+    long deadPid = deadPid();
+    Path abandoned = Files.createDirectories(imageDir.resolve(".rootfs-" + deadPid + "-1234/half"));
+    Path live =
+        Files.createDirectories(
+            imageDir.resolve(".rootfs-" + ProcessHandle.current().pid() + "-999"));
+
+    new RootfsCache(true).unpack(image, cache());
+
+    assertThat(abandoned.getParent()).doesNotExist();
+    assertThat(live).as("a live process's unpack is left alone").exists();
+  }
+
+  private static long deadPid() throws IOException {
+    Process p = new ProcessBuilder("true").start();
+    try {
+      p.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+    return p.pid();
+  }
+
+  static int mode(Path p) throws IOException {
+    return ((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 07777;
+  }
+
+  static boolean isRoot() {
+    try {
+      return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  static List<String> list(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  /** Relative paths of everything under {@code dir}, without following symlinks. */
+  static List<String> tree(Path dir) throws IOException {
+    try (var s = Files.walk(dir)) {
+      return s.filter(p -> !p.equals(dir)).map(p -> dir.relativize(p).toString()).sorted().toList();
+    }
+  }
+
+  /** Like {@link #describe}, with file contents as SHA-256 (sparse files are megabytes). */
+  static List<String> describeHashed(Path dir) throws IOException {
+    List<String> out = new ArrayList<>();
+    for (String rel : tree(dir)) {
+      Path p = dir.resolve(rel);
+      String what;
+      if (Files.isSymbolicLink(p)) {
+        what = "-> " + Files.readSymbolicLink(p);
+      } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        what = "dir " + Integer.toOctalString(mode(p));
+      } else {
+        what =
+            "file "
+                + Integer.toOctalString(mode(p))
+                + " "
+                + OciImageBuilder.sha256(Files.readAllBytes(p));
+      }
+      out.add(rel + " " + what);
+    }
+    return out;
+  }
+
+  /** Each path with its type, mode, content or target: what two unpacks must agree on. */
+  static List<String> describe(Path dir) throws IOException {
+    List<String> out = new ArrayList<>();
+    for (String rel : tree(dir)) {
+      Path p = dir.resolve(rel);
+      String what;
+      if (Files.isSymbolicLink(p)) {
+        what = "-> " + Files.readSymbolicLink(p);
+      } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        what = "dir " + Integer.toOctalString(mode(p));
+      } else {
+        what = "file " + Integer.toOctalString(mode(p)) + " " + Files.readString(p);
+      }
+      out.add(rel + " " + what);
+    }
+    return out;
+  }
+}
