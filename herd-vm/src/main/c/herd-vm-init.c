@@ -28,10 +28,19 @@
  * the CRNG to reseed from it (RNDRESEEDCRNG), then answers "ok <n>\n" (n: syncs answered since
  * boot). The host sends it after every snapshot restore: clones of one snapshot otherwise share
  * the template's clock (frozen at the snapshot) and its CRNG state, so they would hand out the
- * same "random" bytes. Anything else is answered "error <why>\n".
+ * same "random" bytes.
+ *   term\n
+ * sends SIGTERM to the app and answers "ok term\n": a graceful stop (the app's exit then powers
+ * the VM off), which a signal to QEMU cannot give. Anything else is answered "error <why>\n".
  *
  * Failures before the app starts print "herd-init: <what>: <errno text>" on the console and power
  * the VM off: the host sees the VM end and has the line in the worker's output.
+ *
+ * On the host, "herd-vm-init --tsc-khz" prints the host's TSC frequency in kHz, measured against
+ * CLOCK_MONOTONIC_RAW (io.herd.vm.guest.HostTsc runs it). Under TCG the guest's TSC is the host's
+ * (QEMU reads it with rdtsc), and the guest kernel must be told its frequency (tsc_early_khz):
+ * it cannot calibrate under TCG, and a wrong value makes every guest clock and timer run fast or
+ * slow by that ratio.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -59,6 +68,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 /* Limits of /.herd/launch, checked by io.herd.vm.guest.GuestLaunch before it writes one. */
 #define LAUNCH_MAX_BYTES (256 * 1024)
@@ -375,13 +387,19 @@ static int hex_value(char c) {
 }
 
 static unsigned long syncs_answered;
+static pid_t app_pid;
 
 /* Handles one line from the host; writes the answer into reply. */
 static void handle_control_line(char *line, char *reply, size_t reply_size) {
   char *nanos_text = NULL, *hex = NULL, *rest = NULL;
   char *word = strtok_r(line, " ", &rest);
+  if (word != NULL && strcmp(word, "term") == 0 && strtok_r(NULL, " ", &rest) == NULL) {
+    kill(app_pid, SIGTERM);
+    snprintf(reply, reply_size, "ok term\n");
+    return;
+  }
   if (word == NULL || strcmp(word, "sync") != 0) {
-    snprintf(reply, reply_size, "error unknown command (expected: sync NANOS HEX)\n");
+    snprintf(reply, reply_size, "error unknown command (expected: sync NANOS HEX, or term)\n");
     return;
   }
   nanos_text = strtok_r(NULL, " ", &rest);
@@ -479,9 +497,59 @@ static void report_and_power_off(int status) {
   power_off();
 }
 
-int main(void) {
+/* ---- on the host: the TSC frequency ---- */
+
+static long long nanos_now(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC_RAW, &now);
+  return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* One (time, tsc) pair, read as close together as the CPU allows: the tighter of a few tries. */
+static void sample(long long *nanos, unsigned long long *tsc) {
+#if defined(__x86_64__) || defined(__i386__)
+  long long best = -1;
+  for (int i = 0; i < 16; i++) {
+    long long before = nanos_now();
+    unsigned long long cycles = __rdtsc();
+    long long after = nanos_now();
+    if (best < 0 || after - before < best) {
+      best = after - before;
+      *nanos = before + (after - before) / 2;
+      *tsc = cycles;
+    }
+  }
+#else
+  *nanos = nanos_now();
+  *tsc = 0;
+#endif
+}
+
+static int print_tsc_khz(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  long long t0, t1;
+  unsigned long long c0, c1;
+  sample(&t0, &c0);
+  struct timespec pause = {0, 200 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  sample(&t1, &c1);
+  if (t1 <= t0 || c1 <= c0) {
+    fprintf(stderr, "herd-vm-init: the TSC did not advance\n");
+    return 1;
+  }
+  printf("%llu\n", (unsigned long long)((c1 - c0) * 1000000ULL / (unsigned long long)(t1 - t0)));
+  return 0;
+#else
+  fprintf(stderr, "herd-vm-init: no TSC on this architecture\n");
+  return 1;
+#endif
+}
+
+int main(int argc, char **argv) {
   if (getpid() != 1) {
-    fprintf(stderr, "herd-vm-init: runs only as PID 1 of a Herd microVM (rdinit=/.herd/init)\n");
+    if (argc == 2 && strcmp(argv[1], "--tsc-khz") == 0) return print_tsc_khz();
+    fprintf(stderr, "herd-vm-init: runs only as PID 1 of a Herd microVM (rdinit=/.herd/init);"
+            " on the host: herd-vm-init --tsc-khz\n");
     return 2;
   }
   mount_filesystems();
@@ -505,7 +573,7 @@ int main(void) {
   control.fd = open_control_port();
   control.connected = control.fd >= 0;
 
-  pid_t app = start_app(&launch);
+  pid_t app = app_pid = start_app(&launch);
   for (;;) {
     struct pollfd fds[2] = {{signals, POLLIN, 0}, {control.connected ? control.fd : -1, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {

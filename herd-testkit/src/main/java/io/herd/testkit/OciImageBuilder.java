@@ -46,7 +46,8 @@ public final class OciImageBuilder {
   static final String LAYER_TAR = "application/vnd.oci.image.layer.v1.tar";
   static final String LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-  private final List<List<Entry>> layers = new ArrayList<>();
+  /** Each layer as an uncompressed tar. */
+  private final List<byte[]> layers = new ArrayList<>();
   private List<String> entrypoint;
   private List<String> cmd;
   private final List<String> env = new ArrayList<>();
@@ -65,7 +66,16 @@ public final class OciImageBuilder {
 
   /** Adds a layer on top of those added before. */
   public OciImageBuilder layer(Entry... entries) {
-    layers.add(List.of(entries));
+    layers.add(layerTar(List.of(entries)));
+    return this;
+  }
+
+  /**
+   * Adds a layer given as a ready-made uncompressed tar, e.g. one GNU tar wrote (sparse files,
+   * GNU long names), to test readers against a real archiver's output.
+   */
+  public OciImageBuilder layerTar(byte[] tar) {
+    layers.add(tar.clone());
     return this;
   }
 
@@ -160,8 +170,7 @@ public final class OciImageBuilder {
     Map<String, byte[]> files = new LinkedHashMap<>();
     List<String> layerPaths = new ArrayList<>();
     List<String> diffIds = new ArrayList<>();
-    for (List<Entry> layer : layers) {
-      byte[] tar = layerTar(layer);
+    for (byte[] tar : layers) {
       String diffId = sha256(tar);
       diffIds.add(diffId);
       String path = diffId.substring("sha256:".length()) + "/layer.tar";
@@ -191,8 +200,7 @@ public final class OciImageBuilder {
     Map<String, byte[]> blobs = new LinkedHashMap<>();
     List<String> layerDescriptors = new ArrayList<>();
     List<String> diffIds = new ArrayList<>();
-    for (List<Entry> layer : layers) {
-      byte[] tar = layerTar(layer);
+    for (byte[] tar : layers) {
       diffIds.add(sha256(tar));
       byte[] blob = gzip ? gzip(tar) : tar;
       String mediaType =

@@ -49,23 +49,23 @@ final class Effects {
   record Wake(Session session, CompletableFuture<PooledWorker> wake, PooledWorker worker) {}
 
   private List<PooledWorker> joined;
-  private List<Suspended> suspended;
-  private List<SuspendedWorker> toDiscard;
-  private List<Suspension> toSuspend;
-  private List<Restore> toRestore;
-  private List<Wake> woken;
-  private List<Resume> toResume;
   private List<PooledWorker> toWatch;
+  private List<Suspended> suspended;
   private List<WorkerEnd> workerEnds;
   private List<SpawnFailure> spawnFailures;
   private List<Session> ended;
+  private List<SuspendedWorker> toDiscard;
   private List<Failure> failed;
   private List<PooledWorker> toStop;
+  private List<Suspension> toSuspend;
   private List<Session> toActivate;
+  private List<Restore> toRestore;
   private List<Session> ready;
+  private List<Wake> woken;
   private List<PooledWorker> toCheck;
   private List<PooledWorker> toProbe;
   private List<PooledWorker> toSpawn;
+  private List<Resume> toResume;
 
   /** When non-negative: schedule a spawn retry this many nanoseconds from now. */
   long retryInNanos = -1;

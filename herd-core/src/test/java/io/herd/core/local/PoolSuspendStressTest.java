@@ -28,7 +28,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Many threads acquire and release a few keys while suspensions fire all the time (a 1 ms {@code
@@ -52,8 +53,14 @@ class PoolSuspendStressTest {
   private static final int KEYS = 5;
   private static final int MAX = 3;
 
-  @Test
-  void invariantsHoldWhileSuspensionsAndResumesRaceAcquires() throws Exception {
+  /**
+   * @param underPressure whether {@code evictIdleOnPressure} is on, which suspends idle sessions
+   *     for waiters too, from inside the allocator's decisions
+   */
+  @ParameterizedTest(name = "evictIdleOnPressure={0}")
+  @ValueSource(booleans = {false, true})
+  void invariantsHoldWhileSuspensionsAndResumesRaceAcquires(boolean underPressure)
+      throws Exception {
     AsyncFactory factory = new AsyncFactory();
     SessionTracker tracker = new SessionTracker();
     PoolConfig config =
@@ -62,9 +69,10 @@ class PoolSuspendStressTest {
             .min(0)
             .max(MAX)
             .warm(0)
-            .acquireTimeout(Duration.ofSeconds(60))
+            .acquireTimeout(Duration.ofSeconds(20))
             .ttl(Duration.ofHours(1))
             .suspendAfter(Duration.ofMillis(1))
+            .evictIdleOnPressure(underPressure)
             .healthInterval(Duration.ofHours(1))
             .build();
     SessionPool pool = SessionPool.builder(config, factory).listener(tracker).build();
@@ -84,10 +92,10 @@ class PoolSuspendStressTest {
                     String key = "k" + random.nextInt(KEYS);
                     SessionLease lease;
                     try {
-                      lease = pool.acquire(key, Duration.ofSeconds(60));
+                      lease = pool.acquire(key, Duration.ofSeconds(20));
                     } catch (Exception e) {
                       problems.add("acquire of " + key + " failed: " + e);
-                      continue;
+                      return; // one is enough; the others would wait as long
                     }
                     leases.incrementAndGet();
                     FakeWorker w = (FakeWorker) lease.worker();
@@ -105,7 +113,11 @@ class PoolSuspendStressTest {
                 threads));
       }
       start.countDown();
-      CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
+      try {
+        CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
+      } catch (java.util.concurrent.TimeoutException e) {
+        problems.add("acquiring threads still blocked after 5 minutes: a lost waiter");
+      }
     } finally {
       threads.shutdownNow();
       pool.close();
@@ -113,6 +125,7 @@ class PoolSuspendStressTest {
     }
 
     assertThat(problems).as("problems seen by the acquiring threads").isEmpty();
+    assertThat(tracker.maxLivePerSession.get()).as("live workers of one session").isLessThanOrEqualTo(1);
     assertThat(leases.get()).isEqualTo((long) THREADS * REPETITIONS);
     assertThat(factory.maxLive.get()).as("live workers at most max").isLessThanOrEqualTo(MAX);
     assertThat(factory.live.get()).as("live workers after close").isZero();

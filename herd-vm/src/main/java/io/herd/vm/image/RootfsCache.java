@@ -15,7 +15,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -27,7 +26,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Once, and never half</h2>
  *
- * A root file system is built in a temporary sibling ({@code .rootfs-<pid>-<n>.tmp}) and renamed
+ * A root file system is built in a temporary sibling ({@code .rootfs-<pid>-<random>}) and renamed
  * into place, so {@code rootfs} either does not exist or is complete: a gateway killed mid-unpack
  * leaves only a temporary directory, which the next unpack of that image removes once its process
  * is gone. Concurrent callers in this process for one image wait for a single unpack
@@ -47,13 +46,13 @@ public final class RootfsCache {
 
   private static final Logger log = LoggerFactory.getLogger(RootfsCache.class);
 
-  private static final Pattern TEMP_NAME = Pattern.compile("\\.rootfs-(\\d+)-\\d+\\.tmp");
+  /** {@code .rootfs-<pid>-<random>}: the pid tells whether its unpack may still be running. */
+  private static final Pattern TEMP_NAME = Pattern.compile("\\.rootfs-(\\d+)-\\d+");
 
   private static final FileAttribute<Set<PosixFilePermission>> PRIVATE =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
   private final boolean asRoot;
-  private final AtomicLong tempCounter = new AtomicLong();
 
   /** Unpacks in progress in this process, by target directory; removed when they end. */
   private final ConcurrentMap<Path, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
@@ -124,15 +123,24 @@ public final class RootfsCache {
     try {
       createPrivateDirectories(imageDir);
       removeAbandonedTemps(imageDir);
-      temp =
-          imageDir.resolve(
-              ".rootfs-" + ProcessHandle.current().pid() + "-" + tempCounter.incrementAndGet()
-                  + ".tmp");
-      Files.createDirectory(temp, PRIVATE);
+      // A random suffix, not a counter: two caches in one process must not pick the same name.
+      temp = Files.createTempDirectory(imageDir, tempPrefix(), PRIVATE);
       RootfsWriter writer = new RootfsWriter(temp, asRoot);
       for (int i = 0; i < image.layers().size(); i++) {
         try (LayerStream layer = image.openLayer(i)) {
-          writer.apply(image.layers().get(i).digest(), layer.tar());
+          try {
+            writer.apply(layer.name(), layer.tar());
+          } catch (VmImageException | IOException e) {
+            try {
+              layer.verifyAfterFailure();
+            } catch (VmImageException mismatch) {
+              mismatch.addSuppressed(e);
+              throw mismatch;
+            } catch (IOException | RuntimeException ignored) {
+              e.addSuppressed(ignored);
+            }
+            throw e;
+          }
           layer.finish();
         }
       }
@@ -184,9 +192,13 @@ public final class RootfsCache {
     }
   }
 
+  private static String tempPrefix() {
+    return ".rootfs-" + ProcessHandle.current().pid() + "-";
+  }
+
   /** Deletes temporary directories of unpacks whose process is gone (killed mid-unpack). */
   private static void removeAbandonedTemps(Path imageDir) throws IOException {
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(imageDir, ".rootfs-*.tmp")) {
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(imageDir, ".rootfs-*")) {
       for (Path p : ds) {
         Matcher m = TEMP_NAME.matcher(p.getFileName().toString());
         boolean ownerAlive =

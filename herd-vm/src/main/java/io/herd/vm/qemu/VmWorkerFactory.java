@@ -340,11 +340,19 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
    */
   private StartHook restoreHook(Prepared p, boolean ignoreShared, StateSource source) {
     return process -> CompletableFuture.runAsync(() -> {
+      long start = System.nanoTime();
       try (Qmp qmp = VmMigration.connect(process.scratch())) {
+        long connected = System.nanoTime();
         Path state = source.stateFor(process);
         VmMigration.restore(qmp, state, ignoreShared, workerConfig.startTimeout());
+        long restored = System.nanoTime();
         if (p.boot().controlChannel()) {
           GuestSync.sync(process.scratch().resolve(QemuCommand.CONTROL_SOCKET), SYNC_TIMEOUT);
+        }
+        if (log.isDebugEnabled()) {
+          log.debug("VM {} restored: QMP up after {} ms, state loaded and running after {} ms,"
+              + " synced after {} ms", process.workerId(), (connected - start) / 1_000_000,
+              (restored - connected) / 1_000_000, (System.nanoTime() - restored) / 1_000_000);
         }
       } catch (IOException e) {
         throw new CompletionException(new IOException(

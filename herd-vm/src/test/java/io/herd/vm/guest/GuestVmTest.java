@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Boots real QEMU microVMs (TCG) with an initramfs of {@link Initramfs}: the guest init starts
  * the counter server as {@link GuestLaunch} says, reports its exit and powers off, and answers
- * {@code sync} on the control port after a snapshot restore. Few tests, each boot costs seconds
+ * {@code sync} and {@code term} on the control port after a snapshot restore. Few tests, each boot costs seconds
  * of both cores; every QEMU is killed after each test.
  */
 class GuestVmTest {
@@ -40,7 +40,7 @@ class GuestVmTest {
   }
 
   @AfterEach
-  void killEveryVm() throws InterruptedException {
+  void killEveryVm() {
     for (TestVm vm : vms) {
       vm.close();
     }
@@ -72,13 +72,27 @@ class GuestVmTest {
     assertThat(vm.output()).as("the app's stdout reaches the serial console")
         .contains("counter-server: listening on 8080");
 
+    // the guest's clock keeps the host's pace (it is told the host's TSC frequency); the
+    // bounds hold whatever the request latency
+    long hostBefore0 = System.nanoTime();
+    long guest0 = Long.parseLong(vm.get("/monotonic"));
+    long hostAfter0 = System.nanoTime();
+    Thread.sleep(1000);
+    long hostBefore1 = System.nanoTime();
+    long guest1 = Long.parseLong(vm.get("/monotonic"));
+    long hostAfter1 = System.nanoTime();
+    assertThat(guest1 - guest0).as("guest nanoseconds while the host saw %d..%d",
+            hostBefore1 - hostAfter0, hostAfter1 - hostBefore0)
+        .isBetween((long) ((hostBefore1 - hostAfter0) * 0.98),
+            (long) ((hostAfter1 - hostBefore0) * 1.02));
+
     assertThat(vm.get("/exit/7")).isEqualTo("bye");
     assertThat(vm.awaitExit()).as("QEMU ends by itself when the guest powers off").isZero();
     assertThat(vm.output()).contains("herd-init: app exited with status 7");
   }
 
   @Test
-  void clonesOfOneSnapshotTakeTheHostsClockAndTheirOwnEntropyFromSync() throws Exception {
+  void clonesOfOneSnapshotTakeTheHostsClockAndTheirOwnEntropyFromSyncAndStopOnTerm() throws Exception {
     GuestLaunch launch = GuestLaunch.of(List.of("/app/counter-server"), List.of("PORT=8080"),
         "/", 0, 0, 8080);
     Path initramfs = Initramfs.build(rootfs, launch, kernel, dir.resolve("initrd.cpio"));
@@ -117,6 +131,10 @@ class GuestVmTest {
     assertThat(a.process().waitFor(TestVm.PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
     assertThat(b.get("/count")).as("the other clone lives on").isEqualTo(
         first.replace("n=1 ", "n=3 "));
+
+    assertThat(b.control("term")).isEqualTo("ok term");
+    assertThat(b.awaitExit()).as("the app's end powers the clone off").isZero();
+    assertThat(b.output()).contains("herd-init: app killed by signal 15");
   }
 
   private TestVm restore(Path initramfs, String name, Path ram, Path state) throws Exception {

@@ -28,6 +28,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RootfsCacheTest {
 
@@ -90,6 +92,72 @@ class RootfsCacheTest {
         .as("a hard link is the same inode")
         .isTrue();
     assertThat(rootfs).isEqualTo(RootfsCache.rootfsDir(cache(), OciImage.open(tmp.resolve("img")).digest()).toAbsolutePath());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"gnu", "posix"})
+  void unpacksWhatGnuTarWritesLongNamesSparseFilesAndLinks(String format) throws Exception {
+    Path src = Files.createDirectories(tmp.resolve("src"));
+    String longDir = "d".repeat(60) + "/" + "e".repeat(60) + "/" + "f".repeat(60);
+    Files.createDirectories(src.resolve(longDir));
+    Files.writeString(src.resolve(longDir + "/" + "n".repeat(150)), "deep and long");
+    Files.writeString(src.resolve("caf\u00e9 \u2603.txt"), "unicode name");
+    Files.createFile(src.resolve("empty"));
+    Path tool = Files.writeString(src.resolve("tool"), "#!/bin/sh\n");
+    Files.setAttribute(tool, "unix:mode", 0750);
+    Files.createLink(src.resolve("tool-link"), tool);
+    Files.createSymbolicLink(src.resolve("abs-link"), Path.of("/usr/bin/env"));
+    try (var sparse = java.nio.channels.FileChannel.open(
+        src.resolve("sparse"),
+        java.nio.file.StandardOpenOption.CREATE_NEW,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      sparse.write(java.nio.ByteBuffer.wrap("middle".getBytes()), 1 << 20);
+      sparse.write(java.nio.ByteBuffer.wrap("end".getBytes()), (2 << 20) - 3);
+    }
+    Path layer = tmp.resolve("layer.tar");
+    Process tar =
+        new ProcessBuilder(
+                "tar", "--format=" + format, "--sparse", "-cf", layer.toString(), "-C", src.toString(), ".")
+            .redirectErrorStream(true)
+            .start();
+    String tarOutput = new String(tar.getInputStream().readAllBytes());
+    assertThat(tar.waitFor()).as("tar: %s", tarOutput).isZero();
+
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layerTar(Files.readAllBytes(layer))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(describeHashed(rootfs)).isEqualTo(describeHashed(src));
+    assertThat(Files.isSameFile(rootfs.resolve("tool"), rootfs.resolve("tool-link"))).isTrue();
+  }
+
+  @Test
+  void aLaterLayerWritesThroughMergedUsrSymlinksAsTheGuestSeesThem() throws IOException {
+    // Debian and Ubuntu images since bookworm: /bin -> usr/bin, /lib -> usr/lib.
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(
+                            dir("usr", 0755),
+                            dir("usr/bin", 0755),
+                            dir("usr/lib", 0755),
+                            symlink("bin", "usr/bin"),
+                            symlink("lib", "/usr/lib"))
+                        .layer(file("bin/app", "app", 0755), file("lib/libx.so", "so", 0644))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(Files.isSymbolicLink(rootfs.resolve("bin"))).isTrue();
+    assertThat(Files.isSymbolicLink(rootfs.resolve("lib"))).isTrue();
+    assertThat(Files.readString(rootfs.resolve("usr/bin/app"))).isEqualTo("app");
+    assertThat(Files.readString(rootfs.resolve("usr/lib/libx.so"))).isEqualTo("so");
   }
 
   @Test
@@ -254,30 +322,37 @@ class RootfsCacheTest {
 
   @Test
   void twoCachesInOneProcessRaceToTheSameResult() throws Exception {
+    // Separate instances share no singleflight: both may unpack, as two gateways would, and the
+    // loser of the rename must give up its copy. (A fixed temporary name once collided here.)
     OciImage image =
         OciImage.open(
             OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
-    CountDownLatch start = new CountDownLatch(1);
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
-      List<Future<Path>> futures = new ArrayList<>();
-      for (int t = 0; t < 2; t++) {
-        RootfsCache separate = new RootfsCache(true);
-        futures.add(
-            pool.submit(
-                () -> {
-                  start.await();
-                  return separate.unpack(image, cache());
-                }));
+      for (int round = 0; round < 10; round++) {
+        Path cacheDir = tmp.resolve("race" + round);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Path>> futures = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+          RootfsCache separate = new RootfsCache(true);
+          futures.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    return separate.unpack(image, cacheDir);
+                  }));
+        }
+        start.countDown();
+        assertThat(futures.get(0).get(60, TimeUnit.SECONDS))
+            .isEqualTo(futures.get(1).get(60, TimeUnit.SECONDS));
+        assertThat(list(RootfsCache.imageDir(cacheDir, image.digest())))
+            .as("round %d: the loser's copy is gone", round)
+            .containsExactly("rootfs");
       }
-      start.countDown();
-      assertThat(futures.get(0).get(60, TimeUnit.SECONDS))
-          .isEqualTo(futures.get(1).get(60, TimeUnit.SECONDS));
     } finally {
       pool.shutdownNow();
+      assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
     }
-    Path imageDir = RootfsCache.imageDir(cache(), image.digest());
-    assertThat(list(imageDir)).containsExactly("rootfs");
   }
 
   @Test
@@ -299,6 +374,44 @@ class RootfsCacheTest {
         .hasMessageContaining(layer.toString())
         .hasMessageContaining("digest mismatch");
     assertThat(list(RootfsCache.imageDir(cache(), image.digest()))).isEmpty();
+  }
+
+  @Test
+  void aCorruptedGzipLayerReportsTheDigestMismatchNotTheGzipError() throws IOException {
+    List<OciImageBuilder.Entry> entries = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      entries.add(file("f" + i, "content of file " + i + " ".repeat(i * 10), 0644));
+    }
+    Path dir =
+        OciImageBuilder.create()
+            .layer(entries.toArray(OciImageBuilder.Entry[]::new))
+            .writeOciLayout(tmp.resolve("img"));
+    Path layer = largestBlob(dir);
+    byte[] bytes = Files.readAllBytes(layer);
+    bytes[bytes.length / 2] ^= 0x55;
+    Files.write(layer, bytes);
+    OciImage image = OciImage.open(dir);
+
+    assertThatThrownBy(() -> new RootfsCache(true).unpack(image, cache()))
+        .isInstanceOf(VmImageException.class)
+        .hasMessageContaining(layer.toString())
+        .hasMessageContaining("digest mismatch");
+    assertThat(list(RootfsCache.imageDir(cache(), image.digest()))).isEmpty();
+  }
+
+  static Path largestBlob(Path layout) throws IOException {
+    try (var s = Files.list(layout.resolve("blobs/sha256"))) {
+      return s.max(
+              java.util.Comparator.comparingLong(
+                  p -> {
+                    try {
+                      return Files.size(p);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  }))
+          .orElseThrow();
+    }
   }
 
   @Test
@@ -343,10 +456,10 @@ class RootfsCacheTest {
             OciImageBuilder.create().layer(file("x", "y", 0644)).writeOciLayout(tmp.resolve("img")));
     Path imageDir = RootfsCache.imageDir(cache(), image.digest());
     long deadPid = deadPid();
-    Path abandoned = Files.createDirectories(imageDir.resolve(".rootfs-" + deadPid + "-1.tmp/half"));
+    Path abandoned = Files.createDirectories(imageDir.resolve(".rootfs-" + deadPid + "-1234/half"));
     Path live =
         Files.createDirectories(
-            imageDir.resolve(".rootfs-" + ProcessHandle.current().pid() + "-999.tmp"));
+            imageDir.resolve(".rootfs-" + ProcessHandle.current().pid() + "-999"));
 
     new RootfsCache(true).unpack(image, cache());
 
@@ -391,6 +504,28 @@ class RootfsCacheTest {
     try (var s = Files.walk(dir)) {
       return s.filter(p -> !p.equals(dir)).map(p -> dir.relativize(p).toString()).sorted().toList();
     }
+  }
+
+  /** Like {@link #describe}, with file contents as SHA-256 (sparse files are megabytes). */
+  static List<String> describeHashed(Path dir) throws IOException {
+    List<String> out = new ArrayList<>();
+    for (String rel : tree(dir)) {
+      Path p = dir.resolve(rel);
+      String what;
+      if (Files.isSymbolicLink(p)) {
+        what = "-> " + Files.readSymbolicLink(p);
+      } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        what = "dir " + Integer.toOctalString(mode(p));
+      } else {
+        what =
+            "file "
+                + Integer.toOctalString(mode(p))
+                + " "
+                + OciImageBuilder.sha256(Files.readAllBytes(p));
+      }
+      out.add(rel + " " + what);
+    }
+    return out;
   }
 
   /** Each path with its type, mode, content or target: what two unpacks must agree on. */

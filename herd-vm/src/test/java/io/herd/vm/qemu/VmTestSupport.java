@@ -112,11 +112,16 @@ final class VmTestSupport implements AutoCloseable {
     return new Count(n, boot);
   }
 
-  /** The QEMU process of a VM: herd-launch's child under a sandbox, else the process itself. */
+  /**
+   * The QEMU process of a VM: a descendant of the herd-launch the factory holds (its child, or
+   * its grandchild under a PID namespace's init).
+   */
   static ProcessHandle qemu(Worker worker) {
     ProcessHandle held = ProcessHandle.of(worker.pid().getAsLong()).orElseThrow();
-    return held.info().command().orElse("").contains("qemu") ? held
-        : held.children().findFirst().orElse(held);
+    return java.util.stream.Stream.concat(java.util.stream.Stream.of(held), held.descendants())
+        .filter(p -> p.info().command().orElse("").contains("qemu-system"))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no QEMU under " + held.pid()));
   }
 
   @Override
