@@ -159,6 +159,9 @@ public final class HerdConfigLoader {
       if (sandbox != null && worker.process() != null && worker.vm() == null) {
         SandboxSection.warnAboutAccess(workerReader, sandbox, worker.process());
       }
+      if (sandbox != null && worker.vm() != null) {
+        VmSection.warnAboutSandbox(workerReader, sandbox, worker.vm());
+      }
       pool = PoolSection.bind(root.section("pool"), worker);
     }
     GatewayOptions proxy = ProxySection.bind(root.section("proxy"), sessionReader);

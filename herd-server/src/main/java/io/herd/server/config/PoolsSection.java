@@ -111,6 +111,9 @@ final class PoolsSection {
     if (sandbox != null && worker.process() != null && worker.vm() == null) {
       SandboxSection.warnAboutAccess(workerReader, sandbox, worker.process());
     }
+    if (sandbox != null && worker.vm() != null) {
+      VmSection.warnAboutSandbox(workerReader, sandbox, worker.vm());
+    }
     SectionReader poolReader = item.section("pool");
     if (poolReader.has("name")) {
       poolReader.error("name", where + ".pool.name is not used in an entry of pools"

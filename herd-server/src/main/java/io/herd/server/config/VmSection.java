@@ -1,6 +1,7 @@
 package io.herd.server.config;
 
 import io.herd.core.InvalidConfigException;
+import io.herd.core.sandbox.SandboxConfig;
 import io.herd.vm.VmConfig;
 import io.herd.vm.guest.GuestKernel;
 import io.herd.vm.image.OciImage;
@@ -111,5 +112,25 @@ final class VmSection {
       ok = false;
     }
     return ok;
+  }
+
+  /** What QEMU itself needs beside its guest's RAM, roughly: its own code, heap and buffers. */
+  static final long VMM_OVERHEAD_BYTES = 64L << 20;
+
+  /**
+   * Warns, at {@code worker.vm.memory}, when the sandbox's memory limit on each VMM process leaves
+   * no room for the guest's RAM plus QEMU's own: such VMs would be killed by the cgroup as their
+   * guests touch their memory, which looks like random crashes.
+   */
+  static void warnAboutSandbox(SectionReader worker, SandboxConfig sandbox, VmConfig vm) {
+    long limit = sandbox.memoryBytes();
+    if (!sandbox.enabled() || limit <= 0 || limit >= vm.memoryBytes() + VMM_OVERHEAD_BYTES) {
+      return;
+    }
+    worker.section("vm").warning("memory", "warning: sandbox.memory is "
+        + ByteSizeFormat.format(limit) + ", which leaves QEMU no room beside worker.vm.memory "
+        + ByteSizeFormat.format(vm.memoryBytes()) + " (expected: sandbox.memory >= "
+        + ByteSizeFormat.format(vm.memoryBytes() + VMM_OVERHEAD_BYTES)
+        + ", the guest's RAM and about 64MiB for QEMU, or a smaller worker.vm.memory)");
   }
 }

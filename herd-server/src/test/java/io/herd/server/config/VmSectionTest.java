@@ -239,4 +239,17 @@ class VmSectionTest {
         .singleElement().asString().startsWith("herd.yaml:4: pool.suspendAfter is not shorter"
             + " than pool.ttl");
   }
+
+  @Test
+  void aSandboxMemoryLimitWithoutRoomForTheGuestIsAWarning() {
+    HerdConfig c = parse("worker:\n  vm:\n    image: images/app\n    kernel: vmlinux\n"
+        + "    memory: 512MiB\nsandbox: { memory: 512MiB }\n");
+
+    assertThat(c.warnings()).extracting(ConfigProblem::toString).containsExactly(
+        "herd.yaml:5: warning: sandbox.memory is 512MiB, which leaves QEMU no room beside"
+            + " worker.vm.memory 512MiB (expected: sandbox.memory >= 576MiB, the guest's RAM and"
+            + " about 64MiB for QEMU, or a smaller worker.vm.memory)");
+    assertThat(parse("worker: { vm: { image: images/app, kernel: vmlinux } }\n").warnings())
+        .as("the default limit, 1GiB, has room for the default 256MiB guest").isEmpty();
+  }
 }
