@@ -161,6 +161,36 @@ class RootfsCacheTest {
   }
 
   @Test
+  void aLaterLayerReplacesADirectoryByAFileAndAFileByADirectory() throws IOException {
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(
+                            dir("was-dir", 0755),
+                            file("was-dir/child", "c", 0644),
+                            file("was-file", "f", 0644),
+                            file("was-link-target", "t", 0644),
+                            symlink("was-link", "was-link-target"))
+                        .layer(
+                            file("was-dir", "now a file", 0644),
+                            dir("was-file", 0711),
+                            file("was-file/inside", "i", 0644),
+                            dir("was-link", 0755))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(Files.readString(rootfs.resolve("was-dir"))).isEqualTo("now a file");
+    assertThat(mode(rootfs.resolve("was-file"))).isEqualTo(0711);
+    assertThat(Files.readString(rootfs.resolve("was-file/inside"))).isEqualTo("i");
+    assertThat(Files.isDirectory(rootfs.resolve("was-link"), LinkOption.NOFOLLOW_LINKS))
+        .as("a directory entry replaces a symlink instead of merging into its target")
+        .isTrue();
+    assertThat(tree(rootfs.resolve("was-link"))).isEmpty();
+  }
+
+  @Test
   void theThreeFormatsUnpackToTheSameTree() throws IOException {
     OciImageBuilder b = layered();
     RootfsCache cache = new RootfsCache(true);
