@@ -149,8 +149,13 @@ class RootfsCacheTest {
                             dir("usr/bin", 0755),
                             dir("usr/lib", 0755),
                             symlink("bin", "usr/bin"),
-                            symlink("lib", "/usr/lib"))
-                        .layer(file("bin/app", "app", 0755), file("lib/libx.so", "so", 0644))
+                            symlink("lib", "/usr/lib"),
+                            dir("opt/vendor", 0755),
+                            symlink("opt/vendor/lib", "/usr/lib"))
+                        .layer(
+                            file("bin/app", "app", 0755),
+                            file("lib/libx.so", "so", 0644),
+                            file("opt/vendor/lib/liby.so", "y", 0644))
                         .writeOciLayout(tmp.resolve("img"))),
                 cache());
 
@@ -158,6 +163,9 @@ class RootfsCacheTest {
     assertThat(Files.isSymbolicLink(rootfs.resolve("lib"))).isTrue();
     assertThat(Files.readString(rootfs.resolve("usr/bin/app"))).isEqualTo("app");
     assertThat(Files.readString(rootfs.resolve("usr/lib/libx.so"))).isEqualTo("so");
+    assertThat(Files.readString(rootfs.resolve("usr/lib/liby.so")))
+        .as("an absolute target restarts at the root, wherever the symlink is")
+        .isEqualTo("y");
   }
 
   @Test
