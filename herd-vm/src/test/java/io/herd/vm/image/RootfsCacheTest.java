@@ -191,6 +191,29 @@ class RootfsCacheTest {
     assertThat(tree(rootfs.resolve("was-link"))).isEmpty();
   }
 
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/x-unknown-layer-type"
+      })
+  void readsGzipLayersUnderEveryMediaTypeThatSaysSoAndSniffsUnknownOnes(String mediaType)
+      throws IOException {
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(file("hello", "world", 0644))
+                        .layerMediaType(mediaType)
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(Files.readString(rootfs.resolve("hello"))).isEqualTo("world");
+  }
+
   @Test
   void theThreeFormatsUnpackToTheSameTree() throws IOException {
     OciImageBuilder b = layered();
