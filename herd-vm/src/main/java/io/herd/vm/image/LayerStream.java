@@ -58,14 +58,23 @@ final class LayerStream implements Closeable {
     }
   }
 
+  private final String name;
   private final InputStream raw;
+  private final boolean compressed;
   private final VerifyingInputStream blobCheck;
   private final InputStream tar;
   private final VerifyingInputStream diffCheck;
 
   private LayerStream(
-      InputStream raw, VerifyingInputStream blobCheck, InputStream tar, VerifyingInputStream diffCheck) {
+      String name,
+      InputStream raw,
+      boolean compressed,
+      VerifyingInputStream blobCheck,
+      InputStream tar,
+      VerifyingInputStream diffCheck) {
+    this.name = name;
     this.raw = raw;
+    this.compressed = compressed;
     this.blobCheck = blobCheck;
     this.tar = tar;
     this.diffCheck = diffCheck;
@@ -90,7 +99,9 @@ final class LayerStream implements Closeable {
         stored = blobCheck;
       }
       Compression compression = Compression.ofMediaType(layer.mediaType()).orElse(null);
+      String said = "media type " + layer.mediaType();
       if (compression == null) {
+        said = "by its first bytes";
         stored = new BufferedInputStream(stored, BUFFER);
         stored.mark(8);
         byte[] head = new byte[4];
@@ -107,7 +118,7 @@ final class LayerStream implements Closeable {
                     + ": layer "
                     + layer.digest()
                     + " is zstd-compressed ("
-                    + layer.mediaType()
+                    + said
                     + "), which herd cannot read — copy the image again with gzip layers:"
                     + " skopeo copy --dest-compress-format gzip docker://IMAGE oci:DIR");
           };
@@ -119,10 +130,30 @@ final class LayerStream implements Closeable {
         diffCheck = new VerifyingInputStream(tar, diffId, -1, name + " (uncompressed)");
         tar = diffCheck;
       }
-      return new LayerStream(raw, blobCheck, tar, diffCheck);
+      return new LayerStream(
+          name, raw, compression != Compression.NONE, blobCheck, tar, diffCheck);
     } catch (IOException | RuntimeException e) {
       raw.close();
       throw e;
+    }
+  }
+
+  /** How messages name the layer: its file, e.g. {@code /img/blobs/sha256/ab…}. */
+  String name() {
+    return name;
+  }
+
+  /**
+   * After reading failed (a gzip CRC error, a torn tar header), checks the stored bytes: when they
+   * are not what the image says, that is the cause to report, not the symptom.
+   *
+   * @throws VmImageException naming the blob when its digest differs
+   */
+  void verifyAfterFailure() throws IOException {
+    if (blobCheck != null) {
+      blobCheck.finish();
+    } else if (diffCheck != null && !compressed) {
+      diffCheck.finish();
     }
   }
 
@@ -137,13 +168,13 @@ final class LayerStream implements Closeable {
    * @throws VmImageException naming the blob when a digest or size differs
    */
   void finish() throws IOException {
-    if (diffCheck != null) {
-      diffCheck.finish();
-    } else {
-      tar.transferTo(OutputStream.nullOutputStream());
-    }
+    tar.transferTo(OutputStream.nullOutputStream());
+    // The stored blob first: when both differ, the file as stored is what to name.
     if (blobCheck != null) {
       blobCheck.finish();
+    }
+    if (diffCheck != null) {
+      diffCheck.finish();
     }
   }
 

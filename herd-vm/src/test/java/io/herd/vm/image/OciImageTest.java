@@ -66,6 +66,25 @@ class OciImageTest {
   }
 
   @Test
+  void readsAnUnpackedDockerArchiveDirectoryLikeItsTarball() throws Exception {
+    Path tar = twoLayers().gzip(false).writeDockerArchive(tmp.resolve("docker.tar"));
+    Path dir = Files.createDirectories(tmp.resolve("docker"));
+    Process untar =
+        new ProcessBuilder("tar", "-xf", tar.toString(), "-C", dir.toString())
+            .redirectErrorStream(true)
+            .start();
+    String output = new String(untar.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(untar.waitFor()).as("tar: %s", output).isZero();
+
+    OciImage fromDir = OciImage.open(dir);
+    OciImage fromTar = OciImage.open(tar);
+
+    assertThat(fromDir.format()).isEqualTo(OciImage.Format.DOCKER_ARCHIVE);
+    assertThat(fromDir.digest()).isEqualTo(fromTar.digest());
+    assertThat(fromDir.layers()).isEqualTo(fromTar.layers());
+  }
+
+  @Test
   void picksLinuxAmd64FromAMultiPlatformIndex() {
     Path dir =
         twoLayers().platforms("linux/arm64", "linux/amd64").writeOciLayout(tmp.resolve("multi"));
@@ -74,6 +93,30 @@ class OciImageTest {
     OciImage amd64Only = OciImage.open(twoLayers().writeOciLayout(tmp.resolve("single")));
     assertThat(image.layers()).isEqualTo(amd64Only.layers());
     assertThat(image.config()).isEqualTo(amd64Only.config());
+  }
+
+  @Test
+  void followsANestedIndexAsSkopeoCopyAllWritesIt() throws IOException {
+    Path dir =
+        twoLayers().platforms("linux/arm64", "linux/amd64").writeOciLayout(tmp.resolve("nested"));
+    byte[] inner = Files.readAllBytes(dir.resolve("index.json"));
+    String innerDigest = OciImageBuilder.sha256(inner);
+    Files.write(dir.resolve("blobs/sha256/" + innerDigest.substring(7)), inner);
+    Files.writeString(
+        dir.resolve("index.json"),
+        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+            + "\"application/vnd.oci.image.index.v1+json\",\"digest\":\""
+            + innerDigest
+            + "\",\"size\":"
+            + inner.length
+            + "}]}");
+
+    OciImage image = OciImage.open(dir);
+    OciImage flat =
+        OciImage.open(
+            twoLayers().platforms("linux/arm64", "linux/amd64").writeOciLayout(tmp.resolve("flat")));
+
+    assertThat(image.digest()).isEqualTo(flat.digest());
   }
 
   @Test

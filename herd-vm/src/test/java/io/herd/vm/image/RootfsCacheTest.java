@@ -137,6 +137,60 @@ class RootfsCacheTest {
   }
 
   @Test
+  void aLaterLayerWritesThroughMergedUsrSymlinksAsTheGuestSeesThem() throws IOException {
+    // Debian and Ubuntu images since bookworm: /bin -> usr/bin, /lib -> usr/lib.
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(
+                            dir("usr", 0755),
+                            dir("usr/bin", 0755),
+                            dir("usr/lib", 0755),
+                            symlink("bin", "usr/bin"),
+                            symlink("lib", "/usr/lib"))
+                        .layer(file("bin/app", "app", 0755), file("lib/libx.so", "so", 0644))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(Files.isSymbolicLink(rootfs.resolve("bin"))).isTrue();
+    assertThat(Files.isSymbolicLink(rootfs.resolve("lib"))).isTrue();
+    assertThat(Files.readString(rootfs.resolve("usr/bin/app"))).isEqualTo("app");
+    assertThat(Files.readString(rootfs.resolve("usr/lib/libx.so"))).isEqualTo("so");
+  }
+
+  @Test
+  void aLaterLayerReplacesADirectoryByAFileAndAFileByADirectory() throws IOException {
+    Path rootfs =
+        new RootfsCache(true)
+            .unpack(
+                OciImage.open(
+                    OciImageBuilder.create()
+                        .layer(
+                            dir("was-dir", 0755),
+                            file("was-dir/child", "c", 0644),
+                            file("was-file", "f", 0644),
+                            file("was-link-target", "t", 0644),
+                            symlink("was-link", "was-link-target"))
+                        .layer(
+                            file("was-dir", "now a file", 0644),
+                            dir("was-file", 0711),
+                            file("was-file/inside", "i", 0644),
+                            dir("was-link", 0755))
+                        .writeOciLayout(tmp.resolve("img"))),
+                cache());
+
+    assertThat(Files.readString(rootfs.resolve("was-dir"))).isEqualTo("now a file");
+    assertThat(mode(rootfs.resolve("was-file"))).isEqualTo(0711);
+    assertThat(Files.readString(rootfs.resolve("was-file/inside"))).isEqualTo("i");
+    assertThat(Files.isDirectory(rootfs.resolve("was-link"), LinkOption.NOFOLLOW_LINKS))
+        .as("a directory entry replaces a symlink instead of merging into its target")
+        .isTrue();
+    assertThat(tree(rootfs.resolve("was-link"))).isEmpty();
+  }
+
+  @Test
   void theThreeFormatsUnpackToTheSameTree() throws IOException {
     OciImageBuilder b = layered();
     RootfsCache cache = new RootfsCache(true);
@@ -350,6 +404,44 @@ class RootfsCacheTest {
         .hasMessageContaining(layer.toString())
         .hasMessageContaining("digest mismatch");
     assertThat(list(RootfsCache.imageDir(cache(), image.digest()))).isEmpty();
+  }
+
+  @Test
+  void aCorruptedGzipLayerReportsTheDigestMismatchNotTheGzipError() throws IOException {
+    List<OciImageBuilder.Entry> entries = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      entries.add(file("f" + i, "content of file " + i + " ".repeat(i * 10), 0644));
+    }
+    Path dir =
+        OciImageBuilder.create()
+            .layer(entries.toArray(OciImageBuilder.Entry[]::new))
+            .writeOciLayout(tmp.resolve("img"));
+    Path layer = largestBlob(dir);
+    byte[] bytes = Files.readAllBytes(layer);
+    bytes[bytes.length / 2] ^= 0x55;
+    Files.write(layer, bytes);
+    OciImage image = OciImage.open(dir);
+
+    assertThatThrownBy(() -> new RootfsCache(true).unpack(image, cache()))
+        .isInstanceOf(VmImageException.class)
+        .hasMessageContaining(layer.toString())
+        .hasMessageContaining("digest mismatch");
+    assertThat(list(RootfsCache.imageDir(cache(), image.digest()))).isEmpty();
+  }
+
+  static Path largestBlob(Path layout) throws IOException {
+    try (var s = Files.list(layout.resolve("blobs/sha256"))) {
+      return s.max(
+              java.util.Comparator.comparingLong(
+                  p -> {
+                    try {
+                      return Files.size(p);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  }))
+          .orElseThrow();
+    }
   }
 
   @Test

@@ -213,6 +213,7 @@ class RootfsEscapeTest {
     assertOutsideUntouched();
   }
 
+  @SafeVarargs
   private OciImage image(List<Entry>... layers) {
     OciImageBuilder b = OciImageBuilder.create().gzip(false);
     for (List<Entry> layer : layers) {
