@@ -35,6 +35,12 @@
  *
  * Failures before the app starts print "herd-init: <what>: <errno text>" on the console and power
  * the VM off: the host sees the VM end and has the line in the worker's output.
+ *
+ * On the host, "herd-vm-init --tsc-khz" prints the host's TSC frequency in kHz, measured against
+ * CLOCK_MONOTONIC_RAW (io.herd.vm.guest.HostTsc runs it). Under TCG the guest's TSC is the host's
+ * (QEMU reads it with rdtsc), and the guest kernel must be told its frequency (tsc_early_khz):
+ * it cannot calibrate under TCG, and a wrong value makes every guest clock and timer run fast or
+ * slow by that ratio.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,6 +68,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 /* Limits of /.herd/launch, checked by io.herd.vm.guest.GuestLaunch before it writes one. */
 #define LAUNCH_MAX_BYTES (256 * 1024)
@@ -488,9 +497,59 @@ static void report_and_power_off(int status) {
   power_off();
 }
 
-int main(void) {
+/* ---- on the host: the TSC frequency ---- */
+
+static long long nanos_now(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC_RAW, &now);
+  return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* One (time, tsc) pair, read as close together as the CPU allows: the tighter of a few tries. */
+static void sample(long long *nanos, unsigned long long *tsc) {
+#if defined(__x86_64__) || defined(__i386__)
+  long long best = -1;
+  for (int i = 0; i < 16; i++) {
+    long long before = nanos_now();
+    unsigned long long cycles = __rdtsc();
+    long long after = nanos_now();
+    if (best < 0 || after - before < best) {
+      best = after - before;
+      *nanos = before + (after - before) / 2;
+      *tsc = cycles;
+    }
+  }
+#else
+  *nanos = nanos_now();
+  *tsc = 0;
+#endif
+}
+
+static int print_tsc_khz(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  long long t0, t1;
+  unsigned long long c0, c1;
+  sample(&t0, &c0);
+  struct timespec pause = {0, 200 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  sample(&t1, &c1);
+  if (t1 <= t0 || c1 <= c0) {
+    fprintf(stderr, "herd-vm-init: the TSC did not advance\n");
+    return 1;
+  }
+  printf("%llu\n", (unsigned long long)((c1 - c0) * 1000000ULL / (unsigned long long)(t1 - t0)));
+  return 0;
+#else
+  fprintf(stderr, "herd-vm-init: no TSC on this architecture\n");
+  return 1;
+#endif
+}
+
+int main(int argc, char **argv) {
   if (getpid() != 1) {
-    fprintf(stderr, "herd-vm-init: runs only as PID 1 of a Herd microVM (rdinit=/.herd/init)\n");
+    if (argc == 2 && strcmp(argv[1], "--tsc-khz") == 0) return print_tsc_khz();
+    fprintf(stderr, "herd-vm-init: runs only as PID 1 of a Herd microVM (rdinit=/.herd/init);"
+            " on the host: herd-vm-init --tsc-khz\n");
     return 2;
   }
   mount_filesystems();

@@ -64,6 +64,8 @@ class StaticBinaryTest {
     assertThat(get(port, "/env/PATH")).isEqualTo(System.getenv("PATH"));
     assertThat(get(port, "/cwd")).isEqualTo(Path.of("").toAbsolutePath().toString());
     assertThat(Long.parseLong(get(port, "/time"))).isPositive();
+    assertThat(Long.parseLong(get(port, "/monotonic"))).isLessThan(
+        Long.parseLong(get(port, "/monotonic")));
     assertThat(get(port, "/id")).startsWith("uid=");
     assertThat(get(port, "/exit/7")).isEqualTo("bye");
     assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -11,6 +11,7 @@
  *                    drawn from getrandom() at start (a clone of a snapshot keeps it)
  *   GET /random      16 fresh random bytes from getrandom(), as hex
  *   GET /time        the guest's clock, epoch seconds
+ *   GET /monotonic   CLOCK_MONOTONIC in nanoseconds (to compare the guest's clock rate)
  *   GET /env/<NAME>  the value of environment variable NAME (404 if unset)
  *   GET /cwd         the working directory
  *   GET /id          "uid=<uid> gid=<gid>"
@@ -99,6 +100,11 @@ int main(int argc, char **argv) {
       answer(client, 200, body);
     } else if (strcmp(path, "/time") == 0) {
       snprintf(body, sizeof body, "%lld", (long long)time(NULL));
+      answer(client, 200, body);
+    } else if (strcmp(path, "/monotonic") == 0) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      snprintf(body, sizeof body, "%lld", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
       answer(client, 200, body);
     } else if (strncmp(path, "/env/", 5) == 0) {
       const char *value = getenv(path + 5);

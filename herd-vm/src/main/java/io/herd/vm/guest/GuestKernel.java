@@ -32,15 +32,18 @@ public final class GuestKernel {
   public static final String FETCH_SCRIPT = "herd-vm/kernel/fetch-kernel.sh";
 
   /**
-   * Kernel arguments tuned for a fast boot under TCG, measured here: without the TSC settings
-   * the kernel stalls calibrating the TSC; {@code panic=-1 reboot=t} with QEMU's {@code
-   * -no-reboot} make a guest panic end QEMU; the rest skips work a one-app VM does not need
-   * (legacy keyboard probing, PCI, CPU mitigation setup, crypto self-tests, the audit
-   * subsystem). {@code rdinit=/.herd/init} runs herd-vm's init from the initramfs.
+   * Kernel arguments tuned for a fast boot under TCG, measured here: the guest cannot calibrate
+   * its TSC under TCG (it stalls), so it is told the host's frequency ({@code tsc_early_khz},
+   * from {@link HostTsc}; the delay loop is derived from it) and trusts it; {@code panic=-1
+   * reboot=t} with QEMU's {@code -no-reboot} make a guest panic end QEMU; the rest skips work a
+   * one-app VM does not need (legacy keyboard probing, PCI, CPU mitigation setup, crypto
+   * self-tests, the audit subsystem). {@code rdinit=/.herd/init} runs herd-vm's init from the
+   * initramfs.
    */
-  private static final List<String> COMMAND_LINE = List.of(
-      "console=ttyS0", "panic=-1", "reboot=t", "tsc_early_khz=1000000", "tsc=reliable",
-      "no_timer_check", "lpj=4000000", "loglevel=4", "pci=off", "mitigations=off", "audit=0",
+  private static final List<String> COMMAND_LINE_BEFORE_TSC = List.of(
+      "console=ttyS0", "panic=-1", "reboot=t");
+  private static final List<String> COMMAND_LINE_AFTER_TSC = List.of(
+      "tsc=reliable", "no_timer_check", "loglevel=4", "pci=off", "mitigations=off", "audit=0",
       "cryptomgr.notests", "i8042.noaux", "i8042.nomux", "i8042.nopnp", "i8042.dumbkbd",
       "8250.nr_uarts=1", "random.trust_cpu=on", "nowatchdog", "rdinit=/.herd/init");
 
@@ -99,9 +102,15 @@ public final class GuestKernel {
     return modules;
   }
 
-  /** The kernel arguments for QEMU's {@code -append}, one per element. */
+  /**
+   * The kernel arguments for QEMU's {@code -append}, one per element. The first call in a JVM
+   * measures the host's TSC frequency (about 200 ms).
+   */
   public List<String> commandLine() {
-    return COMMAND_LINE;
+    List<String> arguments = new ArrayList<>(COMMAND_LINE_BEFORE_TSC);
+    arguments.add("tsc_early_khz=" + HostTsc.khz());
+    arguments.addAll(COMMAND_LINE_AFTER_TSC);
+    return List.copyOf(arguments);
   }
 
   private static void checkPvhElf(Path file) throws IOException {

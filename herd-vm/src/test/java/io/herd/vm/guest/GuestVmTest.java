@@ -72,6 +72,20 @@ class GuestVmTest {
     assertThat(vm.output()).as("the app's stdout reaches the serial console")
         .contains("counter-server: listening on 8080");
 
+    // the guest's clock keeps the host's pace (it is told the host's TSC frequency); the
+    // bounds hold whatever the request latency
+    long hostBefore0 = System.nanoTime();
+    long guest0 = Long.parseLong(vm.get("/monotonic"));
+    long hostAfter0 = System.nanoTime();
+    Thread.sleep(1000);
+    long hostBefore1 = System.nanoTime();
+    long guest1 = Long.parseLong(vm.get("/monotonic"));
+    long hostAfter1 = System.nanoTime();
+    assertThat(guest1 - guest0).as("guest nanoseconds while the host saw %d..%d",
+            hostBefore1 - hostAfter0, hostAfter1 - hostBefore0)
+        .isBetween((long) ((hostBefore1 - hostAfter0) * 0.98),
+            (long) ((hostAfter1 - hostBefore0) * 1.02));
+
     assertThat(vm.get("/exit/7")).isEqualTo("bye");
     assertThat(vm.awaitExit()).as("QEMU ends by itself when the guest powers off").isZero();
     assertThat(vm.output()).contains("herd-init: app exited with status 7");
