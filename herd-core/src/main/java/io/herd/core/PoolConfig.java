@@ -176,7 +176,8 @@ public final class PoolConfig {
   public String toString() {
     return "PoolConfig{name=" + name + ", min=" + min + ", max=" + max + ", warm=" + warm
         + ", maxQueue=" + maxQueue + ", acquireTimeout=" + acquireTimeout + ", ttl=" + ttl
-        + ", maxLifetime=" + maxLifetime + ", suspendAfter=" + suspendAfter + ", reuse=" + reuse + ", maxSessionsPerWorker="
+        + ", maxLifetime=" + maxLifetime + ", suspendAfter=" + suspendAfter + ", reuse=" + reuse
+        + ", maxSessionsPerWorker="
         + maxSessionsPerWorker + ", evictIdleOnPressure=" + evictIdleOnPressure
         + ", healthInterval=" + healthInterval + ", healthTimeout=" + healthTimeout
         + ", healthFailures=" + healthFailures + "}";

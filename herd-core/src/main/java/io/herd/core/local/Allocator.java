@@ -39,7 +39,8 @@ import java.util.function.Consumer;
  *
  * <p>Workers move through {@link PooledWorker.State} (STARTING, IDLE, BUSY, CHECKING, STOPPING,
  * SUSPENDING, RESUMING, DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED,
- * ACTIVE, the suspension phases SUSPENDING to RESTORED, DONE); the diagrams are on those enums. Each transition happens in exactly one place:
+ * ACTIVE, the suspension phases SUSPENDING to RESTORED, DONE); the diagrams are on those enums.
+ * Each transition happens in exactly one place:
  *
  * <table>
  *   <caption>Where each transition happens</caption>
@@ -62,14 +63,16 @@ import java.util.function.Consumer;
  *   <tr><td>BUSY → SUSPENDING, ACTIVE (parked) → SUSPENDING</td><td>{@link #beginSuspend}, from
  *       {@link #suspend}, {@link #wake} or an eviction</td></tr>
  *   <tr><td>SUSPENDING → DEAD, session → SUSPENDED (or RESUME_QUEUED)</td><td>{@link
- *       #suspended}; failed: worker → STOPPING, session → DONE in {@link #suspendFailed}</td></tr>
+ *       #suspended}; failed: worker → STOPPING, session → DONE in {@link
+ *       #suspendFailed}</td></tr>
  *   <tr><td>SUSPENDED → RESUME_QUEUED</td><td>{@link #wake} (or {@link #suspended}); back by
  *       {@link #withdrawResume}</td></tr>
  *   <tr><td>→ RESUMING (worker and session)</td><td>{@link #startResume}, from {@link
  *       #rebalance}</td></tr>
  *   <tr><td>session RESUMING → RESTORED</td><td>{@link #resumed}; failed: {@link
  *       #resumeFailed}</td></tr>
- *   <tr><td>RESUMING → BUSY, RESTORED → ACTIVE (unparked)</td><td>{@link #confirmRestore}</td></tr>
+ *   <tr><td>RESUMING → BUSY, RESTORED → ACTIVE (unparked)</td><td>{@link
+ *       #confirmRestore}</td></tr>
  *   <tr><td>any → DONE</td><td>{@link #end} (and {@link #finishPending}, {@link
  *       #finishAnnounced} below it)</td></tr>
  * </table>
@@ -612,7 +615,9 @@ final class Allocator {
                         + " could not be suspended (" + error.getMessage()
                         + "); acquire again to start a new session");
           }
-          finishParked(s, s.pendingEnd != null ? s.pendingEnd : SessionEndReason.SUSPEND_FAILED, fx);
+          SessionEndReason reason =
+              s.pendingEnd != null ? s.pendingEnd : SessionEndReason.SUSPEND_FAILED;
+          finishParked(s, reason, fx);
           rebalance(now, fx);
           checkTerminated(fx);
         });
@@ -662,7 +667,9 @@ final class Allocator {
                     error);
           }
           fx.discard(state);
-          finishParked(s, s.pendingEnd != null ? s.pendingEnd : SessionEndReason.RESUME_FAILED, fx);
+          SessionEndReason reason =
+              s.pendingEnd != null ? s.pendingEnd : SessionEndReason.RESUME_FAILED;
+          finishParked(s, reason, fx);
           rebalance(now, fx);
           checkTerminated(fx);
         });

@@ -51,7 +51,7 @@ final class PooledWorker {
     STOPPING,
     /** Saving its session's state before its process ends ({@code suspendAfter}). */
     SUSPENDING,
-    /** Being started from a suspended session's saved state, for that session ({@link #session}). */
+    /** Being started from a suspended session's saved state, for {@link #session}. */
     RESUMING,
     /** Exited, or its spawn failed. Terminal. */
     DEAD
@@ -88,7 +88,7 @@ final class PooledWorker {
    */
   boolean draining;
 
-  /** Its exit, when it came while the worker was SUSPENDING (the suspension decides what follows). */
+  /** Its exit, if it came while SUSPENDING: the outcome of the suspension decides what follows. */
   WorkerExit exitWhileSuspending;
 
   PooledWorker(String id) {

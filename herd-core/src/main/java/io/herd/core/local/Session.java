@@ -277,7 +277,7 @@ final class Session {
     }
   }
 
-  /** Parks the session only if nobody holds it and it is not parked; the race-free way to suspend. */
+  /** Parks the session only if nobody holds it and it is not parked: the race-free suspend. */
   boolean parkIfIdle() {
     return STATE.compareAndSet(this, 0, PARKED);
   }

@@ -125,11 +125,12 @@ class PoolSuspendStressTest {
     }
 
     assertThat(problems).as("problems seen by the acquiring threads").isEmpty();
-    assertThat(tracker.maxLivePerSession.get()).as("live workers of one session").isLessThanOrEqualTo(1);
+    assertThat(tracker.maxLivePerSession.get())
+        .as("live workers of one session")
+        .isLessThanOrEqualTo(1);
     assertThat(leases.get()).isEqualTo((long) THREADS * REPETITIONS);
     assertThat(factory.maxLive.get()).as("live workers at most max").isLessThanOrEqualTo(MAX);
     assertThat(factory.live.get()).as("live workers after close").isZero();
-    assertThat(tracker.maxLivePerSession.get()).as("live workers of one session").isLessThanOrEqualTo(1);
     assertThat(factory.states.size()).as("suspensions happened").isGreaterThan(50);
     for (SavedState s : factory.states) {
       assertThat(s.resumes.get() + s.discards.get())

@@ -284,7 +284,7 @@ class PoolSuspendTest {
     assertThatThrownBy(
             () -> SessionPool.create(SuspendingPool.config().build(), new ScriptedWorkerFactory()))
         .isInstanceOf(InvalidConfigException.class)
-        .hasMessageContaining("pool.suspendAfter is set, but the pool's workers cannot be suspended")
+        .hasMessageContaining("pool.suspendAfter is set, but the pool's workers cannot be")
         .hasMessageContaining("ScriptedWorkerFactory")
         .hasMessageContaining("SuspendableWorkerFactory");
   }

@@ -168,13 +168,13 @@ final class LayerStream implements Closeable {
    * @throws VmImageException naming the blob when a digest or size differs
    */
   void finish() throws IOException {
-    if (diffCheck != null) {
-      diffCheck.finish();
-    } else {
-      tar.transferTo(OutputStream.nullOutputStream());
-    }
+    tar.transferTo(OutputStream.nullOutputStream());
+    // The stored blob first: when both differ, the file as stored is what to name.
     if (blobCheck != null) {
       blobCheck.finish();
+    }
+    if (diffCheck != null) {
+      diffCheck.finish();
     }
   }
 

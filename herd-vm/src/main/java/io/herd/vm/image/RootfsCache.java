@@ -109,7 +109,12 @@ public final class RootfsCache {
     return imageDir(cacheDir, imageDigest).resolve("rootfs");
   }
 
-  static Path imageDir(Path cacheDir, String imageDigest) {
+  /**
+   * The private ({@code 0700}) directory of the image with this digest, {@code
+   * <cacheDir>/images/<digest hex>}: its {@code rootfs}, and a place for what else is derived from
+   * the image (an initramfs). Names starting with {@code .rootfs-} are this cache's.
+   */
+  public static Path imageDir(Path cacheDir, String imageDigest) {
     BlobDigest digest =
         BlobDigest.parse(imageDigest)
             .orElseThrow(() -> new IllegalArgumentException("not an image digest: " + imageDigest));

@@ -162,8 +162,8 @@ final class RootfsWriter {
             }
             DirMeta meta = dirs.get(dir);
             if (meta != null) {
+              Files.setLastModifiedTime(dir, meta.mtime()); // before mode, as for files
               Files.setAttribute(dir, "unix:mode", meta.mode());
-              Files.setLastModifiedTime(dir, meta.mtime());
             }
             return FileVisitResult.CONTINUE;
           }
@@ -218,8 +218,10 @@ final class RootfsWriter {
           copy(content, out);
         }
         own(path, entry);
-        Files.setAttribute(path, "unix:mode", mode(entry));
+        // mtime before mode: setting times opens the file, which a mode like 0000 would forbid
+        // to a non-root unpacker; chmod does not touch the mtime.
         Files.setLastModifiedTime(path, entry.getLastModifiedTime());
+        Files.setAttribute(path, "unix:mode", mode(entry));
       }
       default -> throw new IllegalStateException("unhandled " + kind);
     }
@@ -315,6 +317,7 @@ final class RootfsWriter {
     if (attrs == null) {
       return;
     }
+    resolver.forget();
     if (attrs.isDirectory()) {
       dirs.keySet().removeIf(p -> p.startsWith(path));
     }

@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A gateway stand-in for {@link VmJvmDeathTest}: a JVM that cold-boots one VM through a {@link
  * VmWorkerFactory}, prints {@code qemu-pid <pid>} and {@code ready}, and waits to be killed.
- * Arguments: the cache directory and the initramfs.
+ * Argument: the cache directory, holding the test image in {@code image/}.
  */
 public final class VmHostMain {
 
@@ -16,9 +16,9 @@ public final class VmHostMain {
 
   public static void main(String[] args) throws Exception {
     Path cacheDir = Path.of(args[0]);
-    BootImage boot = new BootImage(VmTestSupport.KERNEL, Path.of(args[1]),
-        VmTestSupport.KERNEL_ARGS, 8080, "host", false);
-    VmConfig vm = VmConfig.builder().image(VmTestSupport.KERNEL).kernel(VmTestSupport.KERNEL)
+    Path image = cacheDir.resolve("image");
+    BootImage boot = VmTestSupport.bootImage(image, cacheDir);
+    VmConfig vm = VmConfig.builder().image(image).kernel(VmTestSupport.KERNEL)
         .cacheDir(cacheDir).snapshots(false).build();
     VmWorkerFactory factory = new VmWorkerFactory(vm, VmTestSupport.workerConfig(), boot);
     Worker worker = factory.spawn("w-1").get(120, TimeUnit.SECONDS);

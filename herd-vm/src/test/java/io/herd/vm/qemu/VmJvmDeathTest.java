@@ -26,8 +26,7 @@ class VmJvmDeathTest {
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("java.class.path"),
           "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-          VmHostMain.class.getName(), vms.cacheDir().toString(),
-          vms.bootImage().initrd().toString());
+          VmHostMain.class.getName(), vms.cacheDir().toString());
       Process host = new ProcessBuilder(command)
           .redirectError(vms.cacheDir().resolve("host-stderr.log").toFile())
           .start();

@@ -2,6 +2,15 @@ package io.herd.vm.qemu;
 
 import io.herd.core.Worker;
 import io.herd.core.process.ProcessWorkerConfig;
+import io.herd.testkit.OciImageBuilder;
+import io.herd.testkit.OciImageBuilder.Entry;
+import io.herd.testkit.StaticBinary;
+import io.herd.vm.guest.GuestKernel;
+import io.herd.vm.guest.GuestLaunch;
+import io.herd.vm.guest.Initramfs;
+import io.herd.vm.image.ImageConfig;
+import io.herd.vm.image.OciImage;
+import io.herd.vm.image.RootfsCache;
 import io.herd.vm.VmConfig;
 import java.io.IOException;
 import java.net.URI;
@@ -22,42 +31,72 @@ import java.util.concurrent.TimeUnit;
  */
 final class VmTestSupport implements AutoCloseable {
 
+  /** The kernel herd-vm/kernel/fetch-kernel.sh puts in the default cache directory. */
   static final Path KERNEL = Path.of("/var/cache/herd/vm/kernel/vmlinux");
-  static final List<String> KERNEL_ARGS = List.of("console=ttyS0", "panic=-1", "reboot=t",
-      "tsc_early_khz=1000000", "tsc=reliable", "no_timer_check", "lpj=4000000", "loglevel=4",
-      "pci=off", "mitigations=off", "audit=0", "cryptomgr.notests", "i8042.noaux", "i8042.nomux",
-      "i8042.nopnp", "i8042.dumbkbd", "8250.nr_uarts=1", "random.trust_cpu=on", "nowatchdog");
 
   private final List<VmWorkerFactory> factories = new ArrayList<>();
   private final List<Worker> workers = new ArrayList<>();
   private final Path cacheDir;
+  private final Path image;
+  private final BootImage boot;
 
   VmTestSupport() throws IOException {
     // not under /tmp or /var/tmp: sandboxed workers get private copies of those
     Files.createDirectories(Path.of("/var/cache/herd"));
     cacheDir = Files.createTempDirectory(Path.of("/var/cache/herd"), "vm-test-");
     Files.setPosixFilePermissions(cacheDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Files.copy(Path.of("/tmp/kspike/initrd.cpio"), cacheDir.resolve("initrd.cpio"));
-    Files.setPosixFilePermissions(cacheDir.resolve("initrd.cpio"),
-        PosixFilePermissions.fromString("rw-r--r--"));
+    image = testImage(cacheDir.resolve("image"));
+    boot = bootImage(image, cacheDir);
+  }
+
+  /**
+   * An OCI image layout holding the test app (testkit's static counter-server) at {@code
+   * /app/counter-server}, run with {@code PORT=8080}, exposing 8080.
+   */
+  static Path testImage(Path dir) throws IOException {
+    byte[] server = Files.readAllBytes(StaticBinary.counterServer());
+    return OciImageBuilder.create()
+        .layer(Entry.dir("app", 0755), Entry.file("app/counter-server", server, 0755))
+        .entrypoint("/app/counter-server")
+        .env("PORT=8080", "PATH=/app")
+        .exposedPorts("8080/tcp")
+        .writeOciLayout(dir);
+  }
+
+  /**
+   * What {@code herd serve} does with {@code worker.vm.image}: the image unpacked, packed with
+   * herd's guest init and the kernel's modules into an initramfs readable by workers' UIDs.
+   */
+  static BootImage bootImage(Path imageDir, Path cacheDir) throws IOException {
+    GuestKernel kernel = GuestKernel.at(KERNEL);
+    OciImage image = OciImage.open(imageDir);
+    ImageConfig config = image.config();
+    int port = config.onlyExposedPort().orElseThrow();
+    Path rootfs = new RootfsCache().unpack(image, cacheDir);
+    GuestLaunch launch = GuestLaunch.forImage(config.entrypoint(), config.cmd(), config.env(),
+        config.workingDir(), config.user(), port, rootfs);
+    Path initrd = Initramfs.build(rootfs, launch, kernel, cacheDir.resolve("initrd.cpio"));
+    Files.setPosixFilePermissions(initrd, PosixFilePermissions.fromString("rw-r--r--"));
+    return new BootImage(kernel.vmlinux(), initrd, kernel.commandLine(), port,
+        image.digest().replace(':', '-'), true);
   }
 
   Path cacheDir() {
     return cacheDir;
   }
 
+  /** The boot image of {@link #testImage}, made once per instance. */
   BootImage bootImage() {
-    return new BootImage(KERNEL, cacheDir.resolve("initrd.cpio"), KERNEL_ARGS, 8080,
-        "spike", false);
+    return boot;
   }
 
   VmConfig.Builder vmConfig() {
-    return VmConfig.builder().image(KERNEL).kernel(KERNEL).cacheDir(cacheDir)
+    return VmConfig.builder().image(image).kernel(KERNEL).cacheDir(cacheDir)
         .accel(VmConfig.Accel.AUTO);
   }
 
   static ProcessWorkerConfig workerConfig() {
-    return ProcessWorkerConfig.builder().command("unused").healthPath("/")
+    return ProcessWorkerConfig.builder().command("unused").healthPath("/health")
         .startTimeout(Duration.ofSeconds(60)).stopTimeout(Duration.ofSeconds(5)).build();
   }
 
@@ -92,8 +131,8 @@ final class VmTestSupport implements AutoCloseable {
   record Count(long n, String boot) {}
 
   /**
-   * Asks the app for {@code /count}: {@code n=<n> pid=<pid> boot=<id>} from herd-vm's test app;
-   * the lead's spike app answers {@code pid=<pid> n=<n>} and counts every request.
+   * Asks the test app for {@code /count}: {@code n=<n> pid=<pid> boot=<id>}, where the boot id
+   * is drawn from getrandom when the app starts.
    */
   static Count count(Worker worker) throws Exception {
     String body = get(worker, "/count");

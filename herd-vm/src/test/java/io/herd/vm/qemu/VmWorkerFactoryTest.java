@@ -60,6 +60,13 @@ class VmWorkerFactoryTest {
     assertThat(a3.n() - a1.n()).as("a's counter counts a's requests").isEqualTo(2);
     assertThat(b2.n() - b1.n()).as("b's counter does not see a's requests").isEqualTo(1);
     assertThat(a2.n()).isEqualTo(a1.n() + 1);
+    assertThat(VmTestSupport.get(a, "/random"))
+        .as("the clones' CRNGs were reseeded apart (without sync they draw the same bytes)")
+        .isNotEqualTo(VmTestSupport.get(b, "/random"));
+    long hostSeconds = System.currentTimeMillis() / 1000;
+    assertThat(Long.parseLong(VmTestSupport.get(b, "/time")))
+        .as("the clone's clock is the host's, not the template's")
+        .isBetween(hostSeconds - 5, hostSeconds + 5);
   }
 
   @Test
