@@ -442,22 +442,53 @@ static void handle_control_line(char *line, char *reply, size_t reply_size) {
   if (random >= 0) close(random);
 }
 
+/*
+ * The guest driver handles the host's "port open" message in a work queue but incoming data at
+ * once, so a line can arrive while the port still counts as unconnected: the answer cannot be
+ * written yet (EAGAIN), and reads at the end of that data return 0. So an answer waits in
+ * `reply` until the port is writable, and a 0 read keeps a partial line: both only mean "the
+ * host is not (yet) connected", which SIGIO ends.
+ */
 struct control {
   int fd;          /* -1: no control port in this VM */
   int connected;   /* polled only while the host is there (see open_control_port) */
   char line[CONTROL_LINE_MAX];
   size_t length;
   int overlong;    /* discarding the rest of a line that did not fit */
+  char reply[512]; /* answers not written yet */
+  size_t reply_length;
 };
+
+static void flush_reply(struct control *control) {
+  while (control->reply_length > 0) {
+    ssize_t n = write(control->fd, control->reply, control->reply_length);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return; /* POLLOUT or SIGIO: again */
+    if (n <= 0) {
+      say("answering on the control port: %s", strerror(errno));
+      control->reply_length = 0;
+      return;
+    }
+    control->reply_length -= (size_t)n;
+    memmove(control->reply, control->reply + n, control->reply_length);
+  }
+}
+
+static void queue_reply(struct control *control, const char *reply) {
+  size_t length = strlen(reply);
+  if (control->reply_length + length > sizeof control->reply) {
+    control->reply_length = 0; /* answers nobody read: the newest one matters */
+  }
+  memcpy(control->reply + control->reply_length, reply, length);
+  control->reply_length += length;
+  flush_reply(control);
+}
 
 static void read_control(struct control *control) {
   for (;;) {
     char chunk[256];
     ssize_t n = read(control->fd, chunk, sizeof chunk);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-      control->connected = 0; /* host gone: wait for SIGIO */
-      control->length = 0;
-      control->overlong = 0;
+      control->connected = 0; /* no host (yet): wait for SIGIO */
       return;
     }
     if (n < 0) return;
@@ -480,9 +511,7 @@ static void read_control(struct control *control) {
       }
       control->length = 0;
       control->overlong = 0;
-      if (write(control->fd, reply, strlen(reply)) < 0) {
-        say("answering on the control port: %s", strerror(errno));
-      }
+      queue_reply(control, reply);
     }
   }
 }
@@ -575,11 +604,13 @@ int main(int argc, char **argv) {
 
   pid_t app = app_pid = start_app(&launch);
   for (;;) {
-    struct pollfd fds[2] = {{signals, POLLIN, 0}, {control.connected ? control.fd : -1, POLLIN, 0}};
+    short wanted = (short)(POLLIN | (control.reply_length > 0 ? POLLOUT : 0));
+    struct pollfd fds[2] = {{signals, POLLIN, 0}, {control.connected ? control.fd : -1, wanted, 0}};
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       fail("poll");
     }
+    if (fds[1].revents & POLLOUT) flush_reply(&control);
     if (fds[1].revents & POLLIN) {
       read_control(&control);
     } else if (fds[1].revents & (POLLHUP | POLLERR)) {

@@ -188,14 +188,31 @@ final class TestVm implements AutoCloseable {
     }
   }
 
-  /** Sends one line on the herd.control port and returns the guest's answer line. */
+  /**
+   * Sends one line on the herd.control port and returns the guest's answer line; fails (closes
+   * the socket) when none comes within {@link #PATIENCE}.
+   */
   String control(String line) throws IOException, InterruptedException {
     try (SocketChannel channel = connect(controlSocket)) {
-      OutputStream out = Channels.newOutputStream(channel);
-      out.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
-      out.flush();
-      return new BufferedReader(new InputStreamReader(Channels.newInputStream(channel),
-          StandardCharsets.US_ASCII)).readLine();
+      Thread watchdog = new Thread(() -> {
+        try {
+          Thread.sleep(PATIENCE.toMillis());
+          channel.close();
+        } catch (InterruptedException | IOException e) {
+          // answered in time, or already closed
+        }
+      }, "control-watchdog");
+      watchdog.setDaemon(true);
+      watchdog.start();
+      try {
+        OutputStream out = Channels.newOutputStream(channel);
+        out.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return new BufferedReader(new InputStreamReader(Channels.newInputStream(channel),
+            StandardCharsets.US_ASCII)).readLine();
+      } finally {
+        watchdog.interrupt();
+      }
     }
   }
 
