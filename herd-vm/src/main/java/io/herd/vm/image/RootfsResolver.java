@@ -9,7 +9,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -41,6 +43,12 @@ final class RootfsResolver {
 
   private final Path root;
 
+  /**
+   * Directories already resolved, by their components: most entries of a layer share a few
+   * parents, and resolving costs an lstat per component. Cleared by {@link #forget}.
+   */
+  private final Map<List<String>, Path> memo = new HashMap<>();
+
   RootfsResolver(Path root) {
     this.root = root;
   }
@@ -60,6 +68,27 @@ final class RootfsResolver {
    *     loop
    */
   Optional<Path> directory(List<String> components, boolean create) throws IOException {
+    Path known = memo.get(components);
+    if (known != null) {
+      return Optional.of(known);
+    }
+    Optional<Path> dir = resolve(components, create);
+    if (dir.isPresent()) {
+      memo.put(List.copyOf(components), dir.get());
+    }
+    return dir;
+  }
+
+  /**
+   * Forgets every resolution: to be called before anything that exists is removed or replaced,
+   * which may change where a path leads. Creating what did not exist changes no remembered
+   * resolution: every component of one existed (or was created) when it was made.
+   */
+  void forget() {
+    memo.clear();
+  }
+
+  private Optional<Path> resolve(List<String> components, boolean create) throws IOException {
     Deque<String> todo = new ArrayDeque<>(components);
     List<String> resolved = new ArrayList<>();
     int hops = 0;

@@ -317,6 +317,7 @@ final class RootfsWriter {
     if (attrs == null) {
       return;
     }
+    resolver.forget();
     if (attrs.isDirectory()) {
       dirs.keySet().removeIf(p -> p.startsWith(path));
     }
