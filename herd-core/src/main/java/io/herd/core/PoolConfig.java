@@ -22,6 +22,7 @@ public final class PoolConfig {
   private final Duration acquireTimeout;
   private final Duration ttl;
   private final Duration maxLifetime;
+  private final Duration suspendAfter;
   private final boolean reuse;
   private final int maxSessionsPerWorker;
   private final boolean evictIdleOnPressure;
@@ -40,6 +41,7 @@ public final class PoolConfig {
     this.acquireTimeout = b.acquireTimeout;
     this.ttl = b.ttl;
     this.maxLifetime = b.maxLifetime;
+    this.suspendAfter = b.suspendAfter;
     this.reuse = b.reuse;
     this.maxSessionsPerWorker = b.maxSessionsPerWorker;
     this.evictIdleOnPressure = b.evictIdleOnPressure;
@@ -65,6 +67,7 @@ public final class PoolConfig {
         .acquireTimeout(acquireTimeout)
         .ttl(ttl)
         .maxLifetime(maxLifetime)
+        .suspendAfter(suspendAfter)
         .reuse(reuse)
         .maxSessionsPerWorker(maxSessionsPerWorker)
         .evictIdleOnPressure(evictIdleOnPressure)
@@ -116,6 +119,16 @@ public final class PoolConfig {
   }
 
   /**
+   * When set, a session with no open lease for this long is suspended: its worker's state is saved
+   * and its process ends, and its next acquire starts it again from that state. The session keeps
+   * its key and its TTL clock, so it still ends after {@link #ttl()} without a lease. Needs a
+   * {@link SuspendableWorkerFactory}; shorter than {@link #ttl()}.
+   */
+  public Optional<Duration> suspendAfter() {
+    return Optional.ofNullable(suspendAfter);
+  }
+
+  /**
    * Whether a worker freed by a session serves the next one (after a health check). Off by
    * default: every session starts on a process that has served nobody. Turn it on only for
    * workers that reset themselves completely between sessions.
@@ -163,7 +176,8 @@ public final class PoolConfig {
   public String toString() {
     return "PoolConfig{name=" + name + ", min=" + min + ", max=" + max + ", warm=" + warm
         + ", maxQueue=" + maxQueue + ", acquireTimeout=" + acquireTimeout + ", ttl=" + ttl
-        + ", maxLifetime=" + maxLifetime + ", reuse=" + reuse + ", maxSessionsPerWorker="
+        + ", maxLifetime=" + maxLifetime + ", suspendAfter=" + suspendAfter + ", reuse=" + reuse
+        + ", maxSessionsPerWorker="
         + maxSessionsPerWorker + ", evictIdleOnPressure=" + evictIdleOnPressure
         + ", healthInterval=" + healthInterval + ", healthTimeout=" + healthTimeout
         + ", healthFailures=" + healthFailures + "}";
@@ -179,6 +193,7 @@ public final class PoolConfig {
     private Duration acquireTimeout = Duration.ofSeconds(30);
     private Duration ttl = Duration.ofMinutes(5);
     private Duration maxLifetime;
+    private Duration suspendAfter;
     private boolean reuse = false;
     private int maxSessionsPerWorker = 0;
     private boolean evictIdleOnPressure = false;
@@ -228,6 +243,12 @@ public final class PoolConfig {
     /** {@code null} (the default) means sessions have no maximum age. */
     public Builder maxLifetime(Duration maxLifetime) {
       this.maxLifetime = maxLifetime;
+      return this;
+    }
+
+    /** {@code null} (the default) means idle sessions are never suspended. */
+    public Builder suspendAfter(Duration suspendAfter) {
+      this.suspendAfter = suspendAfter;
       return this;
     }
 
@@ -310,6 +331,16 @@ public final class PoolConfig {
       requirePositive(problems, "pool.ttl", ttl);
       if (maxLifetime != null) {
         requirePositive(problems, "pool.maxLifetime", maxLifetime);
+      }
+      if (suspendAfter != null) {
+        requirePositive(problems, "pool.suspendAfter", suspendAfter);
+        if (!suspendAfter.isNegative() && !suspendAfter.isZero() && ttl != null && !ttl.isNegative()
+            && suspendAfter.compareTo(ttl) >= 0) {
+          problems.add(FieldProblem.of("pool.suspendAfter", suspendAfter,
+              "is not shorter than pool.ttl, so an idle session would expire before it could be "
+                  + "suspended",
+              "< pool.ttl = " + ttl + "; lower pool.suspendAfter or raise pool.ttl"));
+        }
       }
       requirePositive(problems, "worker.health.interval", healthInterval);
       requirePositive(problems, "worker.health.timeout", healthTimeout);

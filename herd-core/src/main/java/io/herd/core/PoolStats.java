@@ -10,7 +10,7 @@ package io.herd.core;
  * @param busy workers pinned to a session, or being health-checked before their next one
  * @param starting spawns in progress
  * @param stopping workers asked to stop that have not exited yet
- * @param sessions pinned sessions
+ * @param sessions pinned sessions, suspended ones included
  * @param queued sessions waiting for a worker
  * @param spawns workers started successfully since the pool was created
  * @param spawnFailures spawns that failed
@@ -19,6 +19,10 @@ package io.herd.core;
  * @param expirations sessions ended by TTL or {@code maxLifetime}
  * @param acquireTimeouts acquires that failed after {@code acquireTimeout}
  * @param queueRejections acquires refused because the queue was full
+ * @param suspended sessions whose worker is saved and whose process has gone ({@code
+ *     suspendAfter}), among {@code sessions}
+ * @param suspensions workers saved since the pool was created
+ * @param resumes workers started again from saved state since the pool was created
  */
 public record PoolStats(
     int workers,
@@ -34,4 +38,7 @@ public record PoolStats(
     long evictions,
     long expirations,
     long acquireTimeouts,
-    long queueRejections) {}
+    long queueRejections,
+    int suspended,
+    long suspensions,
+    long resumes) {}

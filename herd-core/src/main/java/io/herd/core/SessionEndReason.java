@@ -11,5 +11,15 @@ public enum SessionEndReason {
   /** Taken away so that a queued session could have its worker ({@code evictIdleOnPressure}). */
   EVICTED,
   /** The pool shut down. */
-  SHUTDOWN
+  SHUTDOWN,
+  /**
+   * Its idle worker could not be saved ({@code suspendAfter}); the worker was stopped. The next
+   * acquire starts a new session.
+   */
+  SUSPEND_FAILED,
+  /**
+   * Its saved worker could not be started again; the saved state was discarded and the acquire
+   * that asked for it failed. The next acquire starts a new session.
+   */
+  RESUME_FAILED
 }

@@ -109,7 +109,7 @@ public interface SessionPool extends AutoCloseable {
   /** Figures of the pool; never blocks. */
   PoolStats stats();
 
-  /** Snapshot of the pinned sessions. */
+  /** Snapshot of the pinned sessions, suspended ones included ({@link SessionInfo#suspended()}). */
   List<SessionInfo> sessions();
 
   /**

@@ -23,9 +23,9 @@ public interface SuspendableWorkerFactory extends WorkerFactory {
 
   /**
    * Starts a worker from saved state, ready (healthy), reporting {@code workerId}; consumes the
-   * state, whether the resume succeeds or not (a failed resume leaves nothing running and nothing
-   * saved). Completes exceptionally with a {@link WorkerStartException} saying why it could not
-   * start.
+   * state. Completes exceptionally with a {@link WorkerStartException} saying why it could not
+   * start, leaving nothing running; the pool then {@link SuspendedWorker#discard() discards} the
+   * state (its session has ended), so a failed resume need not clean it up itself.
    *
    * @param workerId the id the new worker must report from {@link Worker#id()}; never reused
    */

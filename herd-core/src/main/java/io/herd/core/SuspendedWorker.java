@@ -16,7 +16,7 @@ public interface SuspendedWorker {
   /** The id of the worker that was suspended, for logs and the admin view. */
   String workerId();
 
-  /** How many bytes the saved state occupies (on disk for a snapshot), for stats and the admin view. */
+  /** How many bytes the saved state occupies (on disk for a snapshot), for the admin view. */
   long sizeBytes();
 
   /**

@@ -64,4 +64,32 @@ class PoolConfigTest {
     PoolConfig c = PoolConfig.builder().min(1).max(3).maxLifetime(Duration.ofHours(1)).build();
     assertThat(c.toBuilder().build().toString()).isEqualTo(c.toString());
   }
+
+  @Test
+  void suspendAfterMustBePositiveAndShorterThanTheTtl() {
+    assertThat(PoolConfig.builder().ttl(Duration.ofMinutes(5)).suspendAfter(Duration.ofMinutes(1))
+        .build().suspendAfter()).contains(Duration.ofMinutes(1));
+    assertThat(PoolConfig.builder().build().suspendAfter()).isEmpty();
+    assertThatThrownBy(() -> PoolConfig.builder().suspendAfter(Duration.ZERO).build())
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e -> assertThat(e.problems())
+                .containsExactly("pool.suspendAfter is not positive: PT0S (expected: > 0)"));
+    assertThatThrownBy(
+            () -> PoolConfig.builder().ttl(Duration.ofMinutes(5))
+                .suspendAfter(Duration.ofMinutes(5)).build())
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e -> assertThat(e.problems())
+                .containsExactly(
+                    "pool.suspendAfter is not shorter than pool.ttl, so an idle session would "
+                        + "expire before it could be suspended: PT5M (expected: < pool.ttl = PT5M;"
+                        + " lower pool.suspendAfter or raise pool.ttl)"));
+  }
+
+  @Test
+  void suspendAfterSurvivesToBuilder() {
+    PoolConfig c = PoolConfig.builder().suspendAfter(Duration.ofSeconds(30)).build();
+    assertThat(c.toBuilder().build().suspendAfter()).contains(Duration.ofSeconds(30));
+  }
 }

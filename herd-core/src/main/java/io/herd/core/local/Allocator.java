@@ -5,9 +5,11 @@ import io.herd.core.PoolConfig;
 import io.herd.core.QueueFullException;
 import io.herd.core.SessionEndReason;
 import io.herd.core.SessionEndedException;
+import io.herd.core.SuspendedWorker;
 import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
 import io.herd.core.WorkerInfo;
+import io.herd.core.WorkerStartException;
 import io.herd.core.local.PooledWorker.State;
 import io.herd.core.local.Session.Phase;
 import java.util.ArrayDeque;
@@ -19,6 +21,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -34,8 +38,9 @@ import java.util.function.Consumer;
  * <h2>States</h2>
  *
  * <p>Workers move through {@link PooledWorker.State} (STARTING, IDLE, BUSY, CHECKING, STOPPING,
- * DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED, ACTIVE, DONE); the
- * diagrams are on those enums. Each transition happens in exactly one place:
+ * SUSPENDING, RESUMING, DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED,
+ * ACTIVE, the suspension phases SUSPENDING to RESTORED, DONE); the diagrams are on those enums.
+ * Each transition happens in exactly one place:
  *
  * <table>
  *   <caption>Where each transition happens</caption>
@@ -55,6 +60,19 @@ import java.util.function.Consumer;
  *       recycle checks alike</td></tr>
  *   <tr><td>any → DEAD</td><td>{@link #exited}</td></tr>
  *   <tr><td>ASSIGNED → ACTIVE</td><td>{@link #confirm}</td></tr>
+ *   <tr><td>BUSY → SUSPENDING, ACTIVE (parked) → SUSPENDING</td><td>{@link #beginSuspend}, from
+ *       {@link #suspend}, {@link #wake} or an eviction</td></tr>
+ *   <tr><td>SUSPENDING → DEAD, session → SUSPENDED (or RESUME_QUEUED)</td><td>{@link
+ *       #suspended}; failed: worker → STOPPING, session → DONE in {@link
+ *       #suspendFailed}</td></tr>
+ *   <tr><td>SUSPENDED → RESUME_QUEUED</td><td>{@link #wake} (or {@link #suspended}); back by
+ *       {@link #withdrawResume}</td></tr>
+ *   <tr><td>→ RESUMING (worker and session)</td><td>{@link #startResume}, from {@link
+ *       #rebalance}</td></tr>
+ *   <tr><td>session RESUMING → RESTORED</td><td>{@link #resumed}; failed: {@link
+ *       #resumeFailed}</td></tr>
+ *   <tr><td>RESUMING → BUSY, RESTORED → ACTIVE (unparked)</td><td>{@link
+ *       #confirmRestore}</td></tr>
  *   <tr><td>any → DONE</td><td>{@link #end} (and {@link #finishPending}, {@link
  *       #finishAnnounced} below it)</td></tr>
  * </table>
@@ -66,7 +84,8 @@ import java.util.function.Consumer;
  * <ol>
  *   <li>A session has at most one worker, assigned once ({@link Session#assigned} is written once).
  *   <li>A worker serves at most one session: it is BUSY exactly when {@link PooledWorker#session}
- *       is set, and then that session's assigned worker is this one.
+ *       is set, and then that session's assigned worker is this one (or it is RESUMING, for the
+ *       session it restores).
  *   <li>Busy workers = sessions that hold a worker (ASSIGNED or ACTIVE).
  *   <li>No worker is busy for a session that is DONE.
  *   <li>Processes that exist — every worker not DEAD, starting and stopping ones included — number
@@ -82,6 +101,16 @@ import java.util.function.Consumer;
  *       one has its acquirers failed. An end that arrives while the session is being announced is
  *       carried out by its confirmation, after {@code sessionStarted}.
  * </ol>
+ *
+ * <h2>Suspension</h2>
+ *
+ * <p>With {@code suspendAfter}, a session parked by its idle timer ({@link Session#parkIfIdle})
+ * has its worker saved (SUSPENDING, still counted against {@code max}) and becomes SUSPENDED once
+ * the factory says the process has gone. Its acquirers hold it and ask for its resume through
+ * {@link #wake}: only the phase change SUSPENDED → RESUME_QUEUED starts one, under the lock, so
+ * one resume serves all of them. Resumes wait in the same FIFO {@link #queue} as new sessions but
+ * need a free slot, not an idle worker ({@link #startResumes}). Every saved state is resumed or
+ * discarded exactly once: {@link Session#saved} is cleared under the lock by whichever happens.
  *
  * <h2>Sizing</h2>
  *
@@ -119,6 +148,18 @@ final class Allocator {
   /** QUEUED sessions in arrival order. Guarded by {@link #lock}. */
   private final LinkedHashSet<Session> queue = new LinkedHashSet<>();
 
+  /**
+   * Sessions from SUSPENDING to RESTORED: parked, with no worker to lease. Close ends them all.
+   * Guarded by {@link #lock}.
+   */
+  private final LinkedHashSet<Session> parked = new LinkedHashSet<>();
+
+  /** Queued sessions that wait to resume (RESUME_QUEUED). Guarded by {@link #lock}. */
+  private int resumesQueued;
+
+  /** Sessions SUSPENDED or RESUME_QUEUED: state saved, no process. Guarded by {@link #lock}. */
+  private int savedSessions;
+
   /** Workers per state, indexed by ordinal (DEAD is not counted). Guarded by {@link #lock}. */
   private final int[] counts = new int[State.values().length];
 
@@ -143,6 +184,7 @@ final class Allocator {
   private volatile int startingGauge;
   private volatile int stoppingGauge;
   private volatile int queuedGauge;
+  private volatile int suspendedGauge;
 
   Allocator(PoolConfig config) {
     this.config = config;
@@ -357,6 +399,11 @@ final class Allocator {
                 fx.workerEnded(w, exit, false);
               }
             }
+            case SUSPENDING -> {
+              w.exitWhileSuspending = exit; // expected: the suspension's outcome decides
+              return;
+            }
+            case RESUMING -> crash(w, exit, now, fx); // resumed and watched, not yet confirmed
             case IDLE, BUSY, CHECKING -> crash(w, exit, now, fx);
           }
           moveTo(w, State.DEAD);
@@ -446,6 +493,223 @@ final class Allocator {
         });
   }
 
+  // ---------------------------------------------------------------- events: suspension
+
+  /**
+   * The idle timer parked {@code s} ({@link Session#parkIfIdle}): save its worker's state. Nothing
+   * to do if an acquirer's {@link #wake} began the suspension already, or the session ended.
+   */
+  Effects suspend(Session s, long now) {
+    return decide(
+        fx -> {
+          if (s.phase == Phase.ACTIVE && s.isParked() && !s.isEnded() && !closed) {
+            beginSuspend(s, fx);
+            rebalance(now, fx);
+          }
+        });
+  }
+
+  /**
+   * An acquirer retained a parked session and waits for its worker. Its resume is decided once
+   * (singleflight): whichever acquirer gets here first queues it, or, while the state is still
+   * being saved, {@link #suspended} queues it when the save is done; later acquirers only get the
+   * future to wait on.
+   *
+   * @param out set to the future that completes with the resumed worker, or fails when the session
+   *     ends first
+   */
+  Effects wake(Session s, long now, AtomicReference<CompletableFuture<PooledWorker>> out) {
+    return decide(
+        fx -> {
+          switch (s.phase) {
+            case ACTIVE -> {
+              if (!s.isParked()) {
+                out.set(CompletableFuture.completedFuture(s.worker)); // resumed meanwhile
+                return;
+              }
+              out.set(wakeFuture(s));
+              if (!s.isEnded() && !closed) {
+                beginSuspend(s, fx); // parked by its timer, whose decision has not come yet
+              }
+            }
+            case SUSPENDING, RESUME_QUEUED, RESUMING, RESTORED -> out.set(wakeFuture(s));
+            case SUSPENDED -> {
+              out.set(wakeFuture(s));
+              if (!s.isEnded() && !closed && s.holders() > 0) {
+                queueResume(s);
+              }
+            }
+            case DONE -> out.set(
+                s.wake != null ? s.wake : CompletableFuture.failedFuture(parkedEndError(s)));
+            case NEW, QUEUED, ASSIGNED ->
+                throw new IllegalStateException("waking " + s + ", which was never suspended");
+          }
+          rebalance(now, fx);
+        });
+  }
+
+  /** Every acquirer of a session queued to resume gave up: it stays suspended, out of the queue. */
+  Effects withdrawResume(Session s, long now) {
+    return decide(
+        fx -> {
+          if (s.phase == Phase.RESUME_QUEUED && s.holders() == 0) {
+            queue.remove(s);
+            resumesQueued--;
+            s.phase = Phase.SUSPENDED;
+            rebalance(now, fx);
+          }
+        });
+  }
+
+  /**
+   * A worker's state was saved and its process has gone: its slot is free, its session SUSPENDED
+   * (and queued to resume at once if an acquirer already waits for it).
+   *
+   * @param exit how its process ended, as the listeners hear it ({@code workerStopped})
+   */
+  Effects suspended(
+      Session s, PooledWorker w, SuspendedWorker state, WorkerExit exit, long now) {
+    return decide(
+        fx -> {
+          requireState(w, State.SUSPENDING);
+          moveTo(w, State.DEAD);
+          if (s.pendingEnd != null) {
+            fx.discard(state); // ended while it was being saved
+            finishParked(s, s.pendingEnd, fx);
+          } else {
+            s.phase = Phase.SUSPENDED;
+            s.suspendedSinceNanos = now; // before saved, which readers test first
+            s.saved = state;
+            savedSessions++;
+            fx.suspended(s, w);
+            if (!s.isEnded() && !closed && s.holders() > 0) {
+              queueResume(s); // an acquirer came while it was being saved
+            }
+          }
+          if (w.announced && !w.crashReported) {
+            fx.workerEnded(w, exit, false);
+          }
+          rebalance(now, fx);
+          checkTerminated(fx);
+        });
+  }
+
+  /** The state could not be saved: the worker is stopped (if it still runs), the session ends. */
+  Effects suspendFailed(Session s, PooledWorker w, Throwable error, long now) {
+    return decide(
+        fx -> {
+          requireState(w, State.SUSPENDING);
+          if (w.exitWhileSuspending != null) {
+            moveTo(w, State.DEAD);
+            if (w.announced && !w.crashReported) {
+              fx.workerEnded(w, w.exitWhileSuspending, false);
+            }
+          } else {
+            retire(w, fx);
+          }
+          s.end();
+          if (s.pendingEnd == null) {
+            s.parkedEndError =
+                new SessionEndedException(
+                    "session '" + s.key + "' ended: its worker " + w.id
+                        + " could not be suspended (" + error.getMessage()
+                        + "); acquire again to start a new session");
+          }
+          SessionEndReason reason =
+              s.pendingEnd != null ? s.pendingEnd : SessionEndReason.SUSPEND_FAILED;
+          finishParked(s, reason, fx);
+          rebalance(now, fx);
+          checkTerminated(fx);
+        });
+  }
+
+  /**
+   * A worker started from a session's saved state is ready. It is announced and its session
+   * confirmed ({@link #confirmRestore}) before any lease is made on it; until then it stays
+   * RESUMING, out of reach of health checks and hand-offs, like a spawned worker before it joins.
+   */
+  Effects resumed(PooledWorker w, Worker worker, long now) {
+    return decide(
+        fx -> {
+          requireState(w, State.RESUMING);
+          w.worker = worker;
+          Session s = w.session;
+          if (s.pendingEnd != null) {
+            fx.watch(w);
+            w.session = null;
+            retire(w, fx); // ended (or the pool closed) while it resumed: never announced
+            finishParked(s, s.pendingEnd, fx);
+          } else {
+            w.announced = true;
+            s.phase = Phase.RESTORED;
+            fx.restore(s, w); // announced, then watched, then confirmed
+          }
+          rebalance(now, fx);
+          checkTerminated(fx);
+        });
+  }
+
+  /** The resume failed: the session ends ({@code RESUME_FAILED}) and its state is discarded. */
+  Effects resumeFailed(PooledWorker w, SuspendedWorker state, Throwable error, long now) {
+    return decide(
+        fx -> {
+          requireState(w, State.RESUMING);
+          moveTo(w, State.DEAD);
+          Session s = w.session;
+          w.session = null;
+          s.end();
+          if (s.pendingEnd == null) {
+            s.parkedEndError =
+                new WorkerStartException(
+                    "session '" + s.key + "' could not be resumed from its saved state (worker "
+                        + w.id + "): " + error.getMessage()
+                        + "; the session has ended, acquire again to start a new one",
+                    error);
+          }
+          fx.discard(state);
+          SessionEndReason reason =
+              s.pendingEnd != null ? s.pendingEnd : SessionEndReason.RESUME_FAILED;
+          finishParked(s, reason, fx);
+          rebalance(now, fx);
+          checkTerminated(fx);
+        });
+  }
+
+  /**
+   * The resumed worker and its session have been announced ({@code workerStarted}, directory,
+   * {@code sessionResumed}). The session is ACTIVE again and unparked, and its waiting acquirers
+   * get leases; unless it ended or its worker died meanwhile, which is carried out now.
+   */
+  Effects confirmRestore(Session s, PooledWorker w, long now) {
+    return decide(
+        fx -> {
+          if (s.phase != Phase.RESTORED) {
+            throw new IllegalStateException("confirming the resume of " + s + ", not RESTORED");
+          }
+          s.assigned = w; // its last worker, which its end report names
+          if (s.pendingEnd != null || w.state != State.RESUMING) {
+            if (w.state == State.RESUMING) {
+              w.session = null;
+              retire(w, fx); // it holds the session's state: serves no other session
+            }
+            finishParked(s, s.pendingEnd != null ? s.pendingEnd : SessionEndReason.CRASHED, fx);
+          } else {
+            moveTo(w, State.BUSY);
+            w.sessionsServed++;
+            s.worker = w; // published before the unpark below: see Session
+            s.phase = Phase.ACTIVE;
+            parked.remove(s);
+            s.unpark();
+            if (!s.isEnded()) {
+              CompletableFuture<PooledWorker> wake = s.wake;
+              s.wake = null; // the next suspension has its own
+              fx.wake(s, wake, w);
+            } // else its ender is on its way to sessionEnded; the end report fails the wake
+          }
+          rebalance(now, fx);
+        });
+  }
+
   // ---------------------------------------------------------------- events: time and shutdown
 
   /** The maintenance tick: scale down, refill, and list the workers to probe. */
@@ -502,8 +766,13 @@ final class Allocator {
                 s.end();
                 end(s, SessionEndReason.SHUTDOWN, true, now, fx);
               }
-              default -> {} // STARTING: stopped on arrival or on joining; STOPPING: on its way
+              default -> {} // STARTING: stopped on arrival or on joining; STOPPING: on its way;
+              // SUSPENDING, RESUMING: their sessions end below, and they stop when done
             }
+          }
+          for (Session s : new ArrayList<>(parked)) {
+            s.end();
+            end(s, SessionEndReason.SHUTDOWN, false, now, fx);
           }
           checkTerminated(fx);
         });
@@ -524,6 +793,12 @@ final class Allocator {
         }
       }
       case ACTIVE -> finishAnnounced(s, reason, leasesOpen, now, fx);
+      case SUSPENDING, RESUMING, RESTORED -> {
+        if (s.pendingEnd == null) {
+          s.pendingEnd = reason; // carried out when the save or the resume completes
+        }
+      }
+      case SUSPENDED, RESUME_QUEUED -> finishParked(s, reason, fx);
       case DONE -> {} // finished already, by whoever got here first
     }
   }
@@ -546,6 +821,118 @@ final class Allocator {
       free(w, leasesOpen, now, fx);
     }
     fx.ended(s);
+  }
+
+  /**
+   * A parked session ends: DONE, its saved state (if any) discarded, end reported. Its worker, if
+   * it has one, has been dealt with by the caller.
+   */
+  private void finishParked(Session s, SessionEndReason reason, Effects fx) {
+    if (s.phase == Phase.SUSPENDED || s.phase == Phase.RESUME_QUEUED) {
+      savedSessions--;
+    }
+    if (s.phase == Phase.RESUME_QUEUED) {
+      queue.remove(s);
+      resumesQueued--;
+    }
+    SuspendedWorker state = s.saved;
+    if (state != null) {
+      s.saved = null;
+      fx.discard(state);
+    }
+    parked.remove(s);
+    s.phase = Phase.DONE;
+    s.endReason = reason;
+    fx.ended(s);
+  }
+
+  /** Parks {@code s}'s worker: it serves no lease from now, and its state is saved. */
+  private void beginSuspend(Session s, Effects fx) {
+    PooledWorker w = s.assigned;
+    w.session = null;
+    moveTo(w, State.SUSPENDING);
+    s.phase = Phase.SUSPENDING;
+    parked.add(s);
+    fx.suspend(s, w);
+  }
+
+  private void queueResume(Session s) {
+    s.phase = Phase.RESUME_QUEUED;
+    queue.add(s);
+    resumesQueued++;
+  }
+
+  /** The future a parked session's acquirers wait on, created by the first that asks. */
+  private static CompletableFuture<PooledWorker> wakeFuture(Session s) {
+    CompletableFuture<PooledWorker> f = s.wake;
+    if (f == null) {
+      f = new CompletableFuture<>();
+      s.wake = f;
+    }
+    return f;
+  }
+
+  /** What acquirers of a parked session that ended are told. */
+  static Throwable parkedEndError(Session s) {
+    Throwable e = s.parkedEndError;
+    if (e != null) {
+      return e;
+    }
+    return new SessionEndedException(
+        "session '" + s.key + "' ended (" + s.endReason + ") while it was suspended; acquire "
+            + "again to start a new session");
+  }
+
+  /**
+   * Starts the resumes that have a free slot, in queue order with the new sessions queued: a new
+   * session ahead of a resume keeps the slot it will be spawned in. A resume cannot use an idle
+   * worker, so at {@code max} spare idle workers are stopped to make room (idle workers exist only
+   * when no new session waits).
+   */
+  private void startResumes(Effects fx) {
+    if (resumesQueued == 0) {
+      return;
+    }
+    int free = config.max() - workers.size();
+    int coming = count(State.STARTING) + count(State.CHECKING);
+    int blocked = 0;
+    for (Iterator<Session> it = queue.iterator(); it.hasNext(); ) {
+      Session s = it.next();
+      if (s.phase == Phase.RESUME_QUEUED) {
+        if (free > 0 && !s.isEnded()) {
+          it.remove();
+          resumesQueued--;
+          startResume(s, fx);
+          free--;
+        } else if (!s.isEnded()) {
+          blocked++;
+        }
+      } else if (!s.isEnded()) {
+        if (coming > 0) {
+          coming--;
+        } else if (free > 0) {
+          free--;
+        }
+      }
+    }
+    int freeing = count(State.STOPPING) + count(State.SUSPENDING);
+    while (blocked > freeing && !idle.isEmpty()) {
+      retire(idle.peekFirst(), fx);
+      freeing++;
+    }
+  }
+
+  private void startResume(Session s, Effects fx) {
+    PooledWorker w = new PooledWorker("w-" + (++workerSequence));
+    w.state = State.RESUMING;
+    workers.add(w);
+    counts[State.RESUMING.ordinal()]++;
+    w.session = s;
+    SuspendedWorker state = s.saved;
+    s.saved = null;
+    savedSessions--;
+    s.phase = Phase.RESUMING;
+    fx.resume(w, state);
   }
 
   /** Pins {@code w} to {@code s}. */
@@ -632,13 +1019,14 @@ final class Allocator {
       }
       handoff(w, s, fx);
     }
+    startResumes(fx);
     if (config.evictIdleOnPressure()) {
       evictForWaiters(now, fx);
     }
     int busy = count(State.BUSY);
     int checking = count(State.CHECKING);
     int starting = count(State.STARTING);
-    int needed = busy + checking + queue.size() + config.warm();
+    int needed = busy + checking + (queue.size() - resumesQueued) + config.warm();
     int target = Math.min(config.max(), Math.max(config.min(), needed));
     int serving = idle.size() + busy + checking + starting;
     int missing = Math.min(target - serving, config.max() - workers.size());
@@ -705,14 +1093,20 @@ final class Allocator {
         return; // nothing evictable now; a lease that closes will rebalance again
       }
       Session s = victim.session;
-      if (s.endIfIdle()) {
-        end(s, SessionEndReason.EVICTED, false, now, fx);
-      } else {
-        if (lostRace == null) {
-          lostRace = new HashSet<>();
+      if (config.suspendAfter().isPresent()) {
+        // Kinder than ending it: the session survives, saved, and only its process goes.
+        if (s.parkIfIdle() || (s.isParked() && !s.isEnded())) {
+          beginSuspend(s, fx);
+          continue;
         }
-        lostRace.add(s); // a lease or an end got there first; try the next one
+      } else if (s.endIfIdle()) {
+        end(s, SessionEndReason.EVICTED, false, now, fx);
+        continue;
       }
+      if (lostRace == null) {
+        lostRace = new HashSet<>();
+      }
+      lostRace.add(s); // a lease or an end got there first; try the next one
     }
   }
 
@@ -728,11 +1122,17 @@ final class Allocator {
     }
   }
 
-  /** The oldest queued session that has not ended, or null; ended ones are dropped on the way. */
+  /**
+   * The oldest queued new session that has not ended, or null; ended ones are dropped on the way.
+   * Sessions queued to resume are left in place: a ready worker is no use to them.
+   */
   private Session pollQueue() {
     Iterator<Session> it = queue.iterator();
     while (it.hasNext()) {
       Session s = it.next();
+      if (s.phase == Phase.RESUME_QUEUED) {
+        continue;
+      }
       it.remove();
       if (!s.isEnded()) {
         return s;
@@ -771,7 +1171,7 @@ final class Allocator {
 
   /** Waiters beyond what starting, checking, stopping workers and free slots will serve. */
   private int uncoveredWaiters() {
-    return queue.size() - (config.max() - idle.size() - count(State.BUSY));
+    return queue.size() - (config.max() - idle.size() - count(State.BUSY) - count(State.RESUMING));
   }
 
   /** Workers that are not on their way out: above {@code max} only after it was lowered. */
@@ -792,9 +1192,10 @@ final class Allocator {
   private void publishGauges() {
     idleGauge = idle.size();
     busyGauge = count(State.BUSY) + count(State.CHECKING);
-    startingGauge = count(State.STARTING);
-    stoppingGauge = count(State.STOPPING);
+    startingGauge = count(State.STARTING) + count(State.RESUMING);
+    stoppingGauge = count(State.STOPPING) + count(State.SUSPENDING);
     queuedGauge = queue.size();
+    suspendedGauge = savedSessions;
   }
 
   // ---------------------------------------------------------------- errors
@@ -852,6 +1253,11 @@ final class Allocator {
     return queuedGauge;
   }
 
+  /** Sessions whose worker is saved and whose process has gone (SUSPENDED, RESUME_QUEUED). */
+  int suspendedGauge() {
+    return suspendedGauge;
+  }
+
   /** The error of the last failed spawn since the last success, or null. */
   Throwable lastSpawnError() {
     lock.lock();
@@ -873,8 +1279,8 @@ final class Allocator {
               case IDLE -> WorkerInfo.State.IDLE;
               case BUSY -> WorkerInfo.State.BUSY;
               case CHECKING -> WorkerInfo.State.CHECKING;
-              case STOPPING -> WorkerInfo.State.STOPPING;
-              case STARTING, DEAD -> null;
+              case STOPPING, SUSPENDING -> WorkerInfo.State.STOPPING; // its process is going
+              case STARTING, RESUMING, DEAD -> null;
             };
         if (state == null || w.worker == null) {
           continue;

@@ -7,10 +7,14 @@ import io.herd.core.SessionBinding;
 import io.herd.core.SessionDirectory;
 import io.herd.core.SessionEndReason;
 import io.herd.core.SessionEndedException;
+import io.herd.core.SuspendableWorkerFactory;
+import io.herd.core.SuspendedWorker;
 import io.herd.core.Ticker;
 import io.herd.core.Worker;
+import io.herd.core.WorkerExit;
 import io.herd.core.WorkerFactory;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -38,6 +42,12 @@ import org.slf4j.spi.LoggingEventBuilder;
  * directory and {@code sessionStarted} is told, then {@link Allocator#confirm} decides whether it
  * is ACTIVE (its acquirers get leases) or ended meanwhile (its end is reported now, after the
  * start, and its acquirers fail with {@link SessionEndedException}).
+ *
+ * <p><b>Suspension.</b> A parked session's worker is saved through the {@link
+ * SuspendableWorkerFactory}; the allocator hears when it is saved ({@link Allocator#suspended}) or
+ * failed. A resume is announced like a spawn and an activation together ({@code workerStarted},
+ * the new directory binding, {@code sessionResumed}) and then confirmed ({@link
+ * Allocator#confirmRestore}); only then do the session's waiting acquirers get leases.
  *
  * <p><b>Ends</b> are reported in one place ({@link #reportEnded}): timers cancelled, binding
  * removed, counters, {@code sessionEnded}; only then does the session leave the pool's map and
@@ -87,7 +97,13 @@ final class EffectRunner {
     this.ticker = ticker;
     this.scheduler = scheduler;
     this.owner = config.name() + "@" + ProcessHandle.current().pid();
-    this.timers = new SessionTimers(config, scheduler, ticker, this::timerEnded);
+    this.timers =
+        new SessionTimers(
+            config,
+            scheduler,
+            ticker,
+            this::timerEnded,
+            s -> apply(allocator.suspend(s, ticker.read())));
     this.monitor = new WorkerMonitor(config, allocator, scheduler, ticker, this::apply);
   }
 
@@ -110,6 +126,12 @@ final class EffectRunner {
       // may a session have it.
       apply(allocator.joined(w, ticker.read()));
     }
+    for (Effects.Suspended e : fx.suspended()) {
+      counters.suspensions.increment();
+      log.atDebug().addKeyValue("session", e.session().key).addKeyValue("worker", e.worker().id)
+          .log("session {} suspended, worker {} saved", e.session().key, e.worker().id);
+      listeners.emit(l -> l.sessionSuspended(e.session().key, e.worker().worker));
+    }
     for (Effects.WorkerEnd e : fx.workerEnds()) {
       reportWorkerEnd(e);
     }
@@ -125,6 +147,9 @@ final class EffectRunner {
     if (fx.queueRejections > 0) {
       counters.queueRejections.add(fx.queueRejections);
     }
+    for (SuspendedWorker state : fx.toDiscard()) {
+      discard(state);
+    }
     for (Effects.Failure f : fx.failed()) {
       gone(f.session());
       f.session().ready.completeExceptionally(f.error());
@@ -132,18 +157,33 @@ final class EffectRunner {
     for (PooledWorker w : fx.toStop()) {
       stop(w);
     }
+    for (Effects.Suspension e : fx.toSuspend()) {
+      suspend(e.session(), e.worker());
+    }
     for (Session s : fx.toActivate()) {
       activate(s);
+    }
+    for (Effects.Restore e : fx.toRestore()) {
+      restore(e.session(), e.worker());
     }
     for (Session s : fx.ready()) {
       timers.activated(s);
       s.ready.complete(s.worker);
+    }
+    for (Effects.Wake e : fx.woken()) {
+      timers.resumed(e.session());
+      if (e.wake() != null) {
+        e.wake().complete(e.worker());
+      }
     }
     for (PooledWorker w : fx.toCheck()) {
       monitor.checkBeforeReuse(w);
     }
     for (PooledWorker w : fx.toSpawn()) {
       spawn(w);
+    }
+    for (Effects.Resume e : fx.toResume()) {
+      resume(e.worker(), e.state());
     }
     if (fx.retryInNanos >= 0) {
       retryTask =
@@ -211,6 +251,10 @@ final class EffectRunner {
         .log("session {} ended ({}), worker {}", s.key, reason, worker.id());
     listeners.emit(l -> l.sessionEnded(s.key, worker, reason));
     gone(s);
+    CompletableFuture<PooledWorker> wake = s.wake;
+    if (wake != null) {
+      wake.completeExceptionally(Allocator.parkedEndError(s)); // acquirers waiting for its resume
+    }
     if (!s.ready.isDone()) {
       // Ended between its announcement and its confirmation: its acquirers get no lease.
       s.ready.completeExceptionally(
@@ -272,6 +316,102 @@ final class EffectRunner {
                   ? allocator.spawnFailed(w, unwrap(err), ticker.read())
                   : allocator.spawned(w, worker, ticker.read()));
         });
+  }
+
+  /** Saves a parked session's worker; the allocator hears the outcome. */
+  private void suspend(Session s, PooledWorker w) {
+    CompletableFuture<SuspendedWorker> f;
+    try {
+      f = suspendable().suspend(w.worker);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete(
+        (state, err) -> {
+          if (err == null && state == null) {
+            err = new HerdException("worker factory completed suspend of " + w.id + " with null");
+          }
+          if (err != null) {
+            Throwable cause = unwrap(err);
+            log.atWarn().addKeyValue("session", s.key).addKeyValue("worker", w.id)
+                .log("session {} could not be suspended, ending it: worker {}: {}",
+                    s.key, w.id, cause.getMessage());
+            apply(allocator.suspendFailed(s, w, cause, ticker.read()));
+          } else {
+            WorkerExit exit =
+                w.worker.onExit().getNow(new WorkerExit(OptionalInt.empty(), true, "suspended"));
+            apply(allocator.suspended(s, w, state, exit, ticker.read()));
+          }
+        });
+  }
+
+  /** Starts a worker from a suspended session's saved state. */
+  private void resume(PooledWorker w, SuspendedWorker state) {
+    CompletableFuture<Worker> f;
+    try {
+      f = suspendable().resume(state, w.id);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete(
+        (worker, err) -> {
+          if (err == null && worker == null) {
+            err = new HerdException("worker factory completed resume " + w.id + " with null");
+          }
+          if (err != null) {
+            Throwable cause = unwrap(err);
+            log.atWarn().addKeyValue("worker", w.id)
+                .log("worker {} could not be resumed from {}: {}",
+                    w.id, state.workerId(), cause.getMessage());
+            apply(allocator.resumeFailed(w, state, cause, ticker.read()));
+          } else {
+            apply(allocator.resumed(w, worker, ticker.read()));
+          }
+        });
+  }
+
+  /**
+   * Announces a resumed worker and its session — {@code workerStarted}, then the session's new
+   * binding, then {@code sessionResumed} — watches the worker, and confirms with the allocator.
+   */
+  private void restore(Session s, PooledWorker w) {
+    counters.resumes.increment();
+    withPid(log.atInfo().addKeyValue("worker", w.id).addKeyValue("session", s.key), w.worker)
+        .log("worker {} resumed session {} at {}", w.id, s.key, w.worker.address());
+    listeners.emit(l -> l.workerStarted(w.worker));
+    monitor.watch(w); // after workerStarted: an exit found now is reported after it
+    SessionBinding old = s.binding;
+    SessionBinding b = new SessionBinding(s.key, w.worker.id(), w.worker.address(), owner);
+    try {
+      if (old != null) {
+        directory.unbind(old);
+      }
+      directory
+          .bind(b)
+          .ifPresent(other -> log.warn("session {} is also bound to {}", s.key, other));
+      s.binding = b;
+    } catch (RuntimeException e) {
+      log.warn("session directory failed to rebind {}", b, e);
+    }
+    listeners.emit(l -> l.sessionResumed(s.key, w.worker));
+    apply(allocator.confirmRestore(s, w, ticker.read()));
+  }
+
+  private static void discard(SuspendedWorker state) {
+    try {
+      state.discard();
+    } catch (RuntimeException e) {
+      log.warn("discarding the saved state of worker {} failed", state.workerId(), e);
+    }
+  }
+
+  /** The factory, which the pool checked can suspend once {@code suspendAfter} is set. */
+  private SuspendableWorkerFactory suspendable() {
+    return (SuspendableWorkerFactory) factory;
+  }
+
+  WorkerFactory factory() {
+    return factory;
   }
 
   private static void stop(PooledWorker w) {

@@ -1,8 +1,10 @@
 package io.herd.core.local;
 
+import io.herd.core.SuspendedWorker;
 import io.herd.core.WorkerExit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What a decision of the {@link Allocator} asks to be done once its lock is released: stopping and
@@ -13,7 +15,7 @@ import java.util.List;
  * is the order the events must be seen in: a worker is announced before its sessions; a crash
  * before the end of the session it took down; a session's end before its worker is stopped (so
  * {@code sessionEnded} precedes {@code workerStopped}) or announced to the next session that a
- * later list in the same batch activates.
+ * later list in the same batch activates; a session's suspension before its worker's stop.
  *
  * <p>Most decisions ask for one or two things, so each list is created on its first element: a
  * new session takes several decisions, and empty lists would be most of what they allocate.
@@ -31,18 +33,39 @@ final class Effects {
   /** A pending session that gets no worker, and the error its acquirers see. */
   record Failure(Session session, Throwable error) {}
 
+  /** A session parked by a decision: save its worker's state ({@code factory.suspend}). */
+  record Suspension(Session session, PooledWorker worker) {}
+
+  /** A session whose worker's state was saved: tell the listeners. */
+  record Suspended(Session session, PooledWorker worker) {}
+
+  /** A worker to start from a suspended session's saved state ({@code factory.resume}). */
+  record Resume(PooledWorker worker, SuspendedWorker state) {}
+
+  /** A session given its resumed worker: announce both, then confirm with the allocator. */
+  record Restore(Session session, PooledWorker worker) {}
+
+  /** A confirmed resume: the session's waiting acquirers get leases on {@code worker}. */
+  record Wake(Session session, CompletableFuture<PooledWorker> wake, PooledWorker worker) {}
+
   private List<PooledWorker> joined;
   private List<PooledWorker> toWatch;
+  private List<Suspended> suspended;
   private List<WorkerEnd> workerEnds;
   private List<SpawnFailure> spawnFailures;
   private List<Session> ended;
+  private List<SuspendedWorker> toDiscard;
   private List<Failure> failed;
   private List<PooledWorker> toStop;
+  private List<Suspension> toSuspend;
   private List<Session> toActivate;
+  private List<Restore> toRestore;
   private List<Session> ready;
+  private List<Wake> woken;
   private List<PooledWorker> toCheck;
   private List<PooledWorker> toProbe;
   private List<PooledWorker> toSpawn;
+  private List<Resume> toResume;
 
   /** When non-negative: schedule a spawn retry this many nanoseconds from now. */
   long retryInNanos = -1;
@@ -113,6 +136,32 @@ final class Effects {
     toSpawn = add(toSpawn, w);
   }
 
+  /** A session's worker has been saved and its process is gone. */
+  void suspended(Session s, PooledWorker w) {
+    suspended = add(suspended, new Suspended(s, w));
+  }
+
+  /** Saved state no session will resume: delete it. */
+  void discard(SuspendedWorker state) {
+    toDiscard = add(toDiscard, state);
+  }
+
+  void suspend(Session s, PooledWorker w) {
+    toSuspend = add(toSuspend, new Suspension(s, w));
+  }
+
+  void restore(Session s, PooledWorker w) {
+    toRestore = add(toRestore, new Restore(s, w));
+  }
+
+  void wake(Session s, CompletableFuture<PooledWorker> wake, PooledWorker w) {
+    woken = add(woken, new Wake(s, wake, w));
+  }
+
+  void resume(PooledWorker w, SuspendedWorker state) {
+    toResume = add(toResume, new Resume(w, state));
+  }
+
   private static <T> List<T> add(List<T> list, T item) {
     List<T> l = list != null ? list : new ArrayList<>(2);
     l.add(item);
@@ -123,6 +172,30 @@ final class Effects {
 
   List<PooledWorker> joined() {
     return orEmpty(joined);
+  }
+
+  List<Suspended> suspended() {
+    return orEmpty(suspended);
+  }
+
+  List<SuspendedWorker> toDiscard() {
+    return orEmpty(toDiscard);
+  }
+
+  List<Suspension> toSuspend() {
+    return orEmpty(toSuspend);
+  }
+
+  List<Restore> toRestore() {
+    return orEmpty(toRestore);
+  }
+
+  List<Wake> woken() {
+    return orEmpty(woken);
+  }
+
+  List<Resume> toResume() {
+    return orEmpty(toResume);
   }
 
   List<PooledWorker> toWatch() {

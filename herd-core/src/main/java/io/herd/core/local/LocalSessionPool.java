@@ -2,7 +2,9 @@ package io.herd.core.local;
 
 import io.herd.core.AcquireTimeoutException;
 import io.herd.core.DaemonScheduler;
+import io.herd.core.FieldProblem;
 import io.herd.core.HerdException;
+import io.herd.core.InvalidConfigException;
 import io.herd.core.PoolClosedException;
 import io.herd.core.PoolConfig;
 import io.herd.core.PoolListener;
@@ -14,6 +16,8 @@ import io.herd.core.SessionEndedException;
 import io.herd.core.SessionInfo;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
+import io.herd.core.SuspendableWorkerFactory;
+import io.herd.core.SuspendedWorker;
 import io.herd.core.Ticker;
 import io.herd.core.WorkerFactory;
 import io.herd.core.WorkerInfo;
@@ -21,6 +25,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,6 +34,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +77,14 @@ import org.slf4j.LoggerFactory;
  * <p><b>One session per key at a time, in the directory too.</b> An ended session leaves the map
  * only after its end has been reported and its binding removed; an acquirer that finds it ended
  * waits for that ({@link Session#gone}) before it starts the key's next session.
+ *
+ * <p><b>Suspension</b> ({@code suspendAfter}, with a {@link SuspendableWorkerFactory}). An idle
+ * session's timer parks it by a compare-and-set from zero holders ({@link Session#parkIfIdle}), so
+ * it never races a lease; its worker is saved and its process ends, and its slot is freed once the
+ * process has gone. An acquire that retains a parked session waits for its resume, which the
+ * allocator decides once however many acquirers arrive ({@link Allocator#wake}); the resume takes a
+ * worker slot like a spawn. A lease is only ever made on a worker whose retain saw the session
+ * unparked, so no acquirer is served by a worker being saved.
  *
  * <p><b>Time</b> is read from the injected {@link Ticker} and every timer runs on the injected
  * {@link Scheduler} (by default {@link System#nanoTime()} and one daemon thread the pool owns), so
@@ -119,6 +134,7 @@ public final class LocalSessionPool implements SessionPool {
       Scheduler scheduler,
       List<PoolListener> listeners) {
     this.config = Objects.requireNonNull(config, "config");
+    requireSuspendable(config, Objects.requireNonNull(factory, "factory"));
     this.ticker = Objects.requireNonNull(ticker, "ticker");
     this.ownTimer = scheduler == null ? new DaemonScheduler("herd-" + config.name() + "-timer") : null;
     this.allocator = new Allocator(config);
@@ -141,6 +157,22 @@ public final class LocalSessionPool implements SessionPool {
   /** Creates the pool with the system ticker and its own timer thread. */
   public LocalSessionPool(PoolConfig config, WorkerFactory factory, SessionDirectory directory) {
     this(config, factory, directory, Ticker.system(), null, List.of());
+  }
+
+  /** {@code suspendAfter} needs a factory that can save and restore its workers. */
+  private static void requireSuspendable(PoolConfig config, WorkerFactory factory) {
+    Optional<Duration> suspendAfter = config.suspendAfter();
+    if (suspendAfter.isPresent() && !(factory instanceof SuspendableWorkerFactory)) {
+      throw new InvalidConfigException(
+          List.of(
+              FieldProblem.of(
+                  "pool.suspendAfter",
+                  suspendAfter.get(),
+                  "is set, but the pool's workers cannot be suspended (their factory, "
+                      + factory.getClass().getSimpleName()
+                      + ", does not implement SuspendableWorkerFactory)",
+                  "unset, or a worker type that can be suspended (worker.vm)")));
+    }
   }
 
   @Override
@@ -179,6 +211,7 @@ public final class LocalSessionPool implements SessionPool {
       if (closed) {
         return;
       }
+      requireSuspendable(next, runner.factory());
       config = next;
       timers.reconfigure(next);
       runner.monitor.reconfigure(next);
@@ -193,14 +226,15 @@ public final class LocalSessionPool implements SessionPool {
   public CompletableFuture<SessionLease> acquire(String key) {
     Objects.requireNonNull(key, "key");
     Session s = sessions.get(key);
-    if (s != null && s.tryRetain()) {
+    int held;
+    if (s != null && (held = s.retain()) != Session.ENDED) {
       PooledWorker w = s.worker;
-      if (w != null) {
+      if (w != null && !Session.parked(held)) {
         return CompletableFuture.completedFuture(new Lease(this, s, w, 0, false));
       }
       Duration budget = config.acquireTimeout();
       long now = ticker.read();
-      return awaitWorker(s, now, now + budget.toNanos(), budget, false);
+      return awaitRetained(s, held, now, now + budget.toNanos(), budget);
     }
     Duration budget = config.acquireTimeout();
     long now = ticker.read();
@@ -259,12 +293,13 @@ public final class LocalSessionPool implements SessionPool {
     for (; ; ) {
       Session s = sessions.get(key);
       if (s != null) {
-        if (s.tryRetain()) {
+        int held = s.retain();
+        if (held != Session.ENDED) {
           PooledWorker w = s.worker;
-          if (w != null) {
+          if (w != null && !Session.parked(held)) {
             return CompletableFuture.completedFuture(new Lease(this, s, w, 0, false));
           }
-          return awaitWorker(s, startNanos, deadlineNanos, budget, false);
+          return awaitRetained(s, held, startNanos, deadlineNanos, budget);
         }
         if (s.gone.isDone()) {
           continue; // left the map just now
@@ -279,7 +314,7 @@ public final class LocalSessionPool implements SessionPool {
         continue;
       }
       CompletableFuture<SessionLease> result =
-          awaitWorker(fresh, startNanos, deadlineNanos, budget, true);
+          awaitWorker(fresh, fresh.ready, startNanos, deadlineNanos, budget, true);
       apply(allocator.enqueue(fresh, ticker.read()));
       return result;
     }
@@ -326,9 +361,28 @@ public final class LocalSessionPool implements SessionPool {
     return result;
   }
 
-  /** One acquirer's wait for a pending session's worker, bounded by its deadline. */
+  /**
+   * An acquirer that retained a session with no worker to lease yet: a pending one, or a parked
+   * one, whose resume it asks for (the allocator starts it once, for all of them).
+   */
+  private CompletableFuture<SessionLease> awaitRetained(
+      Session s, int held, long startNanos, long deadlineNanos, Duration budget) {
+    if (!Session.parked(held)) {
+      return awaitWorker(s, s.ready, startNanos, deadlineNanos, budget, false);
+    }
+    AtomicReference<CompletableFuture<PooledWorker>> wake = new AtomicReference<>();
+    apply(allocator.wake(s, ticker.read(), wake));
+    return awaitWorker(s, wake.get(), startNanos, deadlineNanos, budget, false);
+  }
+
+  /** One acquirer's wait for a pending or parked session's worker, bounded by its deadline. */
   private CompletableFuture<SessionLease> awaitWorker(
-      Session s, long startNanos, long deadlineNanos, Duration budget, boolean first) {
+      Session s,
+      CompletableFuture<PooledWorker> worker,
+      long startNanos,
+      long deadlineNanos,
+      Duration budget,
+      boolean first) {
     CompletableFuture<SessionLease> result = new CompletableFuture<>();
     Scheduler.Task deadline =
         timers.at(
@@ -341,7 +395,7 @@ public final class LocalSessionPool implements SessionPool {
                 counters.acquireTimeouts.decrement(); // it got its worker after all
               }
             });
-    s.ready.whenComplete(
+    worker.whenComplete(
         (w, err) -> {
           deadline.cancel();
           if (err != null) {
@@ -371,6 +425,9 @@ public final class LocalSessionPool implements SessionPool {
     if (left == 0) {
       if (s.worker == null) {
         apply(allocator.withdraw(s)); // pending: every acquirer gave up
+      } else if (s.isParked()) {
+        timers.armExpiry(s); // its TTL runs on while it is suspended
+        apply(allocator.withdrawResume(s, ticker.read())); // every acquirer gave up waiting
       } else {
         timers.armExpiry(s);
         // Read after the count dropped, which the allocator's eviction search relies on (see
@@ -438,14 +495,19 @@ public final class LocalSessionPool implements SessionPool {
       }
       int holders = s.holders();
       Duration idleFor = holders > 0 ? Duration.ZERO : Duration.ofNanos(now - s.lastReleaseNanos());
+      SuspendedWorker saved = s.saved;
+      long suspendedSince = s.suspendedSinceNanos;
       out.add(
           new SessionInfo(
               s.key,
-              w.worker.id(),
-              w.worker.pid(),
+              saved != null ? saved.workerId() : w.worker.id(),
+              saved != null ? OptionalLong.empty() : w.worker.pid(),
               Duration.ofNanos(now - s.createdNanos),
               idleFor,
-              holders));
+              holders,
+              saved != null
+                  ? Optional.of(Duration.ofNanos(Math.max(0, now - suspendedSince)))
+                  : Optional.empty()));
     }
     return out;
   }

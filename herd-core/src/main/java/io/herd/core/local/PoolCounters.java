@@ -20,6 +20,8 @@ final class PoolCounters {
   final LongAdder expirations = new LongAdder();
   final LongAdder acquireTimeouts = new LongAdder();
   final LongAdder queueRejections = new LongAdder();
+  final LongAdder suspensions = new LongAdder();
+  final LongAdder resumes = new LongAdder();
 
   /** Sessions announced minus sessions reported ended; may lag an event behind. */
   final LongAdder activeSessions = new LongAdder();
@@ -44,6 +46,9 @@ final class PoolCounters {
         evictions.sum(),
         expirations.sum(),
         acquireTimeouts.sum(),
-        queueRejections.sum());
+        queueRejections.sum(),
+        allocator.suspendedGauge(),
+        suspensions.sum(),
+        resumes.sum());
   }
 }

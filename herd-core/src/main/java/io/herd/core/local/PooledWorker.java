@@ -1,6 +1,7 @@
 package io.herd.core.local;
 
 import io.herd.core.Worker;
+import io.herd.core.WorkerExit;
 
 /**
  * The pool's bookkeeping around one worker, from the moment its spawn is decided until its
@@ -24,13 +25,18 @@ final class PooledWorker {
    *                          │                     │ unhealthy
    *   IDLE/BUSY/CHECKING ────┴──retired or failed──┴──▶ STOPPING ──exited──▶ DEAD
    *   IDLE/BUSY/CHECKING ──exited on its own (crash)──────────────────────────▶ DEAD
+   *
+   *   BUSY ──session parked──▶ SUSPENDING ──state saved──▶ DEAD   (failed: ──▶ STOPPING)
+   *   RESUMING ──resumed, announced, confirmed──▶ BUSY            (failed: ──▶ DEAD)
    * </pre>
    *
    * <p>A worker whose spawn completed stays STARTING while it is announced ({@code workerStarted}),
    * and joins only then ({@code Allocator.joined}), so no other event about it can come first; one
    * that exits meanwhile is a crash (STARTING → DEAD) and never joins.
    *
-   * <p>Every state but DEAD is a process that exists, so all of them count against {@code max}.
+   * <p>Every state but DEAD is a process that exists, so all of them count against {@code max}: a
+   * suspending worker until its factory says its process has gone, a resuming one from the moment
+   * its resume is decided.
    */
   enum State {
     /** Spawn requested, or spawned and being announced: serves no one yet. */
@@ -43,6 +49,10 @@ final class PooledWorker {
     CHECKING,
     /** Asked to stop; its process still exists until it exits. */
     STOPPING,
+    /** Saving its session's state before its process ends ({@code suspendAfter}). */
+    SUSPENDING,
+    /** Being started from a suspended session's saved state, for {@link #session}. */
+    RESUMING,
     /** Exited, or its spawn failed. Terminal. */
     DEAD
   }
@@ -54,7 +64,7 @@ final class PooledWorker {
 
   volatile State state = State.STARTING;
 
-  /** The session it serves while BUSY, null otherwise. */
+  /** The session it serves while BUSY, or resumes while RESUMING; null otherwise. */
   Session session;
 
   /** Sessions handed to it so far, for {@code maxSessionsPerWorker}. */
@@ -77,6 +87,9 @@ final class PooledWorker {
    * any more, and is stopped instead of reused once its current session (if any) finishes.
    */
   boolean draining;
+
+  /** Its exit, if it came while SUSPENDING: the outcome of the suspension decides what follows. */
+  WorkerExit exitWhileSuspending;
 
   PooledWorker(String id) {
     this.id = id;

@@ -3,6 +3,7 @@ package io.herd.core.local;
 import io.herd.core.Scheduler;
 import io.herd.core.SessionBinding;
 import io.herd.core.SessionEndReason;
+import io.herd.core.SuspendedWorker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
@@ -21,13 +22,22 @@ import java.util.concurrent.CompletableFuture;
  * <p><b>Allocator state.</b> {@link #phase}, {@link #assigned}, {@link #pendingEnd} and {@link
  * #endReason} belong to the {@link Allocator} and change only under its lock; see {@link Phase}.
  * {@link #worker} is what the hot path reads: it is published (volatile) once the session is
- * active and never changes afterwards, so a lease is only ever made on a worker whose session has
- * been announced and confirmed alive.
+ * active and changes only when a suspended session resumes (see parking), so a lease is only ever
+ * made on a worker whose session has been announced and confirmed alive.
  *
  * <p><b>Lifetime.</b> The session stays in the pool's map from its first acquire until its end has
  * been reported (directory binding removed, listeners told); then it is removed and {@link #gone}
  * completes. An acquirer that finds it ended waits for {@link #gone} before starting the key's next
  * session, so the next session's binding can never be written before this one's is removed.
+ *
+ * <p><b>Parking (suspension).</b> With {@code suspendAfter}, an idle session's worker is saved and
+ * its process ended. The {@link #PARKED} bit of {@link #state} says that the session has no worker
+ * to lease right now: it is set by {@link #parkIfIdle}, a compare-and-set from zero holders (so,
+ * like expiry, it never races a lease), and cleared by {@link #unpark} once a resumed worker is
+ * published in {@link #worker}. Holders are still counted while it is set: an acquirer that
+ * retains a parked session waits for its resume ({@link #wake}) and counts as a holder meanwhile,
+ * so the session cannot be parked again under it. Only the allocator reads the bit's phases
+ * ({@code SUSPENDING} to {@code RESTORED}).
  *
  * <p><b>Memory layout.</b> The hot fields ({@link #state}, the expiry flag, {@link
  * #lastReleaseNanos}) are fields of this object updated through {@link VarHandle}s, not separate
@@ -40,6 +50,11 @@ final class Session {
 
   static final int ENDED = -1;
 
+  /** Bit of {@link #state}: the session has no worker to lease now (suspending to restored). */
+  static final int PARKED = 1 << 30;
+
+  private static final int HOLDERS = PARKED - 1;
+
   /**
    * Where a session is in the allocator. Transitions (all in {@link Allocator}):
    *
@@ -47,6 +62,12 @@ final class Session {
    *   NEW ──enqueue──▶ QUEUED ──hand-off──▶ ASSIGNED ──confirm──▶ ACTIVE ──end──▶ DONE
    *    │  (or hand-off at once) ──────────▶     │ end: deferred to confirm    ▲
    *    └──────────── end, withdraw, reject ─────┴─────────────────────────────┘
+   *
+   *   ACTIVE (parked) ──suspend──▶ SUSPENDING ──saved──▶ SUSPENDED ──acquire──▶ RESUME_QUEUED
+   *      ▲                                               ▲  withdraw │ slot
+   *      └── confirm ── RESTORED ◀──resumed── RESUMING ◀─┴───────────┘
+   *   (an end in SUSPENDING, RESUMING or RESTORED is deferred to the step that ends the phase;
+   *    a failed suspend or resume ends the session: SUSPEND_FAILED, RESUME_FAILED)
    * </pre>
    *
    * <p>ASSIGNED is the short window in which the pool announces the session (directory binding,
@@ -62,8 +83,18 @@ final class Session {
     QUEUED,
     /** Handed a worker; being announced. */
     ASSIGNED,
-    /** Announced and confirmed: leases may be made on {@link #worker}. */
+    /** Announced and confirmed: leases may be made on {@link #worker}, unless it is parked. */
     ACTIVE,
+    /** Parked while idle; its worker is saving its state. */
+    SUSPENDING,
+    /** Its state is saved ({@link #saved}) and it has no process. */
+    SUSPENDED,
+    /** Suspended, and an acquirer waits for it: queued for a worker slot to resume in. */
+    RESUME_QUEUED,
+    /** A worker is being started from its saved state. */
+    RESUMING,
+    /** Its resumed worker is being announced; confirmed, it is ACTIVE again and unparked. */
+    RESTORED,
     /** Ended and finished by the allocator. Terminal. */
     DONE
   }
@@ -108,7 +139,11 @@ final class Session {
   @SuppressWarnings("unused")
   private long lastReleaseNanos;
 
-  /** The worker leases are made on; null until ACTIVE, then never changes. */
+  /**
+   * The worker leases are made on; null until ACTIVE. Replaced only by a resume, and published
+   * before the session is unparked: a lease is made on it only by an acquirer whose retain saw the
+   * session unparked.
+   */
   volatile PooledWorker worker;
 
   /** The pending expiry check and the maxLifetime task, cancelled when the session ends. */
@@ -118,6 +153,22 @@ final class Session {
 
   /** The directory entry written when the session was announced. */
   volatile SessionBinding binding;
+
+  /**
+   * Completes with the resumed worker for acquirers of a parked session, or fails when the session
+   * ends before that. Created by the allocator for each suspension, under its lock, and handed to
+   * acquirers from there; volatile so that the end report can fail it.
+   */
+  volatile CompletableFuture<PooledWorker> wake;
+
+  /** The saved state while SUSPENDED or RESUME_QUEUED. Written under the allocator lock. */
+  volatile SuspendedWorker saved;
+
+  /** Ticker reading when the state was saved, meaningful while {@link #saved} is set. */
+  volatile long suspendedSinceNanos;
+
+  /** Why a parked session ended, for its waiting acquirers. Written under the allocator lock. */
+  volatile Throwable parkedEndError;
 
   /** Guarded by the allocator lock. */
   Phase phase = Phase.NEW;
@@ -158,15 +209,29 @@ final class Session {
 
   /** Adds a holder unless the session has ended. */
   boolean tryRetain() {
+    return retain() != ENDED;
+  }
+
+  /**
+   * Adds a holder unless the session has ended.
+   *
+   * @return the state after adding (test it with {@link #parked(int)}), or {@link #ENDED}
+   */
+  int retain() {
     for (; ; ) {
       int c = (int) STATE.getVolatile(this);
       if (c < 0) {
-        return false;
+        return ENDED;
       }
       if (STATE.compareAndSet(this, c, c + 1)) {
-        return true;
+        return c + 1;
       }
     }
+  }
+
+  /** Whether a state {@link #retain} returned is parked: no worker to lease until the resume. */
+  static boolean parked(int state) {
+    return state >= 0 && (state & PARKED) != 0;
   }
 
   /**
@@ -178,11 +243,14 @@ final class Session {
     LAST_RELEASE.setOpaque(this, nowNanos);
     for (; ; ) {
       int c = (int) STATE.getVolatile(this);
-      if (c <= 0) {
-        return c < 0 ? ENDED : 0;
+      if (c < 0) {
+        return ENDED;
+      }
+      if ((c & HOLDERS) == 0) {
+        return 0;
       }
       if (STATE.compareAndSet(this, c, c - 1)) {
-        return c - 1;
+        return (c - 1) & HOLDERS;
       }
     }
   }
@@ -190,25 +258,60 @@ final class Session {
   /** Ends the session whatever its holders; returns the holders it had, or ENDED if already. */
   int end() {
     int before = (int) STATE.getAndSet(this, ENDED);
-    return before < 0 ? ENDED : before;
+    return before < 0 ? ENDED : before & HOLDERS;
   }
 
-  /** Ends the session only if nobody holds it; the race-free way to expire, evict or withdraw. */
+  /**
+   * Ends the session only if nobody holds it, parked or not; the race-free way to expire, evict or
+   * withdraw.
+   */
   boolean endIfIdle() {
-    return STATE.compareAndSet(this, 0, ENDED);
+    for (; ; ) {
+      int c = (int) STATE.getVolatile(this);
+      if (c < 0 || (c & HOLDERS) != 0) {
+        return false;
+      }
+      if (STATE.compareAndSet(this, c, ENDED)) {
+        return true;
+      }
+    }
+  }
+
+  /** Parks the session only if nobody holds it and it is not parked: the race-free suspend. */
+  boolean parkIfIdle() {
+    return STATE.compareAndSet(this, 0, PARKED);
+  }
+
+  /** Clears the parked bit, keeping the holders; false if the session has ended. */
+  boolean unpark() {
+    for (; ; ) {
+      int c = (int) STATE.getVolatile(this);
+      if (c < 0) {
+        return false;
+      }
+      if (STATE.compareAndSet(this, c, c & HOLDERS)) {
+        return true;
+      }
+    }
+  }
+
+  boolean isParked() {
+    return parked((int) STATE.getVolatile(this));
   }
 
   boolean isEnded() {
     return (int) STATE.getVolatile(this) < 0;
   }
 
-  /** Open leases (or waiting acquirers while pending); 0 once ended. */
+  /** Open leases (or waiting acquirers while pending or parked); 0 once ended. */
   int holders() {
-    return Math.max(0, (int) STATE.getVolatile(this));
+    int c = (int) STATE.getVolatile(this);
+    return c < 0 ? 0 : c & HOLDERS;
   }
 
   @Override
   public String toString() {
-    return "Session{" + key + ", " + phase + (isEnded() ? ", ended" : "") + "}";
+    return "Session{" + key + ", " + phase + (isEnded() ? ", ended" : isParked() ? ", parked" : "")
+        + "}";
   }
 }

@@ -26,6 +26,16 @@ final class RecordingListener implements PoolListener {
   }
 
   @Override
+  public void sessionSuspended(String key, Worker worker) {
+    events.add(new Event("sessionSuspended", key, worker.id()));
+  }
+
+  @Override
+  public void sessionResumed(String key, Worker worker) {
+    events.add(new Event("sessionResumed", key, worker.id()));
+  }
+
+  @Override
   public void workerStarted(Worker worker) {
     events.add(new Event("workerStarted", worker.id(), ""));
   }
