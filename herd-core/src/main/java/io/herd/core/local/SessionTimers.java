@@ -97,8 +97,12 @@ final class SessionTimers {
 
   /** A session's last lease closed: make sure an expiry (or suspension) check is on its way. */
   void armExpiry(Session s) {
-    long suspendAfter = suspendAfterNanos;
-    schedule(s, suspendAfter > 0 && !s.isParked() ? Math.min(suspendAfter, ttlNanos) : ttlNanos);
+    if (s.markExpiryScheduled()) { // almost always set already on the hot path: nothing else read
+      long suspendAfter = suspendAfterNanos;
+      long delay =
+          suspendAfter > 0 && !s.isParked() ? Math.min(suspendAfter, ttlNanos) : ttlNanos;
+      s.expiryTask = scheduler.schedule(() -> checkExpiry(s), delay, TimeUnit.NANOSECONDS);
+    }
   }
 
   /**

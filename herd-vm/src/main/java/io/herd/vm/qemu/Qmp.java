@@ -68,7 +68,7 @@ public final class Qmp implements AutoCloseable {
           throw new IOException("no QMP socket at " + socket + " within " + timeout.toMillis()
               + " ms" + (Files.exists(socket) ? "" : " (it does not exist)") + ": " + e, e);
         }
-        sleep(10);
+        sleep(2);
       }
     }
     Selector selector = Selector.open();

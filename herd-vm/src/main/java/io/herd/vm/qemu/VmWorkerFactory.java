@@ -98,7 +98,10 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
    *     image and port are not read here, {@code boot} stands for them
    * @param worker the worker settings: health path, start and stop timeouts, sandbox; its command
    *     is not used (the factory runs QEMU), nor its environment (the guest has the image's)
-   * @throws io.herd.core.InvalidConfigException when the sandbox is required and unavailable
+   * @throws io.herd.core.InvalidConfigException when the sandbox is required and unavailable, or
+   *     {@code worker.vm.cacheDir} is where sandboxed workers cannot see it
+   * @throws io.herd.core.HerdException when {@code worker.vm.accel} is {@code kvm} and {@code
+   *     /dev/kvm} cannot be opened (a KVM that opens but does not boot fails the first spawns)
    * @throws UncheckedIOException when the cache directory cannot be set up
    */
   public VmWorkerFactory(VmConfig vm, ProcessWorkerConfig worker, BootImage boot) {
@@ -110,7 +113,17 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
     this.vm = Objects.requireNonNull(vm, "vm");
     this.workerConfig = Objects.requireNonNull(worker, "worker").toBuilder()
         .command("qemu-system-x86_64").build();
+    if (vm.accel() == VmConfig.Accel.KVM) {
+      accelProbe.quickDecide(vm.accel()); // no /dev/kvm fails now; the probe boot comes later
+    }
     int n = SEQUENCE.incrementAndGet();
+    this.processes = new ProcessWorkerFactory(workerConfig);
+    if (processes.sandbox().hidesFromWorkers(vm.cacheDir())) {
+      processes.close();
+      throw new InvalidConfigException(List.of(FieldProblem.of("worker.vm.cacheDir",
+          vm.cacheDir(), "is under a directory each sandboxed worker gets a private copy of",
+          "a directory outside /tmp, /var/tmp, /dev/shm and /run, e.g. /var/cache/herd/vm")));
+    }
     Path runRoot = vm.cacheDir().resolve("run");
     try {
       VmFiles.directory(vm.cacheDir(), "rwxr-xr-x");
@@ -120,15 +133,9 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
           runRoot.resolve(ProcessHandle.current().pid() + "-" + n), "rwx--x--x");
       this.suspendedDir = VmFiles.directory(runDir.resolve("suspended"), "rwx------");
     } catch (IOException e) {
+      processes.close();
       throw new UncheckedIOException("cannot set up worker.vm.cacheDir " + vm.cacheDir()
           + ": " + e.getMessage() + " (expected: a directory this user can create and write)", e);
-    }
-    this.processes = new ProcessWorkerFactory(workerConfig);
-    if (processes.sandbox().hidesFromWorkers(vm.cacheDir())) {
-      processes.close();
-      throw new InvalidConfigException(List.of(FieldProblem.of("worker.vm.cacheDir",
-          vm.cacheDir(), "is under a directory each sandboxed worker gets a private copy of",
-          "a directory outside /tmp, /var/tmp, /dev/shm and /run, e.g. /var/cache/herd/vm")));
     }
     this.blocking = new ThreadPoolExecutor(BLOCKING_THREADS, BLOCKING_THREADS, 30,
         TimeUnit.SECONDS, new LinkedBlockingQueue<>(), runnable -> {
