@@ -46,10 +46,10 @@ import org.slf4j.LoggerFactory;
  * VM (one per factory, shared by concurrent first spawns), waits for its health, saves its device
  * state to a file while its RAM stays in a shared RAM file, and ends it; each spawn is then a
  * <em>clone</em>: a QEMU mapping that RAM file private (copy-on-write) and started with {@code
- * -incoming defer}, into which a {@link StartHook} loads the saved state and lets it run before
- * the health checks begin; once healthy, and before the spawn completes, the guest's init gets a
- * {@code sync} line (the host's clock and fresh entropy: clones share neither the template's
- * clock nor its CRNG state, see {@link GuestSync}). The network device needs no change: each VM
+ * -incoming defer}, into which a {@link StartHook} loads the saved state, lets it run and sends
+ * the guest's init a {@code sync} line (the host's clock and fresh entropy: clones share neither
+ * the template's clock nor its CRNG state, see {@link GuestSync}), before the health checks
+ * begin. The network device needs no change: each VM
  * has a user-mode network of its own, so clones sharing a MAC address never meet. A template that
  * cannot be made is logged once at WARN and every spawn cold-boots from then on. Without
  * snapshots every spawn cold-boots.
@@ -253,11 +253,11 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
       }
       List<String> argv = command(p).memory(QemuCommand.Memory.PRIVATE, null).incoming(true)
           .build().argv();
-      start.launch(argv, restoreHook(false, process -> {
+      start.launch(argv, restoreHook(p, false, process -> {
         Path local = process.scratch().resolve("resume.state");
         VmFiles.moveIn(saved.file(), local, "rw-r--r--");
         return local;
-      }), VmWorker.Start.RESUME, p.boot().controlChannel());
+      }), VmWorker.Start.RESUME);
     });
     return start.result;
   }
@@ -287,14 +287,14 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
 
   private void coldBoot(Prepared p, Start start) {
     List<String> argv = command(p).memory(QemuCommand.Memory.PRIVATE, null).build().argv();
-    start.launch(argv, StartHook.NONE, VmWorker.Start.COLD, false);
+    start.launch(argv, StartHook.NONE, VmWorker.Start.COLD);
   }
 
   private void clone(Prepared p, Template t, Start start) {
     List<String> argv = command(p).memory(QemuCommand.Memory.CLONE, t.ram()).incoming(true)
         .build().argv();
-    start.launch(argv, restoreHook(true, process -> t.state()), VmWorker.Start.CLONE,
-        p.boot().controlChannel());
+    start.launch(argv, restoreHook(p, true, process -> t.state()),
+        VmWorker.Start.CLONE);
   }
 
   /** The template, made on first call; a failed one stays failed (cold boots from then on). */
@@ -345,20 +345,25 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
   }
 
   /**
-   * The hook that loads a saved state into a QEMU started with {@code -incoming defer} and lets
-   * it run; the guest is synced once healthy (see {@link Start#launch}).
+   * The hook that loads a saved state into a QEMU started with {@code -incoming defer}, lets it
+   * run and syncs the guest (clock, entropy) before its first health check: no request, not even
+   * a probe, reaches a clone that still has its template's CRNG state.
    */
-  private StartHook restoreHook(boolean ignoreShared, StateSource source) {
+  private StartHook restoreHook(Prepared p, boolean ignoreShared, StateSource source) {
     return process -> CompletableFuture.runAsync(() -> {
       long start = System.nanoTime();
       try (Qmp qmp = VmMigration.connect(process.scratch())) {
         long connected = System.nanoTime();
         Path state = source.stateFor(process);
         VmMigration.restore(qmp, state, ignoreShared, workerConfig.startTimeout());
+        long restored = System.nanoTime();
+        if (p.boot().controlChannel()) {
+          GuestSync.sync(process.scratch().resolve(QemuCommand.CONTROL_SOCKET), SYNC_TIMEOUT);
+        }
         if (log.isDebugEnabled()) {
-          log.debug("VM {} restored: QMP up after {} ms, state loaded and running after {} ms",
-              process.workerId(), (connected - start) / 1_000_000,
-              (System.nanoTime() - connected) / 1_000_000);
+          log.debug("VM {} restored: QMP up after {} ms, state loaded and running after {} ms,"
+              + " synced after {} ms", process.workerId(), (connected - start) / 1_000_000,
+              (restored - connected) / 1_000_000, (System.nanoTime() - restored) / 1_000_000);
         }
       } catch (IOException e) {
         throw new CompletionException(new IOException(
@@ -429,7 +434,7 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
       });
     }
 
-    void launch(List<String> argv, StartHook hook, VmWorker.Start kind, boolean controlChannel) {
+    void launch(List<String> argv, StartHook hook, VmWorker.Start kind) {
       if (result.isDone()) {
         return;
       }
@@ -450,41 +455,10 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
           result.completeExceptionally(cause instanceof WorkerStartException
               ? cause : new WorkerStartException(
                   "cannot start VM " + workerId + ": " + cause.getMessage(), cause));
-        } else if (kind == VmWorker.Start.COLD || !controlChannel) {
-          handOver(new VmWorker((ProcessWorker) worker, kind));
-        } else {
-          CompletableFuture.runAsync(() -> sync((ProcessWorker) worker), blocking)
-              .whenComplete((v, syncError) -> {
-                if (syncError == null) {
-                  handOver(new VmWorker((ProcessWorker) worker, kind));
-                } else {
-                  worker.kill().whenComplete((exit, e) -> fail(syncError));
-                }
-              });
+        } else if (!result.complete(new VmWorker((ProcessWorker) worker, kind))) {
+          worker.kill(); // cancelled just now: nobody will own it
         }
       });
-    }
-
-    /**
-     * Syncs a restored guest: the host's clock and fresh entropy over {@code herd.control}. Done
-     * once the guest answered its health check rather than right after {@code cont}: a guest
-     * just restored from a snapshot did not see the control port's connection until some other
-     * device (the network) interrupted it, and the health check is that interrupt.
-     */
-    private void sync(ProcessWorker worker) {
-      Path socket = worker.sandbox().workdir().orElseThrow().resolve(QemuCommand.CONTROL_SOCKET);
-      try {
-        GuestSync.sync(socket, SYNC_TIMEOUT);
-      } catch (IOException e) {
-        throw new CompletionException(new IOException("cannot sync the restored guest's clock"
-            + " and entropy: " + e.getMessage(), e));
-      }
-    }
-
-    private void handOver(VmWorker worker) {
-      if (!result.complete(worker)) {
-        worker.kill(); // cancelled just now: nobody will own it
-      }
     }
 
     void fail(Throwable error) {
