@@ -105,6 +105,18 @@ final class ClusterDirectory implements SessionDirectory, PoolListener {
     workers.put(key, worker);
   }
 
+  /** A resumed session runs on a new worker: the one a fence must kill from now on. */
+  @Override
+  public void sessionResumed(String key, Worker worker) {
+    workers.put(key, worker);
+  }
+
+  /** A suspended session has no process left to kill. */
+  @Override
+  public void sessionSuspended(String key, Worker worker) {
+    workers.remove(key, worker);
+  }
+
   /** The workers of the local sessions now: what a fence must kill. */
   List<Worker> sessionWorkers() {
     return List.copyOf(workers.values());

@@ -59,12 +59,22 @@ final class KeyState {
     return false;
   }
 
-  /** The pool bound a session for this key: it holds the claim until unbound. */
+  /**
+   * The pool bound a session for this key: it holds the claim until unbound. A bind while an
+   * unbound binding still waits for its {@link #ended} moves the same session to a new worker (a
+   * suspended session resumed) and keeps the hold it has: the pool reports a session's end right
+   * after its unbind, and starts the key's next session only after that report, so that binding
+   * can only be the same session's.
+   */
   synchronized SessionBinding bind(SessionBinding b) {
     SessionBinding before = binding;
     if (before == null) {
       binding = b;
-      holds++;
+      if (unbound != null) {
+        unbound = null; // a rebind: the session's hold carries over
+      } else {
+        holds++;
+      }
     }
     return before;
   }
