@@ -331,6 +331,12 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
           ProcessWorker template = (ProcessWorker) worker;
           Path scratch = template.sandbox().workdir().orElseThrow();
           try (Qmp qmp = VmMigration.connect(scratch)) {
+            if (p.boot().controlChannel()) {
+              // Proves the guest's init holds its control port open before every clone inherits
+              // that state: an init that missed the port (it appears asynchronously) would make
+              // clones that can never be synced.
+              GuestSync.sync(scratch.resolve(QemuCommand.CONTROL_SOCKET), SYNC_TIMEOUT);
+            }
             Path inScratch = scratch.resolve("template.state");
             VmMigration.save(qmp, inScratch, true, SAVE_TIMEOUT);
             Path state = dir.resolve("state");

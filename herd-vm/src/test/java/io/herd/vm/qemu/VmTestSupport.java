@@ -45,8 +45,13 @@ final class VmTestSupport implements AutoCloseable {
     Files.createDirectories(Path.of("/var/cache/herd"));
     cacheDir = Files.createTempDirectory(Path.of("/var/cache/herd"), "vm-test-");
     Files.setPosixFilePermissions(cacheDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    image = testImage(cacheDir.resolve("image"));
-    boot = bootImage(image, cacheDir);
+    try {
+      image = testImage(cacheDir.resolve("image"));
+      boot = bootImage(image, cacheDir);
+    } catch (IOException | RuntimeException | Error e) {
+      VmFiles.deleteTree(cacheDir); // close() will not run
+      throw e;
+    }
   }
 
   /**
