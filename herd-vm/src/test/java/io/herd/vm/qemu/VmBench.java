@@ -1,7 +1,11 @@
 package io.herd.vm.qemu;
 
+import io.herd.core.InMemorySessionDirectory;
+import io.herd.core.PoolConfig;
+import io.herd.core.SessionLease;
 import io.herd.core.SuspendedWorker;
 import io.herd.core.Worker;
+import io.herd.core.local.LocalSessionPool;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The microVM figures of {@code docs/benchmarks.md}, run by {@code bench/vm.sh}: cold boot, clone
  * and resume, each from the spawn (or resume) call to the first HTTP 200 of the app, sequential,
- * median and p90 over {@code N}; then RSS of {@code CLONES} idle clones alive at once.
+ * median and p90 over {@code N}; a new key's first response from a pool with one warm spare; then RSS of {@code CLONES} idle clones alive at once.
  *
  * <p>Arguments: {@code N} (default 10), {@code CLONES} (default 20). Uses the test fixtures'
  * boot image; every VM and file it made is gone when it returns.
@@ -71,6 +75,27 @@ public final class VmBench {
       report("suspend (save + exit)", suspendMs);
       report("resume -> first 200", resumeMs);
       report("suspended state size (KiB)", stateKiB);
+
+      // A pool with one warm spare: a new key takes a clone that is already running, so its
+      // first response costs one request; the spare is replaced in the background.
+      PoolConfig warm = PoolConfig.builder().name("bench").min(0).warm(1).max(4).build();
+      List<Long> warmMs = new ArrayList<>();
+      try (LocalSessionPool pool = new LocalSessionPool(warm, snap,
+          new InMemorySessionDirectory())) {
+        for (int i = 0; i < n; i++) {
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+          while (pool.stats().idle() < 1 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+          }
+          long start = System.nanoTime();
+          try (SessionLease lease = pool.acquire("key-" + i).get(120, TimeUnit.SECONDS)) {
+            VmTestSupport.count(lease.worker());
+            warmMs.add(millisSince(start));
+          }
+          pool.end("key-" + i);
+        }
+      }
+      report("new key, warm: 1 -> first 200", warmMs);
 
       List<Worker> alive = new ArrayList<>();
       try {
