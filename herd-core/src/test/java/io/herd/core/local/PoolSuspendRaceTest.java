@@ -199,6 +199,46 @@ class PoolSuspendRaceTest {
     pool.close();
   }
 
+  @Test
+  void anEndWhileTheSuspensionIsBeingAnnouncedIsReportedAfterIt() throws Exception {
+    java.util.concurrent.CountDownLatch inSuspended = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    LocalSessionPool pool =
+        (LocalSessionPool)
+            SessionPool.builder(config().build(), factory).ticker(time).scheduler(time)
+                .listener(events)
+                .listener(
+                    new io.herd.core.PoolListener() {
+                      @Override
+                      public void sessionSuspended(String key, Worker worker) {
+                        inSuspended.countDown();
+                        try {
+                          letGo.await();
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                      }
+                    })
+                .build();
+    String id = idleUntilSaving(pool, "a");
+    CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
+    assertThat(inSuspended.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+    // sessionSuspended is being heard (on the saving thread): the session's end must wait for it
+    assertThat(pool.end("a")).isTrue();
+    assertThat(events.count("sessionEnded")).as("reported only after sessionSuspended").isZero();
+
+    letGo.countDown();
+    State state = saved.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(events.events.stream().map(e -> e.kind()).filter(k -> k.startsWith("session")))
+        .containsExactly("sessionStarted", "sessionSuspended", "sessionEnded");
+    assertThat(state.discards.get()).isEqualTo(1);
+    assertThat(state.resumes.get()).isZero();
+    assertThat(pool.stats().suspended()).isZero();
+    assertThat(pool.sessions()).isEmpty();
+    pool.close();
+  }
+
   /** A saved state that counts what the pool did with it. */
   private static final class State implements SuspendedWorker {
     final String workerId;
