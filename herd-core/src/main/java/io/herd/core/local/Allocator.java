@@ -728,6 +728,7 @@ final class Allocator {
             } // else its ender is on its way to sessionEnded; the end report fails the wake
           }
           rebalance(now, fx);
+          checkTerminated(fx);
         });
   }
 
@@ -1184,7 +1185,9 @@ final class Allocator {
   }
 
   private void checkTerminated(Effects fx) {
-    if (closed && !terminated && workers.isEmpty()) {
+    // A parked session whose worker has gone may still have its end to report (confirmSuspended,
+    // confirmRestore): the pool terminates after that.
+    if (closed && !terminated && workers.isEmpty() && parked.isEmpty()) {
       terminated = true;
       fx.terminated = true;
     }

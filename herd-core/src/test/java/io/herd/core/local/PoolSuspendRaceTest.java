@@ -239,6 +239,43 @@ class PoolSuspendRaceTest {
     pool.close();
   }
 
+  @Test
+  void aCloseWhileTheSuspensionIsBeingAnnouncedTerminatesOnlyAfterTheSessionsEnd()
+      throws Exception {
+    java.util.concurrent.CountDownLatch inSuspended = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    LocalSessionPool pool =
+        (LocalSessionPool)
+            SessionPool.builder(config().build(), factory).ticker(time).scheduler(time)
+                .listener(events)
+                .listener(
+                    new io.herd.core.PoolListener() {
+                      @Override
+                      public void sessionSuspended(String key, Worker worker) {
+                        inSuspended.countDown();
+                        try {
+                          letGo.await();
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                      }
+                    })
+                .build();
+    String id = idleUntilSaving(pool, "a");
+    CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
+    assertThat(inSuspended.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+    CompletableFuture<Void> closed = pool.shutdown();
+    assertThat(closed).as("the session's end is not reported yet").isNotDone();
+
+    letGo.countDown();
+    State state = saved.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(closed).isDone();
+    assertThat(events.count("sessionEnded", "SHUTDOWN")).isEqualTo(1);
+    assertThat(state.discards.get()).isEqualTo(1);
+    assertThat(pool.stats().suspended()).isZero();
+  }
+
   /** A saved state that counts what the pool did with it. */
   private static final class State implements SuspendedWorker {
     final String workerId;
