@@ -276,6 +276,65 @@ class PoolSuspendRaceTest {
     assertThat(pool.stats().suspended()).isZero();
   }
 
+  @Test
+  void maxLifetimeEndsASuspendedSessionAndFailsItsQueuedAcquirer() {
+    LocalSessionPool pool =
+        pool(config().max(1).maxLifetime(Duration.ofMinutes(5)).acquireTimeout(Duration.ofHours(1)));
+    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    SessionLease b = now(pool.acquire("b"));
+    CompletableFuture<SessionLease> a = pool.acquire("a");
+    assertThat(pool.stats().queued()).as("waits for a slot to resume in").isEqualTo(1);
+
+    time.advance(Duration.ofMinutes(4));
+
+    assertThat(a.handle((l, e) -> e).join()).isInstanceOf(SessionEndedException.class);
+    assertThat(events.count("sessionEnded", "EXPIRED")).isEqualTo(1);
+    assertThat(state.discards.get()).isEqualTo(1);
+    assertThat(state.resumes.get()).isZero();
+    assertThat(pool.stats().queued()).isZero();
+    assertThat(pool.stats().suspended()).isZero();
+    assertThat(factory.resumes).isEmpty();
+    b.close();
+    pool.close();
+  }
+
+  @Test
+  void aSuspendedSessionResumesAfterSuspendAfterIsRemovedAndMaxLowered() {
+    LocalSessionPool pool = pool(config().max(2));
+    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    SessionLease b = now(pool.acquire("b"));
+    SessionLease c = now(pool.acquire("c"));
+    pool.reconfigure(pool.config().toBuilder().suspendAfter(null).max(1).build());
+    CompletableFuture<SessionLease> a = pool.acquire("a");
+    assertThat(factory.resumes).as("no slot: b and c hold two, max is 1").isEmpty();
+
+    b.close();
+    pool.end("b");
+    finishStops();
+    assertThat(factory.resumes).as("c still holds the only slot").isEmpty();
+    c.close();
+    pool.end("c");
+    finishStops();
+
+    assertThat(factory.resumes).hasSize(1);
+    factory.finishResume();
+    assertThat(a).isDone();
+    assertThat(now(a).newSession()).isFalse();
+    assertThat(state.resumes.get()).isEqualTo(1);
+    assertThat(state.discards.get()).isZero();
+    assertThat(factory.scripted.processes()).isEqualTo(1);
+    assertThat(pool.stats().suspended()).isZero();
+    pool.close();
+  }
+
+  private void finishStops() {
+    factory.scripted.aliveWorkers().forEach(w -> {
+      if (w.stopRequested()) {
+        w.finishStop();
+      }
+    });
+  }
+
   /** A saved state that counts what the pool did with it. */
   private static final class State implements SuspendedWorker {
     final String workerId;
