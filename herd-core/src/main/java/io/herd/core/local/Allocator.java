@@ -62,11 +62,12 @@ import java.util.function.Consumer;
  *   <tr><td>ASSIGNED → ACTIVE</td><td>{@link #confirm}</td></tr>
  *   <tr><td>BUSY → SUSPENDING, ACTIVE (parked) → SUSPENDING</td><td>{@link #beginSuspend}, from
  *       {@link #suspend}, {@link #wake} or an eviction</td></tr>
- *   <tr><td>SUSPENDING → DEAD, session → SUSPENDED (or RESUME_QUEUED)</td><td>{@link
- *       #suspended}; failed: worker → STOPPING, session → DONE in {@link
- *       #suspendFailed}</td></tr>
- *   <tr><td>SUSPENDED → RESUME_QUEUED</td><td>{@link #wake} (or {@link #suspended}); back by
- *       {@link #withdrawResume}</td></tr>
+ *   <tr><td>SUSPENDING → DEAD</td><td>{@link #suspended}; failed: worker → STOPPING, session
+ *       → DONE in {@link #suspendFailed}</td></tr>
+ *   <tr><td>session SUSPENDING → SUSPENDED (or RESUME_QUEUED)</td><td>{@link
+ *       #confirmSuspended}, once {@code sessionSuspended} has been heard</td></tr>
+ *   <tr><td>SUSPENDED → RESUME_QUEUED</td><td>{@link #wake} (or {@link #confirmSuspended}); back
+ *       by {@link #withdrawResume}</td></tr>
  *   <tr><td>→ RESUMING (worker and session)</td><td>{@link #startResume}, from {@link
  *       #rebalance}</td></tr>
  *   <tr><td>session RESUMING → RESTORED</td><td>{@link #resumed}; failed: {@link
@@ -512,8 +513,8 @@ final class Allocator {
   /**
    * An acquirer retained a parked session and waits for its worker. Its resume is decided once
    * (singleflight): whichever acquirer gets here first queues it, or, while the state is still
-   * being saved, {@link #suspended} queues it when the save is done; later acquirers only get the
-   * future to wait on.
+   * being saved, {@link #confirmSuspended} queues it when the save is done and announced; later
+   * acquirers only get the future to wait on.
    *
    * @param out set to the future that completes with the resumed worker, or fails when the session
    *     ends first
@@ -577,17 +578,37 @@ final class Allocator {
             fx.discard(state); // ended while it was being saved
             finishParked(s, s.pendingEnd, fx);
           } else {
-            s.phase = Phase.SUSPENDED;
+            // Still SUSPENDING until sessionSuspended has been heard (confirmSuspended): an end
+            // meanwhile waits, so that it is never reported before the suspension.
             s.suspendedSinceNanos = now; // before saved, which readers test first
             s.saved = state;
             savedSessions++;
             fx.suspended(s, w);
-            if (!s.isEnded() && !closed && s.holders() > 0) {
-              queueResume(s); // an acquirer came while it was being saved
-            }
           }
           if (w.announced && !w.crashReported) {
             fx.workerEnded(w, exit, false);
+          }
+          rebalance(now, fx);
+          checkTerminated(fx);
+        });
+  }
+
+  /**
+   * The suspension of {@code s} has been announced ({@code sessionSuspended}). It is SUSPENDED from
+   * now, and queued to resume at once if an acquirer already waits for it; unless it ended
+   * meanwhile, which is carried out now, after the announcement.
+   */
+  Effects confirmSuspended(Session s, long now) {
+    return decide(
+        fx -> {
+          if (s.phase != Phase.SUSPENDING || s.saved == null) {
+            throw new IllegalStateException("confirming the suspension of " + s + ", not saved");
+          }
+          s.phase = Phase.SUSPENDED;
+          if (s.pendingEnd != null) {
+            finishParked(s, s.pendingEnd, fx); // discards the state
+          } else if (!s.isEnded() && !closed && s.holders() > 0) {
+            queueResume(s); // an acquirer came while it was being saved
           }
           rebalance(now, fx);
           checkTerminated(fx);
@@ -707,6 +728,7 @@ final class Allocator {
             } // else its ender is on its way to sessionEnded; the end report fails the wake
           }
           rebalance(now, fx);
+          checkTerminated(fx);
         });
   }
 
@@ -1163,7 +1185,9 @@ final class Allocator {
   }
 
   private void checkTerminated(Effects fx) {
-    if (closed && !terminated && workers.isEmpty()) {
+    // A parked session whose worker has gone may still have its end to report (confirmSuspended,
+    // confirmRestore): the pool terminates after that.
+    if (closed && !terminated && workers.isEmpty() && parked.isEmpty()) {
       terminated = true;
       fx.terminated = true;
     }

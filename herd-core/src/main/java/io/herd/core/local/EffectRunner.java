@@ -131,6 +131,8 @@ final class EffectRunner {
       log.atDebug().addKeyValue("session", e.session().key).addKeyValue("worker", e.worker().id)
           .log("session {} suspended, worker {} saved", e.session().key, e.worker().id);
       listeners.emit(l -> l.sessionSuspended(e.session().key, e.worker().worker));
+      // Only now is it SUSPENDED: an end that came meanwhile is reported after the announcement.
+      apply(allocator.confirmSuspended(e.session(), ticker.read()));
     }
     for (Effects.WorkerEnd e : fx.workerEnds()) {
       reportWorkerEnd(e);

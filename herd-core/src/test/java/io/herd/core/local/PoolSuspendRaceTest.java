@@ -199,6 +199,142 @@ class PoolSuspendRaceTest {
     pool.close();
   }
 
+  @Test
+  void anEndWhileTheSuspensionIsBeingAnnouncedIsReportedAfterIt() throws Exception {
+    java.util.concurrent.CountDownLatch inSuspended = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    LocalSessionPool pool =
+        (LocalSessionPool)
+            SessionPool.builder(config().build(), factory).ticker(time).scheduler(time)
+                .listener(events)
+                .listener(
+                    new io.herd.core.PoolListener() {
+                      @Override
+                      public void sessionSuspended(String key, Worker worker) {
+                        inSuspended.countDown();
+                        try {
+                          letGo.await();
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                      }
+                    })
+                .build();
+    String id = idleUntilSaving(pool, "a");
+    CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
+    assertThat(inSuspended.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+    // sessionSuspended is being heard (on the saving thread): the session's end must wait for it
+    assertThat(pool.end("a")).isTrue();
+    assertThat(events.count("sessionEnded")).as("reported only after sessionSuspended").isZero();
+
+    letGo.countDown();
+    State state = saved.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(events.events.stream().map(e -> e.kind()).filter(k -> k.startsWith("session")))
+        .containsExactly("sessionStarted", "sessionSuspended", "sessionEnded");
+    assertThat(state.discards.get()).isEqualTo(1);
+    assertThat(state.resumes.get()).isZero();
+    assertThat(pool.stats().suspended()).isZero();
+    assertThat(pool.sessions()).isEmpty();
+    pool.close();
+  }
+
+  @Test
+  void aCloseWhileTheSuspensionIsBeingAnnouncedTerminatesOnlyAfterTheSessionsEnd()
+      throws Exception {
+    java.util.concurrent.CountDownLatch inSuspended = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    LocalSessionPool pool =
+        (LocalSessionPool)
+            SessionPool.builder(config().build(), factory).ticker(time).scheduler(time)
+                .listener(events)
+                .listener(
+                    new io.herd.core.PoolListener() {
+                      @Override
+                      public void sessionSuspended(String key, Worker worker) {
+                        inSuspended.countDown();
+                        try {
+                          letGo.await();
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                      }
+                    })
+                .build();
+    String id = idleUntilSaving(pool, "a");
+    CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
+    assertThat(inSuspended.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+    CompletableFuture<Void> closed = pool.shutdown();
+    assertThat(closed).as("the session's end is not reported yet").isNotDone();
+
+    letGo.countDown();
+    State state = saved.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(closed).isDone();
+    assertThat(events.count("sessionEnded", "SHUTDOWN")).isEqualTo(1);
+    assertThat(state.discards.get()).isEqualTo(1);
+    assertThat(pool.stats().suspended()).isZero();
+  }
+
+  @Test
+  void maxLifetimeEndsASuspendedSessionAndFailsItsQueuedAcquirer() {
+    LocalSessionPool pool =
+        pool(config().max(1).maxLifetime(Duration.ofMinutes(5)).acquireTimeout(Duration.ofHours(1)));
+    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    SessionLease b = now(pool.acquire("b"));
+    CompletableFuture<SessionLease> a = pool.acquire("a");
+    assertThat(pool.stats().queued()).as("waits for a slot to resume in").isEqualTo(1);
+
+    time.advance(Duration.ofMinutes(4));
+
+    assertThat(a.handle((l, e) -> e).join()).isInstanceOf(SessionEndedException.class);
+    assertThat(events.count("sessionEnded", "EXPIRED")).isEqualTo(1);
+    assertThat(state.discards.get()).isEqualTo(1);
+    assertThat(state.resumes.get()).isZero();
+    assertThat(pool.stats().queued()).isZero();
+    assertThat(pool.stats().suspended()).isZero();
+    assertThat(factory.resumes).isEmpty();
+    b.close();
+    pool.close();
+  }
+
+  @Test
+  void aSuspendedSessionResumesAfterSuspendAfterIsRemovedAndMaxLowered() {
+    LocalSessionPool pool = pool(config().max(2));
+    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    SessionLease b = now(pool.acquire("b"));
+    SessionLease c = now(pool.acquire("c"));
+    pool.reconfigure(pool.config().toBuilder().suspendAfter(null).max(1).build());
+    CompletableFuture<SessionLease> a = pool.acquire("a");
+    assertThat(factory.resumes).as("no slot: b and c hold two, max is 1").isEmpty();
+
+    b.close();
+    pool.end("b");
+    finishStops();
+    assertThat(factory.resumes).as("c still holds the only slot").isEmpty();
+    c.close();
+    pool.end("c");
+    finishStops();
+
+    assertThat(factory.resumes).hasSize(1);
+    factory.finishResume();
+    assertThat(a).isDone();
+    assertThat(now(a).newSession()).isFalse();
+    assertThat(state.resumes.get()).isEqualTo(1);
+    assertThat(state.discards.get()).isZero();
+    assertThat(factory.scripted.processes()).isEqualTo(1);
+    assertThat(pool.stats().suspended()).isZero();
+    pool.close();
+  }
+
+  private void finishStops() {
+    factory.scripted.aliveWorkers().forEach(w -> {
+      if (w.stopRequested()) {
+        w.finishStop();
+      }
+    });
+  }
+
   /** A saved state that counts what the pool did with it. */
   private static final class State implements SuspendedWorker {
     final String workerId;
