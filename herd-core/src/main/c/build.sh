@@ -1,10 +1,14 @@
 #!/bin/sh
-# Compiles herd-launch (herd-launch.c beside this file) into OUTPUT, statically linked so that it
-# runs on any Linux of the same architecture. Called by herd-core's Maven build
-# (generate-resources); usable by hand: sh herd-core/src/main/c/build.sh /tmp/herd-launch
+# Compiles one of the project's native programs into OUTPUT, statically linked so that it runs on
+# any Linux of the same architecture (and, for the guest init, in a VM whose image may hold no
+# libc at all). SOURCE defaults to herd-launch.c beside this file; herd-vm passes its guest init.
+# Called by the Maven builds of herd-core and herd-vm (generate-resources); usable by hand:
+#   sh herd-core/src/main/c/build.sh /tmp/herd-launch
+#   sh herd-core/src/main/c/build.sh /tmp/herd-vm-init herd-vm/src/main/c/herd-vm-init.c
 set -eu
 output="$1"
-source="$(dirname "$0")/herd-launch.c"
+source="${2:-$(dirname "$0")/herd-launch.c}"
+name="$(basename "$source" .c)"
 compiler="${CC:-}"
 if [ -z "$compiler" ]; then
   for candidate in cc gcc; do
@@ -15,13 +19,13 @@ if [ -z "$compiler" ]; then
   done
 fi
 if [ -z "$compiler" ]; then
-  echo "herd-core: no C compiler found (cc or gcc) to build the worker launcher herd-launch" \
-    "from $source (to fix: apt-get install gcc libc6-dev, or set CC)" >&2
+  echo "herd: no C compiler found (cc or gcc) to build $name from $source" \
+    "(to fix: apt-get install gcc libc6-dev, or set CC)" >&2
   exit 1
 fi
 mkdir -p "$(dirname "$output")"
 if ! "$compiler" -std=c11 -O2 -Wall -Wextra -Werror -static -s -o "$output.tmp" "$source"; then
-  echo "herd-core: $compiler could not build herd-launch statically from $source (to fix:" \
+  echo "herd: $compiler could not build $name statically from $source (to fix:" \
     "apt-get install libc6-dev for the static C library libc.a)" >&2
   exit 1
 fi
