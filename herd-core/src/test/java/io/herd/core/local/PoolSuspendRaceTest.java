@@ -3,6 +3,7 @@ package io.herd.core.local;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.herd.core.PoolConfig;
+import io.herd.core.PoolListener;
 import io.herd.core.SessionEndedException;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
@@ -18,6 +19,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -201,35 +204,19 @@ class PoolSuspendRaceTest {
 
   @Test
   void anEndWhileTheSuspensionIsBeingAnnouncedIsReportedAfterIt() throws Exception {
-    java.util.concurrent.CountDownLatch inSuspended = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
-    LocalSessionPool pool =
-        (LocalSessionPool)
-            SessionPool.builder(config().build(), factory).ticker(time).scheduler(time)
-                .listener(events)
-                .listener(
-                    new io.herd.core.PoolListener() {
-                      @Override
-                      public void sessionSuspended(String key, Worker worker) {
-                        inSuspended.countDown();
-                        try {
-                          letGo.await();
-                        } catch (InterruptedException e) {
-                          Thread.currentThread().interrupt();
-                        }
-                      }
-                    })
-                .build();
+    CountDownLatch inSuspended = new CountDownLatch(1);
+    CountDownLatch letGo = new CountDownLatch(1);
+    LocalSessionPool pool = poolHeardSuspendingUntil(inSuspended, letGo);
     String id = idleUntilSaving(pool, "a");
     CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
-    assertThat(inSuspended.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(inSuspended.await(30, TimeUnit.SECONDS)).isTrue();
 
     // sessionSuspended is being heard (on the saving thread): the session's end must wait for it
     assertThat(pool.end("a")).isTrue();
     assertThat(events.count("sessionEnded")).as("reported only after sessionSuspended").isZero();
 
     letGo.countDown();
-    State state = saved.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    State state = saved.get(30, TimeUnit.SECONDS);
     assertThat(events.events.stream().map(e -> e.kind()).filter(k -> k.startsWith("session")))
         .containsExactly("sessionStarted", "sessionSuspended", "sessionEnded");
     assertThat(state.discards.get()).isEqualTo(1);
@@ -242,34 +229,18 @@ class PoolSuspendRaceTest {
   @Test
   void aCloseWhileTheSuspensionIsBeingAnnouncedTerminatesOnlyAfterTheSessionsEnd()
       throws Exception {
-    java.util.concurrent.CountDownLatch inSuspended = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
-    LocalSessionPool pool =
-        (LocalSessionPool)
-            SessionPool.builder(config().build(), factory).ticker(time).scheduler(time)
-                .listener(events)
-                .listener(
-                    new io.herd.core.PoolListener() {
-                      @Override
-                      public void sessionSuspended(String key, Worker worker) {
-                        inSuspended.countDown();
-                        try {
-                          letGo.await();
-                        } catch (InterruptedException e) {
-                          Thread.currentThread().interrupt();
-                        }
-                      }
-                    })
-                .build();
+    CountDownLatch inSuspended = new CountDownLatch(1);
+    CountDownLatch letGo = new CountDownLatch(1);
+    LocalSessionPool pool = poolHeardSuspendingUntil(inSuspended, letGo);
     String id = idleUntilSaving(pool, "a");
     CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
-    assertThat(inSuspended.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(inSuspended.await(30, TimeUnit.SECONDS)).isTrue();
 
     CompletableFuture<Void> closed = pool.shutdown();
     assertThat(closed).as("the session's end is not reported yet").isNotDone();
 
     letGo.countDown();
-    State state = saved.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    State state = saved.get(30, TimeUnit.SECONDS);
     assertThat(closed).isDone();
     assertThat(events.count("sessionEnded", "SHUTDOWN")).isEqualTo(1);
     assertThat(state.discards.get()).isEqualTo(1);
@@ -415,5 +386,29 @@ class PoolSuspendRaceTest {
       String id = resumes.keySet().iterator().next();
       resumes.remove(id).completeExceptionally(new WorkerStartException(why));
     }
+  }
+
+  /**
+   * A pool whose {@code sessionSuspended} listener counts {@code heard} down and then holds the
+   * announcing thread until {@code letGo}: the window between a suspension's decision and its
+   * announcement, held open.
+   */
+  private LocalSessionPool poolHeardSuspendingUntil(CountDownLatch heard, CountDownLatch letGo) {
+    return (LocalSessionPool)
+        SessionPool.builder(config().build(), factory).ticker(time).scheduler(time)
+            .listener(events)
+            .listener(
+                new PoolListener() {
+                  @Override
+                  public void sessionSuspended(String key, Worker worker) {
+                    heard.countDown();
+                    try {
+                      letGo.await();
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                  }
+                })
+            .build();
   }
 }
