@@ -450,7 +450,7 @@ static void handle_control_line(char *line, char *reply, size_t reply_size) {
  * host is not (yet) connected", which SIGIO ends.
  */
 struct control {
-  int fd;          /* -1: no control port in this VM */
+  int fd;          /* -1: no control port (yet: looked for again until found) */
   int connected;   /* polled only while the host is there (see open_control_port) */
   char line[CONTROL_LINE_MAX];
   size_t length;
@@ -603,10 +603,25 @@ int main(int argc, char **argv) {
   control.connected = control.fd >= 0;
 
   pid_t app = app_pid = start_app(&launch);
+  /*
+   * The port's device appears asynchronously after virtio_console is loaded: when it was not
+   * there yet, look again after 10 ms, doubling up to 1 s, until it is (a snapshot taken before
+   * would make clones that can never be synced).
+   */
+  int retry_ms = 10;
   for (;;) {
+    if (control.fd < 0) {
+      control.fd = open_control_port();
+      control.connected = control.fd >= 0;
+    }
     short wanted = (short)(POLLIN | (control.reply_length > 0 ? POLLOUT : 0));
     struct pollfd fds[2] = {{signals, POLLIN, 0}, {control.connected ? control.fd : -1, wanted, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    int timeout = -1;
+    if (control.fd < 0) {
+      timeout = retry_ms;
+      retry_ms = retry_ms < 500 ? retry_ms * 2 : 1000;
+    }
+    if (poll(fds, 2, timeout) < 0) {
       if (errno == EINTR) continue;
       fail("poll");
     }
