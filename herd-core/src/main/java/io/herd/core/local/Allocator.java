@@ -628,19 +628,12 @@ final class Allocator {
           } else {
             retire(w, fx);
           }
-          s.end();
-          if (s.pendingEnd == null) {
-            s.parkedEndError =
-                new SessionEndedException(
-                    "session '" + s.key + "' ended: its worker " + w.id
-                        + " could not be suspended (" + error.getMessage()
-                        + "); acquire again to start a new session");
-          }
-          SessionEndReason reason =
-              s.pendingEnd != null ? s.pendingEnd : SessionEndReason.SUSPEND_FAILED;
-          finishParked(s, reason, fx);
-          rebalance(now, fx);
-          checkTerminated(fx);
+          endParkedByFailure(s, SessionEndReason.SUSPEND_FAILED,
+              new SessionEndedException(
+                  "session '" + s.key + "' ended: its worker " + w.id
+                      + " could not be suspended (" + error.getMessage()
+                      + "); acquire again to start a new session"),
+              now, fx);
         });
   }
 
@@ -678,22 +671,31 @@ final class Allocator {
           moveTo(w, State.DEAD);
           Session s = w.session;
           w.session = null;
-          s.end();
-          if (s.pendingEnd == null) {
-            s.parkedEndError =
-                new WorkerStartException(
-                    "session '" + s.key + "' could not be resumed from its saved state (worker "
-                        + w.id + "): " + error.getMessage()
-                        + "; the session has ended, acquire again to start a new one",
-                    error);
-          }
           fx.discard(state);
-          SessionEndReason reason =
-              s.pendingEnd != null ? s.pendingEnd : SessionEndReason.RESUME_FAILED;
-          finishParked(s, reason, fx);
-          rebalance(now, fx);
-          checkTerminated(fx);
+          endParkedByFailure(s, SessionEndReason.RESUME_FAILED,
+              new WorkerStartException(
+                  "session '" + s.key + "' could not be resumed from its saved state (worker "
+                      + w.id + "): " + error.getMessage()
+                      + "; the session has ended, acquire again to start a new one",
+                  error),
+              now, fx);
         });
+  }
+
+  /**
+   * Ends a parked session whose save or resume failed: for {@code reason}, and its waiting
+   * acquirers fail with {@code error}, unless an end was already asked for (that end's reason
+   * stands, and its waiters were told then).
+   */
+  private void endParkedByFailure(
+      Session s, SessionEndReason reason, Throwable error, long now, Effects fx) {
+    s.end();
+    if (s.pendingEnd == null) {
+      s.parkedEndError = error;
+    }
+    finishParked(s, s.pendingEnd != null ? s.pendingEnd : reason, fx);
+    rebalance(now, fx);
+    checkTerminated(fx);
   }
 
   /**

@@ -74,7 +74,6 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
   private static final Logger log = LoggerFactory.getLogger(VmWorkerFactory.class);
   private static final int BLOCKING_THREADS = 4;
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
-  private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(120);
 
   private final VmConfig vm;
@@ -335,7 +334,8 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
               // Proves the guest's init holds its control port open before every clone inherits
               // that state: an init that missed the port (it appears asynchronously) would make
               // clones that can never be synced.
-              GuestSync.sync(scratch.resolve(QemuCommand.CONTROL_SOCKET), SYNC_TIMEOUT);
+              GuestSync.sync(scratch.resolve(QemuCommand.CONTROL_SOCKET),
+              workerConfig.startTimeout());
             }
             Path inScratch = scratch.resolve("template.state");
             VmMigration.save(qmp, inScratch, true, SAVE_TIMEOUT);
@@ -364,7 +364,8 @@ public final class VmWorkerFactory implements SuspendableWorkerFactory {
         VmMigration.restore(qmp, state, ignoreShared, workerConfig.startTimeout());
         long restored = System.nanoTime();
         if (p.boot().controlChannel()) {
-          GuestSync.sync(process.scratch().resolve(QemuCommand.CONTROL_SOCKET), SYNC_TIMEOUT);
+          GuestSync.sync(process.scratch().resolve(QemuCommand.CONTROL_SOCKET),
+              workerConfig.startTimeout());
         }
         if (log.isDebugEnabled()) {
           log.debug("VM {} restored: QMP up after {} ms, state loaded and running after {} ms,"
