@@ -21,7 +21,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,7 +69,7 @@ class PoolSuspendRaceTest {
     assertThat(pool.end("a")).isTrue();
     assertThat(events.count("sessionEnded")).as("reported when the save completes").isZero();
 
-    State state = factory.finishSave(id);
+    CountingState state = factory.finishSave(id);
 
     assertThat(events.count("sessionEnded", "RELEASED")).isEqualTo(1);
     assertThat(events.count("sessionSuspended")).isZero();
@@ -84,7 +83,7 @@ class PoolSuspendRaceTest {
   @Test
   void closingThePoolDuringAResumeStopsTheResumedWorkerUnannounced() {
     LocalSessionPool pool = pool(config());
-    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    CountingState state = factory.finishSave(idleUntilSaving(pool, "a"));
     CompletableFuture<SessionLease> waiting = pool.acquire("a");
     assertThat(factory.resumes).hasSize(1);
     CompletableFuture<Void> closed = pool.shutdown();
@@ -183,7 +182,7 @@ class PoolSuspendRaceTest {
   @Test
   void aFailedResumeFailsEveryWaitingAcquirerWithTheStartError() {
     LocalSessionPool pool = pool(config());
-    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    CountingState state = factory.finishSave(idleUntilSaving(pool, "a"));
     CompletableFuture<SessionLease> first = pool.acquire("a");
     CompletableFuture<SessionLease> second = pool.acquire("a");
     assertThat(factory.resumes).as("one resume for both").hasSize(1);
@@ -208,7 +207,8 @@ class PoolSuspendRaceTest {
     CountDownLatch letGo = new CountDownLatch(1);
     LocalSessionPool pool = poolHeardSuspendingUntil(inSuspended, letGo);
     String id = idleUntilSaving(pool, "a");
-    CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
+    CompletableFuture<CountingState> saved =
+        CompletableFuture.supplyAsync(() -> factory.finishSave(id));
     assertThat(inSuspended.await(30, TimeUnit.SECONDS)).isTrue();
 
     // sessionSuspended is being heard (on the saving thread): the session's end must wait for it
@@ -216,7 +216,7 @@ class PoolSuspendRaceTest {
     assertThat(events.count("sessionEnded")).as("reported only after sessionSuspended").isZero();
 
     letGo.countDown();
-    State state = saved.get(30, TimeUnit.SECONDS);
+    CountingState state = saved.get(30, TimeUnit.SECONDS);
     assertThat(events.events.stream().map(e -> e.kind()).filter(k -> k.startsWith("session")))
         .containsExactly("sessionStarted", "sessionSuspended", "sessionEnded");
     assertThat(state.discards.get()).isEqualTo(1);
@@ -233,14 +233,15 @@ class PoolSuspendRaceTest {
     CountDownLatch letGo = new CountDownLatch(1);
     LocalSessionPool pool = poolHeardSuspendingUntil(inSuspended, letGo);
     String id = idleUntilSaving(pool, "a");
-    CompletableFuture<State> saved = CompletableFuture.supplyAsync(() -> factory.finishSave(id));
+    CompletableFuture<CountingState> saved =
+        CompletableFuture.supplyAsync(() -> factory.finishSave(id));
     assertThat(inSuspended.await(30, TimeUnit.SECONDS)).isTrue();
 
     CompletableFuture<Void> closed = pool.shutdown();
     assertThat(closed).as("the session's end is not reported yet").isNotDone();
 
     letGo.countDown();
-    State state = saved.get(30, TimeUnit.SECONDS);
+    CountingState state = saved.get(30, TimeUnit.SECONDS);
     assertThat(closed).isDone();
     assertThat(events.count("sessionEnded", "SHUTDOWN")).isEqualTo(1);
     assertThat(state.discards.get()).isEqualTo(1);
@@ -251,7 +252,7 @@ class PoolSuspendRaceTest {
   void maxLifetimeEndsASuspendedSessionAndFailsItsQueuedAcquirer() {
     LocalSessionPool pool =
         pool(config().max(1).maxLifetime(Duration.ofMinutes(5)).acquireTimeout(Duration.ofHours(1)));
-    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    CountingState state = factory.finishSave(idleUntilSaving(pool, "a"));
     SessionLease b = now(pool.acquire("b"));
     CompletableFuture<SessionLease> a = pool.acquire("a");
     assertThat(pool.stats().queued()).as("waits for a slot to resume in").isEqualTo(1);
@@ -272,7 +273,7 @@ class PoolSuspendRaceTest {
   @Test
   void aSuspendedSessionResumesAfterSuspendAfterIsRemovedAndMaxLowered() {
     LocalSessionPool pool = pool(config().max(2));
-    State state = factory.finishSave(idleUntilSaving(pool, "a"));
+    CountingState state = factory.finishSave(idleUntilSaving(pool, "a"));
     SessionLease b = now(pool.acquire("b"));
     SessionLease c = now(pool.acquire("c"));
     pool.reconfigure(pool.config().toBuilder().suspendAfter(null).max(1).build());
@@ -306,32 +307,6 @@ class PoolSuspendRaceTest {
     });
   }
 
-  /** A saved state that counts what the pool did with it. */
-  private static final class State implements SuspendedWorker {
-    final String workerId;
-    final AtomicInteger resumes = new AtomicInteger();
-    final AtomicInteger discards = new AtomicInteger();
-
-    State(String workerId) {
-      this.workerId = workerId;
-    }
-
-    @Override
-    public String workerId() {
-      return workerId;
-    }
-
-    @Override
-    public long sizeBytes() {
-      return 42;
-    }
-
-    @Override
-    public void discard() {
-      discards.incrementAndGet();
-    }
-  }
-
   /**
    * Scripted workers that start at once, and saves and resumes that wait for the test: {@link
    * #finishSave} makes the worker exit and completes its save; {@link #finishResume} starts the
@@ -356,17 +331,17 @@ class PoolSuspendRaceTest {
 
     @Override
     public CompletableFuture<Worker> resume(SuspendedWorker state, String workerId) {
-      ((State) state).resumes.incrementAndGet();
+      ((CountingState) state).resumes.incrementAndGet();
       CompletableFuture<Worker> f = new CompletableFuture<>();
       resumes.put(workerId, f);
       return f;
     }
 
-    State finishSave(String workerId) {
+    CountingState finishSave(String workerId) {
       ScriptedWorker w = scripted.worker(workerId);
       w.stop();
       w.finishStop();
-      State state = new State(workerId);
+      CountingState state = new CountingState(workerId);
       saves.remove(workerId).complete(state);
       return state;
     }

@@ -132,7 +132,7 @@ class PoolSuspendStressTest {
     assertThat(factory.maxLive.get()).as("live workers at most max").isLessThanOrEqualTo(MAX);
     assertThat(factory.live.get()).as("live workers after close").isZero();
     assertThat(factory.states.size()).as("suspensions happened").isGreaterThan(50);
-    for (SavedState s : factory.states) {
+    for (CountingState s : factory.states) {
       assertThat(s.resumes.get() + s.discards.get())
           .as("%s resumed or discarded exactly once", s)
           .isEqualTo(1);
@@ -205,43 +205,12 @@ class PoolSuspendStressTest {
     }
   }
 
-  /** A saved state; counts what the pool did with it. */
-  private static final class SavedState implements SuspendedWorker {
-    final String workerId;
-    final AtomicInteger resumes = new AtomicInteger();
-    final AtomicInteger discards = new AtomicInteger();
-
-    SavedState(String workerId) {
-      this.workerId = workerId;
-    }
-
-    @Override
-    public String workerId() {
-      return workerId;
-    }
-
-    @Override
-    public long sizeBytes() {
-      return 1;
-    }
-
-    @Override
-    public void discard() {
-      discards.incrementAndGet();
-    }
-
-    @Override
-    public String toString() {
-      return "state of " + workerId + " (resumes " + resumes + ", discards " + discards + ")";
-    }
-  }
-
   /** In-JVM workers; every start, save and resume completes later, on another thread. */
   private static final class AsyncFactory implements SuspendableWorkerFactory {
     final ScheduledExecutorService delays = Executors.newScheduledThreadPool(2);
     final AtomicInteger live = new AtomicInteger();
     final AtomicInteger maxLive = new AtomicInteger();
-    final Set<SavedState> states = ConcurrentHashMap.newKeySet();
+    final Set<CountingState> states = ConcurrentHashMap.newKeySet();
 
     private CompletableFuture<Worker> start(String workerId) {
       CompletableFuture<Worker> f = new CompletableFuture<>();
@@ -264,7 +233,7 @@ class PoolSuspendStressTest {
       later(
           () -> {
             w.exitNow(WorkerExit.stopped(0));
-            SavedState s = new SavedState(w.id);
+            CountingState s = new CountingState(w.id);
             states.add(s);
             f.complete(s);
           });
@@ -273,7 +242,7 @@ class PoolSuspendStressTest {
 
     @Override
     public CompletableFuture<Worker> resume(SuspendedWorker state, String workerId) {
-      ((SavedState) state).resumes.incrementAndGet();
+      ((CountingState) state).resumes.incrementAndGet();
       return start(workerId);
     }
 
