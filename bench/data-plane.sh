@@ -358,6 +358,27 @@ start_target() { # target sessions
   PINNED_S=$(awk -v a="$t0" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
 }
 
+# The launcher's class-data-sharing archive (see ./herd): with HERD_CDS unset or auto, recorded
+# here when missing or older than the jar, by a short run of the 8-session gateway (start, pin,
+# 2 s of each body, stop), so that every measured start uses it. HERD_CDS=off measures without.
+CDS_NOTE="off (HERD_CDS=off)"
+record_cds_archive() {
+  [[ ${HERD_CDS:-auto} == off ]] && return 0
+  [[ ${HERD_CDS:-auto} == auto ]] || { echo "HERD_CDS must be auto or off here: $HERD_CDS" >&2; exit 2; }
+  local jar="$root/herd-server/target/herd.jar"
+  local archive="${HERD_CDS_ARCHIVE:-$root/herd-server/target/herd.jsa}"
+  if [[ -f $archive && -n $(find "$archive" -newer "$jar" 2>/dev/null) ]]; then
+    CDS_NOTE="on, $archive (recorded $(date -u -r "$archive" +%Y-%m-%dT%H:%M:%SZ))"
+    return 0
+  fi
+  log "herd: recording the class-data-sharing archive $archive (HERD_CDS=off skips this)"
+  HERD_CDS=record start_target herd 8
+  for b in "${BODIES[@]}"; do run_wrk herd 8 "$b" 2s; done
+  stop_target herd
+  [[ -f $archive ]] || { log "herd: no archive was written at $archive"; exit 1; }
+  CDS_NOTE="on, $archive (recorded by this run)"
+}
+
 ensure_target() { # target sessions: running for that many sessions
   if [[ ${TARGET_SESSIONS[$1]:-} != "$2" ]]; then start_target "$1" "$2"; fi
 }
@@ -408,9 +429,11 @@ emit "# $(java -version 2>&1 | head -1); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin
 emit "# wrk -t$THREADS -c$CONNECTIONS --latency; FIRST=$FIRST FIRST_ROUNDS=$FIRST_ROUNDS WARMUP=$WARMUP" \
   "ROUNDS=$ROUNDS DURATION=$DURATION CELLS='$CELLS' TARGETS='$TARGETS' HERD_JAVA_OPTS='${HERD_JAVA_OPTS:-}'"
 if [[ " $TARGETS " == *" herd "* ]]; then
+  record_cds_archive
   # builds a stale jar before anything is timed, and checks the generated file
   "$root/herd" validate --config "$(herd_config 8)" >"$WORK/validate.txt" 2>&1 ||
     { cat "$WORK/validate.txt" >&2; exit 1; }
+  emit "# herd class-data-sharing archive: $CDS_NOTE"
   emit "# herd sandbox on this host: $(grep -oE '\(sandbox\.[a-z]+\): [A-Z]+' "$WORK/validate.txt" |
     sed -E 's/^\(sandbox\.([a-z]+)\): /\1=/' | tr '\n' ' ')"
 fi
