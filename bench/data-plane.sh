@@ -288,9 +288,18 @@ start_workers() { # sessions: the pre-started workers of nginx and haproxy
   done
   for ((i = 0; i < s; i++)); do
     port=$((WORKER_BASE + i))
-    wait_http "http://127.0.0.1:$port/health" 200 50 "${WORKER_PIDS[$i]}" || { log "worker on $port did not start"; exit 1; }
+    wait_port "$port" "${WORKER_PIDS[$i]}" || { log "worker on $port did not start"; exit 1; }
   done
   WORKERS_FOR=$s
+}
+
+wait_port() { # port pid: until something listens there (5 s), while pid lives
+  for _ in $(seq 1 50); do
+    (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
 }
 
 wait_http() { # url expected-status tries(x 0.1 s) [pid]: until the url answers with that status
@@ -338,9 +347,14 @@ start_target() { # target sessions
   esac
   TARGET_SESSIONS[$t]=$s
   answered=$(now_ms)
-  local ok
-  ok=$(seq 0 $((s - 1)) | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 \
-    -H 'X-Session-ID: bench-{}' "http://127.0.0.1:${PORT[$t]}/5b" | grep -c '^200$' || true)
+  # one curl, 16 requests at a time: the sessions' first requests (cold starts for herd)
+  local ok k pin=()
+  for ((k = 0; k < s; k++)); do
+    ((k)) && pin+=(--next)
+    pin+=(-s -o /dev/null -w '%{http_code}\n' --max-time 30 -H "X-Session-ID: bench-$k"
+      "http://127.0.0.1:${PORT[$t]}/5b")
+  done
+  ok=$(curl --parallel --parallel-max 16 "${pin[@]}" 2>/dev/null | grep -c '^200$' || true)
   if [[ $ok != "$s" ]]; then
     log "$t: only $ok of $s sessions answered 200 when pinned"
     [[ $t == herd ]] && tail -20 "$WORK/herd.log" >&2
