@@ -245,7 +245,7 @@ NGINX
       # uidRange: one leased UID per live worker; the default range has exactly 1000
       started=$(date +%s%N)
       start_gateway "scale$n" pool-hworker "{ min: $n, max: $n, warm: 0, reuse: false }
-sandbox: { uidRange: 200000-201999 }" 65536
+sandbox: { uidRange: 200000-201999 }" "$(ulimit -Hn)"
       until [ "$(status_field idle)" = "$n" ]; do
         kill -0 "$GATEWAY_PID" 2>/dev/null || { echo "pool-goals: the gateway died" >&2; tail "$WORK/scale$n.log" >&2; exit 1; }
         [ $(( ($(date +%s%N) - started) / 1000000000 )) -lt 600 ] || { echo "pool-goals: $n workers not up in 600 s" >&2; exit 1; }
@@ -289,10 +289,13 @@ sandbox: { uidRange: 200000-201999 }" 65536
     alive=$(kill -0 "$GATEWAY_PID" 2>/dev/null && echo yes || echo NO)
     stop_gateway
     say "# gateway still running: $alive; stop: $STOP_MS ms"
-    tail -n +$((lines0 + 1)) "$WORK/overload.log" | grep -v ' "GET /ws HTTP/1.1" ' \
+    # log records (lines that start with a timestamp; stack traces are not counted) that speak
+    # of descriptors or refusals; the access log's lines start with the client address
+    tail -n +$((lines0 + 1)) "$WORK/overload.log" | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' \
       | grep -iE 'descriptor|too many open files|refus|accept' > "$WORK/refusal.log" || true
-    say "# gateway log lines about descriptors/refusals during the overload: $(wc -l < "$WORK/refusal.log")"
-    sed 's/^/#   /' "$WORK/refusal.log" | head -n 5 | tee -a "$OUT"
+    traces=$(tail -n +$((lines0 + 1)) "$WORK/overload.log" | grep -cE '^\s+at ' || true)
+    say "# gateway log records about descriptors/refusals during the overload: $(wc -l < "$WORK/refusal.log") (stack-trace lines in the log: $traces)"
+    cut -c1-240 "$WORK/refusal.log" | sed 's/^/#   /' | head -n 5 | tee -a "$OUT"
     ;;
   esac
 done
