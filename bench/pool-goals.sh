@@ -289,13 +289,14 @@ sandbox: { uidRange: 200000-201999 }" "$(ulimit -Hn)"
     alive=$(kill -0 "$GATEWAY_PID" 2>/dev/null && echo yes || echo NO)
     stop_gateway
     say "# gateway still running: $alive; stop: $STOP_MS ms"
-    # log records (lines that start with a timestamp; stack traces are not counted) that speak
-    # of descriptors or refusals; the access log's lines start with the client address
-    tail -n +$((lines0 + 1)) "$WORK/overload.log" | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' \
-      | grep -iE 'descriptor|too many open files|refus|accept' > "$WORK/refusal.log" || true
+    # the gateway's own log records (lines that start with a timestamp: not the access log, not
+    # stack traces) at WARN or ERROR during the overload, grouped by message with digits blanked
+    tail -n +$((lines0 + 1)) "$WORK/overload.log" \
+      | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ (WARN|ERROR) ' > "$WORK/refusal.log" || true
     traces=$(tail -n +$((lines0 + 1)) "$WORK/overload.log" | grep -cE '^\s+at ' || true)
-    say "# gateway log records about descriptors/refusals during the overload: $(wc -l < "$WORK/refusal.log") (stack-trace lines in the log: $traces)"
-    cut -c1-240 "$WORK/refusal.log" | sed 's/^/#   /' | head -n 5 | tee -a "$OUT"
+    say "# gateway log records at WARN/ERROR during the overload: $(wc -l < "$WORK/refusal.log") (stack-trace lines: $traces); by message:"
+    cut -d' ' -f2- "$WORK/refusal.log" | cut -c1-200 | sed -E 's/[0-9]+/N/g' | sort | uniq -c \
+      | sort -rn | head -n 8 | sed 's/^/#   /' | tee -a "$OUT"
     ;;
   esac
 done

@@ -28,7 +28,9 @@ import java.util.function.IntConsumer;
  * ({@link OneShotHttp}) in both streams, so the client's cost is the same. Goal per rate: p99 of
  * first requests ≤ p99 of pinned requests + 1 ms, with no failure. The highest rate meeting it is
  * reported as the sustainable new-session rate (rates are tried in the order given; the gateway
- * gets {@code --settle} ms between steps to refill its spares).
+ * gets {@code --settle} ms between steps to refill its spares). A first step of {@code --warmup}
+ * seconds at the first rate is run and not counted: a gateway that has just started runs its
+ * request path interpreted.
  *
  * <p>Run by {@code bench/pool-goals.sh warm}; directly: {@code java -cp benchmarks.jar
  * io.herd.benchmarks.goals.WarmSpareGoal --gateway PORT --admin PORT --rates 10,20,40}.
@@ -41,12 +43,13 @@ public final class WarmSpareGoal {
 
   public static void main(String[] args) throws Exception {
     Flags flags = Flags.parse(args, "--gateway", "--admin", "--rates", "--seconds",
-        "--pinned-rate", "--settle");
+        "--pinned-rate", "--settle", "--warmup");
     int gateway = Integer.parseInt(flags.required("--gateway"));
     int admin = Integer.parseInt(flags.required("--admin"));
     int seconds = flags.integer("--seconds", 10);
     int pinnedRate = flags.integer("--pinned-rate", 20);
     int settle = flags.integer("--settle", 2000);
+    int warmup = flags.integer("--warmup", 5);
     String run = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
     String pinnedKey = "pinned-" + run;
     if (OneShotHttp.get(gateway, "/health", pinnedKey) != 200) {
@@ -63,22 +66,21 @@ public final class WarmSpareGoal {
         + "\tpinned_n\tpinned_fail\tpinned_p50\tpinned_p99\tfirst_p99-pinned_p99\tmet");
     int sustainable = 0;
     List<String> tried = new ArrayList<>();
+    String[] rates = flags.string("--rates", "10,20,40").split(",");
     try {
-      for (String rateText : flags.string("--rates", "10,20,40").split(",")) {
+      if (warmup > 0) {
+        int rate = Integer.parseInt(rates[0].trim());
+        Step step = step(gateway, admin, "warmup-" + run + "-", pinnedKey, rate, pinnedRate,
+            warmup, pool);
+        System.out.println("# warm-up, not counted: " + warmup + " s at " + rate + "/s, first p99 "
+            + Percentiles.ms(Percentiles.of(step.first).at(99)) + " ms, pinned p99 "
+            + Percentiles.ms(Percentiles.of(step.pinned).at(99)) + " ms");
+      }
+      for (String rateText : rates) {
         int rate = Integer.parseInt(rateText.trim());
         Thread.sleep(settle);
-        Step step = new Step(seconds);
-        String prefix = "warm-" + run + "-" + rate + "-";
-        Thread fresh = scheduler("new-keys", rate, seconds, pool,
-            i -> OneShotHttp.get(gateway, "/health", prefix + i),
-            i -> OneShotHttp.send(admin, "DELETE", "/sessions/" + prefix + i, null),
-            step.first, step.firstFailures);
-        Thread pinned = scheduler("pinned", pinnedRate, seconds, pool,
-            i -> OneShotHttp.get(gateway, "/health", pinnedKey), i -> { },
-            step.pinned, step.pinnedFailures);
-        fresh.join();
-        pinned.join();
-        step.awaitAnswers(rate * seconds, pinnedRate * seconds);
+        Step step = step(gateway, admin, "warm-" + run + "-" + rate + "-", pinnedKey, rate,
+            pinnedRate, seconds, pool);
         Percentiles first = Percentiles.of(step.first);
         Percentiles warm = Percentiles.of(step.pinned);
         double gap = first.at(99) - warm.at(99);
@@ -100,6 +102,23 @@ public final class WarmSpareGoal {
     Summary.print("warm spares: first p99 ≤ pinned p99 + 1 ms",
         "sustainable new-session rate " + (sustainable == 0 ? "none of" : sustainable + "/s of")
             + " " + String.join(" ", tried) + " /s", sustainable > 0);
+  }
+
+  /** Runs one rate step: new keys at {@code rate}, the pinned key at {@code pinnedRate}. */
+  private static Step step(int gateway, int admin, String prefix, String pinnedKey, int rate,
+      int pinnedRate, int seconds, ExecutorService pool) throws InterruptedException {
+    Step step = new Step(seconds);
+    Thread fresh = scheduler("new-keys", rate, seconds, pool,
+        i -> OneShotHttp.get(gateway, "/health", prefix + i),
+        i -> OneShotHttp.send(admin, "DELETE", "/sessions/" + prefix + i, null),
+        step.first, step.firstFailures);
+    Thread pinned = scheduler("pinned", pinnedRate, seconds, pool,
+        i -> OneShotHttp.get(gateway, "/health", pinnedKey), i -> { },
+        step.pinned, step.pinnedFailures);
+    fresh.join();
+    pinned.join();
+    step.awaitAnswers(rate * seconds, pinnedRate * seconds);
+    return step;
   }
 
   /** The samples of one rate step; lists are synchronized, written by the client threads. */
