@@ -9,6 +9,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -111,7 +112,7 @@ public final class TunnelGoal {
       attempts.add(pool.submit(() -> WebSocketTunnel.open(port, key, timeout)));
     }
     Map<WebSocketTunnel.Outcome, Integer> outcomes = new EnumMap<>(WebSocketTunnel.Outcome.class);
-    Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+    Map<Integer, Integer> statuses = new TreeMap<>();
     for (Future<WebSocketTunnel> attempt : attempts) {
       WebSocketTunnel tunnel = attempt.get();
       outcomes.merge(tunnel.outcome, 1, Integer::sum);
