@@ -57,10 +57,12 @@ public final class BurstGoal {
     }
     Percentiles overRuns = Percentiles.of(p99s);
     String figure = "p99 " + Percentiles.ms(overRuns.at(50)) + " ms (median of " + runs
-        + " runs; worst " + Percentiles.ms(overRuns.max()) + "), " + (allAnswered ? "all" : "NOT all")
-        + " answered" + (workers == null ? "" : ", most workers alive " + mostAlive + " (cap " + cap + ")");
+        + " runs; worst " + Percentiles.ms(overRuns.max()) + "), "
+        + (allAnswered ? "all" : "NOT all") + " answered"
+        + (workers == null ? "" : ", most workers alive " + mostAlive + " (cap " + cap + ")");
     if (goal > 0) {
-      Summary.print("burst " + count + " new keys: p99 ≤ " + goal + " ms, max bounds workers", figure,
+      Summary.print("burst " + count + " new keys: p99 ≤ " + goal + " ms, max bounds workers",
+          figure,
           overRuns.max() <= goal && allAnswered && (workers == null || mostAlive <= cap));
     } else {
       Summary.print("burst " + count + " new keys, " + label + " (context)", figure, null);

@@ -75,10 +75,10 @@ public final class ColdStartGoal {
     Percentiles f = Percentiles.of(floor);
     Percentiles g = Percentiles.of(through);
     Percentiles d = Percentiles.of(differences);
-    System.out.printf("floor   (n=%d): median %s ms, p90 %s ms%n", f.count(), Percentiles.ms(f.at(50)),
-        Percentiles.ms(f.at(90)));
-    System.out.printf("gateway (n=%d): median %s ms, p90 %s ms%n", g.count(), Percentiles.ms(g.at(50)),
-        Percentiles.ms(g.at(90)));
+    System.out.printf("floor   (n=%d): median %s ms, p90 %s ms%n", f.count(),
+        Percentiles.ms(f.at(50)), Percentiles.ms(f.at(90)));
+    System.out.printf("gateway (n=%d): median %s ms, p90 %s ms%n", g.count(),
+        Percentiles.ms(g.at(50)), Percentiles.ms(g.at(90)));
     double overhead = g.at(50) - f.at(50);
     System.out.printf("overhead: median %s ms, p90 %s ms (differences of percentiles); "
             + "per-round differences: median %s ms, p90 %s ms%n", Percentiles.ms(overhead),

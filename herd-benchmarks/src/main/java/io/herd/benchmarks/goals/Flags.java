@@ -16,7 +16,9 @@ final class Flags {
     this.values = values;
   }
 
-  /** Parses args; an unknown option or one without a value is an {@link IllegalArgumentException}. */
+  /**
+   * Parses args; an unknown option or one without a value is an {@link IllegalArgumentException}.
+   */
   static Flags parse(String[] args, String... known) {
     Map<String, String> values = new HashMap<>();
     for (int i = 0; i < args.length; i++) {

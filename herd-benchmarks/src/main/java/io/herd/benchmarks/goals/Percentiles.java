@@ -29,7 +29,9 @@ final class Percentiles {
     return sorted.length;
   }
 
-  /** The smallest value with at least {@code p} percent of the values at or below it; NaN if empty. */
+  /**
+   * The smallest value with at least {@code p} percent of the values at or below it; NaN if empty.
+   */
   double at(double p) {
     if (sorted.length == 0) {
       return Double.NaN;

@@ -60,7 +60,8 @@ public final class TunnelGoal {
     List<WebSocketTunnel> open = new ArrayList<>();
     try {
       long start = System.nanoTime();
-      Map<WebSocketTunnel.Outcome, Integer> outcomes = openAll(pool, port, key, count, timeout, open);
+      Map<WebSocketTunnel.Outcome, Integer> outcomes =
+          openAll(pool, port, key, count, timeout, open);
       double seconds = (System.nanoTime() - start) / 1e9;
       System.out.printf(Locale.ROOT, "opened %d of %d tunnels in %.1f s: %s%n", open.size(), count,
           seconds, outcomes);
@@ -72,7 +73,8 @@ public final class TunnelGoal {
       }
       if (mode.equals("capacity")) {
         long heap = pid > 0 ? heapUsedAfterGc(pid) : -1;
-        boolean met = open.size() == count && echoing == count && heap >= 0 && heap <= HEAP_GOAL_BYTES;
+        boolean met = open.size() == count && echoing == count && heap >= 0
+            && heap <= HEAP_GOAL_BYTES;
         Summary.print("tunnels: " + count + " idle, 0 failures, heap ≤ 512 MiB",
             open.size() + "/" + count + " open, " + echoing + " echoing, heap used after GC "
                 + (heap < 0 ? "?" : heap / (1 << 20) + " MiB") + ", " + gateway, met);
@@ -85,7 +87,8 @@ public final class TunnelGoal {
       }
       Thread.sleep(1000);
       List<WebSocketTunnel> fresh = new ArrayList<>();
-      Map<WebSocketTunnel.Outcome, Integer> after = openAll(pool, port, key, recover, timeout, fresh);
+      Map<WebSocketTunnel.Outcome, Integer> after =
+          openAll(pool, port, key, recover, timeout, fresh);
       int freshEchoing = echoing(fresh, "fresh");
       int keptEchoing = echoing(open, "kept");
       System.out.printf("after closing %d: %d of %d new tunnels opened (%s), %d of them echo; "
