@@ -85,9 +85,23 @@ leftover_workers() { # kill and report workers of ours that outlived their gatew
     kill -9 $left 2>/dev/null || true
   fi
 }
+leftover_sandboxes() { # pid of a gateway that has exited: remove what its sandboxes left
+  local dirs cgroups
+  # scratch directories and cgroups are named herd-<gateway pid>-<sequence>-<worker id>
+  dirs=$(find /var/lib/herd/workers -mindepth 1 -maxdepth 1 -name "herd-$1-*" 2>/dev/null || true)
+  cgroups=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "herd-$1-*" 2>/dev/null || true)
+  if [ -n "$dirs$cgroups" ]; then
+    echo "# WARNING: gateway $1 left $(echo $dirs | wc -w) scratch directories and $(echo $cgroups | wc -w) cgroups: removed" >&2
+    # shellcheck disable=SC2086 # one path per word
+    [ -z "$dirs" ] || rm -rf $dirs
+    # shellcheck disable=SC2086
+    [ -z "$cgroups" ] || rmdir $cgroups 2>/dev/null || true
+  fi
+}
 cleanup() {
   for pid in "${PIDS[@]}"; do stop_pid "$pid" 15; done
   leftover_workers
+  for pid in "${PIDS[@]}"; do leftover_sandboxes "$pid"; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -152,6 +166,7 @@ stop_gateway() {
     fi
   done
   end=$(date +%s%N)
+  leftover_sandboxes "$GATEWAY_PID"
   local keep=()
   for pid in "${PIDS[@]}"; do [ "$pid" = "$GATEWAY_PID" ] || keep+=("$pid"); done
   PIDS=("${keep[@]}")
