@@ -4,6 +4,8 @@ import io.herd.core.PoolListener;
 import io.herd.core.SessionPool;
 import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
+import io.herd.proxy.internal.DescriptorRefusalLog;
+import io.herd.proxy.internal.DescriptorReserveHandler;
 import io.herd.proxy.internal.GatewayContext;
 import io.herd.proxy.internal.GatewayInitializer;
 import io.herd.proxy.internal.PoolSelector;
@@ -28,6 +30,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -67,6 +70,8 @@ public final class HerdGateway implements AutoCloseable {
   private final List<PoolListener> workerWatchers = new ArrayList<>();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final boolean tls;
+  /** Connections refused for want of a file descriptor, at accept or towards workers. */
+  private final DescriptorRefusalLog refusals;
 
   private HerdGateway(Builder b) {
     this.options = b.options;
@@ -75,12 +80,21 @@ public final class HerdGateway implements AutoCloseable {
     int threads = options.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : options.ioThreads();
     this.group = transport.newGroup(threads, "herd-gateway");
     this.clients = new DefaultChannelGroup("herd-gateway-clients", GlobalEventExecutor.INSTANCE);
+    EventLoopGroup loops = group;
+    this.refusals = new DescriptorRefusalLog((task, delay, unit) -> {
+      try {
+        loops.next().schedule(task, delay, unit);
+      } catch (RejectedExecutionException stopping) {
+        // the gateway is closing: no summary is due any more
+      }
+    }, log::warn, FileDescriptors::now);
     List<GatewayRoute> routes = b.routes != null ? b.routes
         : List.of(new GatewayRoute("default", PoolMatch.ANY, b.pool, b.rule, options, b.router));
     List<GatewayContext> built = new ArrayList<>();
     for (GatewayRoute route : routes) {
       // Worker ids are unique within a pool only: each pool has its own worker connections.
-      UpstreamPool upstreams = new UpstreamPool(options, UpstreamPool.tcp(options, transport, this::connectTimeout));
+      UpstreamPool upstreams = new UpstreamPool(options,
+          UpstreamPool.tcp(options, transport, this::connectTimeout), refusals);
       SessionRouter router =
           route.router() != null ? route.router() : SessionRouter.local(route.pool());
       built.add(new GatewayContext(route.name(), route.match(), route.pool(), router, b.hops,
@@ -107,6 +121,8 @@ public final class HerdGateway implements AutoCloseable {
             .channel(transport.serverChannel())
             .option(ChannelOption.SO_BACKLOG, 1024)
             .option(ChannelOption.SO_REUSEADDR, true)
+            .handler(new DescriptorReserveHandler(refusals, b.tls == null,
+                retryAfterSeconds(options)))
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childHandler(new GatewayInitializer(selector, b.tls, b.exchangeListener, b.accessLog))
             .bind(b.address)
@@ -117,9 +133,17 @@ public final class HerdGateway implements AutoCloseable {
       throw new IllegalStateException("proxy.listen cannot bind: " + b.address, bind.cause());
     }
     this.server = bind.channel();
-    log.info("gateway listening on {} ({}, {} threads, session key: {}{})",
+    FileDescriptors fds = FileDescriptors.now();
+    log.info("gateway listening on {} ({}, {} threads, session key: {}{}; file descriptors: {}{})",
         server.localAddress(), transport.name(), threads, describeKeys(contexts),
-        b.hops == null ? "" : ", hops as node " + b.hops.node());
+        b.hops == null ? "" : ", hops as node " + b.hops.node(), fds.describe(),
+        fds.tunnelsThatFit() < 0 ? "" : ", room for about " + fds.tunnelsThatFit() + " tunnels");
+  }
+
+  /** {@code proxy.retryAfter} in whole seconds, rounded up, at least 1. */
+  private static long retryAfterSeconds(GatewayOptions options) {
+    long ms = options.retryAfter().toMillis();
+    return Math.max(1, (ms + 999) / 1000);
   }
 
   private static String describeKeys(List<GatewayContext> contexts) {
@@ -195,6 +219,14 @@ public final class HerdGateway implements AutoCloseable {
       n += c.upstreams().openConnections();
     }
     return n;
+  }
+
+  /**
+   * The connections refused so far because the gateway had no file descriptor left for them
+   * (its open-files limit, {@link FileDescriptors}); each such client got a 503. Thread-safe.
+   */
+  public DescriptorRefusals descriptorRefusals() {
+    return refusals.counts();
   }
 
   /**

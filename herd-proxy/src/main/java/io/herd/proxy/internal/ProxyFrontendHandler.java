@@ -270,6 +270,12 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     }
     e.source = retry ? Exchange.Upstream.RETRY : Exchange.Upstream.FRESH;
     ChannelFuture connect = e.route.upstreams.connect(worker, loop);
+    if (UpstreamPool.notCreated(connect)) {
+      // No socket at all (no file descriptor left): nothing to close, a 503 to answer.
+      log.debug("connect to worker {} failed: {}", worker.id(), connect.cause().toString());
+      fail(UpstreamFailure.classify(connect.cause()));
+      return;
+    }
     e.upstream = connect.channel();
     connect.addListener((ChannelFutureListener) f -> {
       if (ex != e || e.ended()) {

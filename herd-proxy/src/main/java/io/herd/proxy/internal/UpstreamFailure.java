@@ -46,6 +46,13 @@ public enum UpstreamFailure {
    */
   MISDIRECTED(HttpResponseStatus.SERVICE_UNAVAILABLE, true,
       "misdirected: this gateway does not own the session"),
+  /**
+   * The gateway has no file descriptor left (EMFILE/ENFILE) for the connection to the worker, or
+   * for the client connection itself ({@link DescriptorReserveHandler}): it is at its open-files
+   * limit, and a descriptor frees up as soon as any connection closes.
+   */
+  OUT_OF_DESCRIPTORS(HttpResponseStatus.SERVICE_UNAVAILABLE, true,
+      "the gateway has too many open connections (no file descriptor left)"),
   WORKER_START_FAILED(HttpResponseStatus.BAD_GATEWAY, true, "the session's worker failed to start"),
   CONNECT_REFUSED(HttpResponseStatus.BAD_GATEWAY, false, "the worker refused the connection"),
   /**
@@ -131,7 +138,9 @@ public enum UpstreamFailure {
   /** Classifies a failed acquire or connect. */
   public static UpstreamFailure classify(Throwable error) {
     Throwable t = unwrap(error);
-    if (t instanceof RouteUnavailableException) {
+    if (DescriptorExhaustion.isCause(t)) {
+      return OUT_OF_DESCRIPTORS; // first: a worker that could not start for want of one, too
+    } else if (t instanceof RouteUnavailableException) {
       return ROUTE_UNAVAILABLE;
     } else if (t instanceof QueueFullException) {
       return QUEUE_FULL;

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -66,11 +67,23 @@ public final class UpstreamPool {
    * by the number of peer nodes; a watch lives on its peer object, not here.
    */
   private final ConcurrentHashMap<String, Worker> watchedPeers = new ConcurrentHashMap<>();
+  /** Told of every connection that could not be made for want of a file descriptor; or null. */
+  private final DescriptorRefusalLog refusals;
   private volatile boolean closed;
 
   public UpstreamPool(GatewayOptions options, Connector connector) {
+    this(options, connector, null);
+  }
+
+  /**
+   * @param refusals told of each connection that fails for want of a file descriptor; null for
+   *     none
+   */
+  public UpstreamPool(GatewayOptions options, Connector connector,
+      DescriptorRefusalLog refusals) {
     this.options = options;
     this.connector = connector;
+    this.refusals = refusals;
   }
 
   /** Plain TCP connections over {@code transport}. */
@@ -137,7 +150,12 @@ public final class UpstreamPool {
     return null;
   }
 
-  /** Opens a new connection to {@code worker}, registered on {@code loop}. */
+  /**
+   * Opens a new connection to {@code worker}, registered on {@code loop}. Its future's listeners
+   * run on {@code loop} even when no channel could be made at all (no file descriptor left: the
+   * socket call failed), which {@link #notCreated} tells apart; that failure is counted in the
+   * refusal log.
+   */
   public ChannelFuture connect(Worker worker, EventLoop loop) {
     if (worker instanceof PeerGateway && watchedPeers.put(worker.id(), worker) != worker) {
       worker.onExit().whenComplete((exit, error) -> {
@@ -147,6 +165,14 @@ public final class UpstreamPool {
     }
     ChannelFuture future = connector.connect(worker, loop);
     Channel ch = future.channel();
+    if (future.isDone() && !future.isSuccess() && !ch.isRegistered()) {
+      // Netty fails a channel it could not create on its global executor, with a placeholder
+      // channel that never closes: neither counted as open nor left to notify off the loop.
+      if (refusals != null && DescriptorExhaustion.isCause(future.cause())) {
+        refusals.refused(DescriptorRefusalLog.Where.UPSTREAM);
+      }
+      return new DefaultChannelPromise(ch, loop).setFailure(future.cause());
+    }
     open.incrementAndGet();
     ch.closeFuture().addListener(f -> open.decrementAndGet());
     return future;
@@ -205,6 +231,14 @@ public final class UpstreamPool {
         });
       }
     }
+  }
+
+  /**
+   * Whether {@code future}, from {@link #connect}, failed before its channel existed: there is
+   * nothing to close, and its channel is a placeholder that must not be touched.
+   */
+  public static boolean notCreated(ChannelFuture future) {
+    return future.isDone() && !future.isSuccess() && !future.channel().isRegistered();
   }
 
   /** Worker id of a pooled connection. */

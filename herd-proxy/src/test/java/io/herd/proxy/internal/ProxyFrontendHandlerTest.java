@@ -1,6 +1,7 @@
 package io.herd.proxy.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.herd.core.SessionEndedException;
 import io.herd.proxy.GatewayOptions;
@@ -8,7 +9,11 @@ import io.herd.proxy.LeakCheckExtension;
 import io.herd.proxy.SessionKeyRule;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelException;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.unix.Errors;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -47,16 +52,30 @@ class ProxyFrontendHandlerTest {
   private EmbeddedChannel client;
   /** When set, every worker connection fails to connect with this. */
   private Throwable connectFailure;
+  /** When set, no worker connection can be made at all: no socket, as at the descriptor limit. */
+  private boolean noDescriptorLeft;
+  private final List<String> refusalLines = new ArrayList<>();
+  private final DescriptorRefusalLog refusals =
+      new DescriptorRefusalLog((task, delay, unit) -> { }, refusalLines::add, () ->
+          new io.herd.proxy.FileDescriptors(256, 256, 256));
 
   private void start() {
     GatewayOptions options = GatewayOptions.builder().headerTimeout(HEADER).idleTimeout(IDLE)
         .bodyTimeout(BODY).responseTimeout(RESPONSE).build();
     UpstreamPool connections = new UpstreamPool(options, (worker, loop) -> {
+      if (noDescriptorLeft) {
+        // What Netty's Bootstrap returns when the channel's socket() fails: a failed future on
+        // its global executor, for a channel that was never registered.
+        EmbeddedChannel never = new EmbeddedChannel(false, false);
+        return new DefaultChannelPromise(never, GlobalEventExecutor.INSTANCE).setFailure(
+            new ChannelException("Unable to create Channel from class EpollSocketChannel",
+                new ChannelException(new Errors.NativeIoException("newSocketStream", -24))));
+      }
       EmbeddedChannel up = new EmbeddedChannel();
       UpstreamPool.initPipeline(up.pipeline(), options);
       upstreams.add(up);
       return connectFailure == null ? up.newSucceededFuture() : up.newFailedFuture(connectFailure);
-    });
+    }, refusals);
     GatewayContext gw = new GatewayContext(pool, options, SessionKeyRule.header("X-Session-ID"),
         connections, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
     client = new EmbeddedChannel(new StrictRequestDecoder(new HttpDecoderConfig()),
@@ -121,6 +140,22 @@ class ProxyFrontendHandlerTest {
 
   private static String ok(String body) {
     return "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+  }
+
+  @Test
+  void aWorkerConnectionWithoutADescriptorLeftIsA503WithRetryAfterCountedAndLogged() {
+    // Netty's native exceptions describe their errno through the native library.
+    assumeThat(Epoll.isAvailable()).as("the epoll transport loads").isTrue();
+    noDescriptorLeft = true;
+    start();
+    send(get("k"));
+    client.runPendingTasks();
+    List<String> answers = answers();
+    assertThat(answers).singleElement().asString().startsWith("503")
+        .contains("no file descriptor left");
+    assertThat(pool.openLeases()).as("the lease is released").isZero();
+    assertThat(refusals.counts().workerConnections()).isEqualTo(1);
+    assertThat(refusalLines).singleElement().asString().contains("too many open files", "256");
   }
 
   @Test

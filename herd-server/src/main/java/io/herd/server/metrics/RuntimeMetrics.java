@@ -54,8 +54,7 @@ public final class RuntimeMetrics implements AutoCloseable {
           .register(registry);
     }
     if (os instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
-      Gauge.builder("process.open.fds", unix,
-              UnixOperatingSystemMXBean::getOpenFileDescriptorCount)
+      Gauge.builder("process.open.fds", unix, RuntimeMetrics::openFds)
           .description("Open file descriptors of the gateway process: sockets, pipes to workers,"
               + " files")
           .register(registry);
@@ -85,5 +84,18 @@ public final class RuntimeMetrics implements AutoCloseable {
   @Override
   public void close() {
     gc.close();
+  }
+
+  /**
+   * The JDK counts {@code /proc/self/fd} by opening it, which at the descriptor limit fails with
+   * an {@link InternalError}: a scrape then reads NaN for this gauge instead of failing whole,
+   * just when the figure matters ({@code process.max.fds} still says what the limit is).
+   */
+  private static double openFds(UnixOperatingSystemMXBean unix) {
+    try {
+      return unix.getOpenFileDescriptorCount();
+    } catch (InternalError atTheLimit) {
+      return Double.NaN;
+    }
   }
 }

@@ -3,7 +3,9 @@ package io.herd.server.runtime;
 import io.herd.cluster.ClusterConfig;
 import io.herd.cluster.HerdCluster;
 import io.herd.core.SessionPool;
+import io.herd.proxy.DescriptorRefusals;
 import io.herd.proxy.ExchangeListener;
+import io.herd.proxy.FileDescriptors;
 import io.herd.proxy.HerdGateway;
 import io.herd.proxy.HopSigner;
 import io.herd.server.admin.AdminServer;
@@ -26,6 +28,7 @@ import io.herd.server.metrics.RuntimeMetrics;
 import io.herd.server.reload.ReloadCoordinator;
 import io.herd.server.reload.ReloadOutcome;
 import io.herd.server.reload.ReloadSource;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -167,6 +170,18 @@ public final class HerdServer implements AutoCloseable {
       Gauge.builder("herd.gateway.upstream.connections", started,
               HerdGateway::upstreamConnections)
           .description("Open connections to workers, idle and busy").register(registry);
+      FunctionCounter.builder("herd.gateway.fd.refusals", started,
+              g -> g.descriptorRefusals().newClients())
+          .tag("where", "accept")
+          .description("Connections refused (503) for want of a file descriptor: new clients"
+              + " answered on the spare descriptor, or requests whose worker connection failed")
+          .register(registry);
+      FunctionCounter.builder("herd.gateway.fd.refusals", started,
+              g -> g.descriptorRefusals().workerConnections())
+          .tag("where", "upstream")
+          .description("Connections refused (503) for want of a file descriptor: new clients"
+              + " answered on the spare descriptor, or requests whose worker connection failed")
+          .register(registry);
       AtomicBoolean draining = new AtomicBoolean();
       reloads = source == null ? null : new ReloadCoordinator(config.source(), source.reader(),
           config, gateway, pools, source.logLevelPinned());
@@ -251,6 +266,15 @@ public final class HerdServer implements AutoCloseable {
     facts.put("sessionKey", config.sessionKey());
     facts.put("clientConnections", gateway.openConnections());
     facts.put("upstreamConnections", gateway.upstreamConnections());
+    FileDescriptors fds = FileDescriptors.now();
+    Map<String, Object> descriptors = new LinkedHashMap<>();
+    descriptors.put("open", fds.open());
+    descriptors.put("limit", fds.limit());
+    descriptors.put("hardLimit", fds.hardLimit());
+    DescriptorRefusals refusals = gateway.descriptorRefusals();
+    descriptors.put("refusedNewClients", refusals.newClients());
+    descriptors.put("refusedWorkerConnections", refusals.workerConnections());
+    facts.put("fileDescriptors", descriptors);
     return facts;
   }
 

@@ -66,7 +66,7 @@ class MetricsExpositionTest {
           "jvm_gc_memory_allocated_bytes_total", "jvm_gc_live_data_size_bytes",
           "jvm_threads_live_threads", "jvm_classes_loaded_classes", "herd_build_info",
           "herd_gateway_requests_seconds_bucket", "herd_pool_acquire_seconds_bucket",
-          "herd_worker_spawn_seconds_bucket");
+          "herd_worker_spawn_seconds_bucket", "herd_gateway_fd_refusals_total");
       assertThat(families).as("no millisecond or nanosecond units")
           .noneMatch(f -> f.contains("_milliseconds") || f.contains("_nanoseconds")
               || f.contains("_ns_") || f.startsWith("process_files_"));
