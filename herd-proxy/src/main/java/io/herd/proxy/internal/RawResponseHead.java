@@ -161,12 +161,14 @@ public final class RawResponseHead implements HttpResponse, ReferenceCounted {
         continue;
       }
       int len = fields[4 * i + 1] - start;
-      if (nameIs(start, len, HttpHeaderNames.CONNECTION)
-          || nameIs(start, len, HttpHeaderNames.KEEP_ALIVE)
-          || nameIs(start, len, HttpHeaderNames.TE)
-          || nameIs(start, len, HttpHeaderNames.TRAILER)
-          || nameIs(start, len, HttpHeaderNames.UPGRADE)
-          || (len >= 6 && regionIs(start, "proxy-"))) {
+      byte first = toLower(bytes.getByte(start));
+      // The first letter first: most fields are none of these, and are passed after one read.
+      if ((first == 'c' && nameIs(start, len, HttpHeaderNames.CONNECTION))
+          || (first == 'k' && nameIs(start, len, HttpHeaderNames.KEEP_ALIVE))
+          || (first == 't' && (nameIs(start, len, HttpHeaderNames.TE)
+              || nameIs(start, len, HttpHeaderNames.TRAILER)))
+          || (first == 'u' && nameIs(start, len, HttpHeaderNames.UPGRADE))
+          || (first == 'p' && len >= 6 && regionIs(start, "proxy-"))) {
         fields[4 * i] = ~start;
       }
     }

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ByteProcessor;
 import java.util.Arrays;
 
 /**
@@ -154,30 +155,24 @@ final class ResponseHeadScanner {
       if (in.getByte(base + start + 12) != ' ') {
         throw bad("the status code is not followed by SP");
       }
-      for (int i = base + start + 13; i < base + end; i++) {
-        if (!isFieldChar(in.getByte(i))) {
-          throw bad("the reason phrase has a control character");
-        }
+      if (len > 13 && in.forEachByte(base + start + 13, len - 13, FIELD_CHARS) >= 0) {
+        throw bad("the reason phrase has a control character");
       }
     }
     statusEnd = end;
   }
 
   private void field(ByteBuf in, int base, int start, int end) {
-    int colon = -1;
-    for (int i = start; i < end; i++) {
-      byte b = in.getByte(base + i);
-      if (b == ':') {
-        colon = i;
-        break;
-      }
-      if (!isTchar(b)) {
-        throw bad(i == start && (b == ' ' || b == '\t')
-            ? "the response head has an obs-fold line" : "a field name is not a token");
-      }
+    // One pass per part through ByteProcessors: cheaper than a bounds-checked read per byte.
+    int stop = in.forEachByte(base + start, end - start, NAME_CHARS);
+    int colon = stop < 0 ? -1 : stop - base;
+    if (colon < 0 || in.getByte(stop) != ':') {
+      byte b = colon < 0 ? 0 : in.getByte(stop);
+      throw bad(colon == start && (b == ' ' || b == '\t')
+          ? "the response head has an obs-fold line" : "a field name is not a token");
     }
-    if (colon <= start) {
-      throw bad("a field line has no name or no colon");
+    if (colon == start) {
+      throw bad("a field line has no name");
     }
     int vs = colon + 1;
     int ve = end;
@@ -187,10 +182,8 @@ final class ResponseHeadScanner {
     while (ve > vs && isOws(in.getByte(base + ve - 1))) {
       ve--;
     }
-    for (int i = vs; i < ve; i++) {
-      if (!isFieldChar(in.getByte(base + i))) {
-        throw bad("a field value has a control character");
-      }
+    if (ve > vs && in.forEachByte(base + vs, ve - vs, FIELD_CHARS) >= 0) {
+      throw bad("a field value has a control character");
     }
     int n = fieldCount * 4;
     if (n + 4 > fields.length) {
@@ -315,6 +308,9 @@ final class ResponseHeadScanner {
       TCHAR[c] = true;
     }
   }
+
+  private static final ByteProcessor NAME_CHARS = ResponseHeadScanner::isTchar;
+  static final ByteProcessor FIELD_CHARS = ResponseHeadScanner::isFieldChar;
 
   /** RFC 9110 §5.6.2 tchar. */
   static boolean isTchar(byte b) {
