@@ -201,7 +201,7 @@ public final class ExchangeObserver extends ChannelDuplexHandler {
       p.status = code;
       p.outcome = msg instanceof ErrorResponses.GatewayAnswer answer
           ? answer.outcome() : CompletedExchange.WORKER;
-      String cold = resp.headers().get(COLD_START);
+      String cold = RawResponseHead.header(resp, COLD_START); // without materializing a raw head
       if (cold != null) {
         try {
           p.coldStartMillis = Long.parseLong(cold);

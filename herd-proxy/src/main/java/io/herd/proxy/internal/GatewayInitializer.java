@@ -6,15 +6,15 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.ssl.SslContext;
 import java.time.Clock;
 
 /**
  * Builds the pipeline of each client connection: a TLS handler when the gateway serves HTTPS,
- * the strict request decoder, the response encoder, an {@link ExchangeObserver} when an
- * exchange listener is set, and the frontend handler. The handler names {@code decoder} and
- * {@code encoder} are what {@link ProxyFrontendHandler} removes at a protocol switch.
+ * the strict request decoder, the response encoder (which passes worker heads through as their
+ * own bytes), an {@link ExchangeObserver} when an exchange listener is set, and the frontend
+ * handler. The handler names {@code decoder} and {@code encoder} are what {@link
+ * ProxyFrontendHandler} removes at a protocol switch.
  *
  * <p>Thread-safe and shareable: it holds only the gateway context, the (immutable) TLS context
  * and the (thread-safe) listener.
@@ -79,7 +79,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
             .setMaxHeaderSize(gw.options.maxHeaderSize())
             .setMaxChunkSize(gw.options.maxChunkSize());
     p.addLast("decoder", new StrictRequestDecoder(config));
-    p.addLast("encoder", new HttpResponseEncoder());
+    p.addLast("encoder", new ClientResponseEncoder());
   }
 
   private void addProxyHandlers(ChannelPipeline p) {

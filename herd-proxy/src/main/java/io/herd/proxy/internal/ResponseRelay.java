@@ -21,7 +21,12 @@ import org.slf4j.LoggerFactory;
  * and the worker connection closed, never pooled, so it can neither answer the next request on the
  * client connection (which may belong to another session) nor the next request to this worker.
  * Informational responses (1xx) are skipped (the gateway answers 100-continue itself); a 101 to a
- * request that asked for an upgrade turns the connection into a tunnel.
+ * request that asked for an upgrade turns the connection into a tunnel, and one to any other
+ * request fails the exchange (502): what follows it is not HTTP.
+ *
+ * <p>Heads come from {@link UpstreamResponseDecoder} as {@link RawResponseHead}s, which {@link
+ * ResponseHeadRewriter} edits for the client without building a header map, and body pieces as
+ * slices of what the worker connection read; {@link ClientResponseEncoder} writes both on.
  *
  * <p>Flow control: the worker connection reads while the client connection can take what comes,
  * and stops while the client's outbound buffer is above its high-water mark, resuming when it
@@ -92,10 +97,8 @@ final class ResponseRelay implements ProxyBackendHandler.Listener {
         frontend.abort(e, "the worker sent a response head inside a response");
         return;
       }
-      onHead(e, resp);
-      if (e.phase != Exchange.Phase.FORWARDING) {
-        ReferenceCountUtil.release(msg); // the head started a tunnel
-        return;
+      if (!onHead(e, resp)) {
+        return; // the head started a tunnel or failed the exchange
       }
     }
     if (msg instanceof HttpContent content) {
@@ -103,26 +106,47 @@ final class ResponseRelay implements ProxyBackendHandler.Listener {
     }
   }
 
-  private void onHead(Exchange e, HttpResponse resp) {
-    int code = resp.status().code();
-    if (code == 101 && e.upgrade) {
-      frontend.startTunnel(e, resp);
-      return;
+  /**
+   * Takes a response head: relays it (or holds it, for a DevTools answer), skips it (1xx), starts
+   * a tunnel (101 to an upgrade) or fails the exchange (101 to anything else). Owns {@code resp}.
+   *
+   * @return whether the exchange still forwards, so that a body in the same message follows
+   */
+  private boolean onHead(Exchange e, HttpResponse resp) {
+    int code = resp instanceof RawResponseHead raw ? raw.code() : resp.status().code();
+    if (code == 101) {
+      if (e.upgrade) {
+        frontend.startTunnel(e, resp); // writes resp
+        return false;
+      }
+      // A switch nobody asked for: what follows is not HTTP, so nothing more can be relayed.
+      ReferenceCountUtil.release(resp);
+      e.upstreamKeepAlive = false;
+      log.warn("the worker of session {} switched protocols unasked; answering 502", e.key);
+      frontend.fail(UpstreamFailure.BAD_RESPONSE);
+      return false;
     }
     if (code >= 100 && code < 200) {
+      ReferenceCountUtil.release(resp);
       e.response = Exchange.ResponsePhase.INTERIM; // skipped up to its (empty) last content
-      return;
+      return true;
     }
     timers.disarm(ConnectionTimers.Kind.RESPONSE);
     e.response = Exchange.ResponsePhase.RELAYING;
-    HeaderRewriter.prepareResponse(e, resp, e.route.keyCookie,
-        frontend.peer().tls(), e.route.keyTtl, frontend.closing());
+    if (resp instanceof RawResponseHead raw) {
+      ResponseHeadRewriter.prepare(e, raw, e.route.keyCookie,
+          frontend.peer().tls(), e.route.keyTtl, frontend.closing());
+    } else {
+      HeaderRewriter.prepareResponse(e, resp, e.route.keyCookie,
+          frontend.peer().tls(), e.route.keyTtl, frontend.closing());
+    }
     // A peer gateway's answer was rewritten there, with the client's forwarded Host and scheme.
     if (e.devtools != null && e.peer() == null && DevToolsResponse.shouldHold(resp, e.head)) {
       e.held = new DevToolsResponse(resp, e.devtools, ctx.alloc());
-      return; // written with its body, once complete
+      return true; // written with its body, once complete
     }
     ctx.write(resp, ctx.voidPromise()); // flushed at the end of this read from the worker
+    return true;
   }
 
   /**
