@@ -59,7 +59,7 @@ class ProxyFrontendHandlerTest {
     });
     GatewayContext gw = new GatewayContext(pool, options, SessionKeyRule.header("X-Session-ID"),
         connections, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
-    client = new EmbeddedChannel(new StrictRequestDecoder(new HttpDecoderConfig()),
+    client = new EmbeddedChannel(new ClientRequestDecoder(new HttpDecoderConfig()),
         new ProxyFrontendHandler(gw));
     client.freezeTime();
   }
