@@ -241,6 +241,22 @@ public final class RawHeaders extends HttpHeaders {
     return values == null ? Collections.emptyList() : values;
   }
 
+  /** How many fields are named {@code name}, without making a list of their values. */
+  int count(CharSequence name) {
+    int n = 0;
+    for (int line = 0; line < lines; line++) {
+      if (isLive(line) && nameIs(line, name)) {
+        n++;
+      }
+    }
+    for (int i = 0; i < addedCount(); i++) {
+      if (AsciiString.contentEqualsIgnoreCase(added.get(2 * i), name)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   @Override
   public boolean contains(String name) {
     return contains((CharSequence) name);
@@ -406,7 +422,7 @@ public final class RawHeaders extends HttpHeaders {
     String n = checkName(name);
     String v = checkValue(n, value);
     if (added == null) {
-      added = new ArrayList<>(8);
+      added = new ArrayList<>(12); // the gateway adds up to six fields to a request
     }
     added.add(n);
     added.add(v);
