@@ -11,10 +11,11 @@ import java.time.Clock;
 
 /**
  * Builds the pipeline of each client connection: a TLS handler when the gateway serves HTTPS,
- * the strict request decoder, the response encoder (which passes worker heads through as their
- * own bytes), an {@link ExchangeObserver} when an exchange listener is set, and the frontend
- * handler. The handler names {@code decoder} and {@code encoder} are what {@link
- * ProxyFrontendHandler} removes at a protocol switch.
+ * the request decoder ({@link ClientRequestDecoder}: a fast path, and the strict decoder for
+ * everything else), the response encoder (which passes worker heads through as their own bytes),
+ * an {@link ExchangeObserver} when an exchange listener is set, and the frontend handler. The
+ * handler names {@code decoder} and {@code encoder} are what {@link ProxyFrontendHandler} removes
+ * at a protocol switch.
  *
  * <p>Thread-safe and shareable: it holds only the gateway context, the (immutable) TLS context
  * and the (thread-safe) listener.
@@ -78,7 +79,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
             .setMaxInitialLineLength(gw.options.maxInitialLineLength())
             .setMaxHeaderSize(gw.options.maxHeaderSize())
             .setMaxChunkSize(gw.options.maxChunkSize());
-    p.addLast("decoder", new StrictRequestDecoder(config));
+    p.addLast("decoder", new ClientRequestDecoder(config));
     p.addLast("encoder", new ClientResponseEncoder());
   }
 

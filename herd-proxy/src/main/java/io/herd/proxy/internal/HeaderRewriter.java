@@ -29,6 +29,10 @@ import java.util.Set;
  *
  * <p>Transfer-Encoding is left alone: it describes the framing that Netty's encoders reproduce on
  * the next hop.
+ *
+ * <p>A request read by the fast path has {@link RawHeaders}: every edit here is then recorded on
+ * the client's own header lines (a line dropped, a field appended), which the upstream encoder
+ * writes out without re-encoding the rest; the scans over every field use its in-place helpers.
  */
 public final class HeaderRewriter {
 
@@ -83,6 +87,9 @@ public final class HeaderRewriter {
    * @return how many were removed
    */
   static int dropUnderscoreNames(HttpHeaders h, boolean allow, String keyHeader) {
+    if (h instanceof RawHeaders raw && !raw.anyNameContains('_')) {
+      return 0; // the usual case, found without an entry per field
+    }
     List<String> drop = null;
     // Iterated without copying the names: this runs for every request, and almost never finds one.
     for (var it = h.iteratorCharSequence(); it.hasNext(); ) {
@@ -300,6 +307,10 @@ public final class HeaderRewriter {
     h.remove(HttpHeaderNames.TE);
     h.remove(HttpHeaderNames.TRAILER);
     h.remove(HttpHeaderNames.UPGRADE);
+    if (h instanceof RawHeaders raw) {
+      raw.removeNamesStartingWith(PROXY_PREFIX); // no entry per field
+      return;
+    }
     List<String> proxyHeaders = null;
     for (var it = h.iteratorCharSequence(); it.hasNext(); ) {
       CharSequence name = it.next().getKey();

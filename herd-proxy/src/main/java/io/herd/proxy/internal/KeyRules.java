@@ -126,14 +126,15 @@ public final class KeyRules {
     return name;
   }
 
-  private static KeyLookup single(List<String> values, String where) {
+  /** The one key among {@code values}; {@code where} is {@code kind + " " + name}, built only for a conflict. */
+  private static KeyLookup single(List<String> values, String kind, String name) {
     if (values.isEmpty()) {
       return KeyLookup.missing();
     }
     String first = values.get(0);
     for (String v : values) {
       if (!v.equals(first)) {
-        return KeyLookup.conflict("two different session keys in " + where
+        return KeyLookup.conflict("two different session keys in " + kind + " " + name
             + " (expected: one key per request)");
       }
     }
@@ -149,8 +150,11 @@ public final class KeyRules {
     @Override
     public KeyLookup lookup(HttpRequest request, boolean collapse) {
       HttpHeaders h = request.headers();
+      if (h instanceof RawHeaders raw && raw.count(name) == 1) {
+        return KeyLookup.found(raw.get(name)); // the usual case, without a list of one
+      }
       List<String> values = h.getAll(name);
-      KeyLookup lookup = single(values, "header " + name);
+      KeyLookup lookup = single(values, "header", name);
       if (collapse && lookup.outcome() == KeyLookup.Outcome.FOUND && values.size() > 1) {
         h.set(name, lookup.key());
       }
@@ -192,7 +196,7 @@ public final class KeyRules {
           }
         }
       }
-      KeyLookup lookup = single(values, "cookie " + name);
+      KeyLookup lookup = single(values, "cookie", name);
       if (collapse && lookup.outcome() == KeyLookup.Outcome.FOUND && values.size() > 1) {
         // One Cookie header (RFC 6265 §5.4) with the key's pair once, the others as they came.
         List<String> kept = new ArrayList<>();
@@ -255,7 +259,7 @@ public final class KeyRules {
               + e.getMessage());
         }
       }
-      KeyLookup lookup = single(values, "query parameter " + name);
+      KeyLookup lookup = single(values, "query parameter", name);
       if (collapse && lookup.outcome() == KeyLookup.Outcome.FOUND && values.size() > 1) {
         StringBuilder query = new StringBuilder();
         boolean keySeen = false;

@@ -343,7 +343,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       closeLingering();
       return;
     }
-    StrictRequestDecoder decoder = ctx.pipeline().get(StrictRequestDecoder.class);
+    ClientRequestDecoder decoder = ctx.pipeline().get(ClientRequestDecoder.class);
     if (decoder != null && decoder.midHead()) {
       state = State.HEAD; // the next request already started arriving
       timers.arm(ConnectionTimers.Kind.HEADER, gw.timeouts().header());

@@ -62,6 +62,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
 
   private final int scanLimit;
   private final int maxLine;
+  private final boolean announceHeads;
 
   // Head scanner state, reset after each message. scannedAhead counts the bytes after the
   // buffer's reader index that were already checked, so no byte is checked twice.
@@ -86,7 +87,16 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
   private final ByteProcessor scanner = this::process;
 
   public StrictRequestDecoder(HttpDecoderConfig config) {
+    this(config, true);
+  }
+
+  /**
+   * @param announceHeads whether to fire {@link #HEAD_STARTED}; false inside {@link
+   *     ClientRequestDecoder}, which announces every head itself
+   */
+  StrictRequestDecoder(HttpDecoderConfig config, boolean announceHeads) {
     super(config.setStrictLineParsing(true).setUseRfc9112TransferEncoding(true));
+    this.announceHeads = announceHeads;
     // Netty answers too long lines and headers itself (414/431); scanning further is pointless.
     // The limit is in the bytes Netty counts, which are neither CR nor LF: a head of short lines
     // is up to three times longer on the wire (a:CRLF), and must be checked to its end.
@@ -136,6 +146,12 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
   }
 
+  @Override
+  protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
+      throws Exception {
+    super.decodeLast(ctx, in, out); // overridden to be callable from ClientRequestDecoder
+  }
+
   /**
    * Whether bytes of a request head that is not complete yet have arrived: the next request
    * started, so its header deadline applies rather than the keep-alive one.
@@ -166,7 +182,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     if (length <= 0 || headChars > scanLimit) {
       return null;
     }
-    if (headBytes == 0) {
+    if (headBytes == 0 && announceHeads) {
       ctx.fireUserEventTriggered(HEAD_STARTED);
     }
     problem = null;

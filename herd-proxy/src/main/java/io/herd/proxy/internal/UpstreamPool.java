@@ -13,7 +13,6 @@ import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -120,7 +119,8 @@ public final class UpstreamPool {
 
   /**
    * A worker connection's handlers: {@code decoder} and {@code encoder} (which a protocol switch
-   * removes) and the backend handler that gives what arrives to the exchange.
+   * removes; the encoder writes a fast-path request's own header bytes) and the backend handler
+   * that gives what arrives to the exchange.
    */
   public static void initPipeline(ChannelPipeline pipeline, GatewayOptions options) {
     HttpDecoderConfig decoderConfig =
@@ -130,7 +130,7 @@ public final class UpstreamPool {
             .setMaxInitialLineLength(options.maxInitialLineLength());
     pipeline
         .addLast("decoder", new UpstreamResponseDecoder(decoderConfig))
-        .addLast("encoder", new HttpRequestEncoder())
+        .addLast("encoder", new UpstreamRequestEncoder())
         .addLast("backend", new ProxyBackendHandler());
   }
 

@@ -78,7 +78,7 @@ class ProxyFrontendHandlerTest {
     }, refusals);
     GatewayContext gw = new GatewayContext(pool, options, SessionKeyRule.header("X-Session-ID"),
         connections, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
-    client = new EmbeddedChannel(new StrictRequestDecoder(new HttpDecoderConfig()),
+    client = new EmbeddedChannel(new ClientRequestDecoder(new HttpDecoderConfig()),
         new ProxyFrontendHandler(gw));
     client.freezeTime();
   }
