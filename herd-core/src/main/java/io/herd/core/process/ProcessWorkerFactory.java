@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * Starts workers as local processes that serve HTTP on 127.0.0.1: any command, given a port
  * picked from the kernel through {@code {{port}}}/{@code {{.Port}}} in its arguments and
  * environment and through {@code $PORT}. A spawn completes once {@code GET <health path>}
- * answers 200: it is probed at once, then with pauses doubling from 1 ms up to 50 ms; a process
- * that exits meanwhile fails the spawn at once with its exit code and last stderr lines, one that
+ * answers 200: the port is watched every millisecond until something listens there, and then
+ * probed (see {@link WorkerStartup}); a process that exits meanwhile fails the spawn at once with its exit code and last stderr lines, one that
  * stays unhealthy past {@code worker.startTimeout} is SIGKILLed with its descendants.
  *
  * <p>Every worker is started by the native launcher {@code herd-launch} (see {@link

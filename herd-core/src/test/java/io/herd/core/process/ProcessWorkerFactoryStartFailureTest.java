@@ -82,14 +82,14 @@ class ProcessWorkerFactoryStartFailureTest {
   void workerThatNeverGetsHealthyTimesOutWithTheLastProbeAndIsKilled() {
     ProcessWorkerFactory factory = spawned.factory(
         config(TestWorkerCommand.argv("--never-healthy"))
-            .startTimeout(Duration.ofMillis(1500))
+            .startTimeout(Duration.ofMillis(6000))
             .build());
 
     Throwable error = failure(factory.spawn("w-1"));
 
     assertThat(error)
         .isInstanceOf(WorkerStartException.class)
-        .hasMessageContaining("worker w-1 was not healthy within the 1500 ms worker.startTimeout")
+        .hasMessageContaining("worker w-1 was not healthy within the 6000 ms worker.startTimeout")
         .hasMessageMatching("(?s).*last probe of http://127\\.0\\.0\\.1:\\d+/health: HTTP 500.*")
         .hasMessageContaining("the process was killed");
     assertThat(descendants())
@@ -103,8 +103,24 @@ class ProcessWorkerFactoryStartFailureTest {
         config(List.of("sleep", "30")).startTimeout(Duration.ofMillis(300)).build());
 
     assertThat(failure(factory.spawn("w-1")))
-        .hasMessageContaining("connection refused")
+        .hasMessageMatching("(?s).*nothing listened on 127\\.0\\.0\\.1:\\d+ \\(last connect:"
+            + " connection refused, \\d+ connects\\).*")
         .hasMessageContaining("$PORT");
+    assertThat(descendants()).isEmpty();
+  }
+
+  @Test
+  void workerThatListensAndThenDiesFailsWithItsExitCodeNotATimeout() {
+    ProcessWorkerFactory factory = spawned.factory(
+        config(TestWorkerCommand.argv("--never-healthy", "--exit-after", "300"))
+            .startTimeout(Duration.ofSeconds(60))
+            .build());
+
+    assertThat(failure(factory.spawn("w-1")))
+        .isInstanceOf(WorkerStartException.class)
+        .hasMessageContaining("worker w-1 exited with code 4 while starting")
+        .hasMessageContaining("exiting 300 ms after listening")
+        .hasMessageNotContaining("worker.startTimeout");
     assertThat(descendants()).isEmpty();
   }
 
