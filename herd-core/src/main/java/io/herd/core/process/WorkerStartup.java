@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -29,9 +30,12 @@ import org.slf4j.LoggerFactory;
  *       the launch, then with pauses doubling from 1 ms up to {@value #MAX_POLL_DELAY_MILLIS} ms,
  *       until the port accepts a connection. The fine interval is what lets a worker that listens
  *       at 20 ms be seen at 20-21 ms rather than at the next step of a doubling schedule (0, 1, 3,
- *       7, 15, 31 ms: at 31); a connect that is refused costs a few microseconds of the timer
- *       thread, so the fine phase stays cheap, and it ends after the start-up window, so a slow
- *       starter (a JVM, a VM) and many workers starting at once cost no more than before.
+ *       7, 15, 31 ms: at 31). Its cost is bounded: a refused connect is a few system calls on the
+ *       timer thread (tens of microseconds with the JDK's socket objects, more on a busy host),
+ *       the window ends {@value #FINE_WINDOW_MILLIS} ms after the launch (a slow starter, a JVM or
+ *       a VM, then costs no more than before), and at most {@value #FINE_SLOTS} starts of one
+ *       factory use the fine interval at once (the factory's {@code fineSlots}): during a burst
+ *       of starts the others use the doubling schedule from the first check on.
  *   <li><b>Healthy.</b> Then {@code GET <health path>} at once, and again after 1 ms, doubling
  *       the pause up to {@value #MAX_POLL_DELAY_MILLIS} ms, until HTTP 200.
  * </ol>
@@ -57,6 +61,8 @@ final class WorkerStartup {
   static final long FINE_INTERVAL_MICROS = 1000;
   /** How long after the launch the listening checks keep the fine interval. */
   static final long FINE_WINDOW_MILLIS = 200;
+  /** How many starts of one factory may use the fine interval at once. */
+  static final int FINE_SLOTS = 4;
 
   private static final Logger log = LoggerFactory.getLogger(WorkerStartup.class);
   private static final long FIRST_POLL_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -85,16 +91,26 @@ final class WorkerStartup {
   private long nextDelayNanos = FIRST_POLL_DELAY_NANOS;
   /** Null once the port was found listening: then the chain probes HTTP. */
   private ListeningPortCheck listenCheck;
+  /** The factory's permits to use the fine interval; see {@link #FINE_SLOTS}. */
+  private final Semaphore fineSlots;
+  /** Whether this start holds one of {@code fineSlots}; touched by the chain only. */
+  private boolean fine;
+  /** Whether the chain has asked for a slot yet; touched by the chain only. */
+  private boolean askedForSlot;
   /** Written by the probe chain only; volatile because the timeout message reads them. */
   private volatile int probes;
   private volatile int connects;
   private volatile String lastConnect = "no connect attempt yet";
   private volatile boolean listened;
 
+  /**
+   * @param fineSlots the factory's permits for the fine interval, {@link #FINE_SLOTS} of them
+   */
   WorkerStartup(ProcessWorker worker, ProcessWorkerConfig config, HttpHealthProbe probe,
-      ScheduledExecutorService timer, long startNanos, CompletableFuture<Void> hookDone,
-      CompletableFuture<Worker> result) {
+      ScheduledExecutorService timer, Semaphore fineSlots, long startNanos,
+      CompletableFuture<Void> hookDone, CompletableFuture<Worker> result) {
     this.worker = worker;
+    this.fineSlots = fineSlots;
     this.hookDone = hookDone;
     this.result = result;
     this.probe = probe;
@@ -176,8 +192,15 @@ final class WorkerStartup {
       listened = true;
       return true;
     }
+    if (!askedForSlot) {
+      askedForSlot = true;
+      fine = fineSlots.tryAcquire();
+    }
+    if (fine && System.nanoTime() - startNanos >= FINE_WINDOW_NANOS) {
+      releaseFineSlot();
+    }
     long delay;
-    if (System.nanoTime() - startNanos < FINE_WINDOW_NANOS) {
+    if (fine) {
       delay = FINE_INTERVAL_NANOS;
     } else {
       delay = nextDelayNanos;
@@ -187,12 +210,21 @@ final class WorkerStartup {
     return false;
   }
 
+  /** Ends phase one: closes a connect in flight and gives the fine slot back. Chain only. */
   private void closeListenCheck() {
+    releaseFineSlot();
     ListeningPortCheck check = listenCheck;
     if (check != null) {
       check.close();
       listenCheck = null;
       nextDelayNanos = FIRST_POLL_DELAY_NANOS; // the HTTP probes' pauses start afresh
+    }
+  }
+
+  private void releaseFineSlot() {
+    if (fine) {
+      fine = false;
+      fineSlots.release();
     }
   }
 

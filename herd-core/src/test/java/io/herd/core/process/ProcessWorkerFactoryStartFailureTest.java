@@ -109,6 +109,46 @@ class ProcessWorkerFactoryStartFailureTest {
     assertThat(descendants()).isEmpty();
   }
 
+  /**
+   * Many starts at once, most of which fail: each start that watched its port every millisecond
+   * gave its slot back however it ended, so the next burst gets the fine interval again.
+   */
+  @Test
+  void everyFineIntervalSlotIsGivenBackAfterABurstOfStartsThatFailAndSucceed() throws Exception {
+    ProcessWorkerFactory failing = spawned.factory(
+        config(List.of("sleep", "30")).startTimeout(Duration.ofMillis(300)).build());
+    List<CompletableFuture<Worker>> spawns = new java.util.ArrayList<>();
+    for (int i = 0; i < 3 * WorkerStartup.FINE_SLOTS; i++) {
+      spawns.add(failing.spawn("w-" + i));
+    }
+    ProcessWorkerFactory exiting = spawned.factory(config(List.of("false")).build());
+    List<CompletableFuture<Worker>> exits = new java.util.ArrayList<>();
+    for (int i = 0; i < 3 * WorkerStartup.FINE_SLOTS; i++) {
+      exits.add(exiting.spawn("x-" + i));
+    }
+    for (CompletableFuture<Worker> spawn : spawns) {
+      assertThat(failure(spawn)).hasMessageContaining("nothing listened on");
+    }
+    for (CompletableFuture<Worker> spawn : exits) {
+      assertThat(failure(spawn)).hasMessageContaining("exited with code 1 while starting");
+    }
+    ProcessWorkerFactory succeeding = spawned.factory(config(TestWorkerCommand.argv()).build());
+    List<CompletableFuture<Worker>> ok = new java.util.ArrayList<>();
+    for (int i = 0; i < WorkerStartup.FINE_SLOTS + 1; i++) {
+      ok.add(succeeding.spawn("ok-" + i));
+    }
+    for (CompletableFuture<Worker> spawn : ok) {
+      spawned.track(spawn.get(60, TimeUnit.SECONDS));
+    }
+
+    // A start's chain gives its slot back at its next check, at most 50 ms after its outcome.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(failing.fineSlotsAvailable()).isEqualTo(WorkerStartup.FINE_SLOTS);
+      assertThat(exiting.fineSlotsAvailable()).isEqualTo(WorkerStartup.FINE_SLOTS);
+      assertThat(succeeding.fineSlotsAvailable()).isEqualTo(WorkerStartup.FINE_SLOTS);
+    });
+  }
+
   @Test
   void workerThatListensAndThenDiesFailsWithItsExitCodeNotATimeout() {
     ProcessWorkerFactory factory = spawned.factory(
