@@ -3,7 +3,8 @@
 # spawn-to-healthy time, with a C worker that starts in about a millisecond.
 # See ColdStartBenchmark's Javadoc for what each row measures, docs/benchmarks.md for results.
 #
-# Usage: bench/cold-start.sh [--rounds N] [--warmup N]   (from anywhere; needs gcc, mvn, java)
+# Usage: bench/cold-start.sh [--rounds N] [--warmup N] [--sandbox defaults|none]
+#   (from anywhere; needs gcc, mvn, java; as root for the sandbox rows and the default sandbox)
 # Writes bench-out/cold-start.txt (the report) and bench-out/cold-start.csv (every round).
 # Environment: JAVA (default: java on PATH), SKIP_BUILD=1 to reuse the built jar.
 set -euo pipefail

@@ -78,7 +78,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Startup flags for failure tests: {@code --exit-at-start CODE} (writes a few lines including
  * {@code boom: bad config} to stderr and exits before listening), {@code --never-healthy}, {@code
- * --start-delay MS} (sleeps before listening) and {@code --ignore-sigterm} (a shutdown hook that
+ * --start-delay MS} (sleeps before listening), {@code --exit-after MS} (exits with code 4 that
+ * long after it started listening) and {@code --ignore-sigterm} (a shutdown hook that
  * never returns keeps the JVM alive after SIGTERM, so only SIGKILL ends it), and {@code --bind
  * ADDR} to listen on another address than 127.0.0.1 (e.g. {@code 0.0.0.0} in a network
  * namespace of its own; {@code $NAME} reads the address from environment variable NAME, e.g.
@@ -116,6 +117,12 @@ public final class TestWorker {
       Thread.sleep(options.startDelayMillis);
     }
     new TestWorker(options.neverHealthy).listen(options.bind, options.port);
+    if (options.exitAfterMillis >= 0) {
+      Thread.sleep(options.exitAfterMillis);
+      System.err.println("exiting " + options.exitAfterMillis + " ms after listening");
+      System.err.flush();
+      Runtime.getRuntime().halt(4);
+    }
   }
 
   private void listen(String bind, int port) throws IOException {
@@ -360,6 +367,7 @@ public final class TestWorker {
     boolean neverHealthy;
     boolean ignoreSigterm;
     long startDelayMillis;
+    long exitAfterMillis = -1;
     String bind;
 
     static Options parse(String[] args) {
@@ -369,6 +377,7 @@ public final class TestWorker {
           case "--port" -> options.port = Integer.parseInt(value(args, ++i));
           case "--exit-at-start" -> options.exitAtStart = Integer.parseInt(value(args, ++i));
           case "--start-delay" -> options.startDelayMillis = Long.parseLong(value(args, ++i));
+          case "--exit-after" -> options.exitAfterMillis = Long.parseLong(value(args, ++i));
           case "--never-healthy" -> options.neverHealthy = true;
           case "--ignore-sigterm" -> options.ignoreSigterm = true;
           case "--bind" -> options.bind = value(args, ++i);
@@ -395,7 +404,7 @@ public final class TestWorker {
     private static void usage(String problem) {
       System.err.println("TestWorker: " + problem);
       System.err.println("usage: TestWorker [--port N] [--exit-at-start CODE] [--never-healthy]"
-          + " [--start-delay MS] [--ignore-sigterm] [--bind ADDR]");
+          + " [--start-delay MS] [--exit-after MS] [--ignore-sigterm] [--bind ADDR]");
       System.exit(2);
     }
   }

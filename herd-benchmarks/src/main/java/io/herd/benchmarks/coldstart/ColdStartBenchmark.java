@@ -4,6 +4,7 @@ import io.herd.core.PoolConfig;
 import io.herd.core.SessionLease;
 import io.herd.core.SessionPool;
 import io.herd.core.Worker;
+import io.herd.core.process.JvmLaunchMechanism;
 import io.herd.core.process.ProcessWorkerConfig;
 import io.herd.core.process.ProcessWorkerFactory;
 import io.herd.core.sandbox.LauncherBinary;
@@ -58,7 +59,22 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link Mode#POOL}: {@code pool.acquire(newKey)} on a pool with {@code min=0, warm=0,
  *       reuse=false}, so every acquire spawns; timed until the lease is in hand. The session is
  *       then ended and its worker awaited before the next round.
+ *   <li>{@link Mode#FIRST_REQUEST} and {@link Mode#NEXT_REQUEST}, measured in the POOL round
+ *       right after the lease: a {@code GET /health} to the new worker over a new connection (the
+ *       first request after the readiness probe, what a gateway's first proxied request pays
+ *       beyond its own work), then a second one the same way.
  * </ul>
+ *
+ * <p>The sandbox of FACTORY and POOL is the default one ({@code --sandbox defaults}, the default
+ * here): as root, PID/IPC/mount namespaces, a leased UID, cgroup limits (a spare cgroup made
+ * ahead), a private /tmp, and network isolation with a spare network where the host has nftables.
+ * The breakdown the report prints: the launch chain is LAUNCHER − DIRECT (herd-launch with
+ * namespaces and a UID, no cgroup or network), the factory's own share (sandbox preparation,
+ * the readiness detection, thread hand-offs) FACTORY − LAUNCHER, the pool's POOL − FACTORY.
+ *
+ * <p>The benchmark starts processes by vfork, as the {@code herd} executable does ({@link
+ * JvmLaunchMechanism}); pass {@code -Djdk.lang.Process.launchMechanism=POSIX_SPAWN} to time the
+ * JDK's default.
  *
  * <p>Each timed span excludes stopping the worker; the next round starts only after the previous
  * worker has exited. The first {@code --warmup} rounds are run but not counted (JIT, class
@@ -80,7 +96,9 @@ public final class ColdStartBenchmark {
     LEGACY_CHAIN,
     LAUNCHER,
     FACTORY,
-    POOL
+    POOL,
+    FIRST_REQUEST,
+    NEXT_REQUEST
   }
 
   /** The UID the chain modes run the worker under; outside the default lease range's use. */
@@ -131,11 +149,12 @@ public final class ColdStartBenchmark {
   }
 
   public static void main(String[] args) throws Exception {
+    String mechanism = JvmLaunchMechanism.preferVfork(); // before the first process starts
     Path worker = null;
     int rounds = 200;
     int warmup = 20;
     Path csv = null;
-    boolean sandboxed = false;
+    boolean sandboxed = true;
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       switch (args[i]) {
@@ -165,6 +184,8 @@ public final class ColdStartBenchmark {
     } finally {
       bench.removeScratch();
     }
+    System.out.println("process launch mechanism: " + mechanism + "; sandbox of FACTORY and POOL: "
+        + (sandboxed ? "defaults" : "none"));
     bench.report(System.out);
     if (csv != null) {
       bench.writeCsv(csv);
@@ -229,7 +250,8 @@ public final class ColdStartBenchmark {
       case LEGACY_CHAIN -> chainsAvailable ? direct(legacyChain()) : -1;
       case LAUNCHER -> chainsAvailable ? direct(launcherChain()) : -1;
       case FACTORY -> factory(factory, round);
-      case POOL -> pool(pool, "cold-" + round);
+      case POOL -> pool(pool, "cold-" + round, round);
+      case FIRST_REQUEST, NEXT_REQUEST -> 0; // measured by the POOL round
     };
   }
 
@@ -298,7 +320,7 @@ public final class ColdStartBenchmark {
     return elapsed;
   }
 
-  private static long pool(SessionPool pool, String key) {
+  private long pool(SessionPool pool, String key, int round) throws IOException {
     long start = System.nanoTime();
     SessionLease lease = pool.acquire(key).join();
     long elapsed = System.nanoTime() - start;
@@ -306,10 +328,30 @@ public final class ColdStartBenchmark {
       throw new IllegalStateException("session " + key + " was not new: " + lease);
     }
     Worker w = lease.worker();
+    InetAddress host = InetAddress.getByName(w.address().getHost());
+    long first = timedRequest(host, w.address().getPort());
+    long next = timedRequest(host, w.address().getPort());
+    if (round == -warmup) {
+      this.first.put(Mode.FIRST_REQUEST, first);
+      this.first.put(Mode.NEXT_REQUEST, next);
+    }
+    if (round >= 0) {
+      nanos.get(Mode.FIRST_REQUEST)[round] = first;
+      nanos.get(Mode.NEXT_REQUEST)[round] = next;
+    }
     lease.close();
     pool.end(key);
     w.onExit().join();
     return elapsed;
+  }
+
+  /** One {@code GET /health} over a new connection, which must answer 200; its duration. */
+  private static long timedRequest(InetAddress host, int port) {
+    long start = System.nanoTime();
+    if (!healthy(host, port)) {
+      throw new IllegalStateException("the new worker did not answer 200 at " + host + ":" + port);
+    }
+    return System.nanoTime() - start;
   }
 
   private static int freePort() throws IOException {
@@ -318,11 +360,16 @@ public final class ColdStartBenchmark {
     }
   }
 
-  /** One blocking {@code GET /health}; false while the port refuses connections. */
+  /** One blocking {@code GET /health} on 127.0.0.1; false while the port refuses connections. */
   private static boolean healthy(int port) {
+    return healthy(InetAddress.getLoopbackAddress(), port);
+  }
+
+  /** One blocking {@code GET /health}; false while the port refuses connections. */
+  private static boolean healthy(InetAddress host, int port) {
     try (Socket socket = new Socket()) {
       socket.setTcpNoDelay(true);
-      socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+      socket.connect(new InetSocketAddress(host, port));
       OutputStream out = socket.getOutputStream();
       out.write(HEALTH_REQUEST);
       out.flush();
@@ -352,13 +399,19 @@ public final class ColdStartBenchmark {
     differenceRow(out, "POOL - DIRECT", Mode.POOL, Mode.DIRECT);
     differenceRow(out, "FACTORY - DIRECT", Mode.FACTORY, Mode.DIRECT);
     differenceRow(out, "POOL - FACTORY", Mode.POOL, Mode.FACTORY);
+    if (chainsAvailable) {
+      out.println("breakdown (difference of percentiles): launch chain, factory, pool, request:");
+      differenceRow(out, "launch chain: LAUNCHER - DIRECT", Mode.LAUNCHER, Mode.DIRECT);
+      differenceRow(out, "factory: FACTORY - LAUNCHER", Mode.FACTORY, Mode.LAUNCHER);
+      differenceRow(out, "pool: POOL - FACTORY", Mode.POOL, Mode.FACTORY);
+    }
+    differenceRow(out, "first request: FIRST - NEXT", Mode.FIRST_REQUEST, Mode.NEXT_REQUEST);
     if (setprivAvailable) {
       differenceRow(out, "SETPRIV - DIRECT", Mode.SETPRIV, Mode.DIRECT);
       differenceRow(out, "FACTORY - SETPRIV", Mode.FACTORY, Mode.SETPRIV);
     }
     if (chainsAvailable) {
       differenceRow(out, "LEGACY_CHAIN - DIRECT", Mode.LEGACY_CHAIN, Mode.DIRECT);
-      differenceRow(out, "LAUNCHER - DIRECT", Mode.LAUNCHER, Mode.DIRECT);
       differenceRow(out, "LAUNCHER - LEGACY_CHAIN", Mode.LAUNCHER, Mode.LEGACY_CHAIN);
     }
     out.println("overhead per round (POOL - DIRECT of the same round):");
@@ -392,6 +445,8 @@ public final class ColdStartBenchmark {
       case LAUNCHER -> "LAUNCHER (herd-launch, ns+uid)";
       case FACTORY -> "FACTORY (factory.spawn, " + (sandboxed ? "defaults)" : "none)");
       case POOL -> "POOL    (pool.acquire(newKey))";
+      case FIRST_REQUEST -> "FIRST_REQUEST (new worker, new conn)";
+      case NEXT_REQUEST -> "NEXT_REQUEST (same worker, new conn)";
     };
   }
 
@@ -424,7 +479,8 @@ public final class ColdStartBenchmark {
 
   private void writeCsv(Path csv) throws IOException {
     StringBuilder text = new StringBuilder(
-        "round,direct_ns,setpriv_ns,legacy_chain_ns,launcher_ns,factory_ns,pool_ns\n");
+        "round,direct_ns,setpriv_ns,legacy_chain_ns,launcher_ns,factory_ns,pool_ns,"
+            + "first_request_ns,next_request_ns\n");
     for (int i = 0; i < rounds; i++) {
       text.append(i);
       for (Mode mode : Mode.values()) {

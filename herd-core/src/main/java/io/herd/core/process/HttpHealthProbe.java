@@ -23,8 +23,8 @@ import java.util.function.Consumer;
 /**
  * Asks a worker on 127.0.0.1 (or at its own network namespace's address) whether it is healthy:
  * one {@code GET <path>} over a fresh connection, healthy if and only if the status is 200. Used
- * both to wait for readiness (a probe every few milliseconds while a worker starts) and for
- * {@code Worker.checkHealth}.
+ * both to wait for readiness (once the worker's port listens, see {@link ListeningPortCheck}; then
+ * every few milliseconds until healthy) and for {@code Worker.checkHealth}.
  *
  * <p>Why a raw asynchronous socket rather than {@code java.net.http.HttpClient}: while a worker
  * starts nearly every probe meets a closed port, so a probe must be cheap and must not park a

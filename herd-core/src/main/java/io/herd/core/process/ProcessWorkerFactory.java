@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -34,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * Starts workers as local processes that serve HTTP on 127.0.0.1: any command, given a port
  * picked from the kernel through {@code {{port}}}/{@code {{.Port}}} in its arguments and
  * environment and through {@code $PORT}. A spawn completes once {@code GET <health path>}
- * answers 200: it is probed at once, then with pauses doubling from 1 ms up to 50 ms; a process
- * that exits meanwhile fails the spawn at once with its exit code and last stderr lines, one that
+ * answers 200: the port is watched every millisecond until something listens there, and then
+ * probed (see {@link WorkerStartup}); a process that exits meanwhile fails the spawn at once with its exit code and last stderr lines, one that
  * stays unhealthy past {@code worker.startTimeout} is SIGKILLed with its descendants.
  *
  * <p>Every worker is started by the native launcher {@code herd-launch} (see {@link
@@ -104,6 +105,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private final ThreadPoolExecutor sandboxThread;
   /** Workers whose process runs, from start until exit: what the shutdown hook kills. */
   private final Set<ProcessWorker> live = ConcurrentHashMap.newKeySet();
+  /** Which starts may watch their port every millisecond (see {@link WorkerStartup}). */
+  private final Semaphore fineSlots = new Semaphore(WorkerStartup.FINE_SLOTS);
   /** Starts not yet decided: what close() aborts. */
   private final Set<WorkerStartup> starting = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -384,6 +387,11 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     return Optional.empty();
   }
 
+  /** How many of the fine-interval slots are free now, for tests. */
+  int fineSlotsAvailable() {
+    return fineSlots.availablePermits();
+  }
+
   /** The thread that forks the workers, for tests. */
   Thread launcherThread() {
     return launcher.thread();
@@ -407,7 +415,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       hookDone = CompletableFuture.failedFuture(e);
     }
     WorkerStartup startup =
-        new WorkerStartup(worker, config, probe, timer, startNanos, hookDone, result);
+        new WorkerStartup(worker, config, probe, timer, fineSlots, startNanos, hookDone, result);
     starting.add(startup);
     result.whenComplete((w, e) -> starting.remove(startup));
     if (closed.get()) {

@@ -3,12 +3,14 @@ package io.herd.core.process;
 import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
 import io.herd.core.WorkerStartException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -19,29 +21,55 @@ import org.slf4j.LoggerFactory;
  * that says why not. Lives from the process start until its result future completes (the
  * future that {@code spawn} returned).
  *
- * <p>Readiness: once the spawn's {@link StartHook} completed (at once for a plain spawn; a hook
- * that fails ends the start like an abort, its message leading the error), probes {@code GET
- * <health path>} at once, then after 1 ms, doubling the pause up
- * to {@value #MAX_POLL_DELAY_MILLIS} ms, until HTTP 200. No thread waits: each probe is
- * asynchronous and the next one is a timer task. Three things end the wait early: the process
- * exits (fails at once, with its exit code and last stderr lines), the start timeout (the
- * process tree is SIGKILLed), or the caller cancels the future / the factory closes (likewise).
+ * <p>Readiness, in two phases, once the spawn's {@link StartHook} completed (at once for a plain
+ * spawn; a hook that fails ends the start like an abort, its message leading the error):
+ *
+ * <ol>
+ *   <li><b>Listening.</b> A {@link ListeningPortCheck} (a non-blocking connect) at once, then
+ *       every {@value #FINE_INTERVAL_MICROS} µs for the first {@value #FINE_WINDOW_MILLIS} ms after
+ *       the launch, then with pauses doubling from 1 ms up to {@value #MAX_POLL_DELAY_MILLIS} ms,
+ *       until the port accepts a connection. The fine interval is what lets a worker that listens
+ *       at 20 ms be seen at 20-21 ms rather than at the next step of a doubling schedule (0, 1, 3,
+ *       7, 15, 31 ms: at 31). Its cost is bounded: a refused connect is a few system calls on the
+ *       timer thread (tens of microseconds with the JDK's socket objects, more on a busy host),
+ *       the window ends {@value #FINE_WINDOW_MILLIS} ms after the launch (a slow starter, a JVM or
+ *       a VM, then costs no more than before), and at most {@value #FINE_SLOTS} starts of one
+ *       factory use the fine interval at once (the factory's {@code fineSlots}): during a burst
+ *       of starts the others use the doubling schedule from the first check on.
+ *   <li><b>Healthy.</b> Then {@code GET <health path>} at once, and again after 1 ms, doubling
+ *       the pause up to {@value #MAX_POLL_DELAY_MILLIS} ms, until HTTP 200.
+ * </ol>
+ *
+ * <p>No thread waits: each check and probe is asynchronous and the next one is a timer task. Three
+ * things end the wait early: the process exits (fails at once, with its exit code and last stderr
+ * lines), the start timeout (the process tree is SIGKILLed; the message says whether the port
+ * was ever listened on), or the caller cancels the future / the factory closes (likewise).
  * A failure completes only after the process has exited, so a failed spawn leaves nothing behind.
  *
  * <p>Concurrency: {@code outcome} decides once, by compare-and-set, between "ready" and a
  * failure message; every path (probe, exit, timeout, cancel) goes through it, so exactly one
- * wins. The probe chain is sequential (each probe schedules the next), so {@code nextDelayNanos}
- * and {@code probes} are only touched by one task at a time, handed over through the executors.
+ * wins. The probe chain is sequential (each check or probe schedules the next), so {@code
+ * nextDelayNanos}, {@code listenCheck} and {@code probes} are only touched by one task at a time,
+ * handed over through the executors; the chain closes the check's socket when it sees the
+ * outcome decided.
  */
 final class WorkerStartup {
 
   /** Longest pause between two readiness probes. */
   static final long MAX_POLL_DELAY_MILLIS = 50;
+  /** The pause between two listening checks during the start-up window. */
+  static final long FINE_INTERVAL_MICROS = 1000;
+  /** How long after the launch the listening checks keep the fine interval. */
+  static final long FINE_WINDOW_MILLIS = 200;
+  /** How many starts of one factory may use the fine interval at once. */
+  static final int FINE_SLOTS = 4;
 
   private static final Logger log = LoggerFactory.getLogger(WorkerStartup.class);
   private static final long FIRST_POLL_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   private static final long MAX_POLL_DELAY_NANOS =
       TimeUnit.MILLISECONDS.toNanos(MAX_POLL_DELAY_MILLIS);
+  private static final long FINE_INTERVAL_NANOS = TimeUnit.MICROSECONDS.toNanos(FINE_INTERVAL_MICROS);
+  private static final long FINE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(FINE_WINDOW_MILLIS);
   private static final long MAX_PROBE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
   /** How long a failed start waits for the last stderr lines after the exit. */
   private static final long OUTPUT_GRACE_MILLIS = 500;
@@ -61,13 +89,28 @@ final class WorkerStartup {
       new HttpHealthProbe.Result(false, "no probe finished yet");
   private volatile ScheduledFuture<?> timeoutTask;
   private long nextDelayNanos = FIRST_POLL_DELAY_NANOS;
-  /** Written by the probe chain only; volatile because the timeout message reads it. */
+  /** Null once the port was found listening: then the chain probes HTTP. */
+  private ListeningPortCheck listenCheck;
+  /** The factory's permits to use the fine interval; see {@link #FINE_SLOTS}. */
+  private final Semaphore fineSlots;
+  /** Whether this start holds one of {@code fineSlots}; touched by the chain only. */
+  private boolean fine;
+  /** Whether the chain has asked for a slot yet; touched by the chain only. */
+  private boolean askedForSlot;
+  /** Written by the probe chain only; volatile because the timeout message reads them. */
   private volatile int probes;
+  private volatile int connects;
+  private volatile String lastConnect = "no connect attempt yet";
+  private volatile boolean listened;
 
+  /**
+   * @param fineSlots the factory's permits for the fine interval, {@link #FINE_SLOTS} of them
+   */
   WorkerStartup(ProcessWorker worker, ProcessWorkerConfig config, HttpHealthProbe probe,
-      ScheduledExecutorService timer, long startNanos, CompletableFuture<Void> hookDone,
-      CompletableFuture<Worker> result) {
+      ScheduledExecutorService timer, Semaphore fineSlots, long startNanos,
+      CompletableFuture<Void> hookDone, CompletableFuture<Worker> result) {
     this.worker = worker;
+    this.fineSlots = fineSlots;
     this.hookDone = hookDone;
     this.result = result;
     this.probe = probe;
@@ -76,6 +119,8 @@ final class WorkerStartup {
     this.startTimeout = config.startTimeout();
     this.startNanos = startNanos;
     this.deadlineNanos = startNanos + startTimeout.toNanos();
+    this.listenCheck =
+        new ListeningPortCheck(new InetSocketAddress(worker.host(), worker.port()));
   }
 
   /** Starts watching and probing; call once. */
@@ -117,15 +162,79 @@ final class WorkerStartup {
 
   private void poll() {
     if (outcome.get() != null) {
+      closeListenCheck();
       return;
     }
     long remaining = deadlineNanos - System.nanoTime();
     if (remaining <= 0) {
+      closeListenCheck();
       return; // timedOut() decides
+    }
+    if (listenCheck != null && !checkListening()) {
+      return;
     }
     Duration timeout = Duration.ofNanos(Math.min(remaining, MAX_PROBE_TIMEOUT_NANOS));
     probe.probe(worker.host(), worker.port(), healthPath, timeout)
         .whenComplete((r, e) -> probed(r));
+  }
+
+  /**
+   * Phase one: whether the port listens now; if not, schedules the next check. Runs on the
+   * chain.
+   */
+  private boolean checkListening() {
+    ListeningPortCheck check = listenCheck;
+    ListeningPortCheck.State state = check.check();
+    connects = check.attempts();
+    lastConnect = check.lastDetail();
+    if (state == ListeningPortCheck.State.LISTENING) {
+      closeListenCheck();
+      listened = true;
+      return true;
+    }
+    if (!askedForSlot) {
+      askedForSlot = true;
+      fine = fineSlots.tryAcquire();
+    }
+    if (fine && System.nanoTime() - startNanos >= FINE_WINDOW_NANOS) {
+      releaseFineSlot();
+    }
+    long delay;
+    if (fine) {
+      delay = FINE_INTERVAL_NANOS;
+    } else {
+      delay = nextDelayNanos;
+      nextDelayNanos = Math.min(delay * 2, MAX_POLL_DELAY_NANOS);
+    }
+    schedulePoll(delay);
+    return false;
+  }
+
+  /** Ends phase one: closes a connect in flight and gives the fine slot back. Chain only. */
+  private void closeListenCheck() {
+    releaseFineSlot();
+    ListeningPortCheck check = listenCheck;
+    if (check != null) {
+      check.close();
+      listenCheck = null;
+      nextDelayNanos = FIRST_POLL_DELAY_NANOS; // the HTTP probes' pauses start afresh
+    }
+  }
+
+  private void releaseFineSlot() {
+    if (fine) {
+      fine = false;
+      fineSlots.release();
+    }
+  }
+
+  private void schedulePoll(long delayNanos) {
+    try {
+      timer.schedule(this::poll, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      closeListenCheck();
+      abort("the worker factory was closed");
+    }
   }
 
   private void probed(HttpHealthProbe.Result probeResult) {
@@ -137,11 +246,7 @@ final class WorkerStartup {
     }
     long delay = nextDelayNanos;
     nextDelayNanos = Math.min(delay * 2, MAX_POLL_DELAY_NANOS);
-    try {
-      timer.schedule(this::poll, delay, TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException e) {
-      abort("the worker factory was closed");
-    }
+    schedulePoll(delay);
   }
 
   private void ready() {
@@ -154,17 +259,21 @@ final class WorkerStartup {
       return;
     }
     if (log.isDebugEnabled()) {
-      log.debug("worker {} ready in {} ms at {} (pid {}, {} probes)", worker.id(),
-          elapsedMillis(), worker.address(), worker.pid().orElse(-1), probes);
+      log.debug("worker {} ready in {} ms at {} (pid {}, {} connects, {} probes)", worker.id(),
+          elapsedMillis(), worker.address(), worker.pid().orElse(-1), connects, probes);
     }
   }
 
   private void timedOut() {
     HttpHealthProbe.Result last = lastProbe;
+    String found = listened
+        ? "last probe of " + worker.address() + healthPath + ": " + last.detail() + " (" + probes
+            + " probes)"
+        : "nothing listened on " + worker.host().getHostAddress() + ":" + worker.port()
+            + " (last connect: " + lastConnect + ", " + connects + " connects)";
     String message = "worker " + worker.id() + " was not healthy within the "
-        + startTimeout.toMillis() + " ms worker.startTimeout: last probe of " + worker.address()
-        + healthPath + ": " + last.detail() + " (" + probes + " probes); the process was killed."
-        + " Check that the program listens on " + worker.host().getHostAddress()
+        + startTimeout.toMillis() + " ms worker.startTimeout: " + found + "; the process was"
+        + " killed. Check that the program listens on " + worker.host().getHostAddress()
         + (worker.host().isLoopbackAddress() ? "" : " (or 0.0.0.0; $HOST has it)")
         + " at $PORT (or {{port}}) and answers 200"
         + " to GET " + healthPath + ". Command: " + worker.command()

@@ -34,7 +34,7 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * herd-launch --setsid --parent JVM        pdeathsig SIGKILL; exits if the JVM is gone
- *   --cgroup .../cgroup.procs ...          joins the worker's cgroups first   (limits)
+ *   --cgroup .../cgroup.procs ...          joins the worker's cgroups first   (limits; made ahead)
  *   --netns /run/netns/herd-...            setns into the worker's network    (network: isolated)
  *   --namespaces --tmp SCRATCH/tmp         unshare PID+IPC+mount, fork an init (namespaces)
  *   --keep /tmp/app ...                    host paths under /tmp it needs, kept read-only
@@ -88,6 +88,8 @@ public final class Sandbox implements AutoCloseable {
   private final boolean network;
   /** Null unless {@code network}. */
   private final WorkerNetworks networks;
+  /** Null unless {@code limits}. */
+  private final WorkerCgroups cgroups;
 
   private Sandbox(SandboxConfig config, HostSupport host, CgroupLayout layout) {
     this.config = config;
@@ -120,6 +122,7 @@ public final class Sandbox implements AutoCloseable {
     this.network = network(protections, config, host, uid);
     this.networks = network ? new WorkerNetworks(host, config.networkRangeParsed(),
         config.egress(), config.networkSpares()) : null;
+    this.cgroups = limits ? new WorkerCgroups(layout, WorkerCgroups.SPARES) : null;
     this.report = new SandboxReport(protections, gaps(host));
   }
 
@@ -251,8 +254,9 @@ public final class Sandbox implements AutoCloseable {
 
   /**
    * Creates what worker {@code workerId} needs before it starts: its scratch directory (always,
-   * even without any protection), its cgroup with the limits, its UID, its network. On failure,
-   * releases what it created.
+   * even without any protection), its cgroup with the limits, its UID, its network; the cgroup
+   * and the network are usually spares made ahead ({@link WorkerCgroups}, {@link
+   * WorkerNetworks}). On failure, releases what it created.
    *
    * @throws IOException saying what could not be created
    */
@@ -284,7 +288,7 @@ public final class Sandbox implements AutoCloseable {
     WorkerSandbox.Builder worker = new WorkerSandbox.Builder(namespaces);
     try {
       if (limits) {
-        worker.cgroup(WorkerCgroup.create(layout, name, values), values.memoryBytes());
+        worker.cgroup(cgroups.take(values), values.memoryBytes());
       }
       int owner = -1;
       if (uid) {
@@ -494,7 +498,7 @@ public final class Sandbox implements AutoCloseable {
 
   /**
    * Removes what the sandbox keeps besides its workers' own parts: the spare worker networks and
-   * the host firewall; later prepares fail. Call when the factory closes; idempotent. Workers
+   * cgroups, and the host firewall; later prepares fail. Call when the factory closes; idempotent. Workers
    * still being stopped keep their networks (and their namespaces' firewalls) until released.
    */
   @Override
@@ -502,6 +506,14 @@ public final class Sandbox implements AutoCloseable {
     if (networks != null) {
       networks.close();
     }
+    if (cgroups != null) {
+      cgroups.close();
+    }
+  }
+
+  /** The sandbox's worker cgroups; null without limits. For tests. */
+  WorkerCgroups cgroups() {
+    return cgroups;
   }
 
   /** The sandbox's worker networks; null without network isolation. For tests. */

@@ -17,8 +17,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The cgroup (one directory per hierarchy involved) of one worker: created with its limits before
- * the worker starts, joined by the worker's launcher before the worker's own code runs, asked
- * after the exit whether the OOM killer struck, and removed once the worker is gone.
+ * the worker starts (usually ahead of demand, as one of {@link WorkerCgroups}' spares), joined by
+ * the worker's launcher before the worker's own code runs, asked after the exit whether the OOM
+ * killer struck, and removed once the worker is gone.
  *
  * <p>Lifetime: {@link #create} to {@link #destroy()}. Thread-safe in the way it is used: created on
  * the spawning thread, destroyed once, after the exit, on the exit-handling thread.
@@ -31,12 +32,20 @@ final class WorkerCgroup {
   /** The directory per hierarchy, in creation order; several controllers may share one. */
   private final Map<Path, CgroupVersion> dirs;
   private final Map<Controller, Path> byController;
+  /** The limits written: memory bytes, CPUs, pids, as the config gave them. */
+  private final long memoryBytes;
+  private final double cpus;
+  private final int pids;
   /** The directories this instance made, the only ones it may remove. */
   private final List<Path> created = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-  private WorkerCgroup(Map<Path, CgroupVersion> dirs, Map<Controller, Path> byController) {
+  private WorkerCgroup(Map<Path, CgroupVersion> dirs, Map<Controller, Path> byController,
+      SandboxConfig limits) {
     this.dirs = dirs;
     this.byController = byController;
+    this.memoryBytes = limits.memoryBytes();
+    this.cpus = limits.cpus();
+    this.pids = limits.pids();
   }
 
   /**
@@ -60,7 +69,7 @@ final class WorkerCgroup {
         byController.put(c, dir);
       }
     }
-    WorkerCgroup cgroup = new WorkerCgroup(dirs, byController);
+    WorkerCgroup cgroup = new WorkerCgroup(dirs, byController, config);
     try {
       for (Map.Entry<Path, CgroupVersion> e : dirs.entrySet()) {
         Path dir = e.getKey();
@@ -114,6 +123,12 @@ final class WorkerCgroup {
       case CPU -> config.cpus() > 0;
       case PIDS -> config.pids() > 0;
     };
+  }
+
+  /** Whether this cgroup was created with the memory, CPU and process limits of {@code config}. */
+  boolean hasLimitsOf(SandboxConfig config) {
+    return memoryBytes == config.memoryBytes() && Double.compare(cpus, config.cpus()) == 0
+        && pids == config.pids();
   }
 
   /** The {@code cgroup.procs} files the launcher writes its pid to, one per hierarchy. */

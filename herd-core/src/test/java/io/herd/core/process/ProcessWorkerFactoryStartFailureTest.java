@@ -82,14 +82,14 @@ class ProcessWorkerFactoryStartFailureTest {
   void workerThatNeverGetsHealthyTimesOutWithTheLastProbeAndIsKilled() {
     ProcessWorkerFactory factory = spawned.factory(
         config(TestWorkerCommand.argv("--never-healthy"))
-            .startTimeout(Duration.ofMillis(1500))
+            .startTimeout(Duration.ofMillis(6000))
             .build());
 
     Throwable error = failure(factory.spawn("w-1"));
 
     assertThat(error)
         .isInstanceOf(WorkerStartException.class)
-        .hasMessageContaining("worker w-1 was not healthy within the 1500 ms worker.startTimeout")
+        .hasMessageContaining("worker w-1 was not healthy within the 6000 ms worker.startTimeout")
         .hasMessageMatching("(?s).*last probe of http://127\\.0\\.0\\.1:\\d+/health: HTTP 500.*")
         .hasMessageContaining("the process was killed");
     assertThat(descendants())
@@ -103,8 +103,64 @@ class ProcessWorkerFactoryStartFailureTest {
         config(List.of("sleep", "30")).startTimeout(Duration.ofMillis(300)).build());
 
     assertThat(failure(factory.spawn("w-1")))
-        .hasMessageContaining("connection refused")
+        .hasMessageMatching("(?s).*nothing listened on 127\\.0\\.0\\.1:\\d+ \\(last connect:"
+            + " connection refused, \\d+ connects\\).*")
         .hasMessageContaining("$PORT");
+    assertThat(descendants()).isEmpty();
+  }
+
+  /**
+   * Many starts at once, most of which fail: each start that watched its port every millisecond
+   * gave its slot back however it ended, so the next burst gets the fine interval again.
+   */
+  @Test
+  void everyFineIntervalSlotIsGivenBackAfterABurstOfStartsThatFailAndSucceed() throws Exception {
+    ProcessWorkerFactory failing = spawned.factory(
+        config(List.of("sleep", "30")).startTimeout(Duration.ofMillis(300)).build());
+    List<CompletableFuture<Worker>> spawns = new java.util.ArrayList<>();
+    for (int i = 0; i < 3 * WorkerStartup.FINE_SLOTS; i++) {
+      spawns.add(failing.spawn("w-" + i));
+    }
+    ProcessWorkerFactory exiting = spawned.factory(config(List.of("false")).build());
+    List<CompletableFuture<Worker>> exits = new java.util.ArrayList<>();
+    for (int i = 0; i < 3 * WorkerStartup.FINE_SLOTS; i++) {
+      exits.add(exiting.spawn("x-" + i));
+    }
+    for (CompletableFuture<Worker> spawn : spawns) {
+      assertThat(failure(spawn)).hasMessageContaining("nothing listened on");
+    }
+    for (CompletableFuture<Worker> spawn : exits) {
+      assertThat(failure(spawn)).hasMessageContaining("exited with code 1 while starting");
+    }
+    ProcessWorkerFactory succeeding = spawned.factory(config(TestWorkerCommand.argv()).build());
+    List<CompletableFuture<Worker>> ok = new java.util.ArrayList<>();
+    for (int i = 0; i < WorkerStartup.FINE_SLOTS + 1; i++) {
+      ok.add(succeeding.spawn("ok-" + i));
+    }
+    for (CompletableFuture<Worker> spawn : ok) {
+      spawned.track(spawn.get(60, TimeUnit.SECONDS));
+    }
+
+    // A start's chain gives its slot back at its next check, at most 50 ms after its outcome.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(failing.fineSlotsAvailable()).isEqualTo(WorkerStartup.FINE_SLOTS);
+      assertThat(exiting.fineSlotsAvailable()).isEqualTo(WorkerStartup.FINE_SLOTS);
+      assertThat(succeeding.fineSlotsAvailable()).isEqualTo(WorkerStartup.FINE_SLOTS);
+    });
+  }
+
+  @Test
+  void workerThatListensAndThenDiesFailsWithItsExitCodeNotATimeout() {
+    ProcessWorkerFactory factory = spawned.factory(
+        config(TestWorkerCommand.argv("--never-healthy", "--exit-after", "300"))
+            .startTimeout(Duration.ofSeconds(60))
+            .build());
+
+    assertThat(failure(factory.spawn("w-1")))
+        .isInstanceOf(WorkerStartException.class)
+        .hasMessageContaining("worker w-1 exited with code 4 while starting")
+        .hasMessageContaining("exiting 300 ms after listening")
+        .hasMessageNotContaining("worker.startTimeout");
     assertThat(descendants()).isEmpty();
   }
 

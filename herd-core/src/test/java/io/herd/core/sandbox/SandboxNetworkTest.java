@@ -235,6 +235,40 @@ class SandboxNetworkTest {
     }
   }
 
+  /**
+   * The launcher joins a spare network with setns() (no nsenter in the launch chain): the worker's
+   * process is in that very namespace, and sees only the loopback and its end of the pair.
+   */
+  @Test
+  void workerOnASpareNetworkRunsInThatNamespaceAndSeesOnlyLoopbackAndItsOwnLink()
+      throws Exception {
+    try (SandboxFixture fixture = new SandboxFixture()) {
+      ProcessWorkerFactory factory = fixture.factory(SandboxConfig.builder().uid(UidMode.ISOLATED)
+          .networkSpares(1).build(), TestWorkerCommand.argv());
+      fixture.spawn(factory, "first");
+      WorkerNetworks networks = factory.sandbox().networks();
+      await().atMost(Duration.ofSeconds(30)).until(() -> networks.spareNamespaces().size() == 1);
+      String spare = networks.spareNamespaces().get(0);
+
+      ProcessWorker worker = fixture.spawn(factory, "second");
+
+      assertThat(worker.sandbox().networkNamespace()).hasValue(spare);
+      Object namespace = Files.getAttribute(Path.of("/run/netns", spare), "unix:ino");
+      List<ProcessHandle> tree = ProcessHandle.of(worker.pid().getAsLong()).orElseThrow()
+          .descendants().toList();
+      assertThat(tree).as("the namespace's init and the worker").hasSizeGreaterThanOrEqualTo(2);
+      for (ProcessHandle p : tree) {
+        assertThat(Files.readSymbolicLink(Path.of("/proc", Long.toString(p.pid()), "ns", "net"))
+            .toString()).as("network namespace of pid %d", p.pid())
+            .isEqualTo("net:[" + namespace + "]");
+      }
+      String devices = get(worker, "/read?path=/proc/self/net/dev");
+      List<String> links = devices.lines().filter(l -> l.contains(":"))
+          .map(l -> l.substring(0, l.indexOf(':')).trim()).sorted().toList();
+      assertThat(links).as("links the worker sees: %s", devices).containsExactly("eth0", "lo");
+    }
+  }
+
   @Test
   void withoutSparesEachWorkerBuildsItsOwnNetworkAndNoneIsBuiltAhead() throws Exception {
     try (SandboxFixture fixture = new SandboxFixture()) {
