@@ -88,6 +88,8 @@ public final class Sandbox implements AutoCloseable {
   private final boolean network;
   /** Null unless {@code network}. */
   private final WorkerNetworks networks;
+  /** Where exited workers' sandboxes are released, off their exit path. */
+  private final SandboxTeardown teardown = new SandboxTeardown();
 
   private Sandbox(SandboxConfig config, HostSupport host, CgroupLayout layout) {
     this.config = config;
@@ -281,7 +283,7 @@ public final class Sandbox implements AutoCloseable {
     if (name.length() > 64) {
       name = name.substring(0, 64);
     }
-    WorkerSandbox.Builder worker = new WorkerSandbox.Builder(namespaces);
+    WorkerSandbox.Builder worker = new WorkerSandbox.Builder(namespaces, teardown);
     try {
       if (limits) {
         worker.cgroup(WorkerCgroup.create(layout, name, values), values.memoryBytes());
@@ -493,12 +495,15 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /**
-   * Removes what the sandbox keeps besides its workers' own parts: the spare worker networks and
-   * the host firewall; later prepares fail. Call when the factory closes; idempotent. Workers
-   * still being stopped keep their networks (and their namespaces' firewalls) until released.
+   * Waits for the teardowns of exited workers' sandboxes still queued ({@link
+   * WorkerSandbox#releaseInBackground()}), then removes what the sandbox keeps besides its
+   * workers' own parts: the spare worker networks and the host firewall; later prepares fail.
+   * Call when the factory closes; idempotent. Workers still being stopped keep their networks
+   * (and their namespaces' firewalls) until released, which then happens on their exit thread.
    */
   @Override
   public void close() {
+    teardown.close();
     if (networks != null) {
       networks.close();
     }
