@@ -37,8 +37,8 @@ import java.util.function.Consumer;
  *
  * <h2>States</h2>
  *
- * <p>Workers move through {@link PooledWorker.State} (STARTING, IDLE, BUSY, CHECKING, STOPPING,
- * SUSPENDING, RESUMING, DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED,
+ * <p>Workers move through {@link PooledWorker.State} (PREPARING, STARTING, IDLE, BUSY, CHECKING,
+ * STOPPING, SUSPENDING, RESUMING, DEAD) and sessions through {@link Session.Phase} (NEW, QUEUED, ASSIGNED,
  * ACTIVE, the suspension phases SUSPENDING to RESTORED, DONE); the diagrams are on those enums.
  * Each transition happens in exactly one place:
  *
@@ -46,9 +46,12 @@ import java.util.function.Consumer;
  *   <caption>Where each transition happens</caption>
  *   <tr><th>transition</th><th>method</th></tr>
  *   <tr><td>→ STARTING</td><td>{@link #startSpawn}, from {@link #rebalance}</td></tr>
+ *   <tr><td>→ PREPARING</td><td>{@link #startPrepared}, from {@link #rebalance}</td></tr>
+ *   <tr><td>PREPARING → STARTING</td><td>{@link #admitPrepared}, from {@link #rebalance}, once a
+ *       slot is free</td></tr>
  *   <tr><td>STARTING → IDLE / BUSY</td><td>{@link #joined} via {@link #offer}, once {@link
  *       #spawned} was announced</td></tr>
- *   <tr><td>STARTING → DEAD</td><td>{@link #spawnFailed}</td></tr>
+ *   <tr><td>STARTING / PREPARING → DEAD</td><td>{@link #spawnFailed}</td></tr>
  *   <tr><td>IDLE / STARTING / CHECKING → BUSY, QUEUED/NEW → ASSIGNED</td><td>{@link #handoff}</td></tr>
  *   <tr><td>BUSY → CHECKING / STOPPING</td><td>{@link #free}, when its session finishes</td></tr>
  *   <tr><td>CHECKING → IDLE / BUSY</td><td>{@link #recycleChecked} via {@link #offer}</td></tr>
@@ -89,10 +92,12 @@ import java.util.function.Consumer;
  *       session it restores).
  *   <li>Busy workers = sessions that hold a worker (ASSIGNED or ACTIVE).
  *   <li>No worker is busy for a session that is DONE.
- *   <li>Processes that exist — every worker not DEAD, starting and stopping ones included — number
- *       at most {@code max}. A stopping worker still holds its memory, so its successor starts
- *       only once it has exited. (After {@link #reconfigure} lowered {@code max}, the excess
- *       drains as its sessions end and nothing is spawned until it has.)
+ *   <li>Processes that exist — every worker not DEAD or PREPARING, starting and stopping ones
+ *       included — number at most {@code max}. A stopping worker still holds its memory, so its
+ *       successor's process starts only once it has exited; the successor waits PREPARING
+ *       meanwhile, and no more of them wait than workers are stopping. (After {@link
+ *       #reconfigure} lowered {@code max}, the excess drains as its sessions end and nothing is
+ *       spawned until it has.)
  *   <li>No worker is idle while a session waits, and every waiting session has an acquirer waiting
  *       for it (one whose acquirers all gave up is withdrawn).
  *   <li>{@code queued <= maxQueue + (max - busy - idle)}: the queue holds at most {@code maxQueue}
@@ -116,17 +121,29 @@ import java.util.function.Consumer;
  * <h2>Sizing</h2>
  *
  * <p>The pool keeps {@code max(min, busy + checking + queued + warm)} workers that serve or will
- * serve (idle, busy, checking, starting), capped so that with the stopping ones they stay within
- * {@code max}. While spawns fail, at most one is in flight and the next waits for {@link
- * SpawnBackoff}. Idle workers beyond {@code warm} and {@code min} that have been idle for a TTL
- * are retired on the maintenance tick.
+ * serve (idle, busy, checking, starting, preparing), capped so that with the stopping ones they
+ * stay within {@code max}. While spawns fail, at most one is in flight and the next waits for
+ * {@link SpawnBackoff}. Idle workers beyond {@code warm} and {@code min} that have been idle for a
+ * TTL are retired on the maintenance tick.
+ *
+ * <h2>Hand-off at max</h2>
+ *
+ * <p>When every slot is taken and a worker is stopping (evicted, retired after its session), a
+ * spawn its slot is needed for does not wait for the exit to be decided: it starts PREPARING at
+ * once, with a {@link PooledWorker#mayStart} gate, so that its factory prepares the worker's
+ * sandbox while the old process stops ({@link io.herd.core.WorkerFactory#spawn(String,
+ * CompletableFuture)}). The decision that hears of an exit gives the freed slot to the oldest
+ * PREPARING worker ({@link #admitPrepared}), which becomes STARTING; its gate is completed after
+ * the lock, and only then does its factory fork. At most one spawn is prepared per stopping
+ * worker, and none while spawns fail.
  *
  * <h2>Eviction</h2>
  *
  * <p>With {@code evictIdleOnPressure}, while sessions wait that nothing in flight will serve, the
  * least recently used ACTIVE session with no holder is ended ({@code EVICTED}) by a
  * compare-and-set from zero holders; a lease taken at the same moment wins, and the search moves
- * on to the next candidate.
+ * on to the next candidate. One decision evicts as many sessions as waiters are uncovered, not
+ * one per round, and the successors of their workers start PREPARING in the same decision.
  *
  * <p>Thread-safety: every method takes the one lock; nothing here blocks or calls out while holding
  * it. Gauges are mirrored into volatile fields at the end of every decision, for {@code stats()}.
@@ -145,6 +162,9 @@ final class Allocator {
 
   /** IDLE workers, most recently freed last. Guarded by {@link #lock}. */
   private final ArrayDeque<PooledWorker> idle = new ArrayDeque<>();
+
+  /** PREPARING workers, oldest first: the order in which they get freed slots. Guarded by lock. */
+  private final ArrayDeque<PooledWorker> preparing = new ArrayDeque<>();
 
   /** QUEUED sessions in arrival order. Guarded by {@link #lock}. */
   private final LinkedHashSet<Session> queue = new LinkedHashSet<>();
@@ -362,12 +382,22 @@ final class Allocator {
         });
   }
 
-  /** A spawn failed: back off, and fail the oldest waiter with the spawn's error. */
+  /**
+   * A spawn failed: back off, and fail the oldest waiter with the spawn's error. A prepared spawn
+   * refused because the pool closed ends quietly: it is no failure of the worker.
+   */
   Effects spawnFailed(PooledWorker w, Throwable error, long now) {
     return decide(
         fx -> {
-          requireState(w, State.STARTING);
+          if (w.state != State.STARTING && w.state != State.PREPARING) {
+            throw new IllegalStateException(w + " is not STARTING or PREPARING");
+          }
+          boolean refused = closed && w.state == State.PREPARING;
           moveTo(w, State.DEAD);
+          if (refused) {
+            checkTerminated(fx);
+            return;
+          }
           backoff.recordFailure(error, now);
           fx.spawnFailed(w, error);
           if (!closed) {
@@ -389,6 +419,8 @@ final class Allocator {
             case DEAD -> {
               return;
             }
+            case PREPARING ->
+                throw new IllegalStateException(w + " exited before its process could start");
             case STARTING -> {
               if (w.worker == null) {
                 throw new IllegalStateException(w + " exited before its spawn completed");
@@ -790,6 +822,7 @@ final class Allocator {
                 s.end();
                 end(s, SessionEndReason.SHUTDOWN, true, now, fx);
               }
+              case PREPARING -> fx.refuse(w, closedError()); // its spawn fails, starting nothing
               default -> {} // STARTING: stopped on arrival or on joining; STOPPING: on its way;
               // SUSPENDING, RESUMING: their sessions end below, and they stop when done
             }
@@ -917,7 +950,7 @@ final class Allocator {
     if (resumesQueued == 0) {
       return;
     }
-    int free = config.max() - workers.size();
+    int free = config.max() - processes();
     int coming = count(State.STARTING) + count(State.CHECKING);
     int blocked = 0;
     for (Iterator<Session> it = queue.iterator(); it.hasNext(); ) {
@@ -1047,14 +1080,23 @@ final class Allocator {
     if (config.evictIdleOnPressure()) {
       evictForWaiters(now, fx);
     }
+    admitPrepared(fx);
     int busy = count(State.BUSY);
     int checking = count(State.CHECKING);
     int starting = count(State.STARTING);
     int needed = busy + checking + (queue.size() - resumesQueued) + config.warm();
     int target = Math.min(config.max(), Math.max(config.min(), needed));
-    int serving = idle.size() + busy + checking + starting;
-    int missing = Math.min(target - serving, config.max() - workers.size());
-    if (missing <= 0) {
+    int serving = idle.size() + busy + checking + starting + preparing.size();
+    int wanted = target - serving;
+    if (wanted <= 0) {
+      return;
+    }
+    // Now where a slot is free; else prepared, one per worker being stopped, to start the moment
+    // that worker has exited.
+    int missing = Math.max(0, Math.min(wanted, config.max() - processes()));
+    int prepared = Math.max(0,
+        Math.min(wanted - missing, count(State.STOPPING) - preparing.size()));
+    if (missing == 0 && prepared == 0) {
       return;
     }
     long wait = backoff.remainingNanos(now);
@@ -1067,9 +1109,13 @@ final class Allocator {
     }
     if (backoff.failing()) {
       missing = Math.min(missing, 1 - starting); // probe with one spawn while failing
+      prepared = 0;
     }
     for (int i = 0; i < missing; i++) {
       startSpawn(fx);
+    }
+    for (int i = 0; i < prepared; i++) {
+      startPrepared(fx);
     }
   }
 
@@ -1078,6 +1124,30 @@ final class Allocator {
     workers.add(w);
     counts[State.STARTING.ordinal()]++;
     fx.spawn(w);
+  }
+
+  /**
+   * Starts a spawn that may prepare but not start its process: every slot is taken, but a worker
+   * is stopping, and its successor's preparation (sandbox, scratch directory, network) overlaps its
+   * stop. It gets the first slot freed ({@link #admitPrepared}).
+   */
+  private void startPrepared(Effects fx) {
+    PooledWorker w = new PooledWorker("w-" + (++workerSequence));
+    w.state = State.PREPARING;
+    w.mayStart = new CompletableFuture<>(); // completed by the runner, never under the lock
+    workers.add(w);
+    counts[State.PREPARING.ordinal()]++;
+    preparing.addLast(w);
+    fx.spawn(w);
+  }
+
+  /** Gives free slots to prepared spawns, oldest first: they become STARTING, may fork. */
+  private void admitPrepared(Effects fx) {
+    while (!preparing.isEmpty() && processes() < config.max()) {
+      PooledWorker w = preparing.peekFirst();
+      moveTo(w, State.STARTING);
+      fx.admit(w);
+    }
   }
 
   /**
@@ -1175,6 +1245,9 @@ final class Allocator {
     if (from == State.IDLE) {
       idle.remove(w);
     }
+    if (from == State.PREPARING) {
+      preparing.remove(w);
+    }
     if (to == State.IDLE) {
       idle.addLast(w);
     }
@@ -1200,6 +1273,14 @@ final class Allocator {
     return queue.size() - (config.max() - idle.size() - count(State.BUSY) - count(State.RESUMING));
   }
 
+  /**
+   * Workers whose process exists or may be started any moment: all but the PREPARING ones, which
+   * start nothing until a slot is free. At most {@code max} (invariant 5).
+   */
+  private int processes() {
+    return workers.size() - preparing.size();
+  }
+
   /** Workers that are not on their way out: above {@code max} only after it was lowered. */
   private int staying() {
     return workers.size() - count(State.STOPPING);
@@ -1218,7 +1299,7 @@ final class Allocator {
   private void publishGauges() {
     idleGauge = idle.size();
     busyGauge = count(State.BUSY) + count(State.CHECKING);
-    startingGauge = count(State.STARTING) + count(State.RESUMING);
+    startingGauge = count(State.STARTING) + count(State.RESUMING) + count(State.PREPARING);
     stoppingGauge = count(State.STOPPING) + count(State.SUSPENDING);
     queuedGauge = queue.size();
     suspendedGauge = savedSessions;
@@ -1306,7 +1387,7 @@ final class Allocator {
               case BUSY -> WorkerInfo.State.BUSY;
               case CHECKING -> WorkerInfo.State.CHECKING;
               case STOPPING, SUSPENDING -> WorkerInfo.State.STOPPING; // its process is going
-              case STARTING, RESUMING, DEAD -> null;
+              case PREPARING, STARTING, RESUMING, DEAD -> null;
             };
         if (state == null || w.worker == null) {
           continue;

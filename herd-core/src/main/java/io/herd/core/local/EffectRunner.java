@@ -184,6 +184,12 @@ final class EffectRunner {
     for (PooledWorker w : fx.toSpawn()) {
       spawn(w);
     }
+    for (PooledWorker w : fx.toAdmit()) {
+      w.mayStart.complete(null); // a slot is free: its factory may start the process now
+    }
+    for (Effects.Refusal r : fx.toRefuse()) {
+      r.worker().mayStart.completeExceptionally(r.error());
+    }
     for (Effects.Resume e : fx.toResume()) {
       resume(e.worker(), e.state());
     }
@@ -304,7 +310,8 @@ final class EffectRunner {
   private void spawn(PooledWorker w) {
     CompletableFuture<Worker> f;
     try {
-      f = factory.spawn(w.id);
+      // A spawn decided PREPARING gets its gate: its factory prepares, and starts on admission.
+      f = w.mayStart != null ? factory.spawn(w.id, w.mayStart) : factory.spawn(w.id);
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }

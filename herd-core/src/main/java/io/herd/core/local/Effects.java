@@ -33,6 +33,9 @@ final class Effects {
   /** A pending session that gets no worker, and the error its acquirers see. */
   record Failure(Session session, Throwable error) {}
 
+  /** A prepared spawn that may not start, and why. */
+  record Refusal(PooledWorker worker, Throwable error) {}
+
   /** A session parked by a decision: save its worker's state ({@code factory.suspend}). */
   record Suspension(Session session, PooledWorker worker) {}
 
@@ -65,6 +68,8 @@ final class Effects {
   private List<PooledWorker> toCheck;
   private List<PooledWorker> toProbe;
   private List<PooledWorker> toSpawn;
+  private List<PooledWorker> toAdmit;
+  private List<Refusal> toRefuse;
   private List<Resume> toResume;
 
   /** When non-negative: schedule a spawn retry this many nanoseconds from now. */
@@ -131,9 +136,22 @@ final class Effects {
     toProbe = add(toProbe, w);
   }
 
-  /** A worker (STARTING) whose spawn to start. */
+  /**
+   * A worker (STARTING, or PREPARING with its {@link PooledWorker#mayStart} gate) whose spawn to
+   * start.
+   */
   void spawn(PooledWorker w) {
     toSpawn = add(toSpawn, w);
+  }
+
+  /** A PREPARING worker moved to STARTING: complete its gate, so its process may start. */
+  void admit(PooledWorker w) {
+    toAdmit = add(toAdmit, w);
+  }
+
+  /** A PREPARING worker that will never get a slot (the pool closed): fail its gate. */
+  void refuse(PooledWorker w, Throwable error) {
+    toRefuse = add(toRefuse, new Refusal(w, error));
   }
 
   /** A session's worker has been saved and its process is gone. */
@@ -240,6 +258,14 @@ final class Effects {
 
   List<PooledWorker> toSpawn() {
     return orEmpty(toSpawn);
+  }
+
+  List<PooledWorker> toAdmit() {
+    return orEmpty(toAdmit);
+  }
+
+  List<Refusal> toRefuse() {
+    return orEmpty(toRefuse);
   }
 
   private static <T> List<T> orEmpty(List<T> list) {

@@ -2,6 +2,7 @@ package io.herd.core.local;
 
 import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The pool's bookkeeping around one worker, from the moment its spawn is decided until its
@@ -18,6 +19,7 @@ final class PooledWorker {
    * Where a worker is in its life. Transitions (all in {@link Allocator}):
    *
    * <pre>
+   *   PREPARING ──a slot freed──▶ STARTING                      PREPARING ──spawn failed──▶ DEAD
    *   STARTING ──joined──▶ IDLE ◀───────────────────┐        STARTING ──spawn failed──▶ DEAD
    *      │                   │ hand-off            │ healthy
    *      │ joined            ▼                     │
@@ -34,11 +36,19 @@ final class PooledWorker {
    * and joins only then ({@code Allocator.joined}), so no other event about it can come first; one
    * that exits meanwhile is a crash (STARTING → DEAD) and never joins.
    *
-   * <p>Every state but DEAD is a process that exists, so all of them count against {@code max}: a
-   * suspending worker until its factory says its process has gone, a resuming one from the moment
-   * its resume is decided.
+   * <p>Every state but PREPARING and DEAD is a process that exists, so all of them count against
+   * {@code max}: a starting worker from the moment its spawn is decided, a suspending worker until
+   * its factory says its process has gone, a resuming one from the moment its resume is decided. A
+   * PREPARING worker has no process yet: its factory prepares what it can while the worker whose
+   * slot it will take is still stopping, and it becomes STARTING, its {@link #mayStart} completed,
+   * only once a slot is free.
    */
   enum State {
+    /**
+     * Spawn requested while every slot is taken but one is being freed (a worker STOPPING): its
+     * sandbox is prepared, its process not started until {@link #mayStart} completes.
+     */
+    PREPARING,
     /** Spawn requested, or spawned and being announced: serves no one yet. */
     STARTING,
     /** Ready, in the idle set, no session. */
@@ -63,6 +73,13 @@ final class PooledWorker {
   Worker worker;
 
   volatile State state = State.STARTING;
+
+  /**
+   * For a spawn decided PREPARING: completed by the pool, after the decision that moved the worker
+   * to STARTING, to let its factory start the process (or failed, when the pool closes first).
+   * Null for a spawn that may start at once. Written once, under the lock, before the spawn.
+   */
+  CompletableFuture<Void> mayStart;
 
   /** The session it serves while BUSY, or resumes while RESUMING; null otherwise. */
   Session session;

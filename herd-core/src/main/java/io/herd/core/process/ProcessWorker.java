@@ -52,8 +52,11 @@ import org.slf4j.LoggerFactory;
  * names the signal. SIGKILL of it takes the whole namespace down, or without one the worker
  * (its parent-death signal) while its recorded descendants are SIGKILLed here. After the exit, and
  * before {@link #onExit()} completes, the sandbox is asked why the worker died ({@code
- * OOM_KILLED} leads the exit detail) and released, so that once the exit is known no cgroup,
- * namespace, scratch directory or leased UID of the worker remains.
+ * OOM_KILLED} leads the exit detail); then {@link #onExit()} completes at once, so that the pool
+ * frees the worker's slot the moment its process has gone, and the sandbox (cgroup, namespace,
+ * scratch directory, leased UID) is released in the background, on its teardown thread ({@link
+ * WorkerSandbox#releaseInBackground()}; {@link WorkerSandbox#released()} says when it is gone).
+ * The factory's close waits for those releases.
  *
  * <p>Thread-safe: {@code stopRequested} flips once (compare-and-set) and {@code exit} completes
  * once, from the JDK's process-exit notification, which reads the flag; the descendant set only
@@ -91,8 +94,8 @@ public final class ProcessWorker implements Worker {
   private volatile ScheduledFuture<?> graceTimer;
   /**
    * Set when the exit handling begins, before it cancels {@link #graceTimer}. {@link #exit}
-   * completes only at its end, after the sandbox is released (tens of milliseconds with a
-   * network namespace), so a {@link #stop()} in between, e.g. of a worker dying of a signal of
+   * completes only at its end, after the sandbox was asked why the worker died and its release
+   * queued, so a {@link #stop()} in between, e.g. of a worker dying of a signal of
    * its own just as its pool stops it, must see this flag, not {@code exit}, to cancel the grace
    * timer it scheduled: else that timer stays queued for the whole {@code stopTimeout}, and the
    * factory's close waits for it and warns "worker factory closed with 1 timer tasks pending".
@@ -300,7 +303,7 @@ public final class ProcessWorker implements Worker {
     String cause = "";
     try {
       cause = sandbox.exitCause().map(c -> c + ": ").orElse("");
-      sandbox.release();
+      sandbox.releaseInBackground(); // queued before the exit is reported: a close waits for it
     } catch (RuntimeException e) { // a bug, but the exit must still be reported
       log.warn("cannot release the sandbox of worker {}: {}", id, e.toString(), e);
     }

@@ -64,8 +64,10 @@ import org.slf4j.LoggerFactory;
  * spawn then prepares the worker's scratch directory, cgroup, UID and network on the factory's
  * {@code herd-sandbox-N} thread (a few mkdir/write calls, and a few {@code ip} runs with network
  * isolation), checks that a worker under a UID of its own can read what its command names, and
- * launches it; a failure there fails that spawn. The sandbox is released after the exit, on the
- * JDK's process-exit thread, before {@code onExit()} completes.
+ * launches it; a failure there fails that spawn. A spawn given a {@code mayStart} gate ({@link
+ * #spawn(String, CompletableFuture)}) prepares all that at once and forks only once the gate
+ * opens. The sandbox is released after the exit, on the sandbox's teardown thread, after {@code
+ * onExit()} completed; {@link #close()} waits for those releases.
  *
  * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks),
  * {@code herd-process-timer-N} (probe pauses, deadlines, stop grace periods), {@code
@@ -204,7 +206,19 @@ public final class ProcessWorkerFactory implements WorkerFactory {
    */
   @Override
   public CompletableFuture<Worker> spawn(String workerId) {
-    return spawn(workerId, settings, StartHook.NONE);
+    return spawn(workerId, settings, StartHook.NONE, READY);
+  }
+
+  /**
+   * Starts a worker as {@link #spawn(String)} does, but forks its process only once {@code
+   * mayStart} completes: its scratch directory, cgroup, UID and network are prepared at once, on
+   * the sandbox thread, while the pool waits for the slot the worker will take. When {@code
+   * mayStart} fails, the spawn fails and what was prepared is released.
+   */
+  @Override
+  public CompletableFuture<Worker> spawn(String workerId, CompletableFuture<Void> mayStart) {
+    Objects.requireNonNull(mayStart, "mayStart");
+    return spawn(workerId, settings, StartHook.NONE, mayStart);
   }
 
   /**
@@ -222,10 +236,14 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     Objects.requireNonNull(hook, "hook");
     Settings current = settings;
     ProcessWorkerConfig config = current.config().toBuilder().command(command).build();
-    return spawn(workerId, new Settings(config, current.programs()), hook);
+    return spawn(workerId, new Settings(config, current.programs()), hook, READY);
   }
 
-  private CompletableFuture<Worker> spawn(String workerId, Settings current, StartHook hook) {
+  /** The gate of a spawn that may fork as soon as its sandbox is ready. */
+  private static final CompletableFuture<Void> READY = CompletableFuture.completedFuture(null);
+
+  private CompletableFuture<Worker> spawn(String workerId, Settings current, StartHook hook,
+      CompletableFuture<Void> mayStart) {
     Objects.requireNonNull(workerId, "workerId");
     if (closed.get()) {
       return failed(workerId, "the worker factory is closed", null);
@@ -246,17 +264,21 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     long startNanos = System.nanoTime();
     CompletableFuture<Worker> result = new CompletableFuture<>();
     try {
-      sandboxThread.execute(
-          () -> prepareAndLaunch(workerId, config, program, port, hook, startNanos, result));
+      sandboxThread.execute(() -> prepareAndLaunch(workerId, config, program, port, hook,
+          startNanos, mayStart, result));
     } catch (RejectedExecutionException e) {
       return failed(workerId, "the worker factory is closed", e);
     }
     return result;
   }
 
-  /** On the sandbox thread: the worker's sandbox and scratch directory, then the launch. */
+  /**
+   * On the sandbox thread: the worker's sandbox and scratch directory, then the launch once
+   * {@code mayStart} has completed (on the thread that completes it, when that is later).
+   */
   private void prepareAndLaunch(String workerId, ProcessWorkerConfig config, Path program,
-      int port, StartHook hook, long startNanos, CompletableFuture<Worker> result) {
+      int port, StartHook hook, long startNanos, CompletableFuture<Void> mayStart,
+      CompletableFuture<Worker> result) {
     WorkerSandbox confinement;
     try {
       confinement = sandbox.prepare(workerId, config.sandbox());
@@ -280,11 +302,20 @@ public final class ProcessWorkerFactory implements WorkerFactory {
           + ": " + e.getMessage() + ". Command: " + argv, e));
       return;
     }
-    if (result.isDone()) { // cancelled meanwhile
-      confinement.release();
-      return;
-    }
-    launch(workerId, config, port, argv, cwd, confinement, hook, startNanos, result);
+    boolean gated = !mayStart.isDone();
+    mayStart.whenComplete((v, gateError) -> {
+      if (gateError != null) {
+        confinement.release();
+        result.completeExceptionally(new WorkerStartException("worker " + workerId
+            + " was not started: " + gateError.getMessage(), gateError));
+      } else if (result.isDone()) { // cancelled meanwhile
+        confinement.release();
+      } else {
+        // The start timeout counts from the moment the process may start, not from the wait.
+        long start = gated ? System.nanoTime() : startNanos;
+        launch(workerId, config, port, argv, cwd, confinement, hook, start, result);
+      }
+    });
   }
 
   /** The full argv: the launcher and its flags, or the setpriv fallback, then the command. */

@@ -90,6 +90,8 @@ public final class Sandbox implements AutoCloseable {
   private final WorkerNetworks networks;
   /** Null unless {@code limits}. */
   private final WorkerCgroups cgroups;
+  /** Where exited workers' sandboxes are released, off their exit path. */
+  private final SandboxTeardown teardown = new SandboxTeardown();
 
   private Sandbox(SandboxConfig config, HostSupport host, CgroupLayout layout) {
     this.config = config;
@@ -285,7 +287,7 @@ public final class Sandbox implements AutoCloseable {
     if (name.length() > 64) {
       name = name.substring(0, 64);
     }
-    WorkerSandbox.Builder worker = new WorkerSandbox.Builder(namespaces);
+    WorkerSandbox.Builder worker = new WorkerSandbox.Builder(namespaces, teardown);
     try {
       if (limits) {
         worker.cgroup(cgroups.take(values), values.memoryBytes());
@@ -497,12 +499,16 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /**
-   * Removes what the sandbox keeps besides its workers' own parts: the spare worker networks and
-   * cgroups, and the host firewall; later prepares fail. Call when the factory closes; idempotent. Workers
-   * still being stopped keep their networks (and their namespaces' firewalls) until released.
+   * Waits for the teardowns of exited workers' sandboxes still queued ({@link
+   * WorkerSandbox#releaseInBackground()}), then removes what the sandbox keeps besides its
+   * workers' own parts: the spare worker networks and cgroups, and the host firewall; later
+   * prepares fail. Call when the factory closes; idempotent. Workers still being stopped keep
+   * their networks (and their namespaces' firewalls) until released, which then happens on their
+   * exit thread.
    */
   @Override
   public void close() {
+    teardown.close();
     if (networks != null) {
       networks.close();
     }

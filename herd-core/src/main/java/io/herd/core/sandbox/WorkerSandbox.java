@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,9 +21,11 @@ import org.slf4j.LoggerFactory;
  * {@link Sandbox#prepare} just before the worker is launched, used by {@code ProcessWorker}
  * while it runs, and {@linkplain #release() released} once it has exited: the cgroup is read
  * for OOM kills and removed, the namespace deleted, the scratch directory deleted, the UID and
- * the addresses handed back.
+ * the addresses handed back. After a worker's exit that happens on its sandbox's teardown thread
+ * ({@link #releaseInBackground()}), off the path on which the exit is reported.
  *
- * <p>Thread-safe: immutable but for the release flag, which flips once.
+ * <p>Thread-safe: immutable but for the release flag, which flips once, and {@link #released()},
+ * which completes once.
  */
 public final class WorkerSandbox {
 
@@ -37,10 +40,14 @@ public final class WorkerSandbox {
   private final Path scratch;
   private final WorkerNetwork network;
   private final long memoryBytes;
+  /** Where {@link #releaseInBackground()} runs; null to release on the caller's thread. */
+  private final SandboxTeardown teardown;
   private final AtomicBoolean released = new AtomicBoolean();
+  private final CompletableFuture<Void> releaseDone = new CompletableFuture<>();
 
   private WorkerSandbox(Builder b) {
     this.namespaces = b.namespaces;
+    this.teardown = b.teardown;
     this.cgroup = b.cgroup;
     this.uid = b.uid;
     this.scratch = b.scratch;
@@ -195,6 +202,24 @@ public final class WorkerSandbox {
   }
 
   /**
+   * {@link #release()} on the sandbox's teardown thread, so that the caller (the thread that
+   * reports the worker's exit) does not wait for it: call once the worker's process has exited.
+   * The factory's close waits for the releases queued; {@link #released()} completes with each.
+   */
+  public void releaseInBackground() {
+    if (teardown == null || released.get()) {
+      release();
+    } else {
+      teardown.submit(this::release);
+    }
+  }
+
+  /** Completes once {@link #release()} has run: everything that could be removed is gone. */
+  public CompletableFuture<Void> released() {
+    return releaseDone;
+  }
+
+  /**
    * Removes the cgroup, the network and the scratch directory and releases the UID; call once
    * the worker's process has exited. Idempotent; logs what could not be removed.
    */
@@ -202,6 +227,14 @@ public final class WorkerSandbox {
     if (!released.compareAndSet(false, true)) {
       return;
     }
+    try {
+      releaseParts();
+    } finally {
+      releaseDone.complete(null);
+    }
+  }
+
+  private void releaseParts() {
     List<String> left = new ArrayList<>();
     if (cgroup != null) {
       cgroup.destroy().forEach(dir -> left.add("cgroup " + dir));
@@ -234,9 +267,14 @@ public final class WorkerSandbox {
     private Path scratch;
     private WorkerNetwork network;
     private long memoryBytes;
+    private final SandboxTeardown teardown;
 
-    Builder(boolean namespaces) {
+    /**
+     * @param teardown where {@link #releaseInBackground()} runs; null for the caller's thread
+     */
+    Builder(boolean namespaces, SandboxTeardown teardown) {
       this.namespaces = namespaces;
+      this.teardown = teardown;
     }
 
     void cgroup(WorkerCgroup cgroup, long memoryBytes) {

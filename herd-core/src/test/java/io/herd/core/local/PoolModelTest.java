@@ -492,8 +492,16 @@ class PoolModelTest {
       long now = time.read();
       String state = when + ": " + snap;
 
-      // Processes that exist, starting and stopping ones included, within max.
-      assertThat(snap.workers().size()).as("workers counted, %s", state).isLessThanOrEqualTo(config.max());
+      // Processes that exist, starting and stopping ones included, within max; spawns prepared
+      // ahead of a slot (PREPARING) have no process yet, and never wait beside a free slot.
+      long preparing = snap.workers().stream().filter(v -> v.state() == State.PREPARING).count();
+      long counted = snap.workers().size() - preparing;
+      assertThat(counted).as("workers counted, %s", state).isLessThanOrEqualTo(config.max());
+      if (preparing > 0 && !snap.closed()) {
+        count("a spawn prepared while its slot was being freed");
+        assertThat(counted).as("a prepared spawn waits beside a free slot, %s", state)
+            .isGreaterThanOrEqualTo(config.max());
+      }
       assertThat(factory.processes()).as("processes, %s", state).isLessThanOrEqualTo(config.max());
       assertThat(factory.maxProcesses())
           .as("processes at any moment so far, %s", state)

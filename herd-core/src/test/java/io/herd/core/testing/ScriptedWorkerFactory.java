@@ -37,6 +37,7 @@ public final class ScriptedWorkerFactory implements WorkerFactory {
   private int processes;
   private int maxProcesses;
   private int spawnRequests;
+  private int preparedRequests;
 
   /** Whether a spawn completes at once with a healthy worker (default) or waits for the test. */
   public synchronized ScriptedWorkerFactory startAtOnce(boolean atOnce) {
@@ -82,6 +83,20 @@ public final class ScriptedWorkerFactory implements WorkerFactory {
       f.complete(ready);
     }
     return f;
+  }
+
+  /**
+   * A spawn that may start only once {@code mayStart} completes: counted at once in {@link
+   * #preparedRequests()}, and as a process (and a {@link #spawnRequests() spawn request}) only once
+   * the gate opens, from when it goes on as {@link #spawn(String)}. A gate that fails fails the
+   * spawn, starting nothing.
+   */
+  @Override
+  public CompletableFuture<Worker> spawn(String workerId, CompletableFuture<Void> mayStart) {
+    synchronized (this) {
+      preparedRequests++;
+    }
+    return WorkerFactory.super.spawn(workerId, mayStart);
   }
 
   /** Ids of the spawns waiting for the test, oldest first. */
@@ -174,8 +189,13 @@ public final class ScriptedWorkerFactory implements WorkerFactory {
     return maxProcesses;
   }
 
-  /** How many spawns the pool has asked for. */
+  /** How many spawns the pool has asked for (gated ones once their gate opened). */
   public synchronized int spawnRequests() {
     return spawnRequests;
+  }
+
+  /** How many spawns the pool asked for with a {@code mayStart} gate, opened or not. */
+  public synchronized int preparedRequests() {
+    return preparedRequests;
   }
 }

@@ -51,6 +51,11 @@ public final class TimedSuspendableWorkerFactory implements SuspendableWorkerFac
   }
 
   @Override
+  public CompletableFuture<Worker> spawn(String workerId, CompletableFuture<Void> mayStart) {
+    return spawns.spawn(workerId, mayStart);
+  }
+
+  @Override
   public CompletableFuture<SuspendedWorker> suspend(Worker worker) {
     return timed("herd.worker.suspend", "Time from suspend to the worker's state saved and its"
         + " process gone", delegate.suspend(worker));

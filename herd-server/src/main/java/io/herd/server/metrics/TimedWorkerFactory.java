@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link WorkerFactory} that times every spawn, from the call to a healthy worker (or the
@@ -33,16 +34,36 @@ public final class TimedWorkerFactory implements WorkerFactory {
 
   @Override
   public CompletableFuture<Worker> spawn(String workerId) {
-    long start = System.nanoTime();
-    CompletableFuture<Worker> future = delegate.spawn(workerId);
-    future.whenComplete((worker, error) -> Timer.builder("herd.worker.spawn")
+    return timed(System.nanoTime(), delegate.spawn(workerId));
+  }
+
+  /**
+   * The delegate's gated spawn, so that it still prepares while the pool waits for a slot; timed
+   * from the moment the worker may start (what a cold start costs once it has a slot), or from
+   * the call if the delegate finishes first.
+   */
+  @Override
+  public CompletableFuture<Worker> spawn(String workerId, CompletableFuture<Void> mayStart) {
+    AtomicLong start = new AtomicLong(System.nanoTime());
+    mayStart.thenRun(() -> start.set(System.nanoTime()));
+    CompletableFuture<Worker> future = delegate.spawn(workerId, mayStart);
+    future.whenComplete((worker, error) -> record(start.get(), error));
+    return future;
+  }
+
+  private CompletableFuture<Worker> timed(long start, CompletableFuture<Worker> future) {
+    future.whenComplete((worker, error) -> record(start, error));
+    return future;
+  }
+
+  private void record(long start, Throwable error) {
+    Timer.builder("herd.worker.spawn")
         .description("Time from spawn to a healthy worker")
         .tag("outcome", error == null ? "ok" : "failed")
         .tags(tags)
         .serviceLevelObjectives(LatencyBuckets.BOUNDS)
         .register(registry)
-        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
-    return future;
+        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
   }
 
   @Override
