@@ -71,6 +71,38 @@ final class SpawnedProcesses implements AutoCloseable {
     }
   }
 
+  /**
+   * The running descendants of this JVM but the factories' process supervisors ({@code
+   * herd-launch --serve}), which live as long as their factory: the workers and their launchers.
+   */
+  static List<ProcessHandle> workerProcesses() {
+    return Processes.descendantsOf(ProcessHandle.current()).stream()
+        .filter(p -> !isSupervisor(p))
+        .toList();
+  }
+
+  /** Whether {@code process} is a factory's {@code herd-launch --serve}. */
+  static boolean isSupervisor(ProcessHandle process) {
+    String[] arguments = process.info().arguments().orElse(new String[0]);
+    return arguments.length > 0 && arguments[0].equals("--serve");
+  }
+
+  /** Waits up to {@code timeout} for {@link #workerProcesses()} to be empty; returns them. */
+  static List<ProcessHandle> awaitNoWorkerProcesses(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<ProcessHandle> left = workerProcesses();
+    while (!left.isEmpty() && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      left = workerProcesses();
+    }
+    return left;
+  }
+
   /** Waits up to {@code timeout} for this JVM to have no running descendants; returns them. */
   static List<ProcessHandle> awaitNoDescendants(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
