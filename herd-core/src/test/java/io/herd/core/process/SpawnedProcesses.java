@@ -31,6 +31,17 @@ final class SpawnedProcesses implements AutoCloseable {
     return factory;
   }
 
+  /**
+   * A factory for {@code config} that starts workers as the JVM's own children ({@code
+   * supervise} false) or through its process supervisor; closed by {@link #close()}.
+   */
+  ProcessWorkerFactory factory(ProcessWorkerConfig config, boolean supervise) {
+    ProcessWorkerFactory factory =
+        new ProcessWorkerFactory(config, ParentDeathSignal.detect(), supervise);
+    factories.add(factory);
+    return factory;
+  }
+
   /** Spawns a worker and waits (bounded) until it is ready; stopped by {@link #close()}. */
   ProcessWorker spawn(WorkerFactory factory, String workerId) throws Exception {
     return track(factory.spawn(workerId).get(SPAWN_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
