@@ -40,16 +40,20 @@ import org.slf4j.LoggerFactory;
  * stays unhealthy past {@code worker.startTimeout} is SIGKILLed with its descendants.
  *
  * <p>Every worker is started by the native launcher {@code herd-launch} (see {@link
- * io.herd.core.sandbox.LauncherBinary}), one exec that sets the parent-death signal (so that the
- * worker and every process it started die when the JVM dies, even by SIGKILL), gives the worker a
+ * io.herd.core.sandbox.LauncherBinary}), which sets the parent-death signal (so that the worker
+ * and every process it started die when the JVM dies, even by SIGKILL), gives the worker a
  * session of its own (a terminal's Ctrl-C reaches the gateway only), applies the sandbox (see
- * {@link Sandbox}) and stays as the worker's supervisor, the process the factory holds.
- * The parent-death signal fires when the <em>thread</em> that forked the child ends, so every
- * fork happens on one dedicated launcher thread that lives as long as the workers it started,
- * never on a pool thread that might retire. In addition a shutdown hook SIGKILLs every live
- * worker tree when the JVM exits normally. Where the launcher cannot be extracted, the factory
- * says so in its startup log and falls back to {@code setpriv --pdeathsig} (util-linux) without
- * any sandbox protection, or to the hook alone.
+ * {@link Sandbox}) and stays as the worker's supervisor, the process the factory holds. The
+ * launchers are forked by the factory's one {@link ProcessSupervisor} ({@code herd-launch
+ * --serve}), started by the first spawn, so that the JVM has one child and a fixed number of
+ * threads however many workers run; where it cannot start, each launcher is the JVM's own child
+ * ({@link JdkWorkerProcess}). The parent-death signal fires when the <em>thread</em> that forked
+ * the child ends, so the supervisor (or, in that fallback, every worker) is forked on one
+ * dedicated launcher thread that lives as long as what it started, never on a pool thread that
+ * might retire. In addition a shutdown hook kills every live worker tree when the JVM exits
+ * normally. Where the launcher cannot be extracted, the factory says so in its startup log and
+ * falls back to {@code setpriv --pdeathsig} (util-linux) without any sandbox protection, or to
+ * the hook alone.
  *
  * <p>Each worker gets a private scratch directory, created before it starts and deleted after it
  * exited: {@code {{workdir}}} in the command and in {@code worker.env}, {@code $HERD_WORKDIR},
@@ -65,14 +69,17 @@ import org.slf4j.LoggerFactory;
  * {@code herd-sandbox-N} thread (a few mkdir/write calls, and a few {@code ip} runs with network
  * isolation), checks that a worker under a UID of its own can read what its command names, and
  * launches it; a failure there fails that spawn. The sandbox is released after the exit, on the
- * JDK's process-exit thread, before {@code onExit()} completes.
+ * supervisor's event threads (or the JDK's process-exit thread), before {@code onExit()}
+ * completes.
  *
- * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks),
- * {@code herd-process-timer-N} (probe pauses, deadlines, stop grace periods), {@code
- * herd-health-probe-N} (the probes' socket I/O), {@code herd-sandbox-N} (only while sandboxes
- * are being prepared), and two {@code herd-<worker id>-std*} output
- * pumps per live worker. No thread is parked per spawn or per health check; futures complete on
- * these threads, so their dependents must not block (use the {@code *Async} variants to block).
+ * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks the
+ * supervisor), {@code herd-process-supervisor-N} and up to four {@code herd-process-events-N}
+ * (see {@link ProcessSupervisor}), {@code herd-process-timer-N} (probe pauses, deadlines, stop
+ * grace periods), {@code herd-health-probe-N} (the probes' socket I/O), {@code herd-sandbox-N}
+ * (only while sandboxes are being prepared); only in the fallback without a supervisor, two
+ * {@code herd-<worker id>-std*} output pumps per live worker. No thread is parked per spawn or
+ * per health check; futures complete on these threads, so their dependents must not block (use
+ * the {@code *Async} variants to block).
  *
  * <p>Thread-safe. Lifetime: from construction to {@link #close()}, which does <em>not</em> stop
  * live workers (their pool does that, and closes the factory afterwards).
@@ -400,8 +407,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
    *
    * <p>Live workers keep running: stopping them is their pool's job, done before this. A worker
    * stopped after this skips its grace period (the timer is gone) and its health checks answer
-   * {@code false}. The launcher thread lingers, parked, until the last worker it started has
-   * exited, since its end would SIGKILL them all through their parent-death signal.
+   * {@code false}. The process supervisor and the launcher thread linger until the last worker
+   * has exited, since their end would kill them all through their parent-death signals.
    */
   @Override
   public void close() {
