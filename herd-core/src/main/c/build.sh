@@ -1,13 +1,18 @@
 #!/bin/sh
 # Compiles one of the project's native programs into OUTPUT, statically linked so that it runs on
 # any Linux of the same architecture (and, for the guest init, in a VM whose image may hold no
-# libc at all). SOURCE defaults to herd-launch.c beside this file; herd-vm passes its guest init.
+# libc at all). SOURCE defaults to herd-launch.c beside this file, which is linked with
+# herd-serve.c (its --serve mode); herd-vm passes its guest init.
 # Called by the Maven builds of herd-core and herd-vm (generate-resources); usable by hand:
 #   sh herd-core/src/main/c/build.sh /tmp/herd-launch
 #   sh herd-core/src/main/c/build.sh /tmp/herd-vm-init herd-vm/src/main/c/herd-vm-init.c
 set -eu
 output="$1"
 source="${2:-$(dirname "$0")/herd-launch.c}"
+extra=""
+if [ -z "${2:-}" ]; then
+  extra="$(dirname "$0")/herd-serve.c"
+fi
 name="$(basename "$source" .c)"
 compiler="${CC:-}"
 if [ -z "$compiler" ]; then
@@ -24,7 +29,7 @@ if [ -z "$compiler" ]; then
   exit 1
 fi
 mkdir -p "$(dirname "$output")"
-if ! "$compiler" -std=c11 -O2 -Wall -Wextra -Werror -static -s -o "$output.tmp" "$source"; then
+if ! "$compiler" -std=c11 -O2 -Wall -Wextra -Werror -static -s -o "$output.tmp" "$source" $extra; then
   echo "herd: $compiler could not build $name statically from $source (to fix:" \
     "apt-get install libc6-dev for the static C library libc.a)" >&2
   exit 1

@@ -6,6 +6,7 @@
  *   herd-launch [--parent PID] [--setsid] [--cgroup FILE]... [--netns FILE]
  *               [--namespaces [--tmp DIR] [--keep PATH]...] [--uid UID --gid GID] [--drop-caps]
  *               [--no-new-privs] [--chdir DIR] -- PROGRAM [ARG]...
+ *   herd-launch --serve PARENT-PID   (a factory's process supervisor: see herd-serve.c)
  *
  * Steps, in order, each only when its flag is given:
  *   1. --setsid: a session and process group of its own, so that a terminal's Ctrl-C reaches the
@@ -699,7 +700,12 @@ static void run_subreaper(const struct options *o, const sigset_t *set) {
   supervise(fork_worker(o, (long) getpid()), set, 1);
 }
 
+int herd_serve(int argc, char **argv); /* herd-serve.c: --serve, the factory's supervisor */
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--serve") == 0) {
+    return herd_serve(argc, argv);
+  }
   struct options o;
   parse(argc, argv, &o);
 

@@ -1,21 +1,16 @@
 package io.herd.core.process;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
- * Copies one output stream of a worker process, line by line, to a consumer (the log): a named
- * daemon thread per stream, alive until the stream ends, i.e. until the process and every
- * descendant that inherited the stream have exited.
- *
- * <p>Lines end at {@code \n} (a trailing {@code \r} is dropped) and are decoded as UTF-8 with
- * replacement. A line longer than {@link #MAX_LINE_BYTES} is cut into several, so a worker that
- * writes megabytes without a newline cannot exhaust the heap, which {@code
- * BufferedReader.readLine()} would let it do.
+ * Copies one output stream of a worker process, line by line (see {@link LineSplitter}), to a
+ * consumer (the log): a named daemon thread per stream, alive until the stream ends, i.e. until
+ * the process and every descendant that inherited the stream have exited. Used only for workers
+ * that are the JVM's own children ({@link JdkWorkerProcess}, where {@code herd-launch} cannot
+ * supervise them); the {@link ProcessSupervisor} reads every other worker's output on one thread.
  *
  * <p>Thread-safety: the consumer is called from the pump thread only. {@link #finished()} may be
  * read from any thread.
@@ -23,15 +18,15 @@ import java.util.function.Consumer;
 final class OutputPump implements Runnable {
 
   /** Longest line passed on in one piece. */
-  static final int MAX_LINE_BYTES = 8192;
+  static final int MAX_LINE_BYTES = LineSplitter.MAX_LINE_BYTES;
 
   private final InputStream in;
-  private final Consumer<String> lines;
+  private final LineSplitter lines;
   private final CompletableFuture<Void> finished = new CompletableFuture<>();
 
   private OutputPump(InputStream in, Consumer<String> lines) {
     this.in = in;
-    this.lines = lines;
+    this.lines = new LineSplitter(lines);
   }
 
   /** Starts a daemon thread named {@code threadName} that pumps {@code in} into {@code lines}. */
@@ -50,45 +45,17 @@ final class OutputPump implements Runnable {
 
   @Override
   public void run() {
-    ByteArrayOutputStream line = new ByteArrayOutputStream(256);
     byte[] chunk = new byte[4096];
     try (in) {
       int n;
       while ((n = in.read(chunk)) >= 0) {
-        for (int i = 0; i < n; i++) {
-          byte b = chunk[i];
-          if (b == '\n') {
-            emit(line);
-          } else {
-            line.write(b);
-            if (line.size() >= MAX_LINE_BYTES) {
-              emit(line);
-            }
-          }
-        }
+        lines.feed(chunk, 0, n);
       }
     } catch (IOException e) {
       // The stream was closed under us (the process was reaped): what was read is passed on.
     } finally {
-      if (line.size() > 0) {
-        emit(line);
-      }
+      lines.finish();
       finished.complete(null);
-    }
-  }
-
-  private void emit(ByteArrayOutputStream line) {
-    byte[] bytes = line.toByteArray();
-    int length = bytes.length;
-    if (length > 0 && bytes[length - 1] == '\r') {
-      length--;
-    }
-    line.reset();
-    try {
-      lines.accept(new String(bytes, 0, length, StandardCharsets.UTF_8));
-    } catch (RuntimeException e) {
-      // A failing consumer (a broken log appender) must not stop the pump: an unread pipe
-      // fills up and blocks the worker on its next write.
     }
   }
 }

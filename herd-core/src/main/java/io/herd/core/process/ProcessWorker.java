@@ -3,7 +3,6 @@ package io.herd.core.process;
 import io.herd.core.Worker;
 import io.herd.core.WorkerExit;
 import io.herd.core.sandbox.WorkerSandbox;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -11,9 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -29,28 +26,23 @@ import org.slf4j.LoggerFactory;
  * ProcessWorkerFactory} the moment its process starts; handed to the pool only
  * once healthy.
  *
- * <p>Output: each stdout and stderr line goes to the loggers {@code io.herd.worker.stdout} and
- * {@code io.herd.worker.stderr}, tagged {@code [<id>]}, both at INFO. Stderr is not logged at
- * WARN because most runtimes (Python's logging, Go's log, Node's console.error, the JVM's own
- * messages) write ordinary logs there, and WARN would cry wolf; what matters for diagnosis is
- * kept anyway: the last {@value #STDERR_TAIL_LINES} stderr lines go into start-failure messages,
- * and the last lines of both streams, interleaved, are kept in {@link #output()} for {@code herd
- * logs --session}.
- * Both loggers sit under {@code io.herd.worker}, so one setting controls both.
+ * <p>Output: see {@link WorkerLines}: each line logged at INFO, the last {@value
+ * #STDERR_TAIL_LINES} stderr lines for start-failure messages, both streams in {@link #output()}
+ * for {@code herd logs --session}.
  *
- * <p>Stopping ({@link #stop()}): the descendants are recorded first, since once the worker dies
- * its children are re-parented and can no longer be found; then SIGTERM; after {@code
- * worker.stopTimeout} SIGKILL to the worker and to every descendant recorded or still found.
- * Descendants left behind by a graceful exit are SIGKILLed too. A worker that crashes on its own
- * leaves orphans that cannot be found any more; that gap needs process groups or cgroups.
+ * <p>Process ({@link WorkerProcess}): a child of the factory's {@link ProcessSupervisor}, or,
+ * where that cannot run, of the JVM. Stopping ({@link #stop()}): SIGTERM; after {@code
+ * worker.stopTimeout} SIGKILL to the worker and every process left in its tree ({@link
+ * WorkerProcess#killTree()}). Descendants left behind by a graceful exit are SIGKILLed too, by
+ * the launcher (the child subreaper of the worker's tree).
  *
  * <p>Sandbox ({@link WorkerSandbox}): the process (and {@link #pid()}) is {@code herd-launch},
  * not the worker. With a PID namespace it forwards SIGTERM to the namespace's init and that to
  * the worker; without one it forwards it to the worker, its child, and SIGKILLs what the worker
  * left once it exits (it is the child subreaper of the worker's tree). Either way it exits with
  * the worker's status (128+N when signal N ended it), so a stop is graceful and the exit detail
- * names the signal. SIGKILL of it takes the whole namespace down, or without one the worker
- * (its parent-death signal) while its recorded descendants are SIGKILLed here. After the exit, and
+ * names the signal. A kill takes the whole namespace down, or without one has the launcher
+ * SIGKILL the worker's tree (see {@link WorkerProcess#killTree()}). After the exit, and
  * before {@link #onExit()} completes, the sandbox is asked why the worker died ({@code
  * OOM_KILLED} leads the exit detail); then {@link #onExit()} completes at once, so that the pool
  * frees the worker's slot the moment its process has gone, and the sandbox (cgroup, namespace,
@@ -59,21 +51,20 @@ import org.slf4j.LoggerFactory;
  * The factory's close waits for those releases.
  *
  * <p>Thread-safe: {@code stopRequested} flips once (compare-and-set) and {@code exit} completes
- * once, from the JDK's process-exit notification, which reads the flag; the descendant set only
- * grows. A crash racing with {@code stop()} is reported as requested, which is what the pool
+ * once, from the process's exit notification, which reads the flag. A crash racing with {@code
+ * stop()} is reported as requested, which is what the pool
  * wanted anyway. Lifetime: until {@link #onExit()} completes.
  */
 public final class ProcessWorker implements Worker {
 
   /** Number of stderr lines kept for error messages. */
-  static final int STDERR_TAIL_LINES = 20;
+  static final int STDERR_TAIL_LINES = WorkerLines.STDERR_TAIL_LINES;
 
   private static final Logger log = LoggerFactory.getLogger(ProcessWorker.class);
-  private static final Logger STDOUT = LoggerFactory.getLogger("io.herd.worker.stdout");
-  private static final Logger STDERR = LoggerFactory.getLogger("io.herd.worker.stderr");
 
   private final String id;
-  private final Process process;
+  private final WorkerProcess process;
+  private final WorkerLines lines;
   private final int port;
   private final InetAddress host;
   private final URI address;
@@ -83,12 +74,8 @@ public final class ProcessWorker implements Worker {
   private final HttpHealthProbe probe;
   private final ScheduledExecutorService timer;
   private final WorkerSandbox sandbox;
-  private final RecentLines stderrTail = new RecentLines(STDERR_TAIL_LINES);
-  private final WorkerOutput output = new WorkerOutput();
   private final CompletableFuture<WorkerExit> exit = new CompletableFuture<>();
   private final AtomicBoolean stopRequested = new AtomicBoolean();
-  /** Every descendant ever seen while stopping or killing; only grows. */
-  private final Set<ProcessHandle> descendants = ConcurrentHashMap.newKeySet();
   /** Set when the grace period ran out, before the SIGKILL. */
   private volatile boolean killedAfterGrace;
   private volatile ScheduledFuture<?> graceTimer;
@@ -101,13 +88,13 @@ public final class ProcessWorker implements Worker {
    * factory's close waits for it and warns "worker factory closed with 1 timer tasks pending".
    */
   private volatile boolean exitSeen;
-  private volatile CompletableFuture<Void> outputDrained = CompletableFuture.completedFuture(null);
 
-  private ProcessWorker(String id, Process process, int port, List<String> command,
-      ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
-      WorkerSandbox sandbox) {
+  private ProcessWorker(String id, WorkerProcess process, WorkerLines lines, int port,
+      List<String> command, ProcessWorkerConfig config, HttpHealthProbe probe,
+      ScheduledExecutorService timer, WorkerSandbox sandbox) {
     this.id = id;
     this.process = process;
+    this.lines = lines;
     this.port = port;
     this.sandbox = sandbox;
     this.host = sandbox.host();
@@ -120,34 +107,17 @@ public final class ProcessWorker implements Worker {
   }
 
   /**
-   * Wraps a just-started process: closes its stdin (a worker reading it sees end-of-file instead
-   * of blocking), starts the output pumps and watches for its exit.
+   * Wraps a just-started process, whose output already goes to {@code lines}, and watches for its
+   * exit.
    *
    * @param sandbox what confines it, released after the exit
    * @param onGone called once, after {@link #onExit()} completed
    */
-  static ProcessWorker start(String id, Process process, int port, List<String> command,
-      ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
-      WorkerSandbox sandbox, Consumer<ProcessWorker> onGone) {
+  static ProcessWorker start(String id, WorkerProcess process, WorkerLines lines, int port,
+      List<String> command, ProcessWorkerConfig config, HttpHealthProbe probe,
+      ScheduledExecutorService timer, WorkerSandbox sandbox, Consumer<ProcessWorker> onGone) {
     ProcessWorker worker =
-        new ProcessWorker(id, process, port, command, config, probe, timer, sandbox);
-    try {
-      process.getOutputStream().close();
-    } catch (IOException e) {
-      // the worker may already have exited; its exit is handled below
-    }
-    OutputPump out = OutputPump.start("herd-" + id + "-stdout", process.getInputStream(),
-        line -> {
-          worker.output.add(WorkerOutput.Stream.STDOUT, line);
-          STDOUT.info("[{}] {}", id, line);
-        });
-    OutputPump err = OutputPump.start("herd-" + id + "-stderr", process.getErrorStream(),
-        line -> {
-          worker.stderrTail.add(line);
-          worker.output.add(WorkerOutput.Stream.STDERR, line);
-          STDERR.info("[{}] {}", id, line);
-        });
-    worker.outputDrained = CompletableFuture.allOf(out.finished(), err.finished());
+        new ProcessWorker(id, process, lines, port, command, config, probe, timer, sandbox);
     process.onExit().whenComplete((p, e) -> {
       try {
         worker.exited();
@@ -218,8 +188,7 @@ public final class ProcessWorker implements Worker {
   @Override
   public CompletableFuture<WorkerExit> stop() {
     if (stopRequested.compareAndSet(false, true) && !exit.isDone()) {
-      recordDescendants();
-      process.destroy();
+      process.terminate();
       try {
         graceTimer = timer.schedule(this::killIfAlive, stopTimeout.toNanos(), TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException e) {
@@ -239,9 +208,7 @@ public final class ProcessWorker implements Worker {
   @Override
   public CompletableFuture<WorkerExit> kill() {
     stopRequested.set(true);
-    recordDescendants();
-    process.destroyForcibly();
-    descendants.forEach(ProcessHandle::destroyForcibly);
+    process.killTree();
     return exit;
   }
 
@@ -250,13 +217,13 @@ public final class ProcessWorker implements Worker {
    * WorkerOutput}); kept until the worker object is dropped, so still readable after the exit.
    */
   public WorkerOutput output() {
-    return output;
+    return lines.output();
   }
 
   /** The last {@value #STDERR_TAIL_LINES} stderr lines, oldest first. */
   @Override
   public List<String> recentStderr() {
-    return stderrTail.snapshot();
+    return lines.recentStderr();
   }
 
   /** The usage of its sandbox's memory cgroup, while it runs. */
@@ -267,7 +234,7 @@ public final class ProcessWorker implements Worker {
 
   /** Completes when both output streams have ended (usually just after the exit). */
   CompletableFuture<Void> outputDrained() {
-    return outputDrained;
+    return process.outputDrained();
   }
 
   /** Whether the process is still running. */
@@ -282,10 +249,6 @@ public final class ProcessWorker implements Worker {
     }
   }
 
-  private void recordDescendants() {
-    process.descendants().forEach(descendants::add);
-  }
-
   private void cancelGraceTimer() {
     ScheduledFuture<?> grace = graceTimer;
     if (grace != null) {
@@ -296,8 +259,6 @@ public final class ProcessWorker implements Worker {
   private void exited() {
     exitSeen = true; // before the cancel: a stop() that scheduled after it sees the flag
     cancelGraceTimer();
-    // Leftovers of a graceful exit: re-parented by now, so only the recorded ones are known.
-    descendants.forEach(ProcessHandle::destroyForcibly);
     int code = process.exitValue();
     boolean requested = stopRequested.get();
     String cause = "";

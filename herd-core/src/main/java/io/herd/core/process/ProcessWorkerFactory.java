@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -40,16 +41,20 @@ import org.slf4j.LoggerFactory;
  * stays unhealthy past {@code worker.startTimeout} is SIGKILLed with its descendants.
  *
  * <p>Every worker is started by the native launcher {@code herd-launch} (see {@link
- * io.herd.core.sandbox.LauncherBinary}), one exec that sets the parent-death signal (so that the
- * worker and every process it started die when the JVM dies, even by SIGKILL), gives the worker a
+ * io.herd.core.sandbox.LauncherBinary}), which sets the parent-death signal (so that the worker
+ * and every process it started die when the JVM dies, even by SIGKILL), gives the worker a
  * session of its own (a terminal's Ctrl-C reaches the gateway only), applies the sandbox (see
- * {@link Sandbox}) and stays as the worker's supervisor, the process the factory holds.
- * The parent-death signal fires when the <em>thread</em> that forked the child ends, so every
- * fork happens on one dedicated launcher thread that lives as long as the workers it started,
- * never on a pool thread that might retire. In addition a shutdown hook SIGKILLs every live
- * worker tree when the JVM exits normally. Where the launcher cannot be extracted, the factory
- * says so in its startup log and falls back to {@code setpriv --pdeathsig} (util-linux) without
- * any sandbox protection, or to the hook alone.
+ * {@link Sandbox}) and stays as the worker's supervisor, the process the factory holds. The
+ * launchers are forked by the factory's one {@link ProcessSupervisor} ({@code herd-launch
+ * --serve}), started by the first spawn, so that the JVM has one child and a fixed number of
+ * threads however many workers run; where it cannot start, each launcher is the JVM's own child
+ * ({@link JdkWorkerProcess}). The parent-death signal fires when the <em>thread</em> that forked
+ * the child ends, so the supervisor (or, in that fallback, every worker) is forked on one
+ * dedicated launcher thread that lives as long as what it started, never on a pool thread that
+ * might retire. In addition a shutdown hook kills every live worker tree when the JVM exits
+ * normally. Where the launcher cannot be extracted, the factory says so in its startup log and
+ * falls back to {@code setpriv --pdeathsig} (util-linux) without any sandbox protection, or to
+ * the hook alone.
  *
  * <p>Each worker gets a private scratch directory, created before it starts and deleted after it
  * exited: {@code {{workdir}}} in the command and in {@code worker.env}, {@code $HERD_WORKDIR},
@@ -69,12 +74,14 @@ import org.slf4j.LoggerFactory;
  * opens. The sandbox is released after the exit, on the sandbox's teardown thread, after {@code
  * onExit()} completed; {@link #close()} waits for those releases.
  *
- * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks),
- * {@code herd-process-timer-N} (probe pauses, deadlines, stop grace periods), {@code
- * herd-health-probe-N} (the probes' socket I/O), {@code herd-sandbox-N} (only while sandboxes
- * are being prepared), and two {@code herd-<worker id>-std*} output
- * pumps per live worker. No thread is parked per spawn or per health check; futures complete on
- * these threads, so their dependents must not block (use the {@code *Async} variants to block).
+ * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks the
+ * supervisor), {@code herd-process-supervisor-N} and up to four {@code herd-process-events-N}
+ * (see {@link ProcessSupervisor}), {@code herd-process-timer-N} (probe pauses, deadlines, stop
+ * grace periods), {@code herd-health-probe-N} (the probes' socket I/O), {@code herd-sandbox-N}
+ * (only while sandboxes are being prepared); only in the fallback without a supervisor, two
+ * {@code herd-<worker id>-std*} output pumps per live worker. No thread is parked per spawn or
+ * per health check; futures complete on these threads, so their dependents must not block (use
+ * the {@code *Async} variants to block).
  *
  * <p>Thread-safe. Lifetime: from construction to {@link #close()}, which does <em>not</em> stop
  * live workers (their pool does that, and closes the factory afterwards).
@@ -113,6 +120,17 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private final Set<WorkerStartup> starting = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Whether workers should be started through a {@link ProcessSupervisor} (see below). */
+  private final boolean supervise;
+  private final Object supervisorLock = new Object();
+  /**
+   * Guarded by {@link #supervisorLock}: started by the first spawn; null before, and for good
+   * once it could not be started ({@link #supervisorFailed}): spawns then start workers as the
+   * JVM's own children.
+   */
+  private ProcessSupervisor supervisor;
+  /** Guarded by {@link #supervisorLock}. */
+  private boolean supervisorFailed;
 
   /**
    * A factory that starts workers through {@code herd-launch}, or {@code setpriv --pdeathsig}
@@ -126,12 +144,23 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   }
 
   ProcessWorkerFactory(ProcessWorkerConfig config, ParentDeathSignal parentDeathSignal) {
+    this(config, parentDeathSignal, true);
+  }
+
+  /**
+   * @param supervise whether to start workers through one {@link ProcessSupervisor} (where
+   *     {@code herd-launch} is available); false: each as a child of the JVM, for tests of that
+   *     fallback
+   */
+  ProcessWorkerFactory(ProcessWorkerConfig config, ParentDeathSignal parentDeathSignal,
+      boolean supervise) {
     Objects.requireNonNull(config, "config");
     this.parentDeathSignal = parentDeathSignal;
     this.sandbox = Sandbox.create(config.sandbox());
     // The launcher even without a sandbox: it replaces setpriv --pdeathsig.
     LauncherBinary binary = LauncherBinary.detect();
     this.launcherBinary = binary.path().orElse(null);
+    this.supervise = supervise && launcherBinary != null;
     this.settings = new Settings(config, ProgramLocator.forWorkdir(config.workdir().orElse(null)));
     int n = SEQUENCE.incrementAndGet();
     this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("herd-process-timer-" + n));
@@ -318,14 +347,19 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     });
   }
 
-  /** The full argv: the launcher and its flags, or the setpriv fallback, then the command. */
-  private List<String> launchCommand(List<String> argv, Path cwd, WorkerSandbox confinement) {
+  /**
+   * The full argv: the launcher and its flags, or the setpriv fallback, then the command.
+   *
+   * @param parent the pid of the process that starts it: its parent-death signal refers to it
+   */
+  private List<String> launchCommand(List<String> argv, Path cwd, WorkerSandbox confinement,
+      long parent) {
     if (launcherBinary == null) {
       return parentDeathSignal.wrap(argv);
     }
     List<String> launched = new ArrayList<>(argv.size() + 24);
     launched.add(launcherBinary.toString());
-    launched.addAll(List.of("--setsid", "--parent", Long.toString(jvmPid)));
+    launched.addAll(List.of("--setsid", "--parent", Long.toString(parent)));
     launched.addAll(confinement.launcherFlags(argv, cwd));
     if (cwd != null) {
       launched.addAll(List.of("--chdir", cwd.toString()));
@@ -338,31 +372,66 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private void launch(String workerId, ProcessWorkerConfig config, int port, List<String> argv,
       Path cwd, WorkerSandbox confinement, StartHook hook, long startNanos,
       CompletableFuture<Worker> result) {
-    ProcessBuilder builder = new ProcessBuilder(launchCommand(argv, cwd, confinement));
-    if (cwd != null) {
-      builder.directory(cwd.toFile());
-    }
-    Map<String, String> env = builder.environment();
-    env.clear();
-    env.putAll(WorkerEnvironment.build(System.getenv(), config, workerId, port,
+    Map<String, String> env = WorkerEnvironment.build(System.getenv(), config, workerId, port,
         confinement.workdir().orElse(null), confinement.tmpdir().orElse(null),
-        confinement.env()));
-    launcher.launch(builder).whenComplete((process, error) -> {
+        confinement.env());
+    WorkerLines lines = new WorkerLines(workerId);
+    ProcessSupervisor processes = supervisor();
+    CompletableFuture<WorkerProcess> started;
+    if (processes != null) {
+      started = processes.spawn(launchCommand(argv, cwd, confinement, processes.pid()), env, cwd,
+          lines);
+    } else {
+      ProcessBuilder builder = new ProcessBuilder(launchCommand(argv, cwd, confinement, jvmPid));
+      if (cwd != null) {
+        builder.directory(cwd.toFile());
+      }
+      builder.environment().clear();
+      builder.environment().putAll(env);
+      started = launcher.launch(builder)
+          .thenApply(process -> JdkWorkerProcess.start(workerId, process, lines));
+    }
+    started.whenComplete((process, error) -> {
       if (error != null) {
         confinement.release();
+        Throwable why = error instanceof CompletionException && error.getCause() != null
+            ? error.getCause() : error;
         result.completeExceptionally(new WorkerStartException("cannot start worker " + workerId
-            + ": " + error.getMessage() + ". Command: " + argv, error));
+            + ": " + why.getMessage() + ". Command: " + argv, why));
         return;
       }
       try {
-        watch(workerId, config, process, port, argv, confinement, hook, startNanos, result);
+        watch(workerId, config, process, lines, port, argv, confinement, hook, startNanos,
+            result);
       } catch (Throwable t) { // NOPMD: whatever failed, the process must not be left behind
-        process.destroyForcibly();
-        process.onExit().thenRun(confinement::release);
+        process.killTree();
+        process.onExit().whenComplete((v, e) -> confinement.release());
         result.completeExceptionally(
             new WorkerStartException("cannot watch worker " + workerId + ": " + t, t));
       }
     });
+  }
+
+  /**
+   * The factory's process supervisor, started by the first call; null where workers start as the
+   * JVM's own children: no {@code herd-launch}, or it could not be started (said once at WARN).
+   */
+  private ProcessSupervisor supervisor() {
+    if (!supervise) {
+      return null;
+    }
+    synchronized (supervisorLock) {
+      if (supervisor == null && !supervisorFailed) {
+        try {
+          supervisor = ProcessSupervisor.start(launcherBinary, launcher);
+        } catch (IOException e) {
+          supervisorFailed = true;
+          log.warn("cannot start the process supervisor herd-launch --serve ({}): workers start"
+              + " as the JVM's own children instead, with three threads each", e.getMessage());
+        }
+      }
+      return supervisor;
+    }
   }
 
   /**
@@ -371,8 +440,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
    *
    * <p>Live workers keep running: stopping them is their pool's job, done before this. A worker
    * stopped after this skips its grace period (the timer is gone) and its health checks answer
-   * {@code false}. The launcher thread lingers, parked, until the last worker it started has
-   * exited, since its end would SIGKILL them all through their parent-death signal.
+   * {@code false}. The process supervisor and the launcher thread linger until the last worker
+   * has exited, since their end would kill them all through their parent-death signals.
    */
   @Override
   public void close() {
@@ -380,6 +449,12 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       return;
     }
     starting.forEach(startup -> startup.abort("the worker factory was closed"));
+    synchronized (supervisorLock) {
+      supervisorFailed = true; // no supervisor starts any more
+      if (supervisor != null) {
+        supervisor.close(); // exits once the last of its workers has
+      }
+    }
     launcher.close();
     try {
       Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -428,11 +503,11 @@ public final class ProcessWorkerFactory implements WorkerFactory {
     return launcher.thread();
   }
 
-  private void watch(String workerId, ProcessWorkerConfig config, Process process, int port,
-      List<String> command, WorkerSandbox confinement, StartHook hook, long startNanos,
-      CompletableFuture<Worker> result) {
-    ProcessWorker worker = ProcessWorker.start(
-        workerId, process, port, command, config, probe, timer, confinement, live::remove);
+  private void watch(String workerId, ProcessWorkerConfig config, WorkerProcess process,
+      WorkerLines lines, int port, List<String> command, WorkerSandbox confinement,
+      StartHook hook, long startNanos, CompletableFuture<Worker> result) {
+    ProcessWorker worker = ProcessWorker.start(workerId, process, lines, port, command, config,
+        probe, timer, confinement, live::remove);
     live.add(worker);
     if (worker.onExit().isDone()) {
       live.remove(worker); // exited before it was added: onGone found nothing to remove

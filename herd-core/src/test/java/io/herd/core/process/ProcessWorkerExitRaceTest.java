@@ -6,8 +6,6 @@ import io.herd.core.sandbox.Sandbox;
 import io.herd.core.sandbox.SandboxConfig;
 import io.herd.core.sandbox.WorkerSandbox;
 import io.herd.testkit.Processes;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -15,7 +13,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,8 +38,8 @@ class ProcessWorkerExitRaceTest {
       ProcessWorkerConfig config = ProcessWorkerFactoryTest.config(List.of("true"))
           .stopTimeout(Duration.ofMinutes(5))
           .build();
-      ProcessWorker worker = ProcessWorker.start("w-race", process, 1, List.of("true"), config,
-          probe, timer, confinement, w -> { });
+      ProcessWorker worker = ProcessWorker.start("w-race", process, new WorkerLines("w-race"), 1,
+          List.of("true"), config, probe, timer, confinement, w -> { });
 
       // The process exits on its own: the exit handling starts, and is held in exitValue().
       Thread exitThread = new Thread(() -> process.exit.complete(process), "exit-handling");
@@ -68,9 +65,9 @@ class ProcessWorkerExitRaceTest {
   }
 
   /** A process that already exited, whose exit the test announces and holds at exitValue(). */
-  private static final class ExitingProcess extends Process {
+  private static final class ExitingProcess implements WorkerProcess {
     final Process real;
-    final CompletableFuture<Process> exit = new CompletableFuture<>();
+    final CompletableFuture<Object> exit = new CompletableFuture<>();
     final CountDownLatch inExitValue = new CountDownLatch(1);
     final CountDownLatch finishExit = new CountDownLatch(1);
 
@@ -79,7 +76,7 @@ class ProcessWorkerExitRaceTest {
     }
 
     @Override
-    public CompletableFuture<Process> onExit() {
+    public CompletableFuture<?> onExit() {
       return exit;
     }
 
@@ -100,38 +97,23 @@ class ProcessWorkerExitRaceTest {
     }
 
     @Override
-    public OutputStream getOutputStream() {
-      return real.getOutputStream();
-    }
-
-    @Override
-    public InputStream getInputStream() {
-      return real.getInputStream();
-    }
-
-    @Override
-    public InputStream getErrorStream() {
-      return real.getErrorStream();
-    }
-
-    @Override
-    public int waitFor() throws InterruptedException {
-      return real.waitFor();
-    }
-
-    @Override
     public long pid() {
       return real.pid();
     }
 
     @Override
-    public Stream<ProcessHandle> descendants() {
-      return Stream.empty();
+    public void terminate() {
+      // already gone
     }
 
     @Override
-    public void destroy() {
+    public void killTree() {
       // already gone
+    }
+
+    @Override
+    public CompletableFuture<Void> outputDrained() {
+      return CompletableFuture.completedFuture(null);
     }
   }
 }

@@ -174,7 +174,7 @@ class ProcessWorkerFactoryStartFailureTest {
         .until(() -> !descendants().isEmpty());
     spawn.cancel(false);
 
-    assertThat(SpawnedProcesses.awaitNoDescendants(Duration.ofSeconds(5))).isEmpty();
+    assertThat(SpawnedProcesses.awaitNoWorkerProcesses(Duration.ofSeconds(5))).isEmpty();
   }
 
   @Test
@@ -191,8 +191,9 @@ class ProcessWorkerFactoryStartFailureTest {
     assertThat(SpawnedProcesses.awaitNoDescendants(Duration.ofSeconds(5))).isEmpty();
   }
 
+  /** The workers and their launchers (not the factory's supervisor, which outlives them). */
   private static List<ProcessHandle> descendants() {
-    return io.herd.testkit.Processes.descendantsOf(ProcessHandle.current());
+    return SpawnedProcesses.workerProcesses();
   }
 
   static Throwable failure(CompletableFuture<Worker> spawn) {

@@ -31,6 +31,17 @@ final class SpawnedProcesses implements AutoCloseable {
     return factory;
   }
 
+  /**
+   * A factory for {@code config} that starts workers as the JVM's own children ({@code
+   * supervise} false) or through its process supervisor; closed by {@link #close()}.
+   */
+  ProcessWorkerFactory factory(ProcessWorkerConfig config, boolean supervise) {
+    ProcessWorkerFactory factory =
+        new ProcessWorkerFactory(config, ParentDeathSignal.detect(), supervise);
+    factories.add(factory);
+    return factory;
+  }
+
   /** Spawns a worker and waits (bounded) until it is ready; stopped by {@link #close()}. */
   ProcessWorker spawn(WorkerFactory factory, String workerId) throws Exception {
     return track(factory.spawn(workerId).get(SPAWN_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
@@ -69,6 +80,38 @@ final class SpawnedProcesses implements AutoCloseable {
                 .toList());
       }
     }
+  }
+
+  /**
+   * The running descendants of this JVM but the factories' process supervisors ({@code
+   * herd-launch --serve}), which live as long as their factory: the workers and their launchers.
+   */
+  static List<ProcessHandle> workerProcesses() {
+    return Processes.descendantsOf(ProcessHandle.current()).stream()
+        .filter(p -> !isSupervisor(p))
+        .toList();
+  }
+
+  /** Whether {@code process} is a factory's {@code herd-launch --serve}. */
+  static boolean isSupervisor(ProcessHandle process) {
+    String[] arguments = process.info().arguments().orElse(new String[0]);
+    return arguments.length > 0 && arguments[0].equals("--serve");
+  }
+
+  /** Waits up to {@code timeout} for {@link #workerProcesses()} to be empty; returns them. */
+  static List<ProcessHandle> awaitNoWorkerProcesses(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<ProcessHandle> left = workerProcesses();
+    while (!left.isEmpty() && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      left = workerProcesses();
+    }
+    return left;
   }
 
   /** Waits up to {@code timeout} for this JVM to have no running descendants; returns them. */
