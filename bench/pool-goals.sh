@@ -23,9 +23,11 @@
 # Usage (as root): bench/pool-goals.sh [PART...] [--rounds N] [--rates 10,20,40] [--seconds N]
 #          [--burst N] [--burst-runs N] [--workers N] [--compare N] [--cpu-seconds N]
 #          [--tunnels N] [--overload N] [--nofile N] [--skip-build]
+#   --skip-build reuses herd-server/target/herd.jar and herd-benchmarks/target/benchmarks.jar as
+#   they are (./herd's own staleness check is bypassed): only right when nothing changed since.
 #   PARTs default to all five. Smoke run: bench/pool-goals.sh --rounds 3 --rates 5 --seconds 3
 #          --burst 20 --burst-runs 1 --workers 20 --compare 10 --cpu-seconds 5 --tunnels 200
-#          --overload 300 --nofile 400
+#          --overload 600 --nofile 500 --skip-build
 # Output: the raw table of every round and a summary (goal, figure, ✔/✘), on the terminal and in
 # bench-out/pool-goals-<UTC timestamp>.txt. Env: BASE_PORT (18600).
 # Every process it starts is stopped by pid on exit (and any worker left over is reported and
