@@ -32,7 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>{@code fastPath} runs the gateway's codec ({@link ClientRequestDecoder}, {@link
  * UpstreamRequestEncoder}); {@code nettyCodec}, the baseline, the same work with Netty's decoder
  * (with the gateway's strict checks, {@link StrictRequestDecoder}) and encoder. Both go through
- * {@link EmbeddedChannel}s, whose own cost (a promise per write, its queues) is in both figures.
+ * {@link EmbeddedChannel}s, whose own cost (a promise per write, its queues) is in both figures
+ * and measured alone by {@code harnessOnly}.
  * Goal: at most about 500 bytes allocated per request ({@code gc.alloc.rate.norm}).
  *
  * <p>In package {@code io.herd.proxy.internal} to call the gateway's package-private rules
@@ -66,6 +67,8 @@ public class RequestCodecBenchmark {
   private EmbeddedChannel fastUpstream;
   private EmbeddedChannel nettyClient;
   private EmbeddedChannel nettyUpstream;
+  private EmbeddedChannel bareClient;
+  private EmbeddedChannel bareUpstream;
   private ByteBuf head;
 
   @Setup(Level.Trial)
@@ -74,6 +77,8 @@ public class RequestCodecBenchmark {
     fastUpstream = new EmbeddedChannel(new UpstreamRequestEncoder());
     nettyClient = new EmbeddedChannel(new StrictRequestDecoder(new HttpDecoderConfig()));
     nettyUpstream = new EmbeddedChannel(new HttpRequestEncoder());
+    bareClient = new EmbeddedChannel();
+    bareUpstream = new EmbeddedChannel();
     head = PooledByteBufAllocator.DEFAULT.directBuffer(HEAD.length).writeBytes(HEAD);
   }
 
@@ -84,6 +89,8 @@ public class RequestCodecBenchmark {
     fastUpstream.finishAndReleaseAll();
     nettyClient.finishAndReleaseAll();
     nettyUpstream.finishAndReleaseAll();
+    bareClient.finishAndReleaseAll();
+    bareUpstream.finishAndReleaseAll();
   }
 
   @Benchmark
@@ -94,6 +101,23 @@ public class RequestCodecBenchmark {
   @Benchmark
   public int nettyCodec() {
     return proxy(nettyClient, nettyUpstream);
+  }
+
+  /**
+   * The harness alone: the same channel reads and writes without a handler, to subtract from
+   * the other two figures.
+   */
+  @Benchmark
+  public int harnessOnly() {
+    bareClient.writeInbound(head.retainedDuplicate());
+    ByteBuf in = bareClient.readInbound();
+    bareUpstream.writeOutbound(in, LastHttpContent.EMPTY_LAST_CONTENT);
+    int size = 0;
+    for (Object o; (o = bareUpstream.readOutbound()) != null; ) {
+      size += o instanceof ByteBuf b ? b.readableBytes() : 0;
+      ReferenceCountUtil.release(o);
+    }
+    return size;
   }
 
   /** One request through: decode, key, rewrite, encode; returns the encoded size. */

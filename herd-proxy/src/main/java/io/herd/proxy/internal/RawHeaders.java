@@ -82,6 +82,15 @@ public final class RawHeaders extends HttpHeaders {
     return true;
   }
 
+  private boolean startsWith(int at, CharSequence prefix) {
+    for (int i = 0; i < prefix.length(); i++) {
+      if (toLower(head[at + i]) != toLower(prefix.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static int toLower(int c) {
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
   }
@@ -137,8 +146,7 @@ public final class RawHeaders extends HttpHeaders {
     int n = prefix.length();
     for (int line = 0; line < lines; line++) {
       int start = pos[line * 5];
-      if (isLive(line) && pos[line * 5 + 1] - start >= n
-          && AsciiString.regionMatches(nameView(line), true, 0, prefix, 0, n)) {
+      if (isLive(line) && pos[line * 5 + 1] - start >= n && startsWith(start, prefix)) {
         removeLine(line);
       }
     }
