@@ -393,9 +393,12 @@ static void reap(void) {
 static void pump(uint64_t key) {
   size_t slot = (size_t) (key >> 1);
   int stream = (int) (key & 1);
-  struct worker *w = &workers[slot];
-  if (slot >= worker_capacity || !w->used || w->fds[stream] < 0) {
+  if (slot >= worker_capacity) {
     return;
+  }
+  struct worker *w = &workers[slot];
+  if (!w->used || w->fds[stream] < 0) {
+    return; /* closed earlier in this round */
   }
   chunk[0] = (unsigned char) (stream + 1);
   ssize_t n = read(w->fds[stream], chunk + 1, CHUNK);

@@ -182,6 +182,11 @@ final class ProcessSupervisor {
     closeInputIfIdle();
   }
 
+  /** Whether it has ended (then every spawn fails): it died, or was closed and is done. */
+  boolean hasEnded() {
+    return ended.isDone() || !process.isAlive();
+  }
+
   /** Completes once the supervisor has exited and every worker it ran was reported. */
   CompletableFuture<Void> ended() {
     return ended;
@@ -297,7 +302,7 @@ final class ProcessSupervisor {
         running.remove(handle);
         target.failedToStart(new IOException(
             new String(buffer, offset, length, StandardCharsets.UTF_8)));
-        closeInputIfIdle();
+        done = true;
       }
       case EVENT_OUTPUT -> target.output(buffer[offset] == 2, buffer, offset + 1, length - 1);
       case EVENT_CLOSED -> done = target.closed(buffer[offset] == 2);
@@ -306,7 +311,9 @@ final class ProcessSupervisor {
     }
     if (done) {
       running.remove(handle);
-      closeInputIfIdle();
+      // Not on this thread: closing takes the write lock, which a writer blocked on a full pipe
+      // may hold while the supervisor waits for this thread to read.
+      eventThreads.execute(this::closeInputIfIdle);
     }
   }
 

@@ -421,6 +421,11 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       return null;
     }
     synchronized (supervisorLock) {
+      if (supervisor != null && supervisor.hasEnded() && !supervisorFailed) {
+        // Killed from outside (its workers died with it and were reported): a new one.
+        log.warn("the process supervisor (pid {}) is gone; starting another", supervisor.pid());
+        supervisor = null;
+      }
       if (supervisor == null && !supervisorFailed) {
         try {
           supervisor = ProcessSupervisor.start(launcherBinary, launcher);
@@ -496,6 +501,14 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   /** How many of the fine-interval slots are free now, for tests. */
   int fineSlotsAvailable() {
     return fineSlots.availablePermits();
+  }
+
+  /** The pid of the process supervisor, while there is one, for tests. */
+  java.util.OptionalLong supervisorPid() {
+    synchronized (supervisorLock) {
+      return supervisor == null ? java.util.OptionalLong.empty()
+          : java.util.OptionalLong.of(supervisor.pid());
+    }
   }
 
   /** The thread that forks the workers, for tests. */

@@ -110,6 +110,22 @@ class ProcessWorkerFactorySupervisionTest {
     }
   }
 
+  @Test
+  void aSupervisorKilledFromOutsideTakesItsWorkersAlongAndTheNextSpawnStartsAnother()
+      throws Exception {
+    ProcessWorkerFactory factory = spawned.factory(config().build(), true);
+    ProcessWorker first = spawned.spawn(factory, "w-1");
+    long supervisor = factory.supervisorPid().orElseThrow();
+
+    ProcessHandle.of(supervisor).orElseThrow().destroyForcibly();
+
+    assertThat(first.onExit().get(60, TimeUnit.SECONDS).detail())
+        .isEqualTo("killed by signal 9");
+    ProcessWorker second = spawned.spawn(factory, "w-2");
+    assertThat(factory.supervisorPid().orElseThrow()).as("a new supervisor").isNotEqualTo(supervisor);
+    assertThat(second.checkHealth(Duration.ofSeconds(10)).get(20, TimeUnit.SECONDS)).isTrue();
+  }
+
   private List<ProcessWorker> spawnAll(ProcessWorkerFactory factory, String prefix, int from,
       int count) throws Exception {
     List<CompletableFuture<Worker>> spawns = new ArrayList<>();
