@@ -41,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * <p>Stopping ({@link #stop()}): the descendants are recorded first, since once the worker dies
  * its children are re-parented and can no longer be found; then SIGTERM; after {@code
  * worker.stopTimeout} SIGKILL to the worker and to every descendant recorded or still found.
+ * Not first for a process that takes its tree down with it ({@code herd-launch}, see below):
+ * recording is a scan of all of {@code /proc} (milliseconds, hundreds of them on a loaded host),
+ * which would delay the SIGTERM of every stop, so there SIGTERM goes at once, and the scan
+ * happens only if the grace period runs out.
  * Descendants left behind by a graceful exit are SIGKILLed too. A worker that crashes on its own
  * leaves orphans that cannot be found any more; that gap needs process groups or cgroups.
  *
@@ -89,6 +93,12 @@ public final class ProcessWorker implements Worker {
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   /** Every descendant ever seen while stopping or killing; only grows. */
   private final Set<ProcessHandle> descendants = ConcurrentHashMap.newKeySet();
+  /**
+   * Whether the process kills everything the worker started when the worker ends ({@code
+   * herd-launch}: a PID namespace's init, or a child subreaper that kills what is left): then
+   * nothing needs recording before the SIGTERM of a stop.
+   */
+  private final boolean reapsItsTree;
   /** Set when the grace period ran out, before the SIGKILL. */
   private volatile boolean killedAfterGrace;
   private volatile ScheduledFuture<?> graceTimer;
@@ -105,7 +115,8 @@ public final class ProcessWorker implements Worker {
 
   private ProcessWorker(String id, Process process, int port, List<String> command,
       ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
-      WorkerSandbox sandbox) {
+      WorkerSandbox sandbox, boolean reapsItsTree) {
+    this.reapsItsTree = reapsItsTree;
     this.id = id;
     this.process = process;
     this.port = port;
@@ -129,8 +140,22 @@ public final class ProcessWorker implements Worker {
   static ProcessWorker start(String id, Process process, int port, List<String> command,
       ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
       WorkerSandbox sandbox, Consumer<ProcessWorker> onGone) {
-    ProcessWorker worker =
-        new ProcessWorker(id, process, port, command, config, probe, timer, sandbox);
+    return start(id, process, port, command, config, probe, timer, sandbox, false, onGone);
+  }
+
+  /**
+   * As {@link #start(String, Process, int, List, ProcessWorkerConfig, HttpHealthProbe,
+   * ScheduledExecutorService, WorkerSandbox, Consumer)}, for a process that may take its tree
+   * down with it.
+   *
+   * @param reapsItsTree whether the process kills everything the worker started when the worker
+   *     ends ({@code herd-launch}), so that a stop signals it at once
+   */
+  static ProcessWorker start(String id, Process process, int port, List<String> command,
+      ProcessWorkerConfig config, HttpHealthProbe probe, ScheduledExecutorService timer,
+      WorkerSandbox sandbox, boolean reapsItsTree, Consumer<ProcessWorker> onGone) {
+    ProcessWorker worker = new ProcessWorker(id, process, port, command, config, probe, timer,
+        sandbox, reapsItsTree);
     try {
       process.getOutputStream().close();
     } catch (IOException e) {
@@ -218,7 +243,9 @@ public final class ProcessWorker implements Worker {
   @Override
   public CompletableFuture<WorkerExit> stop() {
     if (stopRequested.compareAndSet(false, true) && !exit.isDone()) {
-      recordDescendants();
+      if (!reapsItsTree) {
+        recordDescendants(); // its children would be orphans, unfindable, once it has exited
+      }
       process.destroy();
       try {
         graceTimer = timer.schedule(this::killIfAlive, stopTimeout.toNanos(), TimeUnit.NANOSECONDS);

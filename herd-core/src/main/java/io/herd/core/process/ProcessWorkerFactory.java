@@ -71,7 +71,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threads, all daemons, owned by this factory: {@code herd-process-launcher-N} (forks),
  * {@code herd-process-timer-N} (probe pauses, deadlines, stop grace periods), {@code
  * herd-health-probe-N} (the probes' socket I/O), {@code herd-sandbox-N} (only while sandboxes
- * are being prepared), and two {@code herd-<worker id>-std*} output
+ * are being prepared), {@code herd-sandbox-teardown-N} (only while exited workers' sandboxes are
+ * being removed), and two {@code herd-<worker id>-std*} output
  * pumps per live worker. No thread is parked per spawn or per health check; futures complete on
  * these threads, so their dependents must not block (use the {@code *Async} variants to block).
  *
@@ -423,8 +424,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private void watch(String workerId, ProcessWorkerConfig config, Process process, int port,
       List<String> command, WorkerSandbox confinement, StartHook hook, long startNanos,
       CompletableFuture<Worker> result) {
-    ProcessWorker worker = ProcessWorker.start(
-        workerId, process, port, command, config, probe, timer, confinement, live::remove);
+    ProcessWorker worker = ProcessWorker.start(workerId, process, port, command, config, probe,
+        timer, confinement, launcherBinary != null, live::remove);
     live.add(worker);
     if (worker.onExit().isDone()) {
       live.remove(worker); // exited before it was added: onGone found nothing to remove
