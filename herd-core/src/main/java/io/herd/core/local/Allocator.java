@@ -389,6 +389,9 @@ final class Allocator {
   Effects spawnFailed(PooledWorker w, Throwable error, long now) {
     return decide(
         fx -> {
+          if (w.state == State.DEAD && w.refused) {
+            return; // a prepared spawn no longer wanted: refused, and gone already
+          }
           if (w.state != State.STARTING && w.state != State.PREPARING) {
             throw new IllegalStateException(w + " is not STARTING or PREPARING");
           }
@@ -1080,12 +1083,12 @@ final class Allocator {
     if (config.evictIdleOnPressure()) {
       evictForWaiters(now, fx);
     }
-    admitPrepared(fx);
     int busy = count(State.BUSY);
     int checking = count(State.CHECKING);
-    int starting = count(State.STARTING);
     int needed = busy + checking + (queue.size() - resumesQueued) + config.warm();
     int target = Math.min(config.max(), Math.max(config.min(), needed));
+    admitPrepared(target - (idle.size() + busy + checking + count(State.STARTING)), fx);
+    int starting = count(State.STARTING);
     int serving = idle.size() + busy + checking + starting + preparing.size();
     int wanted = target - serving;
     if (wanted <= 0) {
@@ -1141,12 +1144,25 @@ final class Allocator {
     fx.spawn(w);
   }
 
-  /** Gives free slots to prepared spawns, oldest first: they become STARTING, may fork. */
-  private void admitPrepared(Effects fx) {
-    while (!preparing.isEmpty() && processes() < config.max()) {
+  /**
+   * Gives free slots to prepared spawns, oldest first: they become STARTING, may fork. Those no
+   * longer wanted (their waiters gave up or were served otherwise) are refused, newest first, so
+   * that no process is started for nobody; their spawns end quietly ({@link #spawnFailed}).
+   *
+   * @param wanted workers still missing, not counting the prepared ones
+   */
+  private void admitPrepared(int wanted, Effects fx) {
+    while (!preparing.isEmpty() && wanted > 0 && processes() < config.max()) {
       PooledWorker w = preparing.peekFirst();
       moveTo(w, State.STARTING);
       fx.admit(w);
+      wanted--;
+    }
+    while (preparing.size() > Math.max(0, wanted)) {
+      PooledWorker w = preparing.peekLast();
+      w.refused = true;
+      moveTo(w, State.DEAD);
+      fx.refuse(w, new WorkerStartException("worker " + w.id + " is no longer needed"));
     }
   }
 

@@ -81,6 +81,9 @@ final class PooledWorker {
    */
   CompletableFuture<Void> mayStart;
 
+  /** Whether it was refused while PREPARING, no longer wanted: its failed spawn is no failure. */
+  boolean refused;
+
   /** The session it serves while BUSY, or resumes while RESUMING; null otherwise. */
   Session session;
 

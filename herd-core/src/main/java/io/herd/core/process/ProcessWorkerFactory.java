@@ -78,7 +78,8 @@ import org.slf4j.LoggerFactory;
  * supervisor), {@code herd-process-supervisor-N} and up to four {@code herd-process-events-N}
  * (see {@link ProcessSupervisor}), {@code herd-process-timer-N} (probe pauses, deadlines, stop
  * grace periods), {@code herd-health-probe-N} (the probes' socket I/O), {@code herd-sandbox-N}
- * (only while sandboxes are being prepared); only in the fallback without a supervisor, two
+ * (only while sandboxes are being prepared), {@code herd-sandbox-teardown-N} (only while exited
+ * workers' sandboxes are being removed); only in the fallback without a supervisor, two
  * {@code herd-<worker id>-std*} output pumps per live worker. No thread is parked per spawn or
  * per health check; futures complete on these threads, so their dependents must not block (use
  * the {@code *Async} variants to block).

@@ -164,6 +164,7 @@ class ProcessWorkerFactoryTest {
         .isEqualTo("written");
 
     worker.stop().get(30, TimeUnit.SECONDS);
+    worker.sandbox().released().get(30, TimeUnit.SECONDS); // torn down after the exit
 
     assertThat(scratch).doesNotExist();
   }

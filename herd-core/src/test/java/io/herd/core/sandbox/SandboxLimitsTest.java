@@ -192,6 +192,7 @@ class SandboxLimitsTest {
       assertThat(exit.requested()).isFalse();
       assertThat(tree).allMatch(pid -> io.herd.testkit.Processes.awaitGone(pid,
           Duration.ofSeconds(5)));
+      worker.sandbox().released().get(30, TimeUnit.SECONDS); // torn down after the exit
       assertThat(cgroups).noneMatch(Files::exists);
     }
   }

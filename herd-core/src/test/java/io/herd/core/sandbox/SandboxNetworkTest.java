@@ -207,6 +207,7 @@ class SandboxNetworkTest {
       assertThat(Path.of("/sys/class/net", link)).exists();
 
       worker.stop().get(30, TimeUnit.SECONDS);
+      worker.sandbox().released().get(30, TimeUnit.SECONDS); // torn down after the exit
 
       assertThat(Path.of("/run/netns", namespace)).as("its namespace").doesNotExist();
       assertThat(Path.of("/sys/class/net", link)).as("its host link").doesNotExist();

@@ -169,6 +169,7 @@ class SandboxWorkerViewTest {
           .isEqualTo(PosixFilePermissions.fromString("rwx------"));
 
       b.stop().get(30, TimeUnit.SECONDS);
+      b.sandbox().released().get(30, TimeUnit.SECONDS); // torn down after the exit
       assertThat(homeOfB).as("deleted after the exit").doesNotExist();
     }
   }
