@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A {@link SessionPool} that times every acquire into {@code herd.pool.acquire} (a histogram,
@@ -31,6 +32,15 @@ public final class TimedSessionPool implements SessionPool {
   private final MeterRegistry registry;
   /** On every meter: {@code pool=<name>} in a gateway of several pools, else none. */
   private final Tags tags;
+  /**
+   * The timers, one per outcome and {@link #SESSION_TAGS} entry, registered at first use: building
+   * and registering a meter per acquire (a builder, tag merging, a registry lookup) cost more than
+   * the rest of a proxied request's bookkeeping.
+   */
+  private final AtomicReferenceArray<Timer> timers =
+      new AtomicReferenceArray<>(AcquireOutcome.values().length * SESSION_TAGS.length);
+
+  private static final String[] SESSION_TAGS = {"none", "new", "pinned"};
 
   public TimedSessionPool(SessionPool delegate, MeterRegistry registry) {
     this(delegate, registry, Tags.empty());
@@ -74,15 +84,21 @@ public final class TimedSessionPool implements SessionPool {
   }
 
   private void record(long startNanos, SessionLease lease, Throwable error) {
-    String session = lease == null ? "none" : lease.newSession() ? "new" : "pinned";
-    Timer.builder("herd.pool.acquire")
-        .description("Time to get a session's worker: queueing and spawning included")
-        .tag("outcome", AcquireOutcome.of(error).tag)
-        .tag("session", session)
-        .tags(tags)
-        .serviceLevelObjectives(LatencyBuckets.BOUNDS)
-        .register(registry)
-        .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    int session = lease == null ? 0 : lease.newSession() ? 1 : 2;
+    AcquireOutcome outcome = AcquireOutcome.of(error);
+    int slot = outcome.ordinal() * SESSION_TAGS.length + session;
+    Timer timer = timers.get(slot);
+    if (timer == null) { // registering twice yields the same meter, so a race is harmless
+      timer = Timer.builder("herd.pool.acquire")
+          .description("Time to get a session's worker: queueing and spawning included")
+          .tag("outcome", outcome.tag)
+          .tag("session", SESSION_TAGS[session])
+          .tags(tags)
+          .serviceLevelObjectives(LatencyBuckets.BOUNDS)
+          .register(registry);
+      timers.set(slot, timer);
+    }
+    timer.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
   }
 
   @Override
