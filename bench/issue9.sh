@@ -2,7 +2,7 @@
 # Every benchmark of issue 9 ("faster than nginx") in one go, against the real gateway:
 #   1. bench/data-plane.sh  goal 1: herd against nginx and HAProxy (req/s, p99)
 #   2. bench/pool-goals.sh  goals 2-4: cold start, warm spares, burst, scale (when present)
-# builds herd-server's jar once for both (unless SKIP_BUILD=1), and reports each part's wall
+# builds herd-server's jar and the benchmarks jar once for both (unless SKIP_BUILD=1), and reports each part's wall
 # time, exit status and the total. Both write their reports into bench-out/. The whole run is
 # meant to take under 10 minutes on the 2-core machine of docs/benchmarks.md.
 #
@@ -16,8 +16,9 @@ log() { echo "[issue9 $(date -u +%H:%M:%S)] $*" >&2; }
 
 start=$(date +%s)
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-  log "building herd-server"
-  (cd "$root" && mvn -B -q -pl herd-server -am -DskipTests package) >&2 || { log "build failed"; exit 1; }
+  log "building herd-server and herd-benchmarks"
+  (cd "$root" && mvn -B -q -pl herd-server,herd-benchmarks -am -Pbenchmarks \
+    -Dmaven.test.skip=true package) >&2 || { log "build failed"; exit 1; }
 fi
 built=$(date +%s)
 
