@@ -3,8 +3,9 @@
 #   1. bench/data-plane.sh  goal 1: herd against nginx and HAProxy (req/s, p99)
 #   2. bench/pool-goals.sh  goals 2-4: cold start, warm spares, burst, scale (when present)
 # builds herd-server's jar and the benchmarks jar once for both (unless SKIP_BUILD=1), and
-# reports each part's wall time, exit status and the total. Both write their reports into bench-out/. The whole run is
-# meant to take under 10 minutes on the 2-core machine of docs/benchmarks.md.
+# reports each part's wall time, exit status and the total. Both write their reports into
+# bench-out/. The whole run is meant to take under 10 minutes on the 2-core machine of
+# docs/benchmarks.md.
 #
 # Usage (as root, for the default sandbox): bench/issue9.sh [pool-goals.sh arguments...]
 # Environment: SKIP_BUILD=1 uses the built jar; data-plane.sh's variables (ROUNDS, DURATION,
