@@ -465,6 +465,12 @@ int herd_serve(int argc, char **argv) {
     dprintf(STDERR_FILENO, "herd-launch --serve: parent process %ld is gone\n", parent);
     return EXIT_SERVE;
   }
+  /* A session of its own: a terminal's Ctrl-C, Ctrl-\\ and hang-up go to the gateway's process
+   * group, and the gateway stops the workers gracefully; the supervisor must not die of them
+   * first (and take every worker with it). */
+  if (setsid() < 0) {
+    die("cannot start a session of its own");
+  }
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
     die("cannot become a child subreaper");
   }
