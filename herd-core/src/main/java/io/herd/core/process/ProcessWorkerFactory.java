@@ -343,7 +343,15 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       } else {
         // The start timeout counts from the moment the process may start, not from the wait.
         long start = gated ? System.nanoTime() : startNanos;
-        launch(workerId, config, port, argv, cwd, confinement, hook, start, result);
+        try {
+          launch(workerId, config, port, argv, cwd, confinement, hook, start, result);
+        } catch (RuntimeException | Error e) { // a bug; the spawn must still end, not hang
+          if (!result.isDone()) {
+            confinement.release();
+            result.completeExceptionally(new WorkerStartException("cannot start worker "
+                + workerId + ": " + e, e));
+          }
+        }
       }
     });
   }

@@ -105,7 +105,14 @@ final class SupervisedProcess implements WorkerProcess {
   }
 
   void failedToStart(Throwable why) {
-    started.completeExceptionally(why);
+    // Not on the reader thread: what depends on a failed start (sandbox release, the pool's next
+    // decision, maybe another spawn's request to the supervisor) must not stall the reader, or
+    // the supervisor, blocked writing output to it, would never read that request.
+    try {
+      events.execute(() -> started.completeExceptionally(why));
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      started.completeExceptionally(why); // the supervisor is closed: nothing is read any more
+    }
   }
 
   void output(boolean isStderr, byte[] bytes, int offset, int length) {
