@@ -268,15 +268,7 @@ public final class HeaderRewriter {
       h.set(COLD_START, Long.toString(coldStart));
     }
     if (e.issuedCookie != null) {
-      DefaultCookie cookie = new DefaultCookie(cookieName, e.issuedCookie);
-      cookie.setHttpOnly(true);
-      cookie.setSecure(secure);
-      cookie.setPath("/");
-      cookie.setSameSite(CookieHeaderNames.SameSite.Lax);
-      if (keyTtl != null) {
-        cookie.setMaxAge(keyTtl.getSeconds());
-      }
-      h.add(HttpHeaderNames.SET_COOKIE, ServerCookieEncoder.STRICT.encode(cookie));
+      h.add(HttpHeaderNames.SET_COOKIE, sessionCookie(cookieName, e.issuedCookie, secure, keyTtl));
     }
     if (e.closeAfter || closing) {
       e.closeAfter = true;
@@ -324,5 +316,22 @@ public final class HeaderRewriter {
     if (proxyHeaders != null) {
       proxyHeaders.forEach(h::remove);
     }
+  }
+
+  /**
+   * The {@code Set-Cookie} value that gives a client its issued session key: HttpOnly, SameSite
+   * Lax, path /, Secure over TLS, a Max-Age of the key's lifetime when it has one. One place for
+   * both response paths (the raw pass-through head and Netty's headers).
+   */
+  static String sessionCookie(String name, String value, boolean secure, Duration keyTtl) {
+    DefaultCookie cookie = new DefaultCookie(name, value);
+    cookie.setHttpOnly(true);
+    cookie.setSecure(secure);
+    cookie.setPath("/");
+    cookie.setSameSite(CookieHeaderNames.SameSite.Lax);
+    if (keyTtl != null) {
+      cookie.setMaxAge(keyTtl.getSeconds());
+    }
+    return ServerCookieEncoder.STRICT.encode(cookie);
   }
 }

@@ -29,21 +29,6 @@ import java.util.Arrays;
  */
 final class RequestHeadScanner {
 
-  private static final boolean[] TCHAR = new boolean[128];
-
-  static {
-    for (char c = '0'; c <= '9'; c++) {
-      TCHAR[c] = true;
-    }
-    for (char c = 'a'; c <= 'z'; c++) {
-      TCHAR[c] = true;
-      TCHAR[c - 32] = true;
-    }
-    for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-      TCHAR[c] = true;
-    }
-  }
-
   private static final byte[] HTTP_1_ = "HTTP/1.".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] CONTENT_LENGTH = "content-length".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] TRANSFER_ENCODING =
@@ -68,7 +53,7 @@ final class RequestHeadScanner {
   }
 
   static boolean isTchar(int c) {
-    return c >= 0 && c < 128 && TCHAR[c];
+    return HttpTokens.isTchar(c);
   }
 
   private static boolean isFieldChar(int c) {

@@ -2,9 +2,6 @@ package io.herd.proxy.internal;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.cookie.CookieHeaderNames;
-import io.netty.handler.codec.http.cookie.DefaultCookie;
-import io.netty.handler.codec.http.cookie.ServerCookieEncoder;
 import java.time.Duration;
 
 /**
@@ -63,15 +60,8 @@ final class ResponseHeadRewriter {
       head.coldStart(coldStart);
     }
     if (e.issuedCookie != null) {
-      DefaultCookie cookie = new DefaultCookie(cookieName, e.issuedCookie);
-      cookie.setHttpOnly(true);
-      cookie.setSecure(secure);
-      cookie.setPath("/");
-      cookie.setSameSite(CookieHeaderNames.SameSite.Lax);
-      if (keyTtl != null) {
-        cookie.setMaxAge(keyTtl.getSeconds());
-      }
-      head.addSetCookie(ServerCookieEncoder.STRICT.encode(cookie));
+      head.addSetCookie(
+          HeaderRewriter.sessionCookie(cookieName, e.issuedCookie, secure, keyTtl));
     }
     if (e.closeAfter || closing) {
       e.closeAfter = true;

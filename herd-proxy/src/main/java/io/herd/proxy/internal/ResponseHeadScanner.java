@@ -294,27 +294,12 @@ final class ResponseHeadScanner {
     return true;
   }
 
-  private static final boolean[] TCHAR = new boolean[128];
-
-  static {
-    for (char c = '0'; c <= '9'; c++) {
-      TCHAR[c] = true;
-    }
-    for (char c = 'a'; c <= 'z'; c++) {
-      TCHAR[c] = true;
-      TCHAR[c - 32] = true;
-    }
-    for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-      TCHAR[c] = true;
-    }
-  }
-
   private static final ByteProcessor NAME_CHARS = ResponseHeadScanner::isTchar;
   static final ByteProcessor FIELD_CHARS = ResponseHeadScanner::isFieldChar;
 
   /** RFC 9110 §5.6.2 tchar. */
   static boolean isTchar(byte b) {
-    return b >= 0 && TCHAR[b];
+    return HttpTokens.isTchar(b);
   }
 
   /** HTAB, SP, VCHAR or obs-text: what a field value or reason phrase may hold. */
