@@ -38,7 +38,7 @@ import java.util.stream.Collectors;
  *   --netns /run/netns/herd-...            setns into the worker's network    (network: isolated)
  *   --namespaces --tmp SCRATCH/tmp         unshare PID+IPC+mount, fork an init (namespaces)
  *   --keep /tmp/app ...                    host paths under /tmp it needs, kept read-only
- *   --uid U --gid U --drop-caps --no-new-privs                                  (uid)
+ *   --uid U --gid U --drop-caps --no-new-privs                     (uid; leased ahead)
  *   --chdir DIR -- the worker command
  * </pre>
  *
@@ -90,6 +90,8 @@ public final class Sandbox implements AutoCloseable {
   private final WorkerNetworks networks;
   /** Null unless {@code limits}. */
   private final WorkerCgroups cgroups;
+  /** Null unless {@code uid}. */
+  private final WorkerUids uids;
   /** Where exited workers' sandboxes are released, off their exit path. */
   private final SandboxTeardown teardown = new SandboxTeardown();
 
@@ -125,6 +127,8 @@ public final class Sandbox implements AutoCloseable {
     this.networks = network ? new WorkerNetworks(host, config.networkRangeParsed(),
         config.egress(), config.networkSpares()) : null;
     this.cgroups = limits ? new WorkerCgroups(layout, WorkerCgroups.SPARES) : null;
+    this.uids = uid ? new WorkerUids(UidLeases.shared(), config.uidFirst(), config.uidLast(),
+        config.workdirRoot(), WorkerUids.SPARES) : null;
     this.report = new SandboxReport(protections, gaps(host));
   }
 
@@ -256,9 +260,9 @@ public final class Sandbox implements AutoCloseable {
 
   /**
    * Creates what worker {@code workerId} needs before it starts: its scratch directory (always,
-   * even without any protection), its cgroup with the limits, its UID, its network; the cgroup
-   * and the network are usually spares made ahead ({@link WorkerCgroups}, {@link
-   * WorkerNetworks}). On failure, releases what it created.
+   * even without any protection), its cgroup with the limits, its UID, its network; the cgroup,
+   * the UID and the network are usually spares made ahead ({@link WorkerCgroups}, {@link
+   * WorkerUids}, {@link WorkerNetworks}). On failure, releases what it created.
    *
    * @throws IOException saying what could not be created
    */
@@ -294,8 +298,7 @@ public final class Sandbox implements AutoCloseable {
       }
       int owner = -1;
       if (uid) {
-        UidLeases.shared().scratchRoot(config.workdirRoot());
-        owner = UidLeases.shared().lease(config.uidFirst(), config.uidLast());
+        owner = uids.take();
         worker.uid(owner);
       }
       worker.scratch(ScratchDirectory.create(config.workdirRoot(), name, owner));
@@ -501,7 +504,7 @@ public final class Sandbox implements AutoCloseable {
   /**
    * Waits for the teardowns of exited workers' sandboxes still queued ({@link
    * WorkerSandbox#releaseInBackground()}), then removes what the sandbox keeps besides its
-   * workers' own parts: the spare worker networks and cgroups, and the host firewall; later
+   * workers' own parts: the spare worker networks, cgroups and UIDs, and the host firewall; later
    * prepares fail. Call when the factory closes; idempotent. Workers still being stopped keep
    * their networks (and their namespaces' firewalls) until released, which then happens on their
    * exit thread.
@@ -515,6 +518,14 @@ public final class Sandbox implements AutoCloseable {
     if (cgroups != null) {
       cgroups.close();
     }
+    if (uids != null) {
+      uids.close();
+    }
+  }
+
+  /** The sandbox's worker UIDs; null without UID isolation. For tests. */
+  WorkerUids uids() {
+    return uids;
   }
 
   /** The sandbox's worker cgroups; null without limits. For tests. */
