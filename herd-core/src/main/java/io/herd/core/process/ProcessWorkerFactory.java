@@ -381,6 +381,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
   private void launch(String workerId, ProcessWorkerConfig config, int port, List<String> argv,
       Path cwd, WorkerSandbox confinement, StartHook hook, long startNanos,
       CompletableFuture<Worker> result) {
+    long launchNanos = System.nanoTime(); // the sandbox is prepared (and the gate open)
     Map<String, String> env = WorkerEnvironment.build(System.getenv(), config, workerId, port,
         confinement.workdir().orElse(null), confinement.tmpdir().orElse(null),
         confinement.env());
@@ -410,8 +411,8 @@ public final class ProcessWorkerFactory implements WorkerFactory {
         return;
       }
       try {
-        watch(workerId, config, process, lines, port, argv, confinement, hook, startNanos,
-            result);
+        watch(workerId, config, process, lines, port, argv, confinement, hook,
+            new WorkerStartup.Times(startNanos, launchNanos, System.nanoTime()), result);
       } catch (Throwable t) { // NOPMD: whatever failed, the process must not be left behind
         process.killTree();
         process.onExit().whenComplete((v, e) -> confinement.release());
@@ -527,7 +528,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
 
   private void watch(String workerId, ProcessWorkerConfig config, WorkerProcess process,
       WorkerLines lines, int port, List<String> command, WorkerSandbox confinement,
-      StartHook hook, long startNanos, CompletableFuture<Worker> result) {
+      StartHook hook, WorkerStartup.Times times, CompletableFuture<Worker> result) {
     ProcessWorker worker = ProcessWorker.start(workerId, process, lines, port, command, config,
         probe, timer, confinement, live::remove);
     live.add(worker);
@@ -543,7 +544,7 @@ public final class ProcessWorkerFactory implements WorkerFactory {
       hookDone = CompletableFuture.failedFuture(e);
     }
     WorkerStartup startup =
-        new WorkerStartup(worker, config, probe, timer, fineSlots, startNanos, hookDone, result);
+        new WorkerStartup(worker, config, probe, timer, fineSlots, times, hookDone, result);
     starting.add(startup);
     result.whenComplete((w, e) -> starting.remove(startup));
     if (closed.get()) {

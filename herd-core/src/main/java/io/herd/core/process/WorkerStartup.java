@@ -80,6 +80,7 @@ final class WorkerStartup {
   private final ScheduledExecutorService timer;
   private final String healthPath;
   private final Duration startTimeout;
+  private final Times times;
   private final long startNanos;
   private final long deadlineNanos;
   private final CompletableFuture<Void> hookDone;
@@ -102,12 +103,15 @@ final class WorkerStartup {
   private volatile int connects;
   private volatile String lastConnect = "no connect attempt yet";
   private volatile boolean listened;
+  /** When the port was first seen listening; written by the chain, read by {@link #ready()}. */
+  private volatile long listeningNanos;
 
   /**
    * @param fineSlots the factory's permits for the fine interval, {@link #FINE_SLOTS} of them
+   * @param times when the start began, its sandbox was ready, and its process was forked
    */
   WorkerStartup(ProcessWorker worker, ProcessWorkerConfig config, HttpHealthProbe probe,
-      ScheduledExecutorService timer, Semaphore fineSlots, long startNanos,
+      ScheduledExecutorService timer, Semaphore fineSlots, Times times,
       CompletableFuture<Void> hookDone, CompletableFuture<Worker> result) {
     this.worker = worker;
     this.fineSlots = fineSlots;
@@ -117,7 +121,8 @@ final class WorkerStartup {
     this.timer = timer;
     this.healthPath = config.healthPath();
     this.startTimeout = config.startTimeout();
-    this.startNanos = startNanos;
+    this.times = times;
+    this.startNanos = times.startNanos();
     this.deadlineNanos = startNanos + startTimeout.toNanos();
     this.listenCheck =
         new ListeningPortCheck(new InetSocketAddress(worker.host(), worker.port()));
@@ -188,6 +193,7 @@ final class WorkerStartup {
     connects = check.attempts();
     lastConnect = check.lastDetail();
     if (state == ListeningPortCheck.State.LISTENING) {
+      listeningNanos = System.nanoTime();
       closeListenCheck();
       listened = true;
       return true;
@@ -259,8 +265,11 @@ final class WorkerStartup {
       return;
     }
     if (log.isDebugEnabled()) {
-      log.debug("worker {} ready in {} ms at {} (pid {}, {} connects, {} probes)", worker.id(),
-          elapsedMillis(), worker.address(), worker.pid().orElse(-1), connects, probes);
+      log.debug("worker {} ready in {} ms at {} (sandbox ready at {} ms, forked at {} ms,"
+              + " listening at {} ms; pid {}, {} connects, {} probes)", worker.id(),
+          elapsedMillis(), worker.address(), times.millisTo(times.launchNanos()),
+          times.millisTo(times.forkedNanos()), times.millisTo(listeningNanos),
+          worker.pid().orElse(-1), connects, probes);
     }
   }
 
@@ -332,5 +341,21 @@ final class WorkerStartup {
 
   private long elapsedMillis() {
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+  }
+
+  /**
+   * The milestones of a start before its readiness checks, from {@link System#nanoTime()}: for
+   * the debug line that says where a cold start's time went.
+   *
+   * @param startNanos when the start began: the spawn call, or when a gated spawn's gate opened
+   * @param launchNanos when its sandbox was prepared and the launch began
+   * @param forkedNanos when the process supervisor (or the JVM) reported the process started
+   */
+  record Times(long startNanos, long launchNanos, long forkedNanos) {
+
+    /** Milliseconds from the start to {@code nanos}, to one decimal; -1 for "not reached". */
+    double millisTo(long nanos) {
+      return nanos == 0 ? -1 : Math.round((nanos - startNanos) / 100_000.0) / 10.0;
+    }
   }
 }
