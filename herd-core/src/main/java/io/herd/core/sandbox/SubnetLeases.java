@@ -79,20 +79,53 @@ final class SubnetLeases {
    *
    * @param namespace the network namespace the caller will create for the block
    * @param link the host-side link the caller will create for the block
-   * @throws IOException when every block is taken, or the lease directory cannot be written
+   * @throws IOException when every block is taken (after waiting up to 5 s when some only wait
+   *     for their old links to go), or the lease directory cannot be written
    */
   int lease(Ipv4Range range, String namespace, String link) throws IOException {
     releaseGone();
     String record = "pid " + ProcessHandle.current().pid() + "\nnetns " + namespace + "\nlink "
         + link + "\n";
+    int block = tryLease(range, record);
+    if (block < 0 && waitingCount() > 0) {
+      // Every free block waits for its old link: the kernel removes it within milliseconds.
+      awaitFewerWaiting(waitingCount(), 5_000);
+      block = tryLease(range, record);
+    }
+    if (block >= 0) {
+      return block;
+    }
+    throw new IOException("sandbox.networkRange is exhausted: " + range + " (expected: at least"
+        + " one /30 block per live worker of every gateway on this host that uses the range;"
+        + " widen the range)");
+  }
+
+  private int tryLease(Ipv4Range range, String record) throws IOException {
     for (int i = 0; i < range.blocks(); i++) {
       if (leases.tryLease(name(range, i), record, leftoversRemain)) {
         return i;
       }
     }
-    throw new IOException("sandbox.networkRange is exhausted: " + range + " (expected: at least"
-        + " one /30 block per live worker of every gateway on this host that uses the range;"
-        + " widen the range)");
+    return -1;
+  }
+
+  private int waitingCount() {
+    synchronized (pending) {
+      return pending.size();
+    }
+  }
+
+  /** Polls every 10 ms until fewer than {@code waiting} blocks wait, or the time is up. */
+  private void awaitFewerWaiting(int waiting, long timeoutMillis) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    while (releaseGone() >= waiting && System.nanoTime() - deadline < 0) {
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /** Hands block {@code index} back; call once its namespace and link are gone. */

@@ -39,6 +39,32 @@ class SubnetLeasesTest {
   }
 
   @Test
+  void aLeaseWaitsForABlockWhoseOldLinkIsGoingRatherThanFail() throws Exception {
+    SubnetLeases leases = new SubnetLeases(LeaseDirectory.at(dir), record -> false,
+        links::contains);
+    int a = leases.lease(RANGE, "ns-a", "link-a");
+    int b = leases.lease(RANGE, "ns-b", "link-b");
+    links.add("link-a");
+    leases.releaseOnceGone(RANGE, a, "link-a");
+    Thread remover = new Thread(() -> {
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        return;
+      }
+      links.remove("link-a");
+    });
+    remover.start();
+
+    int c = leases.lease(RANGE, "ns-c", "link-c"); // every block is leased or waiting
+
+    assertThat(links).as("link-a gone when its block is handed out").doesNotContain("link-a");
+    remover.join();
+    assertThat(c).isEqualTo(a);
+    assertThat(b).isNotEqualTo(a);
+  }
+
+  @Test
   void aBlockWhoseLinkIsGoneIsReleasedAtOnce() throws Exception {
     SubnetLeases leases = new SubnetLeases(LeaseDirectory.at(dir), record -> false,
         links::contains);

@@ -33,8 +33,12 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerNetworkTest {
 
-  /** A range no other test uses, leased host-wide like the gateway's. */
-  private static final Ipv4Range RANGE = Ipv4Range.parse("10.219.192.0/26");
+  /**
+   * A range no other test uses, leased host-wide like the gateway's: 64 blocks, more than the
+   * stress test builds, so that it never waits for a block, while blocks released meanwhile are
+   * reused (leases take the lowest free block).
+   */
+  private static final Ipv4Range RANGE = Ipv4Range.parse("10.219.192.0/24");
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
   private final HostSupport host = HostSupport.detect();
