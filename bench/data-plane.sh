@@ -41,6 +41,7 @@
 #   SKIP_BUILD=1     use herd-server/target/herd.jar as built (./herd still rebuilds a stale one)
 #   HERD_JAVA_OPTS   passed to ./herd (JVM options)
 #   BASE_PORT [18300]  ports BASE..BASE+2 and BASE+100..BASE+100+max(sessions) must be free
+#   DATA_PLANE_REPORT  the report's path [bench-out/data-plane-<UTC time>.txt]
 # Installs wrk, nginx-light and haproxy (Debian) when missing. Listens on 127.0.0.1 only.
 # Stops every process it started (by pid) on exit, checks that no worker outlived its gateway,
 # and removes its temporary directory. Every wait has a cap (a target that does not answer or
@@ -413,7 +414,7 @@ to_ms() { # a wrk latency (640.00us, 6.46ms, 1.02s, 1.50m) -> milliseconds
 }
 
 ROWS="$WORK/rows.tsv"
-REPORT="$out/data-plane-$(date -u +%Y%m%dT%H%M%SZ).txt"
+REPORT=${DATA_PLANE_REPORT:-"$out/data-plane-$(date -u +%Y%m%dT%H%M%SZ).txt"}
 : >"$ROWS"
 
 emit() { echo "$*" | tee -a "$REPORT"; }

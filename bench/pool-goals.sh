@@ -35,8 +35,8 @@
 #          --workers 20 --compare 10 --cpu-seconds 5 --tunnels 200 --overload 600 --nofile 500
 #          --skip-build
 # Output: the raw table of every round and a summary (goal, figure, ✔/✘), on the terminal and in
-# bench-out/pool-goals-<UTC timestamp>.txt (or appended to $REPORT when set). Env: BASE_PORT
-# (18600), REPORT.
+# bench-out/pool-goals-<UTC timestamp>.txt, or appended to POOL_GOALS_REPORT when set
+# (bench/issue9.sh sets it). Env: BASE_PORT (18600).
 # Every process it starts is stopped by pid on exit (and any worker left over is reported and
 # killed); its temporary directory is removed.
 set -euo pipefail
@@ -75,8 +75,8 @@ done
 BASE=${BASE_PORT:-18600}
 GW=$BASE ADMIN=$((BASE + 1)) NGINX=$((BASE + 2)) NGINX_UP=$((BASE + 10))   # upstreams: +10..+19
 mkdir -p bench-out
-# REPORT (set by bench/issue9.sh) appends every part's report to one file
-OUT=${REPORT:-$ROOT/bench-out/pool-goals-$(date -u +%Y%m%dT%H%M%SZ).txt}
+# POOL_GOALS_REPORT (set by bench/issue9.sh) appends every part's report to one file
+OUT=${POOL_GOALS_REPORT:-$ROOT/bench-out/pool-goals-$(date -u +%Y%m%dT%H%M%SZ).txt}
 WORK=$(mktemp -d /tmp/herd-pool-goals.XXXXXX)
 chmod 755 "$WORK"   # workers run under leased UIDs: they must reach their binaries
 PIDS=()             # every process this script started and has not stopped yet
