@@ -166,6 +166,7 @@ total=$(($(date +%s) - start))
   echo "# issue 9 benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$( ((SMOKE)) && echo ', SMOKE sizes: not a measurement')"
   echo
   echo "## goal 1, data plane (medians over rounds; every round in $(basename "$DATA_PLANE_REPORT"))"
+  [[ " ${PARTS[*]} " == *" data-plane "* ]] || echo "not run (not among the parts asked for)"
   [[ -f $DATA_PLANE_REPORT ]] && sed -n '/^sessions body phase/,/^# (! = /p' "$DATA_PLANE_REPORT"
   [[ -n ${NOT_DONE[data-plane]:-} ]] && echo "data-plane not reached: ${NOT_DONE[data-plane]} ✘"
   echo
