@@ -15,14 +15,17 @@
 # HTTP/1.1 keep-alive server answering GET /5b with 5 bytes and GET /16k with 16 KiB, one
 # process per session for every target.
 #
-# Matrix: sessions {8, 64} x body {5b, 16k} x phase {first, warm}.
-#   first  (re)start the target, wait until it answers, pin the sessions, then wrk for FIRST
-#          (10 s) at once: what users get right after a restart (the JVM's JIT still cold)
-#   warm   after a warm-up (WARMUP for herd's JIT, PEER_WARMUP for nginx and HAProxy, shared
-#          among the bodies), ROUNDS rounds of DURATION per target and body
+# Matrix: sessions {8, 64} x body {5b, 16k} x phase {first, warm}. Each target is started once
+# per sessions count:
+#   first  start the target, wait until it answers, pin the sessions, then at once FIRST (10 s)
+#          of both bodies side by side (one wrk per body, each with half the connections and
+#          threads): what users get right after a restart (the JVM's JIT still cold)
+#   warm   the same process after a short warm-up (WARMUP for herd's JIT, PEER_WARMUP for nginx
+#          and HAProxy, shared among the bodies): ROUNDS rounds of DURATION per target and body,
+#          one body at a time with all the connections
 # Rounds are interleaved (herd, nginx, haproxy, herd, ...) so that noise hits the targets
-# alike. Each measurement is wrk -t2 -c64 --latency -s bench/dataplane/sessions.lua (session
-# keys rotate per request; every request carries X-Session-ID).
+# alike. Each measurement is wrk --latency -s bench/dataplane/sessions.lua (session keys rotate
+# per request; every request carries X-Session-ID).
 #
 # Output: every round (target, sessions, body, phase, req/s, p50, p99, errors, non-2xx; for
 # "first" also the seconds from start to answering and to all sessions pinned), then per cell
@@ -31,24 +34,26 @@
 #
 # Usage: bench/data-plane.sh            (from anywhere; needs gcc, java >= 17, mvn unless SKIP_BUILD=1)
 # Environment (defaults in brackets):
-#   ROUNDS [3]  DURATION [5s]  WARMUP [10s]  PEER_WARMUP [2s]  FIRST [10s]  FIRST_ROUNDS [1]
+#   ROUNDS [3]  DURATION [3s]  WARMUP [4s]  PEER_WARMUP [1s]  FIRST [10s]  FIRST_ROUNDS [1]
 #   CELLS ["*:*:*"]  space-separated SESSIONS:BODY:PHASE patterns (shell globs), e.g.
 #                    "8:*:warm 64:16k:first"
 #   TARGETS ["herd nginx haproxy"]  CONNECTIONS [64]  THREADS [2]
 #   SKIP_BUILD=1     use herd-server/target/herd.jar as built (./herd still rebuilds a stale one)
 #   HERD_JAVA_OPTS   passed to ./herd (JVM options)
 #   BASE_PORT [18300]  ports BASE..BASE+2 and BASE+100..BASE+100+max(sessions) must be free
+#   DATA_PLANE_REPORT  the report's path [bench-out/data-plane-<UTC time>.txt]
 # Installs wrk, nginx-light and haproxy (Debian) when missing. Listens on 127.0.0.1 only.
 # Stops every process it started (by pid) on exit, checks that no worker outlived its gateway,
-# and removes its temporary directory. The whole default run takes about 6 minutes.
+# and removes its temporary directory. Every wait has a cap (a target that does not answer or
+# pin ends the run with a message). The whole default run takes about 3.5 minutes.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench-out"
 ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-5s}
-WARMUP=${WARMUP:-10s}
-PEER_WARMUP=${PEER_WARMUP:-2s}
+DURATION=${DURATION:-3s}
+WARMUP=${WARMUP:-4s}
+PEER_WARMUP=${PEER_WARMUP:-1s}
 FIRST=${FIRST:-10s}
 FIRST_ROUNDS=${FIRST_ROUNDS:-1}
 CELLS=${CELLS:-"*:*:*"}
@@ -65,7 +70,8 @@ done
 for v in ROUNDS FIRST_ROUNDS CONNECTIONS THREADS BASE_PORT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer: ${!v}" >&2; exit 2; }
 done
-((CONNECTIONS >= THREADS)) || { echo "CONNECTIONS must be >= THREADS: $CONNECTIONS < $THREADS" >&2; exit 2; }
+# the first phase splits the connections and threads between the two bodies
+((CONNECTIONS >= 2 * THREADS)) || { echo "CONNECTIONS must be >= 2 x THREADS: $CONNECTIONS < 2 x $THREADS" >&2; exit 2; }
 for v in DURATION WARMUP PEER_WARMUP FIRST; do
   [[ ${!v} =~ ^[0-9]+[smh]?$ ]] || { echo "$v must be a wrk duration like 10s: ${!v}" >&2; exit 2; }
 done
@@ -387,7 +393,7 @@ record_cds_archive() {
   fi
   log "herd: recording the class-data-sharing archive $archive (HERD_CDS=off skips this)"
   HERD_CDS=record start_target herd 8
-  for b in "${BODIES[@]}"; do run_wrk herd 8 "$b" 2s; done
+  for b in "${BODIES[@]}"; do run_wrk herd 8 "$b" 1s; done
   stop_target herd
   [[ -f $archive ]] || { log "herd: no archive was written at $archive"; exit 1; }
   CDS_NOTE="on, $archive (recorded by this run)"
@@ -408,23 +414,21 @@ to_ms() { # a wrk latency (640.00us, 6.46ms, 1.02s, 1.50m) -> milliseconds
 }
 
 ROWS="$WORK/rows.tsv"
-REPORT="$out/data-plane-$(date -u +%Y%m%dT%H%M%SZ).txt"
+REPORT=${DATA_PLANE_REPORT:-"$out/data-plane-$(date -u +%Y%m%dT%H%M%SZ).txt"}
 : >"$ROWS"
 
 emit() { echo "$*" | tee -a "$REPORT"; }
 
 WRK_SECONDS=0
 WRK_OUT="$WORK/wrk.txt"
-run_wrk() { # target sessions body duration: wrk's report into $WRK_OUT
-  WRK_SECONDS=$((WRK_SECONDS + $(seconds "$4")))
-  KEYS=$2 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$4" --latency -s "$root/bench/dataplane/sessions.lua" \
-    "http://127.0.0.1:${PORT[$1]}/$3" >"$WRK_OUT" 2>&1 || true
+run_wrk() { # target sessions body duration [connections threads file]: wrk's report into a file
+  KEYS=$2 wrk -t"${6:-$THREADS}" -c"${5:-$CONNECTIONS}" -d"$4" --latency \
+    -s "$root/bench/dataplane/sessions.lua" "http://127.0.0.1:${PORT[$1]}/$3" >"${7:-$WRK_OUT}" 2>&1 || true
 }
 
-measure() { # target sessions body phase round [started pinned]
-  local f=$WRK_OUT rps p50 p99 errors non2xx duration=$DURATION
-  [[ $4 == first ]] && duration=$FIRST
-  run_wrk "$1" "$2" "$3" "$duration"
+record() { # file target sessions body phase round [started pinned]: one row from a wrk report
+  local f=$1 rps p50 p99 errors non2xx
+  shift
   rps=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' "$f")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
@@ -437,10 +441,35 @@ measure() { # target sessions body phase round [started pinned]
     "$rps" "$p50" "$p99" "${errors:-0}" "${non2xx:-0}" "${6:--}" "${7:--}")"
 }
 
+measure() { # target sessions body round: one warm round, every connection on one body
+  WRK_SECONDS=$((WRK_SECONDS + $(seconds "$DURATION")))
+  run_wrk "$1" "$2" "$3" "$DURATION"
+  record "$WRK_OUT" "$1" "$2" "$3" warm "$4"
+}
+
+# The first FIRST seconds after a start, every body of the cell at once: one wrk per body, the
+# connections and threads split evenly among them, so that every body is measured in the same
+# first seconds of the same process. The rows give the start times too.
+measure_first() { # target sessions round body...
+  local t=$1 s=$2 r=$3 n b c th pids=()
+  shift 3
+  n=$#
+  c=$((CONNECTIONS / n))
+  th=$((THREADS / n))
+  ((th >= 1)) || th=1
+  WRK_SECONDS=$((WRK_SECONDS + $(seconds "$FIRST")))
+  for b in "$@"; do
+    run_wrk "$t" "$s" "$b" "$FIRST" "$c" "$th" "$WORK/wrk-first-$b.txt" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for b in "$@"; do record "$WORK/wrk-first-$b.txt" "$t" "$s" "$b" first "$r" "$STARTED_S" "$PINNED_S"; done
+}
+
 emit "# bench/data-plane.sh $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -srm), $(nproc) cores," \
   "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 emit "# $(java -version 2>&1 | head -1); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/haproxy -v | head -1 | cut -d' ' -f1-3)"
-emit "# wrk -t$THREADS -c$CONNECTIONS --latency; FIRST=$FIRST FIRST_ROUNDS=$FIRST_ROUNDS WARMUP=$WARMUP" \
+emit "# wrk -t$THREADS -c$CONNECTIONS --latency (first: one wrk per body, the connections and threads split); FIRST=$FIRST FIRST_ROUNDS=$FIRST_ROUNDS WARMUP=$WARMUP" \
   "ROUNDS=$ROUNDS DURATION=$DURATION CELLS='$CELLS' TARGETS='$TARGETS' HERD_JAVA_OPTS='${HERD_JAVA_OPTS:-}'"
 if [[ " $TARGETS " == *" herd "* ]]; then
   record_cds_archive
@@ -461,17 +490,18 @@ for s in "${SESSION_COUNTS[@]}"; do
   for b in "${BODIES[@]}"; do for p in first warm; do wanted "$s" "$b" "$p" && any=1; done; done
   ((any)) || continue
 
-  # first 10 s: restart, pin, measure at once; interleaved across targets
-  for b in "${BODIES[@]}"; do
-    wanted "$s" "$b" first || continue
+  # first 10 s: (re)start, pin, measure every body at once; interleaved across targets
+  first_bodies=()
+  for b in "${BODIES[@]}"; do wanted "$s" "$b" first && first_bodies+=("$b"); done
+  if ((${#first_bodies[@]})); then
     for ((r = 1; r <= FIRST_ROUNDS; r++)); do
       for t in $TARGETS; do
-        log "$t: $s sessions, $b, first $FIRST, round $r: restarting"
+        log "$t: $s sessions, ${first_bodies[*]}, first $FIRST, round $r: restarting"
         start_target "$t" "$s"
-        measure "$t" "$s" "$b" first "$r" "$STARTED_S" "$PINNED_S"
+        measure_first "$t" "$s" "$r" "${first_bodies[@]}"
       done
     done
-  done
+  fi
 
   # warm: the targets keep running (from the last "first" cell, or started now)
   warm_bodies=()
@@ -486,13 +516,14 @@ for s in "${SESSION_COUNTS[@]}"; do
     w=$(($(seconds "$w") / ${#warm_bodies[@]}))
     ((w > 0)) || w=1
     log "$t: $s sessions, warm-up ${w}s per body"
+    WRK_SECONDS=$((WRK_SECONDS + w * ${#warm_bodies[@]}))
     for b in "${warm_bodies[@]}"; do run_wrk "$t" "$s" "$b" "${w}s"; done
   done
   for ((r = 1; r <= ROUNDS; r++)); do
     for b in "${warm_bodies[@]}"; do
       for t in $TARGETS; do
         log "$t: $s sessions, $b, warm round $r"
-        measure "$t" "$s" "$b" warm "$r"
+        measure "$t" "$s" "$b" "$r"
       done
     done
   done

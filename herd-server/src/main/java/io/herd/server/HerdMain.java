@@ -9,6 +9,7 @@ public final class HerdMain {
   private HerdMain() {}
 
   public static void main(String[] args) {
+    NettyLeakDetection.defaultOff(); // before any Netty buffer class loads
     JvmLaunchMechanism.preferVfork(); // before the first process: one exec less per worker
     System.exit(HerdCommand.commandLine().execute(args));
   }

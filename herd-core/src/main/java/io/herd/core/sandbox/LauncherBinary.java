@@ -88,6 +88,16 @@ public final class LauncherBinary {
    */
   static Path extract(byte[] binary, Path dir, Set<PosixFilePermission> dirMode)
       throws IOException {
+    return extract("herd-launch", binary, dir, dirMode);
+  }
+
+  /**
+   * Extracts the native program {@code name} ({@code herd-launch} or {@code herd-net}) into
+   * {@code dir} as {@code <name>-<16 hex digits of its SHA-256>}, verified as the class comment
+   * describes.
+   */
+  static Path extract(String name, byte[] binary, Path dir, Set<PosixFilePermission> dirMode)
+      throws IOException {
     int owner = jvmUid();
     if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
       Files.createDirectories(dir.getParent());
@@ -99,16 +109,17 @@ public final class LauncherBinary {
       }
     }
     checkPrivate(dir, owner, "directory");
-    Path target = dir.resolve("herd-launch-" + sha256(binary).substring(0, 16));
+    String prefix = name + "-";
+    Path target = dir.resolve(prefix + sha256(binary).substring(0, 16));
     if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
       checkPrivate(target, owner, "file");
       if (sha256(Files.readAllBytes(target)).startsWith(target.getFileName().toString()
-          .substring("herd-launch-".length()))) {
+          .substring(prefix.length()))) {
         return target;
       }
       // a damaged copy: replaced below, atomically
     }
-    Path temp = Files.createTempFile(dir, ".herd-launch-", ".tmp",
+    Path temp = Files.createTempFile(dir, "." + prefix, ".tmp",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     try {
       Files.write(temp, binary);
@@ -185,6 +196,34 @@ public final class LauncherBinary {
     if (!output.startsWith("herd-launch:")) {
       throw new IOException(binary + " does not run here (is its file system mounted noexec?): "
           + output);
+    }
+  }
+
+  /**
+   * Extracts the jar's native program {@code name} for this {@code os.arch} (the build puts
+   * {@code <name>-<os.arch>} beside this class) into the directory {@code herd-launch} uses, with
+   * the same checks; the caller verifies that it runs.
+   *
+   * @throws IOException saying why it cannot: not in the jar, or no directory to put it in
+   */
+  static Path extractProgram(String name) throws IOException {
+    String arch = System.getProperty("os.arch", "unknown");
+    byte[] binary;
+    try (InputStream in = LauncherBinary.class.getResourceAsStream(name + "-" + arch)) {
+      if (in == null) {
+        throw new IOException("this herd-core jar has no " + name + " for os.arch " + arch);
+      }
+      binary = in.readAllBytes();
+    }
+    int uid = jvmUid();
+    Path perUser = Path.of(System.getProperty("java.io.tmpdir"), "herd-" + uid);
+    if (uid != 0) {
+      return extract(name, binary, perUser, OWNER_ONLY_DIR);
+    }
+    try {
+      return extract(name, binary, Path.of("/run/herd"), SHARED_DIR);
+    } catch (IOException | RuntimeException e) {
+      return extract(name, binary, perUser, OWNER_ONLY_DIR);
     }
   }
 

@@ -18,7 +18,9 @@ import java.util.List;
  * end; without, it has no route beyond its /30. No IPv6 address on either end ({@code addrgenmode
  * none}).
  *
- * <p>Built with two short commands, to keep execs off the cold start (each costs milliseconds):
+ * <p>Built by {@link NativeNetworkBuilder} (the {@code herd-net} program: rtnetlink and
+ * libnftables in one long-lived process, a few milliseconds a network) when there is one, else
+ * with two short commands (each exec costs milliseconds; nft's start-up some 20 ms of CPU):
  *
  * <pre>
  * ip -batch -                      netns add; link add (veth, peer eth0 into the namespace);
@@ -28,10 +30,12 @@ import java.util.List;
  *                                  exec nft RULESET
  * </pre>
  *
- * <p>The worker's launcher enters {@link #namespaceFile()}. {@link #destroy()} deletes the host
- * link (which removes both ends at once; deleting a namespace alone frees its interfaces
- * asynchronously) and the namespace in one {@code ip -batch}, and hands the /30 back only when
- * both are gone.
+ * <p>The worker's launcher enters {@link #namespaceFile()}. {@link #destroy()} deletes only the
+ * namespace ({@code ip netns del}, or the same by {@code herd-net}): the kernel then removes the
+ * veth pair with it, asynchronously and batched with other namespaces, instead of a {@code link
+ * del} that waits for RCU grace periods while holding the RTNL lock (tens of milliseconds, which
+ * stall every other network being built). The /30 goes back to {@link SubnetLeases} only once the
+ * host link is really gone ({@link SubnetLeases#releaseOnceGone}).
  *
  * <p>Lifetime: {@link #create} to {@link #destroy()}, called once after the worker is gone (or by
  * {@link WorkerNetworks} for a spare never used). Immutable; thread-safe.
@@ -43,15 +47,18 @@ final class WorkerNetwork {
       + " echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet || exit 1; exec \"$2\" \"$3\"";
 
   private final Path ip;
+  /** Null: the command path. */
+  private final NativeNetworkBuilder builder;
   private final String namespace;
   private final String hostLink;
   private final Ipv4Range range;
   private final int block;
   private final SubnetLeases leases;
 
-  private WorkerNetwork(Path ip, String namespace, String hostLink, Ipv4Range range, int block,
-      SubnetLeases leases) {
+  private WorkerNetwork(Path ip, NativeNetworkBuilder builder, String namespace, String hostLink,
+      Ipv4Range range, int block, SubnetLeases leases) {
     this.ip = ip;
+    this.builder = builder;
     this.namespace = namespace;
     this.hostLink = hostLink;
     this.range = range;
@@ -64,22 +71,37 @@ final class WorkerNetwork {
    * on failure.
    *
    * @param host where {@code ip}, {@code nsenter}, {@code sh} and {@code nft} are
+   * @param builder the {@code herd-net} program that builds it; null to build it with commands
    * @param namespace a name unique on the host, e.g. {@code herd-4711-3-net}
    * @param hostLink an interface name of at most 15 characters, unique on the host
    * @param egress where the worker may connect to; empty for nowhere
-   * @param prefix put before each command, e.g. {@code [nice, -n, 19]} for a spare built in the
-   *     background; empty for none
+   * @param prefix put before each command (the command path only), e.g. {@code [nice, -n, 19]}
+   *     for a spare built in the background; empty for none
    * @throws IOException saying which command failed and its output
    */
-  static WorkerNetwork create(HostSupport host, String namespace, String hostLink,
-      Ipv4Range range, List<EgressRule> egress, List<String> prefix) throws IOException {
-    SubnetLeases leases = SubnetLeases.shared();
+  static WorkerNetwork create(HostSupport host, NativeNetworkBuilder builder, String namespace,
+      String hostLink, Ipv4Range range, List<EgressRule> egress, List<String> prefix)
+      throws IOException {
+    return create(host, builder, SubnetLeases.shared(), namespace, hostLink, range, egress,
+        prefix);
+  }
+
+  /** As above, leasing from {@code leases}; for tests. */
+  static WorkerNetwork create(HostSupport host, NativeNetworkBuilder builder,
+      SubnetLeases leases, String namespace, String hostLink, Ipv4Range range,
+      List<EgressRule> egress, List<String> prefix) throws IOException {
     int block = leases.lease(range, namespace, hostLink);
     Path ip = host.ip().orElseThrow();
-    WorkerNetwork net = new WorkerNetwork(ip, namespace, hostLink, range, block, leases);
+    WorkerNetwork net = new WorkerNetwork(ip, builder, namespace, hostLink, range, block, leases);
     String h = range.hostAddress(block).getHostAddress();
     String w = range.workerAddress(block).getHostAddress();
     try {
+      if (builder != null) {
+        builder.create(namespace, hostLink, range.hostAddress(block), range.workerAddress(block),
+            !egress.isEmpty(), WorkerFirewall.ruleset(range.hostAddress(block),
+                range.workerAddress(block), egress));
+        return net;
+      }
       HostCommand.run(command(prefix, ip.toString(), "-batch", "-"),
           "netns add " + namespace + "\n"
               + "link add " + hostLink + " type veth peer name eth0 netns " + namespace + "\n"
@@ -137,28 +159,47 @@ final class WorkerNetwork {
   }
 
   /**
-   * Deletes the link and the namespace, and releases the block once both are gone (else it stays
-   * leased, and recorded, so that no worker gets it while they remain).
+   * Deletes the namespace (its veth pair goes with it, asynchronously) and hands the block back
+   * once the host link is gone; if the namespace cannot be deleted, the block stays leased, and
+   * recorded, so that no worker gets it while it remains.
    *
    * @return what could not be removed, empty on success
    */
   List<String> destroy() {
+    return destroy(List.of(this));
+  }
+
+  /**
+   * Destroys several networks at once: one {@code herd-net} request or one {@code ip -batch} for
+   * all of them, as {@link #destroy()} describes.
+   *
+   * @return what could not be removed, empty on success
+   */
+  static List<String> destroy(List<WorkerNetwork> nets) {
+    if (nets.isEmpty()) {
+      return List.of();
+    }
+    List<String> names = nets.stream().map(WorkerNetwork::namespace).toList();
+    WorkerNetwork first = nets.get(0);
     String output = "";
     try {
-      HostCommand.run(List.of(ip.toString(), "-force", "-batch", "-"),
-          "link del " + hostLink + "\nnetns del " + namespace + "\n");
+      if (first.builder != null && first.builder.alive()) {
+        first.builder.delete(names);
+      } else {
+        StringBuilder batch = new StringBuilder();
+        names.forEach(n -> batch.append("netns del ").append(n).append('\n'));
+        HostCommand.run(List.of(first.ip.toString(), "-force", "-batch", "-"), batch.toString());
+      }
     } catch (IOException e) {
-      output = e.getMessage(); // "Cannot find device" for a half-made network is fine
+      output = e.getMessage(); // "No such file" for a half-made network is fine
     }
     List<String> left = new ArrayList<>();
-    if (Files.exists(Path.of("/sys/class/net", hostLink))) {
-      left.add("link " + hostLink + ": " + output);
-    }
-    if (Files.exists(namespaceFile())) {
-      left.add("netns " + namespace + ": " + output);
-    }
-    if (left.isEmpty()) {
-      leases.release(range, block);
+    for (WorkerNetwork net : nets) {
+      if (Files.exists(net.namespaceFile())) {
+        left.add("netns " + net.namespace + ": " + output);
+      } else {
+        net.leases.releaseOnceGone(net.range, net.block, net.hostLink);
+      }
     }
     return left;
   }

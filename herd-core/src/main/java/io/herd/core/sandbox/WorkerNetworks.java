@@ -18,17 +18,22 @@ import org.slf4j.LoggerFactory;
 /**
  * Where one sandbox's workers get their {@link WorkerNetwork}s: it installs the sandbox's {@link
  * HostFirewall} before the first network, and keeps up to {@code sandbox.networkSpares} networks
- * built ahead of demand, so that a worker's cold start does not wait for the two commands (about
- * 50 ms on a small VM) that build one.
+ * built ahead of demand, so that a worker's cold start does not wait for the network.
+ *
+ * <p>How networks are built: by one {@link NativeNetworkBuilder} ({@code herd-net}, started at
+ * the first take, a few milliseconds a network) when it can run here, else, said once in the
+ * log with the reason, with the {@code ip} and {@code nft} commands (tens of milliseconds and
+ * five execs a network); also when {@code herd-net} fails later on.
  *
  * <p>Design: {@link #take()} hands out a spare if there is one, else builds a network on the
  * caller's thread; either way it then asks the refill thread to top the spares up. The refill
  * thread ({@code herd-network-N}, one per sandbox, ends after 10 s idle) builds one network at a
- * time, its commands under {@code nice -n 19} so that they never take CPU from the worker that is
- * starting right then (measured: without it, a spare saved only half of its cost on a busy
- * 2-core host), and stops at the first failure (the next take retries, and reports the error to
- * the spawn that needs it). Decisions are made under {@code lock}, commands run outside it: a slow {@code
- * ip} never blocks a take that finds a spare.
+ * time and stops at the first failure (the next take retries, and reports the error to the spawn
+ * that needs it). On the command path its commands run under {@code nice -n 19} so that they
+ * never take CPU from the worker that is starting right then (measured: without it, a spare saved
+ * only half of its cost on a busy 2-core host); {@code herd-net}'s few milliseconds need no such
+ * care. Decisions are made under {@code lock}, builds run outside it: a slow build never blocks a
+ * take that finds a spare.
  *
  * <p>Spares are generic: the ruleset depends only on the block's addresses and the sandbox's
  * egress, both known ahead. A spare holds a leased /30 and a namespace until it is taken or the
@@ -61,8 +66,21 @@ final class WorkerNetworks implements AutoCloseable {
   private boolean refilling;
   /** Guarded by {@code lock}. */
   private boolean closed;
+  /** Guarded by {@code lock}: whether the builder was tried (then {@code builder} is set or not). */
+  private boolean builderTried;
+  /** Guarded by {@code lock}; null: the command path. */
+  private NativeNetworkBuilder builder;
+  /** Whether to try {@code herd-net} at all (false: the command path, for tests). */
+  private final boolean tryNative;
 
   WorkerNetworks(HostSupport host, Ipv4Range range, List<EgressRule> egress, int spares) {
+    this(host, range, egress, spares, true);
+  }
+
+  /** As above; {@code tryNative} false keeps to the command path (tests of the fallback). */
+  WorkerNetworks(HostSupport host, Ipv4Range range, List<EgressRule> egress, int spares,
+      boolean tryNative) {
+    this.tryNative = tryNative;
     this.host = host;
     this.range = range;
     this.egress = List.copyOf(egress);
@@ -114,8 +132,49 @@ final class WorkerNetworks implements AutoCloseable {
   private WorkerNetwork build(List<String> prefix) throws IOException {
     long pid = ProcessHandle.current().pid();
     long seq = SEQUENCE.incrementAndGet();
-    return WorkerNetwork.create(host, "herd-" + pid + "-" + seq + "-net",
-        HostFirewall.linkPrefix() + Long.toString(seq, 36), range, egress, prefix);
+    NativeNetworkBuilder native_ = builder();
+    return WorkerNetwork.create(host, native_, "herd-" + pid + "-" + seq + "-net",
+        HostFirewall.linkPrefix() + Long.toString(seq, 36), range, egress,
+        native_ != null ? List.of() : prefix);
+  }
+
+  /**
+   * The {@code herd-net} program, started on first use; null for the command path (it cannot
+   * run here, it has failed, or the sandbox is closed). Starting it under {@code lock} is fine:
+   * it happens once, before any spare exists, so no take waits behind it for a spare.
+   */
+  private NativeNetworkBuilder builder() {
+    synchronized (lock) {
+      if (!builderTried && !closed) {
+        builderTried = true;
+        if (!tryNative) {
+          log.info("isolated worker networks are built with the ip and nft commands");
+        } else {
+          try {
+            builder = NativeNetworkBuilder.start();
+            log.info("isolated worker networks are built by herd-net (rtnetlink and"
+                + " libnftables, pid {})", builder.pid());
+          } catch (IOException | RuntimeException e) {
+            log.warn("isolated worker networks are built with the ip and nft commands, more"
+                + " slowly: {}", e.getMessage());
+          }
+        }
+      }
+      if (builder != null && !builder.alive()) {
+        log.warn("herd-net has failed; isolated worker networks are built with the ip and nft"
+            + " commands from now on");
+        builder.close();
+        builder = null;
+      }
+      return builder;
+    }
+  }
+
+  /** Which way networks are built, for the report and tests: herd-net, commands, or not yet. */
+  String buildPath() {
+    synchronized (lock) {
+      return !builderTried ? "not yet" : builder != null ? "herd-net" : "commands";
+    }
   }
 
   private void scheduleRefill() {
@@ -204,17 +263,28 @@ final class WorkerNetworks implements AutoCloseable {
     }
     List<String> left = new ArrayList<>(destroy(spareNets));
     left.addAll(firewall.remove());
+    NativeNetworkBuilder toClose;
+    synchronized (lock) {
+      toClose = builder;
+      builder = null;
+    }
+    if (toClose != null) {
+      toClose.close(); // workers' networks released later are deleted with ip netns del
+    }
+    // The kernel removes deleted namespaces' links within milliseconds: hand their blocks back
+    // before the gateway exits rather than leave lease files to the next gateway.
+    int waiting = SubnetLeases.shared().awaitReleases(5_000);
+    if (waiting > 0) {
+      left.add(waiting + " /30 block(s) whose host link still exists after 5 s (released when it"
+          + " is gone, or by the next gateway)");
+    }
     if (!left.isEmpty()) {
       log.warn("worker networks not fully removed: {}", left);
     }
   }
 
   private static List<String> destroy(List<WorkerNetwork> nets) {
-    List<String> left = new ArrayList<>();
-    for (WorkerNetwork net : nets) {
-      left.addAll(net.destroy());
-    }
-    return left;
+    return WorkerNetwork.destroy(nets);
   }
 
   @Override

@@ -94,18 +94,20 @@ final class SandboxFixture implements AutoCloseable {
   static List<Path> leftoverCgroups() throws IOException {
     String prefix = "herd-" + ProcessHandle.current().pid() + "-";
     List<Path> left = new ArrayList<>();
-    try (Stream<Path> dirs = Files.walk(CGROUP_ROOT, 6)) {
-      dirs.filter(d -> d.getFileName() != null && d.getFileName().toString().startsWith(prefix))
-          .filter(Files::isDirectory)
-          .forEach(left::add);
-    } catch (java.io.UncheckedIOException e) {
-      // a cgroup of someone else vanished while walking: look again once
+    for (int attempt = 1; ; attempt++) {
       left.clear();
       try (Stream<Path> dirs = Files.walk(CGROUP_ROOT, 6)) {
-        dirs.filter(d -> d.getFileName().toString().startsWith(prefix)).forEach(left::add);
+        dirs.filter(d -> d.getFileName() != null && d.getFileName().toString().startsWith(prefix))
+            .filter(Files::isDirectory)
+            .forEach(left::add);
+        return left;
+      } catch (java.io.UncheckedIOException e) {
+        // a cgroup of someone else (another JVM's tests, busy) vanished while walking: again
+        if (attempt == 20) {
+          throw e;
+        }
       }
     }
-    return left;
   }
 
   /**

@@ -210,8 +210,15 @@ class SandboxNetworkTest {
       worker.sandbox().released().get(30, TimeUnit.SECONDS); // torn down after the exit
 
       assertThat(Path.of("/run/netns", namespace)).as("its namespace").doesNotExist();
+      // The kernel removes the veth pair with the namespace, asynchronously; the block stays
+      // leased until the host link is gone, never released while it still exists.
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> {
+        boolean released = Files.readString(lease).isEmpty();
+        boolean linkExists = Files.exists(Path.of("/sys/class/net", link));
+        assertThat(released && linkExists).as("block released while its link exists").isFalse();
+        return released;
+      });
       assertThat(Path.of("/sys/class/net", link)).as("its host link").doesNotExist();
-      assertThat(Files.readString(lease)).as("its /30 lease, released").isEmpty();
       assertThat(LeaseDirectory.at(lease.getParent()).holds(blockOf(worker)))
           .as("this JVM holds its block").isFalse();
       factory.close(); // and the fixture checks that spares and the host table are gone

@@ -88,6 +88,12 @@ final class LeaseAcquirer {
       future = CompletableFuture.failedFuture(thrown);
     }
     e.acquire = future;
+    if (future.isDone() && !future.isCompletedExceptionally() && loop.inEventLoop()) {
+      // A pinned session's lease is there at once: take it without the dependent future and
+      // callback that whenComplete would allocate for every request (same order, same thread).
+      onLease(e, future.join(), null, callback);
+      return;
+    }
     future.whenComplete((lease, error) -> {
       if (loop.inEventLoop()) {
         onLease(e, lease, error, callback);
